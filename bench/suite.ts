@@ -1,0 +1,22 @@
+// The shape every benchmark suite reports in: a figure of ours next to a baseline measured in the
+// same run, so the ratio is meaningful on a shared, noisy machine. Values are medians.
+import type { GpuRuntime } from "../src/gpu/runtime.ts";
+
+export interface BenchFigure {
+  /** What was measured, e.g. "matmul 1024x1024x1024". */
+  name: string;
+  unit: string;
+  /** Median of our implementation; for times lower is better, for rates higher is better. */
+  value: number;
+  baselineName: string | null;
+  baseline: number | null;
+  /** value / baseline for rates, baseline / value for times: > 1 means we are faster. */
+  speedup: number | null;
+  target?: string;
+  notes?: string;
+}
+
+export interface BenchSuite {
+  name: string;
+  run(rt: GpuRuntime, options: { quick: boolean }): Promise<BenchFigure[]>;
+}
