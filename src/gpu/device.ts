@@ -127,7 +127,22 @@ export class GpuDevice {
     let reject!: (e: DeviceLostError) => void;
     const lost = new Promise<never>((_, r) => (reject = r));
     this.lostWaiters.add(reject);
-    return Promise.race([work, lost]).finally(() => this.lostWaiters.delete(reject));
+    const device = this.device;
+    // A lost device often fails its pending work (e.g. mapAsync) before `lost` resolves: give the
+    // loss a moment to be reported so callers see one error type for it.
+    const settledWork = work.catch(async (error) => {
+      const wasLost = await Promise.race([
+        device.lost.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 100)),
+      ]);
+      if (wasLost) {
+        throw new DeviceLostError(`GPU device lost (${this.lostReason ?? "lost"})`, {
+          cause: error,
+        });
+      }
+      throw error;
+    });
+    return Promise.race([settledWork, lost]).finally(() => this.lostWaiters.delete(reject));
   }
 
   assertGeneration(generation: number, what: string): void {

@@ -5,7 +5,7 @@
 // wgpu. Readback of several tensors uses one staging buffer and one `mapAsync`.
 
 import { DeviceLostError, GpuDevice, type GpuDeviceOptions } from "./device.ts";
-import { type PipelineKey, PipelineCache } from "./shaders.ts";
+import { PipelineCache, type PipelineKey } from "./shaders.ts";
 import { assertShape, type Shape, shapeSize, Tensor, type TensorOwner } from "./tensor.ts";
 
 /** Uniform parameters: u32 fields first, then f32 fields, matching the shader's Params struct. */
@@ -116,7 +116,7 @@ export class GpuRuntime implements TensorOwner {
   }
 
   /** Overwrites a contiguous tensor's contents, ordered after all work recorded so far. */
-  write(target: Tensor, data: Float32Array): void {
+  write(target: Tensor, data: Float32Array<ArrayBuffer>): void {
     this.checkTensor(target, "write target");
     if (!target.isContiguous || data.length !== target.size) {
       throw new RangeError(`write needs a contiguous tensor of ${data.length} elements`);
@@ -219,7 +219,9 @@ export class GpuRuntime implements TensorOwner {
     const [x, y = 1, z = 1] = request.workgroups;
     const maxDim = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (x > maxDim || y > maxDim || z > maxDim) {
-      throw new RangeError(`dispatch [${x}, ${y}, ${z}] exceeds ${maxDim} workgroups per dimension`);
+      throw new RangeError(
+        `dispatch [${x}, ${y}, ${z}] exceeds ${maxDim} workgroups per dimension`,
+      );
     }
     if (x === 0 || y === 0 || z === 0) return;
     const pass = this.openPass();
@@ -248,7 +250,13 @@ export class GpuRuntime implements TensorOwner {
   copy(src: Tensor, dst: Tensor, size = src.size): void {
     this.checkTensor(src, "copy source");
     this.checkTensor(dst, "copy destination");
-    this.openEncoder().copyBufferToBuffer(src.buffer, src.offset * 4, dst.buffer, dst.offset * 4, size * 4);
+    this.openEncoder().copyBufferToBuffer(
+      src.buffer,
+      src.offset * 4,
+      dst.buffer,
+      dst.offset * 4,
+      size * 4,
+    );
   }
 
   /** Submits everything recorded so far. */

@@ -53,7 +53,9 @@ export class Tensor {
     readonly ownsBuffer = true,
   ) {
     if (shape.length !== strides.length) {
-      throw new RangeError(`shape rank ${shape.length} differs from strides rank ${strides.length}`);
+      throw new RangeError(
+        `shape rank ${shape.length} differs from strides rank ${strides.length}`,
+      );
     }
   }
 
@@ -102,7 +104,9 @@ export class Tensor {
 
   /** Index `i` of the leading axis, as a view with one axis fewer. */
   select(i: number): Tensor {
-    if (i < 0 || i >= this.shape[0]) throw new RangeError(`index ${i} out of [0, ${this.shape[0]})`);
+    if (i < 0 || i >= this.shape[0]) {
+      throw new RangeError(`index ${i} out of [0, ${this.shape[0]})`);
+    }
     return this.view(this.shape.slice(1), this.strides.slice(1), this.offset + i * this.strides[0]);
   }
 
