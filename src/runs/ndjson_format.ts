@@ -1,0 +1,176 @@
+// The NDJSON upload format of a run, parsed as a stream so large runs never sit in memory as text:
+//   line 1: {"study", "name", "testExamples", "initialLosses"}
+//   line t+1: {"batch": [...], "losses": [...], "lr"?}  (losses after step t)
+
+import { ApiError } from "../errors.ts";
+import {
+  checkId,
+  checkLossRow,
+  checkStep,
+  checkTestExamples,
+  type RunInput,
+  type RunStep,
+  validateRunInput,
+} from "./run_input.ts";
+
+/** Yields [lineNumber, text] for each non-blank line of a UTF-8 byte stream. */
+export async function* ndjsonLines(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<[number, string]> {
+  let pending = "";
+  let lineNumber = 0;
+  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      lineNumber++;
+      if (line.trim() !== "") yield [lineNumber, line];
+    }
+  }
+  lineNumber++;
+  if (pending.trim() !== "") yield [lineNumber, pending];
+}
+
+function lineError(line: number, message: string, field?: string): ApiError {
+  return ApiError.badRequest(
+    `line ${line}${field ? ` (${field})` : ""}: ${message}`,
+    { line, field: field ?? null },
+    "invalid_run",
+  );
+}
+
+export function parseJsonLine(line: number, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw lineError(line, `malformed JSON: ${e instanceof Error ? e.message : e}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw lineError(line, "each line must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+function stringArray(value: unknown, line: number, field: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+    throw lineError(line, "must be an array of strings", field);
+  }
+  return value as string[];
+}
+
+function rejectUnknownKeys(obj: Record<string, unknown>, allowed: string[], line: number): void {
+  const unknown = Object.keys(obj).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) throw lineError(line, `unknown field(s): ${unknown.join(", ")}`);
+}
+
+/** Growable f32 storage, so losses are kept as 4 bytes a value rather than JSON text. */
+class FloatRows {
+  private data: Float32Array;
+  length = 0;
+  constructor(private readonly width: number) {
+    this.data = new Float32Array(Math.max(width * 64, 1));
+  }
+  push(row: Float32Array): void {
+    if (this.length + this.width > this.data.length) {
+      const grown = new Float32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data.set(row, this.length);
+    this.length += this.width;
+  }
+  finish(): Float32Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
+/** Parses an NDJSON run; every error names its line. `maxSteps` bounds memory for hostile input. */
+export async function runFromNdjson(
+  body: ReadableStream<Uint8Array>,
+  options: { maxSteps?: number } = {},
+): Promise<RunInput> {
+  let header: Omit<RunInput, "steps" | "losses"> | null = null;
+  let rows: FloatRows | null = null;
+  const steps: RunStep[] = [];
+  for await (const [line, text] of ndjsonLines(body)) {
+    const obj = parseJsonLine(line, text);
+    if (!header) {
+      rejectUnknownKeys(obj, ["study", "name", "testExamples", "initialLosses"], line);
+      if (typeof obj.study !== "string") throw lineError(line, "must be a string", "study");
+      if (typeof obj.name !== "string") throw lineError(line, "must be a string", "name");
+      const testExamples = stringArray(obj.testExamples, line, "testExamples");
+      try {
+        checkId(obj.study, "study");
+        checkId(obj.name, "name");
+        checkTestExamples(testExamples);
+      } catch (e) {
+        throw e instanceof ApiError ? lineError(line, e.message) : e;
+      }
+      if (!Array.isArray(obj.initialLosses)) {
+        throw lineError(line, "must be an array of numbers", "initialLosses");
+      }
+      header = { study: obj.study, name: obj.name, testExamples };
+      rows = new FloatRows(testExamples.length);
+      rows.push(
+        wrap(
+          line,
+          () => checkLossRow(obj.initialLosses as unknown[], testExamples.length, "initialLosses"),
+        ),
+      );
+      continue;
+    }
+    rejectUnknownKeys(obj, ["batch", "losses", "lr"], line);
+    const batch = stringArray(obj.batch, line, "batch");
+    if (obj.lr !== undefined && typeof obj.lr !== "number") {
+      throw lineError(line, "must be a number", "lr");
+    }
+    const step: RunStep = obj.lr === undefined ? { batch } : { batch, lr: obj.lr as number };
+    wrap(line, () => checkStep(step, "step"));
+    if (!Array.isArray(obj.losses)) throw lineError(line, "must be an array of numbers", "losses");
+    rows!.push(
+      wrap(
+        line,
+        () => checkLossRow(obj.losses as unknown[], header!.testExamples.length, "losses"),
+      ),
+    );
+    steps.push(step);
+    if (options.maxSteps !== undefined && steps.length > options.maxSteps) {
+      throw new ApiError(413, "payload_too_large", `more than ${options.maxSteps} steps`, { line });
+    }
+  }
+  if (!header) throw ApiError.badRequest("empty body: the first line must hold the run header");
+  const run: RunInput = { ...header, steps, losses: rows!.finish() };
+  validateRunInput(run);
+  return run;
+}
+
+function wrap<T>(line: number, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof ApiError) throw lineError(line, e.message);
+    throw e;
+  }
+}
+
+/** Serialises a run back to the NDJSON upload format. */
+export function* runToNdjson(run: RunInput): Generator<string> {
+  const m = run.testExamples.length;
+  yield JSON.stringify({
+    study: run.study,
+    name: run.name,
+    testExamples: run.testExamples,
+    initialLosses: Array.from(run.losses.subarray(0, m)),
+  }) + "\n";
+  for (let t = 1; t <= run.steps.length; t++) {
+    const step = run.steps[t - 1];
+    yield JSON.stringify({
+      batch: step.batch,
+      losses: Array.from(run.losses.subarray(t * m, (t + 1) * m)),
+      ...(step.lr === undefined ? {} : { lr: step.lr }),
+    }) + "\n";
+  }
+}
