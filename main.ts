@@ -1,0 +1,108 @@
+// Service entry point: configuration, store, GPU, HTTP server, graceful shutdown.
+import { createApp } from "./src/app.ts";
+import { type Config, ConfigError, loadConfig } from "./src/config.ts";
+import { GpuUnavailableError } from "./src/gpu/device.ts";
+import { GpuRuntime } from "./src/gpu/runtime.ts";
+import {
+  gpuFromRuntime,
+  type GpuHandle,
+  type KernelConfigSource,
+  unavailableGpu,
+} from "./src/gpu_handle.ts";
+import { JobManager } from "./src/jobs/manager.ts";
+import { createLogger, type Logger } from "./src/log.ts";
+import { SqliteStore } from "./src/store/sqlite.ts";
+
+const JOB_SHUTDOWN_TIMEOUT_MS = 10_000;
+const SERVER_DRAIN_TIMEOUT_MS = 5_000;
+
+/**
+ * KERNEL CONFIG: the per-adapter kernel configuration reported by /v1/device. Replace the empty
+ * object with the matmul tile configuration chosen (autotuned) for `runtime`'s adapter.
+ */
+function kernelConfigFor(_runtime: GpuRuntime): KernelConfigSource {
+  return () => ({});
+}
+
+async function acquireGpu(logger: Logger): Promise<GpuHandle> {
+  try {
+    const runtime = await GpuRuntime.create();
+    const gpu = gpuFromRuntime(runtime, kernelConfigFor(runtime));
+    const d = runtime.gpu.describe();
+    logger.info("gpu ready", {
+      vendor: d.vendor,
+      device: d.device,
+      description: d.description,
+      fallback: d.isFallbackAdapter,
+      backend: d.backend,
+    });
+    return gpu;
+  } catch (e) {
+    // Keep serving: /readyz reports 503 with this message until an operator fixes the host.
+    const message = e instanceof GpuUnavailableError
+      ? e.message
+      : `GPU initialisation failed: ${e instanceof Error ? e.message : e}`;
+    logger.error("gpu unavailable; serving without it", { error: message });
+    return unavailableGpu(message);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : `Cannot read configuration: ${e}`);
+    Deno.exit(1);
+  }
+  const logger = createLogger({ level: config.logLevel });
+
+  let store: SqliteStore;
+  try {
+    store = SqliteStore.open({ dataDir: config.dataDir });
+  } catch (e) {
+    logger.error("cannot open the store", { dataDir: config.dataDir, error: e });
+    Deno.exit(1);
+  }
+  if (store.interruptedAtOpen > 0) {
+    logger.warn("jobs left unfinished by a previous process were marked failed", {
+      count: store.interruptedAtOpen,
+    });
+  }
+
+  const gpu = await acquireGpu(logger);
+  const jobs = new JobManager({ store: store.jobs, logger });
+  const app = createApp({ config, store, gpu, jobs, logger });
+
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ hostname, port }) => logger.info("listening", { hostname, port }),
+  }, app.fetch);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn("second signal: exiting without waiting", { signal });
+      Deno.exit(1);
+    }
+    stopping = true;
+    logger.info("shutting down", { signal });
+    // Stop accepting first; open SSE streams end once their jobs reach a final state below.
+    const drained = server.shutdown();
+    await jobs.shutdown(JOB_SHUTDOWN_TIMEOUT_MS);
+    await Promise.race([drained, delay(SERVER_DRAIN_TIMEOUT_MS)]);
+    store.close();
+    gpu.close();
+    logger.info("stopped");
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,13 @@
+// Every route module, registered in this order by createApp. Add new modules here.
+import type { RouteModule } from "../src/http/types.ts";
+import { deviceRoutes } from "./device.ts";
+import { healthRoutes } from "./health.ts";
+import { jobRoutes } from "./jobs.ts";
+import { openapiRoutes } from "./openapi.ts";
+
+export const ROUTE_MODULES: readonly RouteModule[] = [
+  healthRoutes,
+  deviceRoutes,
+  jobRoutes,
+  openapiRoutes,
+];

@@ -1,0 +1,17 @@
+// GET /openapi.json: the OpenAPI 3.1 document generated from every route's zod schemas.
+import type { RouteModule } from "../src/http/types.ts";
+
+export const SERVICE_VERSION = "0.1.0";
+
+export const openapiRoutes: RouteModule = (app) => {
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Simfluence Service",
+      version: SERVICE_VERSION,
+      description:
+        "Training-data attribution (Simfluence simulators, EK-FAC influence) on WebGPU. " +
+        'Errors are JSON: {"error": {"code", "message", "details", "requestId"}}.',
+    },
+  });
+};

@@ -1,0 +1,138 @@
+// Service configuration, read once from environment variables and validated in one place so a bad
+// value stops start-up with a message naming the variable instead of failing later.
+import { z } from "zod";
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  maxBodyBytes: number;
+  /** When set, /v1 routes (except GET /v1/device) require `Authorization: Bearer <token>`. */
+  apiToken: string | null;
+  logLevel: LogLevel;
+  /** `["*"]` allows any origin. */
+  corsOrigins: string[];
+}
+
+/** Every variable the service reads; main.ts's `--allow-env` list must match it. */
+export const ENV_VARS = [
+  "PORT",
+  "HOST",
+  "SIMFLUENCE_DATA_DIR",
+  "SIMFLUENCE_MAX_BODY_MB",
+  "SIMFLUENCE_API_TOKEN",
+  "SIMFLUENCE_LOG_LEVEL",
+  "SIMFLUENCE_CORS_ORIGINS",
+] as const;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      "Invalid configuration:\n" +
+        problems.map((p) => `  ${p.variable}: ${p.message}`).join("\n"),
+    );
+  }
+}
+
+// Unset and empty variables both mean "use the default".
+const blankToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+
+const integerString = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z.string().trim().regex(/^\d+$/, `expected an integer between ${min} and ${max}`)
+      .transform(Number)
+      .pipe(
+        z.number().int().min(min, `expected an integer between ${min} and ${max}`).max(
+          max,
+          `expected an integer between ${min} and ${max}`,
+        ),
+      )
+      .optional()
+      .transform((v) => v ?? fallback),
+  );
+
+const ORIGIN = /^https?:\/\/[^\s/?#]+$/i;
+
+const envSchema = z.object({
+  PORT: integerString(0, 65535, 8787),
+  HOST: z.preprocess(
+    blankToUndefined,
+    z.string().trim().regex(/^[\w.:[\]-]+$/, "expected a host name or IP address").default(
+      "127.0.0.1",
+    ),
+  ),
+  SIMFLUENCE_DATA_DIR: z.preprocess(blankToUndefined, z.string().default("./data")),
+  SIMFLUENCE_MAX_BODY_MB: z.preprocess(
+    blankToUndefined,
+    z.string().trim().regex(/^\d+(\.\d+)?$/, "expected a positive number of megabytes")
+      .transform(Number)
+      .pipe(z.number().positive("expected a positive number of megabytes").max(16384))
+      .default(64),
+  ),
+  SIMFLUENCE_API_TOKEN: z.preprocess(
+    blankToUndefined,
+    z.string().regex(/^[\x21-\x7e]+$/, "expected printable ASCII without spaces").optional(),
+  ),
+  SIMFLUENCE_LOG_LEVEL: z.preprocess(
+    (
+      v,
+    ) => (typeof blankToUndefined(v) === "string" ? (v as string).trim().toLowerCase() : undefined),
+    z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join("|")}` }).default("info"),
+  ),
+  SIMFLUENCE_CORS_ORIGINS: z.preprocess(
+    blankToUndefined,
+    z.string().default("*").transform((list, ctx) => {
+      // A trailing slash is a common typo for an origin; browsers never send one.
+      const origins = list.split(",").map((o) => o.trim().replace(/\/$/, "")).filter((o) =>
+        o !== ""
+      );
+      for (const origin of origins) {
+        if (origin !== "*" && !ORIGIN.test(origin)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `"${origin}" is not "*" or an origin like https://example.com:8080`,
+          });
+        }
+      }
+      if (origins.length === 0) ctx.addIssue({ code: "custom", message: "empty origin list" });
+      return origins;
+    }),
+  ),
+});
+
+/** Pure: validates `env` and returns the configuration, or throws ConfigError naming each bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? "environment");
+      const raw = env[variable];
+      const shown = variable === "SIMFLUENCE_API_TOKEN" || raw === undefined
+        ? ""
+        : ` (got ${JSON.stringify(raw)})`;
+      return { variable, message: issue.message + shown };
+    }));
+  }
+  const e = result.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.SIMFLUENCE_DATA_DIR,
+    maxBodyBytes: Math.floor(e.SIMFLUENCE_MAX_BODY_MB * 1024 * 1024),
+    apiToken: e.SIMFLUENCE_API_TOKEN ?? null,
+    logLevel: e.SIMFLUENCE_LOG_LEVEL,
+    corsOrigins: e.SIMFLUENCE_CORS_ORIGINS.includes("*") ? ["*"] : e.SIMFLUENCE_CORS_ORIGINS,
+  };
+}
+
+/** Reads the process environment (only the variables in ENV_VARS). */
+export function loadConfig(): Config {
+  const env: Record<string, string | undefined> = {};
+  for (const name of ENV_VARS) env[name] = Deno.env.get(name);
+  return parseConfig(env);
+}

@@ -1,0 +1,30 @@
+// Types shared by the app factory, middleware and route modules.
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Config } from "../config.ts";
+import type { GpuHandle } from "../gpu_handle.ts";
+import type { JobManager } from "../jobs/manager.ts";
+import type { Logger } from "../log.ts";
+import type { Store } from "../store/store.ts";
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    /** Carries the request id on every line. */
+    logger: Logger;
+  };
+}
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  gpu: GpuHandle;
+  jobs: JobManager;
+  logger: Logger;
+  /** Interval of SSE keep-alive comments; 15 s by default. */
+  sseKeepAliveMs?: number;
+}
+
+export type App = OpenAPIHono<AppEnv>;
+
+/** A routes/*.ts module registers its routes (with OpenAPI schemas) on the app. */
+export type RouteModule = (app: App, deps: AppDeps) => void;

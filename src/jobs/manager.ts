@@ -1,0 +1,346 @@
+// Runs long work (training simulators, influence computations) as background jobs: a request
+// submits and returns at once; handlers report progress, which subscribers (SSE) see immediately
+// and the store persists at most every `persistIntervalMs`.
+import type { Logger } from "../log.ts";
+import type { JobProgress, JobRecord, JobStore } from "../store/store.ts";
+import { FINISHED_STATUSES, NotFoundError } from "../store/store.ts";
+import { nextProgress, type ProgressClock, type ProgressUpdate } from "./progress.ts";
+
+export type { ProgressUpdate };
+
+export interface JobContext<I = unknown> {
+  readonly id: string;
+  readonly input: I;
+  /** Aborted when the job is cancelled or the service shuts down; handlers should stop promptly. */
+  readonly signal: AbortSignal;
+  progress(update: ProgressUpdate): void;
+  readonly logger: Logger;
+}
+
+export type JobHandler<I = unknown, R = unknown> = (ctx: JobContext<I>) => Promise<R>;
+
+export type JobEvent =
+  | { type: "progress"; progress: JobProgress }
+  | { type: "done" | "failed" | "cancelled"; job: JobRecord };
+
+export type JobListener = (event: JobEvent) => void;
+
+export class JobFinishedError extends Error {
+  override name = "JobFinishedError";
+  readonly httpStatus = 409;
+  readonly code = "job_finished";
+  constructor(readonly job: JobRecord) {
+    super(`job ${job.id} already finished (${job.status})`);
+  }
+}
+
+export class ShuttingDownError extends Error {
+  override name = "ShuttingDownError";
+  readonly httpStatus = 503;
+  readonly code = "shutting_down";
+  constructor() {
+    super("the service is shutting down and accepts no new jobs");
+  }
+}
+
+export interface JobManagerOptions {
+  store: JobStore;
+  logger: Logger;
+  /** Jobs run at once; the rest wait queued. One by default: jobs share one GPU. */
+  concurrency?: number;
+  persistIntervalMs?: number;
+}
+
+interface ActiveJob {
+  record: JobRecord;
+  handler: JobHandler<unknown, unknown>;
+  controller: AbortController;
+  listeners: Set<JobListener>;
+  clock: ProgressClock;
+  lastPersistMs: number;
+  persistTimer: ReturnType<typeof setTimeout> | null;
+  settled: Promise<void>;
+  resolveSettled: () => void;
+}
+
+const finalEventType = { succeeded: "done", failed: "failed", cancelled: "cancelled" } as const;
+
+export class JobManager {
+  private readonly store: JobStore;
+  private readonly logger: Logger;
+  private readonly concurrency: number;
+  private readonly persistIntervalMs: number;
+  private readonly active = new Map<string, ActiveJob>();
+  private readonly queue: string[] = [];
+  private running = 0;
+  private accepting = true;
+
+  constructor(options: JobManagerOptions) {
+    this.store = options.store;
+    this.logger = options.logger;
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.persistIntervalMs = options.persistIntervalMs ?? 250;
+  }
+
+  /** Records the job as queued and returns at once; the handler runs in the background. */
+  submit<I, R>(kind: string, input: I, handler: JobHandler<I, R>): JobRecord {
+    if (!this.accepting) throw new ShuttingDownError();
+    const record = this.store.create({ id: crypto.randomUUID(), kind, input });
+    let resolveSettled!: () => void;
+    const settled = new Promise<void>((resolve) => (resolveSettled = resolve));
+    this.active.set(record.id, {
+      record,
+      handler: handler as JobHandler<unknown, unknown>,
+      controller: new AbortController(),
+      listeners: new Set(),
+      clock: { startedMs: 0, phaseStartedMs: 0 },
+      lastPersistMs: 0,
+      persistTimer: null,
+      settled,
+      resolveSettled,
+    });
+    this.queue.push(record.id);
+    this.logger.info("job queued", { jobId: record.id, kind });
+    // Start on a later tick so submit never runs handler code inside the request.
+    queueMicrotask(() => this.pump());
+    return { ...record };
+  }
+
+  /** The freshest view: in-memory progress for live jobs, the store otherwise. */
+  get(id: string): JobRecord | null {
+    const live = this.active.get(id);
+    return live ? { ...live.record } : this.store.get(id);
+  }
+
+  list(query: Parameters<JobStore["list"]>[0]): { jobs: JobRecord[]; total: number } {
+    const page = this.store.list(query);
+    return { ...page, jobs: page.jobs.map((job) => this.get(job.id) ?? job) };
+  }
+
+  /**
+   * Cancels a job: a queued one at once, a running one by aborting its signal (it settles as
+   * `cancelled` when the handler returns). Returns the job's current record.
+   */
+  cancel(id: string): JobRecord {
+    const live = this.active.get(id);
+    if (!live) {
+      const stored = this.store.get(id);
+      if (!stored) throw new NotFoundError(`job ${id}`);
+      throw new JobFinishedError(stored);
+    }
+    if (live.record.status === "queued") {
+      this.queue.splice(this.queue.indexOf(id), 1);
+      this.finish(live, "cancelled", { error: "cancelled before it started" });
+    } else if (!live.controller.signal.aborted) {
+      this.logger.info("job cancel requested", { jobId: id });
+      live.controller.abort(new DOMException("job cancelled", "AbortError"));
+    }
+    return this.get(id)!;
+  }
+
+  /**
+   * Calls `listener` with every later event of the job. With `replay`, first delivers the current
+   * state (a progress snapshot, or the final event of a finished job). Returns an unsubscribe
+   * function, or null for an unknown job.
+   */
+  subscribe(id: string, listener: JobListener, replay = true): (() => void) | null {
+    const live = this.active.get(id);
+    if (live) {
+      if (replay) listener({ type: "progress", progress: this.snapshot(live.record) });
+      live.listeners.add(listener);
+      return () => live.listeners.delete(listener);
+    }
+    const stored = this.store.get(id);
+    if (!stored) return null;
+    if (replay && FINISHED_STATUSES.includes(stored.status)) {
+      listener({
+        type: finalEventType[stored.status as keyof typeof finalEventType],
+        job: stored,
+      });
+    }
+    return () => {};
+  }
+
+  /** Stops accepting jobs, cancels all, and waits up to `timeoutMs` for handlers to stop. */
+  async shutdown(timeoutMs = 10_000): Promise<void> {
+    this.accepting = false;
+    for (const id of this.queue.splice(0)) {
+      const live = this.active.get(id);
+      if (live) this.finish(live, "cancelled", { error: "service shutting down" });
+    }
+    const running = [...this.active.values()];
+    for (const live of running) {
+      live.controller.abort(new DOMException("service shutting down", "AbortError"));
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(running.map((live) => live.settled)), timedOut]);
+    clearTimeout(timer);
+    for (const live of [...this.active.values()]) {
+      this.logger.warn("job did not stop before shutdown", { jobId: live.record.id });
+      this.finish(live, "failed", { error: "interrupted" });
+    }
+  }
+
+  /** Live subscriptions of a job (0 when it is unknown or finished). */
+  subscriberCount(id: string): number {
+    return this.active.get(id)?.listeners.size ?? 0;
+  }
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  private snapshot(record: JobRecord): JobProgress {
+    return record.progress ?? {
+      phase: record.status,
+      fraction: 0,
+      step: null,
+      total: null,
+      etaSeconds: null,
+      throughput: null,
+      message: null,
+      updatedAt: record.createdAt,
+    };
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const live = this.active.get(this.queue.shift()!);
+      if (live) this.start(live);
+    }
+  }
+
+  private start(live: ActiveJob): void {
+    this.running++;
+    const now = Date.now();
+    live.clock = { startedMs: now, phaseStartedMs: now };
+    live.record.status = "running";
+    live.record.startedAt = new Date(now).toISOString();
+    live.record.progress = nextProgress(null, { phase: "started", fraction: 0 }, live.clock, now);
+    this.persist(live, {
+      status: "running",
+      startedAt: live.record.startedAt,
+      progress: live.record.progress,
+    });
+    this.emit(live, { type: "progress", progress: live.record.progress });
+    this.logger.info("job started", { jobId: live.record.id, kind: live.record.kind });
+    const ctx: JobContext = {
+      id: live.record.id,
+      input: live.record.input,
+      signal: live.controller.signal,
+      logger: this.logger.child({ jobId: live.record.id }),
+      progress: (update) => this.onProgress(live, update),
+    };
+    // Promise.resolve().then: a handler that throws synchronously still settles as a failure.
+    Promise.resolve().then(() => live.handler(ctx)).then(
+      (result) => {
+        if (live.controller.signal.aborted) this.finishCancelled(live);
+        else this.finish(live, "succeeded", { result });
+      },
+      (error) => {
+        if (live.controller.signal.aborted) {
+          this.finishCancelled(live);
+        } else {
+          this.logger.error("job failed", { jobId: live.record.id, error });
+          this.finish(live, "failed", {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+      },
+    );
+  }
+
+  private onProgress(live: ActiveJob, update: ProgressUpdate): void {
+    if (live.record.status !== "running" || !this.active.has(live.record.id)) return;
+    const progress = nextProgress(live.record.progress, update ?? {}, live.clock, Date.now());
+    live.record.progress = progress;
+    this.emit(live, { type: "progress", progress });
+    const wait = live.lastPersistMs + this.persistIntervalMs - Date.now();
+    if (wait <= 0) {
+      this.persistProgress(live);
+    } else if (live.persistTimer === null) {
+      // Trailing write, so the last update before a pause is stored too.
+      live.persistTimer = setTimeout(() => {
+        live.persistTimer = null;
+        if (this.active.has(live.record.id)) this.persistProgress(live);
+      }, wait);
+    }
+  }
+
+  private persistProgress(live: ActiveJob): void {
+    live.lastPersistMs = Date.now();
+    this.persist(live, { progress: live.record.progress });
+  }
+
+  private persist(live: ActiveJob, patch: Parameters<JobStore["update"]>[1]): boolean {
+    try {
+      this.store.update(live.record.id, patch);
+      return true;
+    } catch (error) {
+      this.logger.error("job state not persisted", { jobId: live.record.id, error });
+      return false;
+    }
+  }
+
+  private finishCancelled(live: ActiveJob): void {
+    const reason = live.controller.signal.reason;
+    this.finish(live, "cancelled", {
+      error: reason instanceof Error ? reason.message : "job cancelled",
+    });
+  }
+
+  private finish(
+    live: ActiveJob,
+    status: "succeeded" | "failed" | "cancelled",
+    outcome: { result?: unknown; error?: string },
+  ): void {
+    if (!this.active.delete(live.record.id)) return;
+    if (live.persistTimer !== null) clearTimeout(live.persistTimer);
+    if (live.record.status === "running") this.running--;
+    const record = live.record;
+    record.status = status;
+    record.finishedAt = new Date().toISOString();
+    record.error = outcome.error ?? null;
+    record.result = outcome.result ?? null;
+    if (status === "succeeded" && record.progress) {
+      record.progress = nextProgress(record.progress, { fraction: 1 }, live.clock, Date.now());
+    }
+    const patch = {
+      status,
+      finishedAt: record.finishedAt,
+      error: record.error,
+      result: record.result,
+      progress: record.progress,
+    };
+    if (!this.persist(live, patch) && status === "succeeded") {
+      // Most likely a result JSON cannot represent (BigInt, cycle): fail instead of losing it.
+      record.status = "failed";
+      record.result = null;
+      record.error = "job result could not be stored (is it JSON-serialisable?)";
+      this.persist(live, { ...patch, status: "failed", result: null, error: record.error });
+    }
+    this.logger.info("job finished", {
+      jobId: record.id,
+      status: record.status,
+      error: record.error ?? undefined,
+    });
+    this.emit(live, {
+      type: finalEventType[record.status as keyof typeof finalEventType],
+      job: { ...record },
+    });
+    live.listeners.clear();
+    live.resolveSettled();
+    this.pump();
+  }
+
+  private emit(live: ActiveJob, event: JobEvent): void {
+    for (const listener of [...live.listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.warn("job listener threw", { jobId: live.record.id, error });
+      }
+    }
+  }
+}
