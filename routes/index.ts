@@ -4,10 +4,12 @@ import { deviceRoutes } from "./device.ts";
 import { healthRoutes } from "./health.ts";
 import { jobRoutes } from "./jobs.ts";
 import { openapiRoutes } from "./openapi.ts";
+import { runRoutes } from "./runs.ts";
 
 export const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
   deviceRoutes,
   jobRoutes,
+  runRoutes,
   openapiRoutes,
 ];

@@ -38,6 +38,18 @@ export function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
 async function fromHttpException(c: Context<AppEnv>, e: HTTPException): Promise<ApiError> {
   if (e.status === 400 && /malformed json/i.test(e.message)) return await malformedJsonError(c);
   const status = e.status as ContentfulStatusCode;
+  if (status === 415) {
+    const got = c.req.header("content-type") ?? "(none)";
+    return new ApiError(
+      415,
+      "unsupported_media_type",
+      `Content-Type "${got}" is not accepted here`,
+      {
+        field: "content-type",
+        got,
+      },
+    );
+  }
   return new ApiError(status, CODE_BY_STATUS[status] ?? `http_${status}`, e.message || "error");
 }
 

@@ -1,6 +1,7 @@
 // Schema migrations: an ordered list, applied once each, every one in its own transaction, with
 // the applied version recorded in schema_migrations. Append new migrations; never edit old ones.
 import type { DatabaseSync } from "node:sqlite";
+import { RUN_MIGRATIONS } from "../runs/run_store.ts";
 
 export interface Migration {
   name: string;
@@ -50,6 +51,7 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  ...RUN_MIGRATIONS,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -6,6 +6,7 @@ import { migrate, type Migration, MIGRATIONS } from "./migrations.ts";
 import { SqliteJobStore } from "./jobs_table.ts";
 import { FileTensorStore } from "./tensor_files.ts";
 import type { Store } from "./store.ts";
+import { RunStore } from "../runs/run_store.ts";
 
 export interface OpenStoreOptions {
   dataDir: string;
@@ -17,6 +18,7 @@ export const INTERRUPTED_ERROR = "interrupted";
 export class SqliteStore implements Store {
   readonly jobs: SqliteJobStore;
   readonly tensors: FileTensorStore;
+  readonly runs: RunStore;
   /** Jobs found queued or running at open and marked failed. */
   readonly interruptedAtOpen: number;
   private depth = 0;
@@ -25,6 +27,11 @@ export class SqliteStore implements Store {
   private constructor(readonly db: DatabaseSync, readonly dataDir: string) {
     this.jobs = new SqliteJobStore(db);
     this.tensors = new FileTensorStore(db, dataDir);
+    this.runs = new RunStore({
+      db,
+      tensors: this.tensors,
+      transaction: (fn) => this.transaction(fn),
+    });
     // One process owns a data directory, so any unfinished job belongs to a process that died.
     this.interruptedAtOpen = this.jobs.failUnfinished(INTERRUPTED_ERROR);
   }

@@ -1,6 +1,7 @@
 // What the rest of the service needs from persistence. The SQLite implementation is in sqlite.ts;
 // the interfaces keep routes and the job manager independent of it (e.g. for a Postgres port).
 import type { Safetensors, TensorInput } from "./safetensors.ts";
+import type { RunStore } from "../runs/run_store.ts";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -82,6 +83,7 @@ export interface Store {
   readonly dataDir: string;
   readonly jobs: JobStore;
   readonly tensors: TensorStore;
+  readonly runs: RunStore;
   /** Runs `fn` atomically; nested calls become savepoints. `fn` must be synchronous. */
   transaction<T>(fn: () => T): T;
   /** null when healthy, otherwise why not. */

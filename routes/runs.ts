@@ -1,0 +1,330 @@
+// Training runs: upload (JSON, streamed NDJSON, GPTfluence import), list, inspect, export, delete.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { ApiError } from "../src/errors.ts";
+import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
+import type { RouteModule } from "../src/http/types.ts";
+import { runFromJson, type RunJson, RunJsonSchema, runToJson } from "../src/runs/json_format.ts";
+import { runFromNdjson, runToNdjson } from "../src/runs/ndjson_format.ts";
+import {
+  LOSS_FILE,
+  runFromGptfluence,
+  runToGptfluenceZip,
+  TRAIN_FILE,
+} from "../src/runs/gptfluence_format.ts";
+import { listSome } from "../src/runs/run_input.ts";
+
+export const RunSchema = z.object({
+  id: z.string(),
+  study: z.string(),
+  name: z.string(),
+  steps: z.number().int(),
+  testExamples: z.number().int(),
+  distinctTrainExamples: z.number().int(),
+  source: z.string().openapi({ description: "json, ndjson, gptfluence or training" }),
+  createdAt: z.string(),
+}).openapi("Run");
+
+const IdParams = z.object({
+  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }),
+});
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+const NDJSON = "application/x-ndjson";
+
+const createRun = createRoute({
+  method: "post",
+  path: "/v1/runs",
+  summary: "Upload a training run",
+  description: "JSON (`application/json`), or the same content as NDJSON (`" + NDJSON + "`): a " +
+    "first line `{study, name, testExamples, initialLosses}`, then one line per step " +
+    "`{batch, losses, lr?}`. NDJSON is parsed as a stream. Nothing is stored unless the whole run " +
+    "is valid.",
+  security: BEARER_SECURITY,
+  request: {
+    body: {
+      // Not `required`: that would run the JSON validator on NDJSON bodies too.
+      required: false,
+      content: {
+        "application/json": { schema: RunJsonSchema },
+        [NDJSON]: { schema: z.string().openapi({ format: "binary" }) },
+      },
+    },
+  },
+  responses: {
+    201: json(RunSchema, "Stored"),
+    400: errorResponse("Invalid run; the message names the field or line"),
+    401: errorResponse("Missing or wrong API token"),
+    409: errorResponse("Name already used in the study, or test examples differ from the study's"),
+    413: errorResponse("Body over SIMFLUENCE_MAX_BODY_MB"),
+    415: errorResponse("Unsupported content type"),
+  },
+});
+
+const importRun = createRoute({
+  method: "post",
+  path: "/v1/runs/import",
+  summary: "Import a run recorded in GPTfluence's layout",
+  description: `multipart/form-data with text fields \`study\` and \`name\` and the files ` +
+    `\`${TRAIN_FILE}\` (JSONL {step, samples_id}) and \`${LOSS_FILE}\` (JSONL {id, ` +
+    "loss_trajectory: [{step, loss}]}), sent under those field names or file names. Numeric ids " +
+    "become strings.",
+  security: BEARER_SECURITY,
+  request: {
+    body: {
+      required: false,
+      content: {
+        "multipart/form-data": {
+          schema: z.object({
+            study: z.string(),
+            name: z.string(),
+            [TRAIN_FILE]: z.unknown().openapi({ type: "string", format: "binary" }),
+            [LOSS_FILE]: z.unknown().openapi({ type: "string", format: "binary" }),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    201: json(RunSchema, "Stored"),
+    400: errorResponse("Invalid files; the message names the file and line"),
+    401: errorResponse("Missing or wrong API token"),
+    409: errorResponse("Name already used in the study, or test examples differ from the study's"),
+    413: errorResponse("Body over SIMFLUENCE_MAX_BODY_MB"),
+  },
+});
+
+const listRuns = createRoute({
+  method: "get",
+  path: "/v1/runs",
+  summary: "List runs, oldest first",
+  security: BEARER_SECURITY,
+  request: {
+    query: z.object({
+      study: z.string().min(1).max(256).optional(),
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+      offset: z.coerce.number().int().min(0).default(0),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({
+        runs: z.array(RunSchema),
+        total: z.number().int(),
+        limit: z.number().int(),
+        offset: z.number().int(),
+      }),
+      "A page of runs",
+    ),
+    400: errorResponse("Invalid query"),
+    401: errorResponse("Missing or wrong API token"),
+  },
+});
+
+const getRun = createRoute({
+  method: "get",
+  path: "/v1/runs/{id}",
+  summary: "A run's metadata, or the whole run exported",
+  description: "Without `format`: metadata. `format=json` or `ndjson`: the upload formats. " +
+    "`format=gptfluence`: a zip holding train_samples_id.json and all_loss_trajectory.out.",
+  security: BEARER_SECURITY,
+  request: {
+    params: IdParams,
+    query: z.object({ format: z.enum(["json", "ndjson", "gptfluence"]).optional() }),
+  },
+  responses: {
+    200: {
+      description: "Metadata or the exported run",
+      content: {
+        "application/json": { schema: z.union([RunSchema, RunJsonSchema]) },
+        [NDJSON]: { schema: z.string() },
+        "application/zip": { schema: z.string().openapi({ format: "binary" }) },
+      },
+    },
+    400: errorResponse("Invalid format"),
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such run"),
+  },
+});
+
+const getTrajectories = createRoute({
+  method: "get",
+  path: "/v1/runs/{id}/trajectories",
+  summary: "Observed losses of some test examples after every step",
+  security: BEARER_SECURITY,
+  request: {
+    params: IdParams,
+    query: z.object({
+      tests: z.string().max(100_000).optional().openapi({
+        description: "Comma-separated test example ids; all when omitted",
+        example: "q1,q2",
+      }),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({
+        run: z.string(),
+        steps: z.number().int(),
+        trajectories: z.record(z.string(), z.array(z.number())).openapi({
+          description: "test id → losses L_0 … L_T",
+        }),
+      }),
+      "Trajectories",
+    ),
+    400: errorResponse("Unknown test example ids"),
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such run"),
+  },
+});
+
+const deleteRun = createRoute({
+  method: "delete",
+  path: "/v1/runs/{id}",
+  summary: "Delete a run and its stored losses",
+  security: BEARER_SECURITY,
+  request: { params: IdParams },
+  responses: {
+    204: { description: "Deleted" },
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such run"),
+  },
+});
+
+function mediaType(c: Context): string {
+  return (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/** Parses comma-separated ids against the known ones; 400 listing the unknown. */
+export function selectTests(param: string | undefined, known: readonly string[]): number[] {
+  if (param === undefined || param.trim() === "") return known.map((_, j) => j);
+  const index = new Map(known.map((id, j) => [id, j]));
+  const wanted = param.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const unknown = wanted.filter((id) => !index.has(id));
+  if (unknown.length > 0) {
+    throw ApiError.badRequest(`unknown test example ids: ${unknown.slice(0, 5).join(", ")}`, {
+      field: "tests",
+      unknown: listSome(unknown),
+    });
+  }
+  return wanted.map((id) => index.get(id)!);
+}
+
+async function formText(form: Record<string, unknown>, field: string): Promise<string> {
+  const direct = form[field];
+  const byName = Object.values(form).find((v) => v instanceof File && v.name === field);
+  const value = direct ?? byName;
+  if (value instanceof File) return await value.text();
+  if (typeof value === "string") return value;
+  throw ApiError.badRequest(`multipart field "${field}" is missing`, { field });
+}
+
+export const runRoutes: RouteModule = (app, deps) => {
+  const runs = deps.store.runs;
+
+  app.openapi(createRun, async (c) => {
+    const type = mediaType(c);
+    let input;
+    if (type === NDJSON || type === "application/ndjson") {
+      const body = c.req.raw.body;
+      if (!body) throw ApiError.badRequest("empty body: the first line must hold the run header");
+      input = await runFromNdjson(body);
+    } else if (type === "application/json") {
+      input = runFromJson(c.req.valid("json") as RunJson);
+    } else {
+      throw new ApiError(
+        415,
+        "unsupported_media_type",
+        `Content-Type must be application/json or ${NDJSON}, got "${type || "(none)"}"`,
+        { field: "content-type" },
+      );
+    }
+    const record = await runs.create(input, type === "application/json" ? "json" : "ndjson");
+    return c.json(record, 201);
+  });
+
+  app.openapi(importRun, async (c) => {
+    if (mediaType(c) !== "multipart/form-data") {
+      throw new ApiError(
+        415,
+        "unsupported_media_type",
+        "Content-Type must be multipart/form-data",
+        {
+          field: "content-type",
+        },
+      );
+    }
+    let form: Record<string, unknown>;
+    try {
+      form = await c.req.parseBody();
+    } catch (e) {
+      throw ApiError.badRequest(`malformed multipart body: ${(e as Error).message}`);
+    }
+    const study = form.study;
+    const name = form.name;
+    if (typeof study !== "string" || typeof name !== "string") {
+      throw ApiError.badRequest('text fields "study" and "name" are required', {
+        field: typeof study !== "string" ? "study" : "name",
+      });
+    }
+    const input = runFromGptfluence(
+      study,
+      name,
+      await formText(form, TRAIN_FILE),
+      await formText(form, LOSS_FILE),
+    );
+    return c.json(await runs.create(input, "gptfluence"), 201);
+  });
+
+  app.openapi(listRuns, (c) => {
+    const query = c.req.valid("query");
+    return c.json({ ...runs.list(query), limit: query.limit, offset: query.offset }, 200);
+  });
+
+  app.openapi(getRun, async (c) => {
+    const { id } = c.req.valid("param");
+    const { format } = c.req.valid("query");
+    if (format === undefined) {
+      const record = runs.get(id);
+      if (!record) throw ApiError.notFound(`run ${id}`, { field: "id", id });
+      return c.json(record, 200);
+    }
+    const { run, name } = await runs.load(id);
+    if (format === "json") return c.json(runToJson(run), 200);
+    if (format === "ndjson") {
+      return c.body([...runToNdjson(run)].join(""), 200, { "content-type": NDJSON });
+    }
+    const safeName = name.replace(/[^A-Za-z0-9._-]/g, "_");
+    return c.body(runToGptfluenceZip(run) as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": "application/zip",
+      "content-disposition": `attachment; filename="${safeName}.zip"`,
+    });
+  });
+
+  app.openapi(getTrajectories, async (c) => {
+    const { id } = c.req.valid("param");
+    const { tests } = c.req.valid("query");
+    const { run } = await runs.load(id);
+    const columns = selectTests(tests, run.testExamples);
+    const m = run.testExamples.length;
+    const rows = run.steps.length + 1;
+    const trajectories: Record<string, number[]> = {};
+    for (const j of columns) {
+      trajectories[run.testExamples[j]] = Array.from(
+        { length: rows },
+        (_, t) => run.losses[t * m + j],
+      );
+    }
+    return c.json({ run: id, steps: run.steps.length, trajectories }, 200);
+  });
+
+  app.openapi(deleteRun, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await runs.delete(id))) throw ApiError.notFound(`run ${id}`, { field: "id", id });
+    return c.body(null, 204);
+  });
+};

@@ -1,0 +1,235 @@
+// Runs and studies in SQLite; each run's loss matrix is a checksummed safetensors file.
+//
+// A study's test examples are fixed by its first run. A later run must list the same set (in any
+// order: its loss columns are reordered to the study's order), otherwise it is a 409.
+
+import type { DatabaseSync } from "node:sqlite";
+import { ApiError } from "../errors.ts";
+import type { Migration } from "../store/migrations.ts";
+import { toFloat32 } from "../store/safetensors.ts";
+import type { TensorStore } from "../store/store.ts";
+import { listSome, type RunInput, type RunShape, runShape, type RunStep } from "./run_input.ts";
+
+export const RUN_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "studies_and_runs",
+    up(db) {
+      db.exec(`
+        CREATE TABLE studies (
+          id TEXT PRIMARY KEY,
+          test_examples TEXT NOT NULL,
+          created_at INTEGER NOT NULL
+        );
+        CREATE TABLE runs (
+          id TEXT PRIMARY KEY,
+          study TEXT NOT NULL REFERENCES studies (id),
+          name TEXT NOT NULL,
+          steps INTEGER NOT NULL,
+          test_examples INTEGER NOT NULL,
+          distinct_train INTEGER NOT NULL,
+          curriculum TEXT NOT NULL,
+          losses_tensor TEXT NOT NULL,
+          source TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          UNIQUE (study, name)
+        );
+        CREATE INDEX runs_study ON runs (study, created_at);
+      `);
+    },
+  },
+];
+
+export interface RunRecord extends RunShape {
+  id: string;
+  study: string;
+  name: string;
+  source: string;
+  createdAt: string;
+}
+
+export interface StoredRun extends RunRecord {
+  run: RunInput;
+}
+
+interface RunRow {
+  id: string;
+  study: string;
+  name: string;
+  steps: number;
+  test_examples: number;
+  distinct_train: number;
+  curriculum: string;
+  losses_tensor: string;
+  source: string;
+  created_at: number;
+}
+
+function toRecord(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    study: row.study,
+    name: row.name,
+    steps: row.steps,
+    testExamples: row.test_examples,
+    distinctTrainExamples: row.distinct_train,
+    source: row.source,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}
+
+export interface RunStoreDeps {
+  db: DatabaseSync;
+  tensors: TensorStore;
+  transaction<T>(fn: () => T): T;
+}
+
+export class RunStore {
+  constructor(private readonly deps: RunStoreDeps) {}
+
+  private get db(): DatabaseSync {
+    return this.deps.db;
+  }
+
+  studyTestExamples(study: string): string[] | null {
+    const row = this.db.prepare("SELECT test_examples FROM studies WHERE id = ?").get(study) as
+      | { test_examples: string }
+      | undefined;
+    return row ? JSON.parse(row.test_examples) : null;
+  }
+
+  /** Puts a run's loss columns into the study's order; 409 when the sets differ. */
+  private alignToStudy(run: RunInput): RunInput {
+    const studyIds = this.studyTestExamples(run.study);
+    if (!studyIds) return run;
+    const runIds = new Set(run.testExamples);
+    const missing = studyIds.filter((id) => !runIds.has(id));
+    const studySet = new Set(studyIds);
+    const extra = run.testExamples.filter((id) => !studySet.has(id));
+    if (missing.length > 0 || extra.length > 0) {
+      throw ApiError.conflict(
+        `the run's test examples differ from study "${run.study}"'s`,
+        { field: "testExamples", missing: listSome(missing), unexpected: listSome(extra) },
+      );
+    }
+    if (run.testExamples.every((id, j) => id === studyIds[j])) return run;
+    const m = studyIds.length;
+    const column = new Map(run.testExamples.map((id, j) => [id, j]));
+    const losses = new Float32Array(run.losses.length);
+    for (let t = 0; t < run.losses.length / m; t++) {
+      studyIds.forEach((id, j) => (losses[t * m + j] = run.losses[t * m + column.get(id)!]));
+    }
+    return { ...run, testExamples: studyIds, losses };
+  }
+
+  private assertNameFree(study: string, name: string): void {
+    const taken = this.db.prepare("SELECT id FROM runs WHERE study = ? AND name = ?").get(
+      study,
+      name,
+    ) as { id: string } | undefined;
+    if (taken) {
+      throw ApiError.conflict(`study "${study}" already has a run named "${name}"`, {
+        field: "name",
+        existingRun: taken.id,
+      });
+    }
+  }
+
+  /** Stores a validated run. Nothing is left behind when any step fails. */
+  async create(input: RunInput, source: string): Promise<RunRecord> {
+    this.assertNameFree(input.study, input.name);
+    const run = this.alignToStudy(input);
+    const m = run.testExamples.length;
+    const file = await this.deps.tensors.put(
+      { losses: { shape: [run.steps.length + 1, m], data: run.losses } },
+      { study: run.study, run: run.name },
+    );
+    const id = crypto.randomUUID();
+    const shape = runShape(run);
+    try {
+      this.deps.transaction(() => {
+        // Checked again inside the transaction: another upload may have won meanwhile.
+        this.assertNameFree(run.study, run.name);
+        if (!this.studyTestExamples(run.study)) {
+          this.db.prepare("INSERT INTO studies (id, test_examples, created_at) VALUES (?, ?, ?)")
+            .run(run.study, JSON.stringify(run.testExamples), Date.now());
+        } else {
+          this.alignToStudy(run);
+        }
+        this.db.prepare(
+          `INSERT INTO runs (id, study, name, steps, test_examples, distinct_train, curriculum,
+             losses_tensor, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          id,
+          run.study,
+          run.name,
+          shape.steps,
+          shape.testExamples,
+          shape.distinctTrainExamples,
+          JSON.stringify(run.steps),
+          file.id,
+          source,
+          Date.now(),
+        );
+      });
+    } catch (e) {
+      await this.deps.tensors.delete(file.id);
+      throw e;
+    }
+    return this.get(id)!;
+  }
+
+  get(id: string): RunRecord | null {
+    const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  /** The whole run, losses included; 404 when it does not exist. */
+  async load(id: string): Promise<StoredRun> {
+    const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    if (!row) throw ApiError.notFound(`run ${id}`, { field: "id", id });
+    const file = await this.deps.tensors.get(row.losses_tensor);
+    const entry = file.tensors.get("losses");
+    if (!entry) throw new Error(`run ${id}: its tensor file has no "losses" tensor`);
+    const testExamples = this.studyTestExamples(row.study)!;
+    return {
+      ...toRecord(row),
+      run: {
+        study: row.study,
+        name: row.name,
+        testExamples,
+        steps: JSON.parse(row.curriculum) as RunStep[],
+        losses: toFloat32(entry),
+      },
+    };
+  }
+
+  list(query: { study?: string; limit: number; offset: number }): {
+    runs: RunRecord[];
+    total: number;
+  } {
+    const where = query.study === undefined ? "" : "WHERE study = ?";
+    const args = query.study === undefined ? [] : [query.study];
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM runs ${where}`).get(...args) as {
+      n: number;
+    }).n;
+    const rows = this.db.prepare(
+      `SELECT * FROM runs ${where} ORDER BY created_at, id LIMIT ? OFFSET ?`,
+    ).all(...args, query.limit, query.offset) as unknown as RunRow[];
+    return { runs: rows.map(toRecord), total };
+  }
+
+  /** Deletes a run; the study disappears with its last run. */
+  async delete(id: string): Promise<boolean> {
+    const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    if (!row) return false;
+    this.deps.transaction(() => {
+      this.db.prepare("DELETE FROM runs WHERE id = ?").run(id);
+      const left = this.db.prepare("SELECT COUNT(*) AS n FROM runs WHERE study = ?").get(
+        row.study,
+      ) as { n: number };
+      if (left.n === 0) this.db.prepare("DELETE FROM studies WHERE id = ?").run(row.study);
+    });
+    await this.deps.tensors.delete(row.losses_tensor);
+    return true;
+  }
+}
