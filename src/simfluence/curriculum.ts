@@ -1,0 +1,88 @@
+// Normalises batches (index lists with repeats, or indices with counts) into a CSR curriculum and
+// checks runs against their study universe.
+import type { Batch, Curriculum, Run } from "./types.ts";
+
+export class SimfluenceInputError extends Error {
+  override name = "SimfluenceInputError";
+  constructor(message: string, readonly details: Record<string, unknown> = {}) {
+    super(message);
+  }
+}
+
+function batchEntries(batch: Batch, step: number): [number[], number[]] {
+  if (Array.isArray(batch)) return [batch as number[], (batch as number[]).map(() => 1)];
+  const b = batch as { indices: readonly number[]; counts: readonly number[] };
+  if (!b || !Array.isArray(b.indices) || !Array.isArray(b.counts)) {
+    throw new SimfluenceInputError(`batch ${step} is neither an index list nor {indices, counts}`);
+  }
+  if (b.indices.length !== b.counts.length) {
+    throw new SimfluenceInputError(`batch ${step}: indices and counts differ in length`, { step });
+  }
+  return [b.indices as number[], b.counts as number[]];
+}
+
+/**
+ * Builds the CSR form. Repeated indices within a step are merged into counts. With
+ * `allowUnknown`, index -1 (an id outside the study) is kept and contributes nothing downstream;
+ * otherwise every index must lie in [0, n).
+ */
+export function toCurriculum(
+  batches: readonly Batch[],
+  n: number,
+  allowUnknown = false,
+): Curriculum {
+  const stepPtr = new Uint32Array(batches.length + 1);
+  const indices: number[] = [];
+  const counts: number[] = [];
+  const merged = new Map<number, number>();
+  batches.forEach((batch, step) => {
+    const [idx, cnt] = batchEntries(batch, step);
+    merged.clear();
+    for (let k = 0; k < idx.length; k++) {
+      const i = idx[k];
+      const c = cnt[k];
+      if (!Number.isInteger(c) || c < 0) {
+        throw new SimfluenceInputError(`batch ${step}: count ${c} is not a non-negative integer`, {
+          step,
+        });
+      }
+      const unknown = i === -1 && allowUnknown;
+      if (!unknown && !(Number.isInteger(i) && i >= 0 && i < n)) {
+        throw new SimfluenceInputError(`batch ${step}: training index ${i} is outside [0, ${n})`, {
+          step,
+          index: i,
+        });
+      }
+      if (c > 0) merged.set(i, (merged.get(i) ?? 0) + c);
+    }
+    for (const [i, c] of merged) {
+      indices.push(i);
+      counts.push(c);
+    }
+    stepPtr[step + 1] = indices.length;
+  });
+  return {
+    steps: batches.length,
+    stepPtr,
+    indices: Int32Array.from(indices),
+    counts: Uint32Array.from(counts),
+  };
+}
+
+/** Number of steps T of a run, after checking its losses have (T+1) x m entries. */
+export function checkRun(run: Run, m: number, which: string): number {
+  const steps = run.batches.length;
+  if (steps < 1) throw new SimfluenceInputError(`${which} has no steps`);
+  if (run.losses.length !== (steps + 1) * m) {
+    throw new SimfluenceInputError(
+      `${which}: losses hold ${run.losses.length} values, expected (T+1) x m = ${(steps + 1) * m}`,
+      { steps, m },
+    );
+  }
+  for (let k = 0; k < run.losses.length; k++) {
+    if (!Number.isFinite(run.losses[k])) {
+      throw new SimfluenceInputError(`${which}: loss value ${k} is not finite`);
+    }
+  }
+  return steps;
+}

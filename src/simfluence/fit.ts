@@ -1,0 +1,258 @@
+// Fitting Simfluence-Linear / -Additive / -Multiplicative for a study (MATH.md §2): teacher-forced
+// ridge regression per test example, solved for all test examples at once on the GPU (or by the
+// CPU reference), with λ chosen on validation runs when asked.
+//
+// λ is given as a factor relative to each test example's mean squared design-row norm, so one
+// factor suits test examples whose losses differ in scale: λ_z = factor · mean_rows ||x_row(z)||².
+import type { GpuRuntime } from "../gpu/runtime.ts";
+import { SimfluenceInputError, toCurriculum } from "./curriculum.ts";
+import { solveCgCpu, solveCholeskyCpu } from "./cpu_solver.ts";
+import { buildDesign, type Design, meanRowNormSq } from "./design.ts";
+import { GpuRidgeSolver, type GpuSolveOptions } from "./gpu_solver.ts";
+import { pooledMetrics } from "./metrics.ts";
+import { rolloutCpu, rolloutGpu } from "./simulate.ts";
+import type { Run, SimulatorKind, SimulatorParams, SolveReport, StudyUniverse } from "./types.ts";
+
+export type RidgeKind = Exclude<SimulatorKind, "scores">;
+export type RidgeSolverChoice = "gpu" | "cpu-cg" | "cpu-cholesky";
+
+/** Factors tried by "auto", largest first so each solve warm-starts the next, harder one. */
+export const DEFAULT_LAMBDA_GRID = [1e2, 1e1, 1, 1e-1, 1e-2, 1e-3, 1e-4];
+/** Used by "auto" when there are too few runs to hold any out. */
+export const FALLBACK_LAMBDA_FACTOR = 1e-2;
+
+export interface FitOptions extends GpuSolveOptions {
+  kind: RidgeKind;
+  /** A ridge factor (see above) or "auto" (default): the grid value with the lowest validation MSE. */
+  lambdaFactor?: number | "auto";
+  lambdaGrid?: readonly number[];
+  /** Indices into `runs` held out while choosing λ; default the last ⌈20 %⌉ (at least one). */
+  validationRuns?: readonly number[];
+  /** Default "gpu" when a runtime is given, else "cpu-cg". */
+  solver?: RidgeSolverChoice;
+}
+
+export interface LambdaTrial {
+  factor: number;
+  /** Pooled all-steps MSE of the rollout on the validation runs. */
+  validationMse: number;
+  maxIterations: number;
+  seconds: number;
+}
+
+export interface FitResult {
+  params: SimulatorParams;
+  report: SolveReport;
+  lambdaSelection: "fixed" | "auto" | "fallback-too-few-runs";
+  lambdaTrials: LambdaTrial[];
+  seconds: number;
+}
+
+/** A ridge backend over one design: solve at a factor, warm-starting from the last solution. */
+interface Backend {
+  solve(factor: number): Promise<SolveReport>;
+  theta(): Promise<{ A: Float32Array; B: Float32Array }>;
+  /** Pooled all-steps MSE of rollouts of `runs` with the current solution. */
+  validate(runs: readonly Run[]): Promise<number>;
+  setStart(A: Float32Array, B: Float32Array): void;
+  dispose(): void;
+}
+
+function lambdas(design: Design, kind: RidgeKind, factor: number): Float64Array {
+  const norms = meanRowNormSq(design, kind);
+  return norms.map((v) => factor * (v > 0 ? v : 1));
+}
+
+function validationMse(
+  runs: readonly Run[],
+  m: number,
+  predicted: readonly Float32Array[],
+): number {
+  return pooledMetrics(
+    runs.map((run, r) => ({ predicted: predicted[r], observed: run.losses, tests: m })),
+  ).pooled.allStepsMse;
+}
+
+function gpuBackend(
+  rt: GpuRuntime,
+  design: Design,
+  kind: RidgeKind,
+  options: GpuSolveOptions,
+): Backend {
+  const solver = GpuRidgeSolver.create(rt, design);
+  const { n, m } = design;
+  return {
+    solve: (factor) => solver.solve(kind, lambdas(design, kind, factor), options),
+    theta: () => solver.readTheta(),
+    setStart: (A, B) => solver.setStart(A, B),
+    async validate(runs) {
+      const rolloutRuns = runs.map((run) => ({
+        curriculum: toCurriculum(run.batches, n, true),
+        initial: run.losses.subarray(0, m),
+      }));
+      const steps = Math.max(...runs.map((r) => r.batches.length));
+      const predicted = runs.map((run) => {
+        const out = new Float32Array(run.losses.length);
+        out.set(run.losses.subarray(0, m));
+        return out;
+      });
+      for await (
+        const chunk of rolloutGpu(rt, solver.x, n, m, rolloutRuns, { chunkSteps: steps })
+      ) {
+        chunk.losses.forEach((l, r) => predicted[r].set(l, chunk.tStart * m));
+      }
+      return validationMse(runs, m, predicted);
+    },
+    dispose: () => solver.dispose(),
+  };
+}
+
+function cpuBackend(
+  design: Design,
+  kind: RidgeKind,
+  method: "cpu-cg" | "cpu-cholesky",
+  options: GpuSolveOptions,
+): Backend {
+  const { n, m } = design;
+  let A = new Float32Array(n * m);
+  let B = new Float32Array(n * m);
+  return {
+    solve(factor) {
+      const lam = lambdas(design, kind, factor);
+      const sol = method === "cpu-cholesky"
+        ? solveCholeskyCpu(design, kind, lam)
+        : solveCgCpu(design, kind, lam, undefined, {
+          tol: options.tol ?? 1e-8,
+          maxIterations: options.maxIterations,
+        });
+      A = Float32Array.from(sol.A);
+      B = Float32Array.from(sol.B);
+      const tol = options.tol ?? 1e-8;
+      const relres = Float32Array.from(sol.relativeResidual);
+      return Promise.resolve({
+        solver: method,
+        iterations: sol.iterations,
+        relativeResidual: relres,
+        converged: method === "cpu-cholesky" ? m : relres.filter((v) => v <= tol).length,
+      });
+    },
+    theta: () => Promise.resolve({ A, B }),
+    // The CPU methods here start from zero (Cholesky needs no start; CG is cheap per example).
+    setStart: () => {},
+    validate(runs) {
+      const zs = Array.from({ length: m }, (_, z) => z);
+      const predicted = runs.map((run) =>
+        rolloutCpu({ n, m, A, B }, toCurriculum(run.batches, n, true), run.losses, zs)
+      );
+      return Promise.resolve(validationMse(runs, m, predicted));
+    },
+    dispose: () => {},
+  };
+}
+
+function defaultValidation(runs: number): number[] {
+  const count = Math.max(1, Math.ceil(runs * 0.2));
+  return Array.from({ length: count }, (_, k) => runs - count + k);
+}
+
+export async function fitSimulator(
+  rt: GpuRuntime | null,
+  universe: StudyUniverse,
+  runs: readonly Run[],
+  options: FitOptions,
+): Promise<FitResult> {
+  const started = performance.now();
+  const n = universe.trainIds.length;
+  const m = universe.testIds.length;
+  const kind = options.kind;
+  if (!["linear", "additive", "multiplicative"].includes(kind)) {
+    throw new SimfluenceInputError(`kind "${kind}" is not fitted by ridge regression`);
+  }
+  const method = options.solver ?? (rt ? "gpu" : "cpu-cg");
+  if (method === "gpu" && !rt) throw new Error("the GPU solver needs a GpuRuntime");
+  const makeBackend = (design: Design) =>
+    method === "gpu"
+      ? gpuBackend(rt!, design, kind, options)
+      : cpuBackend(design, kind, method, options);
+
+  const requested = options.lambdaFactor ?? "auto";
+  if (requested !== "auto" && !(requested >= 0 && Number.isFinite(requested))) {
+    throw new SimfluenceInputError(
+      `lambdaFactor ${requested} must be a finite number >= 0 or "auto"`,
+    );
+  }
+  const fullDesign = buildDesign(runs, n, m);
+  let factor = requested === "auto" ? FALLBACK_LAMBDA_FACTOR : requested;
+  let selection: FitResult["lambdaSelection"] = "fixed";
+  const trials: LambdaTrial[] = [];
+  let start: { A: Float32Array; B: Float32Array } | null = null;
+
+  if (requested === "auto" && runs.length >= 2) {
+    selection = "auto";
+    const held = new Set(options.validationRuns ?? defaultValidation(runs.length));
+    for (const r of held) {
+      if (!Number.isInteger(r) || r < 0 || r >= runs.length) {
+        throw new SimfluenceInputError(`validation run ${r} is outside [0, ${runs.length})`);
+      }
+    }
+    if (held.size >= runs.length) {
+      throw new SimfluenceInputError("validationRuns must leave at least one run for fitting");
+    }
+    const fitting = runs.filter((_, r) => !held.has(r));
+    const validation = runs.filter((_, r) => held.has(r));
+    const backend = makeBackend(buildDesign(fitting, n, m));
+    try {
+      let best = Infinity;
+      for (const f of options.lambdaGrid ?? DEFAULT_LAMBDA_GRID) {
+        const t0 = performance.now();
+        const report = await backend.solve(f);
+        const mse = await backend.validate(validation);
+        trials.push({
+          factor: f,
+          validationMse: mse,
+          maxIterations: Math.max(0, ...report.iterations),
+          seconds: (performance.now() - t0) / 1000,
+        });
+        if (mse < best) {
+          best = mse;
+          factor = f;
+          start = await backend.theta();
+        }
+      }
+    } finally {
+      backend.dispose();
+    }
+  } else if (requested === "auto") {
+    selection = "fallback-too-few-runs";
+  }
+
+  const backend = makeBackend(fullDesign);
+  try {
+    if (start) backend.setStart(start.A, start.B);
+    const report = await backend.solve(factor);
+    const { A, B } = await backend.theta();
+    for (const i of fullDesign.unseen) {
+      A.fill(0, i * m, (i + 1) * m);
+      B.fill(0, i * m, (i + 1) * m);
+    }
+    return {
+      params: {
+        kind,
+        n,
+        m,
+        A,
+        B,
+        unseen: fullDesign.unseen,
+        meanLoss: fullDesign.meanLoss,
+        lambdaFactor: factor,
+        scoreScale: null,
+      },
+      report,
+      lambdaSelection: selection,
+      lambdaTrials: trials,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    backend.dispose();
+  }
+}
