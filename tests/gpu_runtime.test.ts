@@ -89,3 +89,18 @@ Deno.test("device loss fails in-flight work and the device is re-acquired", gpuT
     rt.close();
   }
 });
+
+Deno.test("concurrent compilations report errors against the right file", gpuTest, async () => {
+  const rt = await testRuntime();
+  const results = await Promise.allSettled([
+    rt.pipelines.get({ shader: "fill", defines: { WG: 8 } }),
+    rt.pipelines.get({ shader: "fill", defines: { NOT_WG: 3 } }),
+    rt.pipelines.get({ shader: "fill", defines: { WG: 4 } }),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+  const error = (results[1] as PromiseRejectedResult).reason;
+  assert.ok(error instanceof ShaderCompileError);
+  assert.equal(error.file, "shaders/fill.wgsl");
+  // A failed specialisation is not cached: asking again compiles (and fails) again.
+  await assert.rejects(rt.pipelines.get({ shader: "fill", defines: { NOT_WG: 3 } }));
+});

@@ -61,8 +61,10 @@ function keyString(key: PipelineKey): string {
 }
 
 export class PipelineCache {
-  private pipelines = new Map<string, GPUComputePipeline>();
+  private pipelines = new Map<string, Promise<GPUComputePipeline>>();
   private generation = -1;
+  /** Error scopes are a device-wide stack, so compilations must not interleave. */
+  private compiling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly gpu: GpuDevice) {}
 
@@ -77,11 +79,15 @@ export class PipelineCache {
       this.generation = this.gpu.generation;
     }
     const id = keyString(key);
-    const cached = this.pipelines.get(id);
-    if (cached) return cached;
-    const pipeline = await this.compile(key);
-    this.pipelines.set(id, pipeline);
-    return pipeline;
+    let pipeline = this.pipelines.get(id);
+    if (!pipeline) {
+      pipeline = this.compiling.then(() => this.compile(key));
+      this.compiling = pipeline.catch(() => {});
+      this.pipelines.set(id, pipeline);
+      // A failed compilation is not cached, so a fixed shader file can be retried.
+      pipeline.catch(() => this.pipelines.delete(id));
+    }
+    return await pipeline;
   }
 
   private async compile(key: PipelineKey): Promise<GPUComputePipeline> {
