@@ -12,6 +12,7 @@ import {
 import { JobManager } from "./src/jobs/manager.ts";
 import { createLogger, type Logger } from "./src/log.ts";
 import { SqliteStore } from "./src/store/sqlite.ts";
+import { SimulationRegistry } from "./src/simulators/simulation_registry.ts";
 
 const JOB_SHUTDOWN_TIMEOUT_MS = 10_000;
 const SERVER_DRAIN_TIMEOUT_MS = 5_000;
@@ -76,7 +77,8 @@ async function main(): Promise<void> {
 
   const gpu = await acquireGpu(logger);
   const jobs = new JobManager({ store: store.jobs, logger });
-  const app = createApp({ config, store, gpu, jobs, logger });
+  const simulations = new SimulationRegistry();
+  const app = createApp({ config, store, gpu, jobs, logger, simulations });
 
   const server = Deno.serve({
     hostname: config.host,
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
     logger.info("shutting down", { signal });
     // Stop accepting first; open SSE streams end once their jobs reach a final state below.
     const drained = server.shutdown();
+    simulations.shutdown();
     await jobs.shutdown(JOB_SHUTDOWN_TIMEOUT_MS);
     await Promise.race([drained, delay(SERVER_DRAIN_TIMEOUT_MS)]);
     store.close();

@@ -5,11 +5,15 @@ import { healthRoutes } from "./health.ts";
 import { jobRoutes } from "./jobs.ts";
 import { openapiRoutes } from "./openapi.ts";
 import { runRoutes } from "./runs.ts";
+import { simulationRoutes } from "./simulations.ts";
+import { simulatorRoutes } from "./simulators.ts";
 
 export const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
   deviceRoutes,
   jobRoutes,
   runRoutes,
+  simulatorRoutes,
+  simulationRoutes,
   openapiRoutes,
 ];

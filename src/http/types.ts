@@ -5,6 +5,7 @@ import type { GpuHandle } from "../gpu_handle.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
+import type { SimulationRegistry } from "../simulators/simulation_registry.ts";
 
 export interface AppEnv {
   Variables: {
@@ -20,6 +21,8 @@ export interface AppDeps {
   gpu: GpuHandle;
   jobs: JobManager;
   logger: Logger;
+  /** Simulations watched over GET; created by the simulations routes when not given. */
+  simulations?: SimulationRegistry;
   /** Interval of SSE keep-alive comments; 15 s by default. */
   sseKeepAliveMs?: number;
 }

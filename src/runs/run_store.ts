@@ -218,7 +218,21 @@ export class RunStore {
     return { runs: rows.map(toRecord), total };
   }
 
-  /** Deletes a run; the study disappears with its last run. */
+  /** Every training id that occurs in the study's runs, sorted: the study's training universe. */
+  trainIdsOfStudy(study: string): string[] {
+    const rows = this.db.prepare("SELECT curriculum FROM runs WHERE study = ?").all(study) as {
+      curriculum: string;
+    }[];
+    const ids = new Set<string>();
+    for (const row of rows) {
+      for (const step of JSON.parse(row.curriculum) as RunStep[]) {
+        for (const id of step.batch) ids.add(id);
+      }
+    }
+    return [...ids].sort();
+  }
+
+  /** Deletes a run; the study disappears with its last run unless simulators still use it. */
   async delete(id: string): Promise<boolean> {
     const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
     if (!row) return false;
@@ -227,7 +241,11 @@ export class RunStore {
       const left = this.db.prepare("SELECT COUNT(*) AS n FROM runs WHERE study = ?").get(
         row.study,
       ) as { n: number };
-      if (left.n === 0) this.db.prepare("DELETE FROM studies WHERE id = ?").run(row.study);
+      const simulators = this.db.prepare("SELECT COUNT(*) AS n FROM simulators WHERE study = ?")
+        .get(row.study) as { n: number };
+      if (left.n === 0 && simulators.n === 0) {
+        this.db.prepare("DELETE FROM studies WHERE id = ?").run(row.study);
+      }
     });
     await this.deps.tensors.delete(row.losses_tensor);
     return true;

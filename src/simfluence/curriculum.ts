@@ -4,6 +4,9 @@ import type { Batch, Curriculum, Run } from "./types.ts";
 
 export class SimfluenceInputError extends Error {
   override name = "SimfluenceInputError";
+  /** Surfaces as a 400 when it reaches HTTP (see HttpMappedError). */
+  readonly httpStatus = 400;
+  readonly code = "invalid_simfluence_input";
   constructor(message: string, readonly details: Record<string, unknown> = {}) {
     super(message);
   }

@@ -30,6 +30,17 @@ export interface FitOptions extends GpuSolveOptions {
   validationRuns?: readonly number[];
   /** Default "gpu" when a runtime is given, else "cpu-cg". */
   solver?: RidgeSolverChoice;
+  /** Progress over the whole fit: each λ trial and the final solve count as one solve. */
+  onProgress?: (progress: FitProgress) => void;
+}
+
+export interface FitProgress {
+  phase: "lambda-search" | "final-solve";
+  /** 0..1 over the whole fit. */
+  fraction: number;
+  /** The λ factor being solved. */
+  lambdaFactor: number;
+  iterations: number;
 }
 
 export interface LambdaTrial {
@@ -50,7 +61,7 @@ export interface FitResult {
 
 /** A ridge backend over one design: solve at a factor, warm-starting from the last solution. */
 interface Backend {
-  solve(factor: number): Promise<SolveReport>;
+  solve(factor: number, options: GpuSolveOptions): Promise<SolveReport>;
   theta(): Promise<{ A: Float32Array; B: Float32Array }>;
   /** Pooled all-steps MSE of rollouts of `runs` with the current solution. */
   validate(runs: readonly Run[]): Promise<number>;
@@ -82,7 +93,8 @@ function gpuBackend(
   const solver = GpuRidgeSolver.create(rt, design);
   const { n, m } = design;
   return {
-    solve: (factor) => solver.solve(kind, lambdas(design, kind, factor), options),
+    solve: (factor, solveOptions) =>
+      solver.solve(kind, lambdas(design, kind, factor), solveOptions),
     theta: () => solver.readTheta(),
     setStart: (A, B) => solver.setStart(A, B),
     async validate(runs) {
@@ -117,7 +129,8 @@ function cpuBackend(
   let A = new Float32Array(n * m);
   let B = new Float32Array(n * m);
   return {
-    solve(factor) {
+    solve(factor, solveOptions) {
+      solveOptions.signal?.throwIfAborted();
       const lam = lambdas(design, kind, factor);
       const sol = method === "cpu-cholesky"
         ? solveCholeskyCpu(design, kind, lam)
@@ -176,6 +189,22 @@ export async function fitSimulator(
       : cpuBackend(design, kind, method, options);
 
   const requested = options.lambdaFactor ?? "auto";
+  const grid = options.lambdaGrid ?? DEFAULT_LAMBDA_GRID;
+  const searching = requested === "auto" && runs.length >= 2;
+  const totalSolves = searching ? grid.length + 1 : 1;
+  let solvesDone = 0;
+  const maxIterations = options.maxIterations ?? 500;
+  /** Options for one solve, reporting its progress as part of the whole fit. */
+  const solveOptions = (phase: FitProgress["phase"], lambdaFactor: number): GpuSolveOptions => ({
+    ...options,
+    onIteration: (iterations) =>
+      options.onProgress?.({
+        phase,
+        lambdaFactor,
+        iterations,
+        fraction: Math.min(1, (solvesDone + Math.min(1, iterations / maxIterations)) / totalSolves),
+      }),
+  });
   if (requested !== "auto" && !(requested >= 0 && Number.isFinite(requested))) {
     throw new SimfluenceInputError(
       `lambdaFactor ${requested} must be a finite number >= 0 or "auto"`,
@@ -187,7 +216,7 @@ export async function fitSimulator(
   const trials: LambdaTrial[] = [];
   let start: { A: Float32Array; B: Float32Array } | null = null;
 
-  if (requested === "auto" && runs.length >= 2) {
+  if (searching) {
     selection = "auto";
     const held = new Set(options.validationRuns ?? defaultValidation(runs.length));
     for (const r of held) {
@@ -203,9 +232,11 @@ export async function fitSimulator(
     const backend = makeBackend(buildDesign(fitting, n, m));
     try {
       let best = Infinity;
-      for (const f of options.lambdaGrid ?? DEFAULT_LAMBDA_GRID) {
+      for (const f of grid) {
+        options.signal?.throwIfAborted();
         const t0 = performance.now();
-        const report = await backend.solve(f);
+        const report = await backend.solve(f, solveOptions("lambda-search", f));
+        solvesDone++;
         const mse = await backend.validate(validation);
         trials.push({
           factor: f,
@@ -229,7 +260,15 @@ export async function fitSimulator(
   const backend = makeBackend(fullDesign);
   try {
     if (start) backend.setStart(start.A, start.B);
-    const report = await backend.solve(factor);
+    options.signal?.throwIfAborted();
+    const report = await backend.solve(factor, solveOptions("final-solve", factor));
+    solvesDone++;
+    options.onProgress?.({
+      phase: "final-solve",
+      lambdaFactor: factor,
+      iterations: 0,
+      fraction: 1,
+    });
     const { A, B } = await backend.theta();
     for (const i of fullDesign.unseen) {
       A.fill(0, i * m, (i + 1) * m);

@@ -38,6 +38,10 @@ export interface GpuSolveOptions {
    * test example's convergence cost as much as any other, a readback costs one GPU sync.
    */
   checkEvery?: number;
+  /** Checked at every convergence check; an abort throws the signal's reason. */
+  signal?: AbortSignal;
+  /** Called at every convergence check with the iterations so far and active test examples. */
+  onIteration?: (iterations: number, active: number) => void;
 }
 
 export class GpuRidgeSolver {
@@ -274,7 +278,10 @@ export class GpuRidgeSolver {
       }
       iterations += burst;
       const active = await rt.readOne(activeRow);
-      if (!active.some((a) => a > 0)) break;
+      options.signal?.throwIfAborted();
+      const stillActive = active.reduce((acc, a) => acc + (a > 0 ? 1 : 0), 0);
+      options.onIteration?.(iterations, stillActive);
+      if (stillActive === 0) break;
     }
 
     // True residual from a fresh mat-vec (the recursive one drifts in float32).

@@ -2,6 +2,7 @@
 // the applied version recorded in schema_migrations. Append new migrations; never edit old ones.
 import type { DatabaseSync } from "node:sqlite";
 import { RUN_MIGRATIONS } from "../runs/run_store.ts";
+import { SIMULATOR_MIGRATIONS } from "../simulators/simulator_store.ts";
 
 export interface Migration {
   name: string;
@@ -52,6 +53,7 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   ...RUN_MIGRATIONS,
+  ...SIMULATOR_MIGRATIONS,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -7,6 +7,7 @@ import { SqliteJobStore } from "./jobs_table.ts";
 import { FileTensorStore } from "./tensor_files.ts";
 import type { Store } from "./store.ts";
 import { RunStore } from "../runs/run_store.ts";
+import { SimulatorStore } from "../simulators/simulator_store.ts";
 
 export interface OpenStoreOptions {
   dataDir: string;
@@ -19,6 +20,7 @@ export class SqliteStore implements Store {
   readonly jobs: SqliteJobStore;
   readonly tensors: FileTensorStore;
   readonly runs: RunStore;
+  readonly simulators: SimulatorStore;
   /** Jobs found queued or running at open and marked failed. */
   readonly interruptedAtOpen: number;
   private depth = 0;
@@ -34,6 +36,8 @@ export class SqliteStore implements Store {
     });
     // One process owns a data directory, so any unfinished job belongs to a process that died.
     this.interruptedAtOpen = this.jobs.failUnfinished(INTERRUPTED_ERROR);
+    this.simulators = new SimulatorStore({ db, tensors: this.tensors });
+    this.simulators.failUnfinished();
   }
 
   static open(options: OpenStoreOptions): SqliteStore {

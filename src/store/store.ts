@@ -2,6 +2,7 @@
 // the interfaces keep routes and the job manager independent of it (e.g. for a Postgres port).
 import type { Safetensors, TensorInput } from "./safetensors.ts";
 import type { RunStore } from "../runs/run_store.ts";
+import type { SimulatorStore } from "../simulators/simulator_store.ts";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -84,6 +85,7 @@ export interface Store {
   readonly jobs: JobStore;
   readonly tensors: TensorStore;
   readonly runs: RunStore;
+  readonly simulators: SimulatorStore;
   /** Runs `fn` atomically; nested calls become savepoints. `fn` must be synchronous. */
   transaction<T>(fn: () => T): T;
   /** null when healthy, otherwise why not. */

@@ -1,0 +1,139 @@
+// Simulations for browser EventSource clients, which can only GET: POST starts one and answers its
+// id; GET …/events streams it, replaying what was computed so far (also after it finished).
+import { createRoute, z } from "@hono/zod-openapi";
+import { streamSSE } from "hono/streaming";
+import { ApiError } from "../src/errors.ts";
+import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
+import { formatSse, keepAlive } from "../src/http/sse.ts";
+import type { RouteModule } from "../src/http/types.ts";
+import { planSimulation, SimulationRequestSchema } from "../src/simulators/simulation.ts";
+import { SimulationRegistry, type StoredEvent } from "../src/simulators/simulation_registry.ts";
+
+const IdParams = z.object({
+  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }),
+});
+
+const SimulationStatusSchema = z.object({
+  id: z.string(),
+  simulator: z.string(),
+  status: z.enum(["running", "done", "failed"]),
+  events: z.number().int(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+}).openapi("Simulation");
+
+const start = createRoute({
+  method: "post",
+  path: "/v1/simulations",
+  summary: "Start a simulation to watch with GET /v1/simulations/{id}/events",
+  security: BEARER_SECURITY,
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: SimulationRequestSchema.extend({ simulator: z.string().min(1).max(200) }),
+        },
+      },
+    },
+  },
+  responses: {
+    202: {
+      description: "Started",
+      content: { "application/json": { schema: z.object({ id: z.string(), events: z.string() }) } },
+    },
+    400: errorResponse("Invalid request"),
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such simulator"),
+    409: errorResponse("Simulator not ready"),
+  },
+});
+
+const status = createRoute({
+  method: "get",
+  path: "/v1/simulations/{id}",
+  summary: "A simulation's status",
+  security: BEARER_SECURITY,
+  request: { params: IdParams },
+  responses: {
+    200: {
+      description: "Status",
+      content: { "application/json": { schema: SimulationStatusSchema } },
+    },
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such simulation (or it expired)"),
+  },
+});
+
+const events = createRoute({
+  method: "get",
+  path: "/v1/simulations/{id}/events",
+  summary: "Watch a simulation (Server-Sent Events)",
+  description: "The same events as POST /v1/simulators/{id}/simulate streams: `meta`, `step`…, " +
+    "`done` (or `error`). Replayable for 10 minutes after the simulation finished.",
+  security: BEARER_SECURITY,
+  request: { params: IdParams },
+  responses: {
+    200: {
+      description: "An event stream",
+      content: { "text/event-stream": { schema: z.string() } },
+    },
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such simulation (or it expired)"),
+  },
+});
+
+export const simulationRoutes: RouteModule = (app, deps) => {
+  const registry = deps.simulations ?? new SimulationRegistry();
+  const keepAliveMs = deps.sseKeepAliveMs ?? 15_000;
+
+  app.openapi(start, async (c) => {
+    const { simulator, ...request } = c.req.valid("json");
+    const plan = await planSimulation(deps.store, simulator, request);
+    const runtime = deps.gpu.error === null ? deps.gpu.runtime : null;
+    const { id } = registry.start(runtime, plan);
+    return c.json({ id, events: `/v1/simulations/${id}/events` }, 202);
+  });
+
+  app.openapi(status, (c) => {
+    const { id } = c.req.valid("param");
+    const found = registry.status(id);
+    if (!found) throw ApiError.notFound(`simulation ${id}`, { field: "id" });
+    return c.json(found, 200);
+  });
+
+  app.openapi(events, (c) => {
+    const { id } = c.req.valid("param");
+    const pending: StoredEvent[] = [];
+    let finished = false;
+    let wake: (() => void) | null = null;
+    const unsubscribe = registry.subscribe(id, (batch, done) => {
+      pending.push(...batch);
+      finished ||= done;
+      wake?.();
+    });
+    if (!unsubscribe) throw ApiError.notFound(`simulation ${id}`, { field: "id" });
+    return streamSSE(c, async (stream) => {
+      let open = true;
+      stream.onAbort(() => {
+        open = false;
+        wake?.();
+      });
+      const stopPings = keepAlive(stream, keepAliveMs);
+      try {
+        while (open) {
+          if (pending.length > 0) {
+            await stream.write(formatSse(pending.splice(0)));
+            continue;
+          }
+          if (finished) break;
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = null;
+        }
+      } finally {
+        stopPings();
+        unsubscribe();
+      }
+    }) as unknown as Response & { _data: never };
+  });
+};
