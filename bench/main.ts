@@ -1,0 +1,92 @@
+// `deno task bench [--quick] [--json] [--out FILE] [--suite NAME]`: runs every registered suite on
+// this machine's adapter and prints figure, ours, baseline, ratio, target; with --json the same
+// figures go to stdout (or FILE) as JSON and the table to stderr.
+import { GpuRuntime } from "../src/gpu/runtime.ts";
+import { matmulConfig } from "../src/gpu/kernels/matmul.ts";
+import { matmulSuite } from "./matmul.ts";
+import type { BenchFigure, BenchSuite } from "./suite.ts";
+
+/** Every suite; a new bench/*.ts plugs in by being added here. */
+export const SUITES: BenchSuite[] = [matmulSuite];
+
+interface Args {
+  quick: boolean;
+  json: boolean;
+  out: string | null;
+  suites: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, json: false, out: null, suites: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--quick") args.quick = true;
+    else if (arg === "--json") args.json = true;
+    else if (arg === "--out") args.out = argv[++i] ?? null;
+    else if (arg.startsWith("--out=")) args.out = arg.slice(6);
+    else if (arg === "--suite") args.suites.push(argv[++i] ?? "");
+    else if (arg.startsWith("--suite=")) args.suites.push(arg.slice(8));
+    else throw new Error(`unknown argument ${arg} (use --quick, --json, --out FILE, --suite NAME)`);
+  }
+  return args;
+}
+
+const num = (v: number | null) =>
+  v === null ? "-" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+
+function table(figures: BenchFigure[]): string {
+  const rows = [
+    ["figure", "ours", "baseline", "ratio", "target"],
+    ...figures.map((f) => [
+      f.name,
+      `${num(f.value)} ${f.unit}`,
+      f.baseline === null ? "-" : `${num(f.baseline)} (${f.baselineName})`,
+      f.speedup === null ? "-" : `${f.speedup.toFixed(1)}x`,
+      f.target ?? "",
+    ]),
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd()).join(
+    "\n",
+  );
+}
+
+if (import.meta.main) {
+  const args = parseArgs(Deno.args);
+  const log = (line: string) => (args.json && !args.out ? console.error : console.log)(line);
+  const rt = await GpuRuntime.create();
+  const device = rt.gpu.describe();
+  log(
+    `adapter: ${
+      device.description || device.vendor
+    } (fallback: ${device.isFallbackAdapter}, backend: ${device.backend})`,
+  );
+  const started = performance.now();
+  const results: { suite: string; figures: BenchFigure[] }[] = [];
+  for (const suite of SUITES) {
+    if (args.suites.length && !args.suites.includes(suite.name)) continue;
+    const t0 = performance.now();
+    const figures = await suite.run(rt, { quick: args.quick });
+    results.push({ suite: suite.name, figures });
+    log(`suite ${suite.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  log(`matmul config: ${JSON.stringify(matmulConfig(rt))}`);
+  log("");
+  log(table(results.flatMap((r) => r.figures)));
+  if (args.json) {
+    const json = JSON.stringify(
+      {
+        adapter: device,
+        date: new Date().toISOString(),
+        quick: args.quick,
+        seconds: (performance.now() - started) / 1000,
+        suites: results,
+      },
+      null,
+      2,
+    );
+    if (args.out) await Deno.writeTextFile(args.out, json + "\n");
+    else console.log(json);
+  }
+  rt.close();
+}

@@ -1,0 +1,378 @@
+// matmul: out = alpha · a·b (+ bias) (+ out), batched, over strided views. The layout is read
+// from the strides and dispatched to the best kernel of the family (see matmul_configs.ts):
+// 4-aligned NN / NT / TN / TT layouts use the tuned "fast" kernel, anything else the "general" one.
+import { adapterKey, readTuneCache, timeGpu, writeTuneCache } from "../autotune.ts";
+import type { DispatchRequest, GpuRuntime } from "../runtime.ts";
+import type { Tensor } from "../tensor.ts";
+import {
+  candidatesFor,
+  configName,
+  defaultChoice,
+  type GeneralConfig,
+  invocationsPerWorkgroup,
+  MATMUL_TUNE_VERSION,
+  type MatmulChoice,
+  type MatmulConfig,
+  parseConfig,
+  VEC4_CANDIDATES,
+  type Vec4Config,
+  workgroupBytes,
+} from "./matmul_configs.ts";
+
+export interface MatmulOptions {
+  /** [N], added to every row. */
+  bias?: Tensor;
+  /** out += alpha · a·b instead of out = alpha · a·b. */
+  accumulate?: boolean;
+  /** Scales a·b (not the bias or the accumulated out); default 1. */
+  alpha?: number;
+}
+
+/** A matmul problem resolved to element offsets and strides (the kernels' Params). */
+export interface MatmulProblem {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  a: { off: number; sm: number; sk: number; sb: number };
+  b: { off: number; sk: number; sn: number; sb: number };
+  outOff: number;
+}
+
+const fmt = (t: Tensor) => `[${t.shape.join(", ")}]`;
+
+/** Validates shapes and reads offsets / strides; throws RangeError naming the shapes. */
+export function resolveProblem(a: Tensor, b: Tensor, out: Tensor, bias?: Tensor): MatmulProblem {
+  const shapes = `a ${fmt(a)}, b ${fmt(b)}, out ${fmt(out)}`;
+  for (const [name, t] of [["a", a], ["b", b], ["out", out]] as const) {
+    if (t.rank !== 2 && t.rank !== 3) {
+      throw new RangeError(`matmul: ${name} must have rank 2 or 3 (${shapes})`);
+    }
+  }
+  const [M, K] = a.shape.slice(-2);
+  const [K2, N] = b.shape.slice(-2);
+  if (K !== K2) {
+    throw new RangeError(`matmul: inner dimensions differ: a ${fmt(a)} · b ${fmt(b)}`);
+  }
+  const rank = Math.max(a.rank, b.rank);
+  const [M2, N2] = out.shape.slice(-2);
+  const batch = rank === 3
+    ? Math.max(a.rank === 3 ? a.shape[0] : 1, b.rank === 3 ? b.shape[0] : 1)
+    : 1;
+  if (out.rank !== rank || M2 !== M || N2 !== N || (rank === 3 && out.shape[0] !== batch)) {
+    throw new RangeError(
+      `matmul: out must have shape [${rank === 3 ? `${batch}, ` : ""}${M}, ${N}] (${shapes})`,
+    );
+  }
+  const batchStride = (t: Tensor, name: string) => {
+    if (t.rank === 2) return 0;
+    if (t.shape[0] === batch) return batch === 1 ? 0 : t.strides[0];
+    if (t.shape[0] === 1) return 0; // broadcast
+    throw new RangeError(`matmul: ${name} batch ${t.shape[0]} does not match ${batch} (${shapes})`);
+  };
+  if (!out.isContiguous) throw new RangeError(`matmul: out must be contiguous (${shapes})`);
+  if (out.buffer === a.buffer || out.buffer === b.buffer) {
+    throw new RangeError("matmul: out must not share a buffer with a or b");
+  }
+  if (bias) {
+    if (bias.rank !== 1 || bias.shape[0] !== N || !bias.isContiguous) {
+      throw new RangeError(
+        `matmul: bias must be a contiguous [${N}] (got ${fmt(bias)}; ${shapes})`,
+      );
+    }
+    if (bias.buffer === out.buffer) {
+      throw new RangeError("matmul: bias must not share out's buffer");
+    }
+  }
+  const ra = a.rank - 2, rb = b.rank - 2;
+  return {
+    batch,
+    M,
+    N,
+    K,
+    a: { off: a.offset, sm: a.strides[ra], sk: a.strides[ra + 1], sb: batchStride(a, "a") },
+    b: { off: b.offset, sk: b.strides[rb], sn: b.strides[rb + 1], sb: batchStride(b, "b") },
+    outOff: out.offset,
+  };
+}
+
+const aligned = (...values: number[]) => values.every((v) => v % 4 === 0);
+
+/** The vec4 kernel's transpose flags for this problem, or null when the layout does not allow vec4 loads. */
+export function vec4Layout(p: MatmulProblem): { aT: boolean; bT: boolean } | null {
+  if (!aligned(p.K, p.N, p.outOff)) return null;
+  let aT: boolean;
+  if (p.a.sk === 1 && aligned(p.a.sm, p.a.off, p.a.sb)) aT = false;
+  else if (p.a.sm === 1 && aligned(p.M, p.a.sk, p.a.off, p.a.sb)) aT = true;
+  else return null;
+  let bT: boolean;
+  if (p.b.sn === 1 && aligned(p.b.sk, p.b.off, p.b.sb)) bT = false;
+  else if (p.b.sk === 1 && aligned(p.b.sn, p.b.off, p.b.sb)) bT = true;
+  else return null;
+  return { aT, bT };
+}
+
+interface TuneState {
+  choice: MatmulChoice;
+  tuning?: Promise<Record<string, unknown>>;
+  report?: Record<string, unknown>;
+}
+
+// Per runtime, not per device generation: a re-acquired device is the same adapter.
+const states = new WeakMap<GpuRuntime, TuneState>();
+
+function stateOf(rt: GpuRuntime): TuneState {
+  let state = states.get(rt);
+  if (!state) {
+    state = { choice: defaultChoice(rt.gpu.describe().isFallbackAdapter) };
+    states.set(rt, state);
+  }
+  return state;
+}
+
+/** Fewer invocations than this leave SIMD lanes / cores idle; smaller blocks then win. */
+const MIN_INVOCATIONS = 128;
+
+const vec4Invocations = (c: Vec4Config, p: MatmulProblem) =>
+  Math.ceil(p.M / (4 * c.rm)) * Math.ceil(p.N / (4 * c.rn)) * p.batch;
+
+function pickConfig(choice: MatmulChoice, p: MatmulProblem, canVec4: boolean): MatmulConfig {
+  const config = canVec4 || choice.fast.kernel !== "vec4" ? choice.fast : choice.general;
+  if (config.kernel !== "vec4" || vec4Invocations(config, p) >= MIN_INVOCATIONS) return config;
+  const smaller = VEC4_CANDIDATES.filter((c) => c.rm <= config.rm && c.rn <= config.rn);
+  return smaller.findLast((c) => vec4Invocations(c, p) >= MIN_INVOCATIONS) ?? smaller[0] ?? config;
+}
+
+/** The dispatch for one configuration (exported so that tests and the tuner can run every candidate). */
+export function matmulRequest(
+  config: MatmulConfig,
+  p: MatmulProblem,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  options: MatmulOptions = {},
+): DispatchRequest {
+  const flags = (options.bias ? 1 : 0) | (options.accumulate ? 2 : 0);
+  const params = {
+    u: [
+      p.M,
+      p.N,
+      p.K,
+      p.a.off,
+      p.a.sm,
+      p.a.sk,
+      p.a.sb,
+      p.b.off,
+      p.b.sk,
+      p.b.sn,
+      p.b.sb,
+      p.outOff,
+      p.M * p.N,
+      options.bias?.offset ?? 0,
+      flags,
+    ],
+    f: [options.alpha ?? 1],
+  };
+  // A bias-less launch still binds something read-only there (the shader uses the binding).
+  const bindings = [a, b, out, options.bias ?? a];
+  switch (config.kernel) {
+    case "vec4": {
+      const layout = vec4Layout(p);
+      if (!layout) throw new Error(`matmul: ${configName(config)} needs a 4-aligned layout`);
+      return {
+        pipeline: {
+          shader: "matmul_vec4",
+          defines: {
+            RM: config.rm,
+            RN: config.rn,
+            WGX: config.wgx,
+            WGY: config.wgy,
+            A_T: layout.aT,
+            B_T: layout.bT,
+          },
+        },
+        params,
+        bindings,
+        workgroups: [
+          Math.ceil(p.N / (4 * config.rn * config.wgx)),
+          Math.ceil(p.M / (4 * config.rm * config.wgy)),
+          p.batch,
+        ],
+      };
+    }
+    case "strided":
+      return {
+        pipeline: {
+          shader: "matmul_strided",
+          defines: { TM: config.tm, WGX: config.wgx, WGY: config.wgy },
+        },
+        params,
+        bindings,
+        workgroups: [
+          Math.ceil(p.N / (4 * config.wgx)),
+          Math.ceil(p.M / (config.tm * config.wgy)),
+          p.batch,
+        ],
+      };
+    case "tiled":
+      return {
+        pipeline: {
+          shader: "matmul_tiled",
+          defines: { BM: config.bm, BN: config.bn, BK: config.bk, TM: config.tm, TN: config.tn },
+        },
+        params,
+        bindings,
+        workgroups: [Math.ceil(p.N / config.bn), Math.ceil(p.M / config.bm), p.batch],
+      };
+  }
+}
+
+/**
+ * out[..., M, N] (contiguous) = alpha · a[..., M, K] · b[..., K, N] (+ bias) (+ out if accumulate).
+ * a and b may be transposed views (tensor.transposeView()) — that is how NN, NT and TN are
+ * expressed; rank 2, or rank 3 with a leading batch axis whose strides come from the tensors
+ * (a batch stride of 0, or a batch of 1, broadcasts). out must not share a buffer with a or b.
+ */
+export async function matmul(
+  rt: GpuRuntime,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  options: MatmulOptions = {},
+): Promise<void> {
+  const p = resolveProblem(a, b, out, options.bias);
+  if (p.M === 0 || p.N === 0 || p.batch === 0) return;
+  const config = pickConfig(stateOf(rt).choice, p, vec4Layout(p) !== null);
+  await rt.dispatch(matmulRequest(config, p, a, b, out, options));
+}
+
+/** Runs one specific configuration (tests and the tuner); throws if it cannot take the layout. */
+export async function matmulWith(
+  rt: GpuRuntime,
+  config: MatmulConfig,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  options: MatmulOptions = {},
+): Promise<void> {
+  const p = resolveProblem(a, b, out, options.bias);
+  if (p.M === 0 || p.N === 0 || p.batch === 0) return;
+  await rt.dispatch(matmulRequest(config, p, a, b, out, options));
+}
+
+/** The tile configuration in use on this runtime's adapter (for GET /v1/device). */
+export function matmulConfig(rt: GpuRuntime): Record<string, unknown> {
+  const state = stateOf(rt);
+  return {
+    fast: { ...state.choice.fast, name: configName(state.choice.fast) },
+    general: { ...state.choice.general, name: configName(state.choice.general) },
+    source: state.choice.source,
+    ...(state.report ? { tuning: state.report } : {}),
+  };
+}
+
+/** Candidates this device can run at all (workgroup memory and size limits). */
+function feasible(rt: GpuRuntime, c: MatmulConfig): boolean {
+  const limits = rt.device.limits;
+  return workgroupBytes(c) <= limits.maxComputeWorkgroupStorageSize &&
+    invocationsPerWorkgroup(c) <= limits.maxComputeInvocationsPerWorkgroup;
+}
+
+async function measureCandidates(
+  rt: GpuRuntime,
+  quick: boolean,
+): Promise<{ choice: MatmulChoice; report: Record<string, unknown> }> {
+  // Large enough that the biggest blocks fill the lanes (results at 256 mislead on llvmpipe);
+  // quick mode takes fewer repeats instead.
+  const size = 512;
+  const data = new Float32Array(size * size);
+  for (let i = 0; i < data.length; i++) data[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  const a = rt.tensor(data, [size, size]);
+  const b = rt.tensor(data, [size, size]);
+  const out = rt.zeros([size, size]);
+  const gflops: Record<string, number | string> = {};
+  let best: { config: MatmulConfig; rate: number } | null = null;
+  let bestGeneral: { config: GeneralConfig; rate: number } | null = null;
+  try {
+    const candidates = candidatesFor(rt.gpu.describe().isFallbackAdapter);
+    for (const config of candidates.filter((c) => feasible(rt, c))) {
+      const name = configName(config);
+      try {
+        // A candidate 4x slower than the best so far is not worth more repeats.
+        const ms = await timeGpu(rt, () => matmulWith(rt, config, a, b, out), {
+          warmup: 1,
+          reps: quick ? 2 : 3,
+          giveUpMs: best ? 4 * (2 * size ** 3 / best.rate / 1e6) : undefined,
+        });
+        const rate = 2 * size ** 3 / ms / 1e6;
+        gflops[name] = Number(rate.toFixed(2));
+        if (!best || rate > best.rate) best = { config, rate };
+        if (config.kernel !== "vec4" && (!bestGeneral || rate > bestGeneral.rate)) {
+          bestGeneral = { config, rate };
+        }
+      } catch (e) {
+        gflops[name] = `failed: ${e instanceof Error ? e.message : e}`;
+      }
+    }
+  } finally {
+    a.dispose();
+    b.dispose();
+    out.dispose();
+  }
+  const fallback = defaultChoice(rt.gpu.describe().isFallbackAdapter);
+  return {
+    choice: {
+      fast: best?.config ?? fallback.fast,
+      general: bestGeneral?.config ?? fallback.general,
+      source: "tuned",
+    },
+    report: { probe: `${size}x${size}x${size}`, gflops },
+  };
+}
+
+/** Drops this runtime's tuning (the next tuneMatmul measures or reads the cache again). */
+export function forgetMatmulTuning(rt: GpuRuntime): void {
+  states.delete(rt);
+}
+
+/**
+ * Autotunes a small candidate set once per adapter; caches the choice in `cacheFile` (JSON keyed
+ * by adapter description + driver) when given. Safe to call many times (only the first does work).
+ */
+export function tuneMatmul(
+  rt: GpuRuntime,
+  options: { cacheFile?: string; quick?: boolean } = {},
+): Promise<Record<string, unknown>> {
+  const state = stateOf(rt);
+  state.tuning ??= (async () => {
+    const key = adapterKey(rt);
+    if (options.cacheFile) {
+      const cached = await readTuneCache(options.cacheFile, key, "matmul");
+      const fast = parseConfig(cached?.fast);
+      const general = parseConfig(cached?.general);
+      if (
+        cached?.version === MATMUL_TUNE_VERSION && fast && general && general.kernel !== "vec4" &&
+        feasible(rt, fast) && feasible(rt, general)
+      ) {
+        state.choice = { fast, general, source: "cache" };
+        return matmulConfig(rt);
+      }
+    }
+    const { choice, report } = await measureCandidates(rt, options.quick ?? false);
+    state.choice = choice;
+    state.report = report;
+    if (options.cacheFile) {
+      await writeTuneCache(options.cacheFile, key, "matmul", {
+        version: MATMUL_TUNE_VERSION,
+        fast: choice.fast,
+        general: choice.general,
+        ...report,
+      });
+    }
+    return matmulConfig(rt);
+  })().catch((e) => {
+    state.tuning = undefined; // a failed attempt (e.g. device loss) may be retried
+    throw e;
+  });
+  return state.tuning;
+}
