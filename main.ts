@@ -3,6 +3,8 @@ import { createApp } from "./src/app.ts";
 import { type Config, ConfigError, loadConfig } from "./src/config.ts";
 import { GpuUnavailableError } from "./src/gpu/device.ts";
 import { GpuRuntime } from "./src/gpu/runtime.ts";
+import { matmulConfig, tuneMatmul } from "./src/gpu/kernels/matmul.ts";
+import { join } from "node:path";
 import {
   gpuFromRuntime,
   type GpuHandle,
@@ -18,17 +20,28 @@ const JOB_SHUTDOWN_TIMEOUT_MS = 10_000;
 const SERVER_DRAIN_TIMEOUT_MS = 5_000;
 
 /**
- * KERNEL CONFIG: the per-adapter kernel configuration reported by /v1/device. Replace the empty
- * object with the matmul tile configuration chosen (autotuned) for `runtime`'s adapter.
+ * The matmul tiles for this adapter: autotuned in the background at start-up (cached in the data
+ * directory, so only the first start on a machine measures), reported by /v1/device meanwhile as
+ * the default choice with `tuning: "running"`.
  */
-function kernelConfigFor(_runtime: GpuRuntime): KernelConfigSource {
-  return () => ({});
+function kernelConfigFor(runtime: GpuRuntime, dataDir: string, logger: Logger): KernelConfigSource {
+  let tuning: "running" | "done" | "failed" = "running";
+  tuneMatmul(runtime, { cacheFile: join(dataDir, "autotune.json") })
+    .then((config) => {
+      tuning = "done";
+      logger.info("matmul tiles chosen", { config });
+    })
+    .catch((e) => {
+      tuning = "failed";
+      logger.warn("matmul autotuning failed; using the default tiles", { error: e });
+    });
+  return () => ({ matmul: { ...matmulConfig(runtime), tuning } });
 }
 
-async function acquireGpu(logger: Logger): Promise<GpuHandle> {
+async function acquireGpu(logger: Logger, dataDir: string): Promise<GpuHandle> {
   try {
     const runtime = await GpuRuntime.create();
-    const gpu = gpuFromRuntime(runtime, kernelConfigFor(runtime));
+    const gpu = gpuFromRuntime(runtime, kernelConfigFor(runtime, dataDir, logger));
     const d = runtime.gpu.describe();
     logger.info("gpu ready", {
       vendor: d.vendor,
@@ -75,7 +88,7 @@ async function main(): Promise<void> {
     });
   }
 
-  const gpu = await acquireGpu(logger);
+  const gpu = await acquireGpu(logger, config.dataDir);
   const jobs = new JobManager({ store: store.jobs, logger });
   const simulations = new SimulationRegistry();
   const app = createApp({ config, store, gpu, jobs, logger, simulations });

@@ -4,10 +4,13 @@
 import { GpuRuntime } from "../src/gpu/runtime.ts";
 import { matmulConfig } from "../src/gpu/kernels/matmul.ts";
 import { matmulSuite } from "./matmul.ts";
+import { modelSuite } from "./model.ts";
+import { simfluenceSuite } from "./simfluence.ts";
+import { simulateSseSuite } from "./simulate_sse.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 
 /** Every suite; a new bench/*.ts plugs in by being added here. */
-export const SUITES: BenchSuite[] = [matmulSuite];
+export const SUITES: BenchSuite[] = [matmulSuite, simfluenceSuite, simulateSseSuite, modelSuite];
 
 interface Args {
   quick: boolean;

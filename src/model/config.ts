@@ -1,0 +1,107 @@
+// GPT-2 model configuration, in Hugging Face config.json field names. Unknown fields (dropout
+// rates, token ids, task heads) are accepted and ignored; fields that would change the
+// architecture away from what this implementation computes are rejected with a clear message.
+import { z } from "zod";
+
+const positiveInt = z.number().int().positive();
+
+export const gpt2ConfigSchema = z.looseObject({
+  model_type: z.literal("gpt2").optional(),
+  vocab_size: positiveInt,
+  n_positions: positiveInt,
+  n_embd: positiveInt,
+  n_layer: positiveInt,
+  n_head: positiveInt,
+  /** MLP width; null or absent means 4·n_embd. */
+  n_inner: positiveInt.nullable().optional(),
+  layer_norm_epsilon: z.number().positive().default(1e-5),
+  initializer_range: z.number().positive().default(0.02),
+  activation_function: z.enum(["gelu_new", "gelu_pytorch_tanh"], {
+    message: "only the tanh-form GELU (gelu_new / gelu_pytorch_tanh) is implemented",
+  }).default("gelu_new"),
+  scale_attn_weights: z.literal(true, {
+    message: "scale_attn_weights must be true (scores are scaled by 1/sqrt(head size))",
+  }).default(true),
+  scale_attn_by_inverse_layer_idx: z.literal(false, {
+    message: "scale_attn_by_inverse_layer_idx is not implemented",
+  }).default(false),
+  tie_word_embeddings: z.literal(true, {
+    message: "the LM head is always tied to the token embedding",
+  }).default(true),
+  add_cross_attention: z.literal(false, {
+    message: "cross-attention is not implemented",
+  }).default(false),
+}).superRefine((c, ctx) => {
+  if (c.n_embd % c.n_head !== 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["n_head"],
+      message: `n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head})`,
+    });
+  }
+});
+
+export type Gpt2ConfigInput = z.input<typeof gpt2ConfigSchema>;
+export type Gpt2Config = z.output<typeof gpt2ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  readonly httpStatus = 400;
+  readonly code = "invalid_model_config";
+  constructor(message: string, readonly details: { path: string; message: string }[]) {
+    super(message);
+  }
+}
+
+/** Parses and validates a config.json object; throws ConfigError listing every problem. */
+export function parseGpt2Config(input: unknown): Gpt2Config {
+  const result = gpt2ConfigSchema.safeParse(input);
+  if (!result.success) {
+    const details = result.error.issues.map((i) => ({
+      path: i.path.join(".") || "(root)",
+      message: i.message,
+    }));
+    throw new ConfigError(
+      `invalid GPT-2 config: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
+      details,
+    );
+  }
+  return result.data;
+}
+
+/** Derived sizes used throughout the model code. */
+export interface Dims {
+  V: number;
+  P: number;
+  d: number;
+  L: number;
+  H: number;
+  /** Head size d / H. */
+  hs: number;
+  /** MLP width. */
+  f: number;
+  eps: number;
+}
+
+export function dimsOf(c: Gpt2Config): Dims {
+  return {
+    V: c.vocab_size,
+    P: c.n_positions,
+    d: c.n_embd,
+    L: c.n_layer,
+    H: c.n_head,
+    hs: c.n_embd / c.n_head,
+    f: c.n_inner ?? 4 * c.n_embd,
+    eps: c.layer_norm_epsilon,
+  };
+}
+
+/** The config.json we write next to saved weights. */
+export function toHfConfig(c: Gpt2Config): Record<string, unknown> {
+  return {
+    ...c,
+    model_type: "gpt2",
+    architectures: ["GPT2LMHeadModel"],
+    n_ctx: c.n_positions,
+  };
+}
