@@ -101,6 +101,17 @@ Deno.test(
     }
     assert.deepEqual(spans, [[1, 4], [5, 8], [9, 10]]);
 
+    // Ramp-up: chunks of 1, 2, 4, then chunkSteps, with the same numbers as one big chunk.
+    const ramped: [number, number][] = [];
+    const rampedLosses = new Float32Array(10 * 3);
+    const rampOptions = { chunkSteps: 5, rampUp: true };
+    for await (const chunk of simulateStream(rt, sim, request, rampOptions)) {
+      ramped.push([chunk.tStart, chunk.tEnd]);
+      rampedLosses.set(chunk.losses, (chunk.tStart - 1) * 3);
+    }
+    assert.deepEqual(ramped, [[1, 1], [2, 3], [4, 7], [8, 10]]);
+    assertClose(rampedLosses, simulateCpu(sim, request).subarray(3));
+
     const controller = new AbortController();
     let chunks = 0;
     await assert.rejects(async () => {

@@ -101,6 +101,11 @@ export interface RolloutRun {
 export interface RolloutOptions {
   /** Steps per dispatch and per yielded chunk (default 32). */
   chunkSteps?: number;
+  /**
+   * Start with one-step chunks and double up to `chunkSteps`, so a streaming client sees its first
+   * steps at once while long curricula still need few readbacks.
+   */
+  rampUp?: boolean;
   signal?: AbortSignal;
 }
 
@@ -159,27 +164,29 @@ export async function* rolloutGpu(
   try {
     const key = { shader: "simfluence_simulate", defines: { WG: SIMFLUENCE_WG } };
     const pipeline = await rt.pipelines.get(key);
-    for (let t0 = 0; t0 < maxSteps; t0 += k) {
+    let size = options.rampUp ? 1 : k;
+    for (let t0 = 0; t0 < maxSteps; t0 += size, size = Math.min(k, size * 2)) {
       signal?.throwIfAborted();
       rt.record(pipeline, {
         pipeline: key,
-        params: { u: [n, s4, R, t0, k, stepsBase, entryBase] },
+        params: { u: [n, s4, R, t0, size, stepsBase, entryBase] },
         bindings: [planBuffer, theta, state, out],
         workgroups: [Math.ceil(s4 / SIMFLUENCE_WG), R],
       });
+      // The kernel lays the chunk out as [R, size, sP] (params.k is the chunk's row stride).
       const raw = await rt.readOne(out);
       const losses = runs.map((run) => {
-        const steps = Math.max(0, Math.min(k, run.curriculum.steps - t0));
+        const steps = Math.max(0, Math.min(size, run.curriculum.steps - t0));
         return new Float32Array(steps * s);
       });
       runs.forEach((_, r) => {
         const dst = losses[r];
         const steps = dst.length / s;
         for (let j = 0; j < steps; j++) {
-          dst.set(raw.subarray((r * k + j) * sP, (r * k + j) * sP + s), j * s);
+          dst.set(raw.subarray((r * size + j) * sP, (r * size + j) * sP + s), j * s);
         }
       });
-      yield { tStart: t0 + 1, tEnd: Math.min(t0 + k, maxSteps), losses };
+      yield { tStart: t0 + 1, tEnd: Math.min(t0 + size, maxSteps), losses };
     }
   } finally {
     out.dispose();

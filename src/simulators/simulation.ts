@@ -106,6 +106,7 @@ export async function* simulationEvents(
   rt: GpuRuntime | null,
   plan: SimulationPlan,
   signal?: AbortSignal,
+  options: { rampUp?: boolean } = {},
 ): AsyncGenerator<SimulationEvent[]> {
   const started = performance.now();
   const s = plan.tests.length;
@@ -127,6 +128,7 @@ export async function* simulationEvents(
   if (rt) {
     const chunks = simulateStream(rt, plan.sim.params, request, {
       chunkSteps: plan.chunkSteps,
+      rampUp: options.rampUp ?? true,
       signal,
     });
     for await (const chunk of chunks) {
@@ -162,7 +164,9 @@ export async function collectSimulation(
   const trajectories: Record<string, number[]> = Object.fromEntries(
     testIds.map((id, j) => [id, [plan.initial[j]]]),
   );
-  for await (const events of simulationEvents(rt, plan)) {
+  // Nobody watches the steps arrive: one chunk, one readback.
+  const whole = { ...plan, chunkSteps: Math.max(1, plan.batches.length) };
+  for await (const events of simulationEvents(rt, whole, undefined, { rampUp: false })) {
     for (const e of events) {
       if (e.event !== "step") continue;
       (e.data as { losses: number[] }).losses.forEach((v, j) => trajectories[testIds[j]].push(v));
