@@ -3,7 +3,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { ApiError } from "../src/errors.ts";
 import type { JobEvent } from "../src/jobs/manager.ts";
-import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
+import {
+  BEARER_SECURITY,
+  errorResponse,
+  IdParams,
+  jsonContent,
+  pageQuery,
+} from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { JOB_STATUSES } from "../src/store/store.ts";
 
@@ -33,15 +39,6 @@ export const JobSchema = z.object({
   finishedAt: z.string().nullable(),
 }).openapi("Job");
 
-const IdParams = z.object({
-  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }),
-});
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-
 const listJobs = createRoute({
   method: "get",
   path: "/v1/jobs",
@@ -49,14 +46,13 @@ const listJobs = createRoute({
   security: BEARER_SECURITY,
   request: {
     query: z.object({
-      limit: z.coerce.number().int().min(1).max(100).default(20),
-      offset: z.coerce.number().int().min(0).default(0),
+      ...pageQuery(20, 100),
       status: z.enum(JOB_STATUSES).optional(),
       kind: z.string().min(1).max(100).optional(),
     }),
   },
   responses: {
-    200: json(
+    200: jsonContent(
       z.object({
         jobs: z.array(JobSchema),
         total: z.number().int(),
@@ -77,7 +73,7 @@ const getJob = createRoute({
   security: BEARER_SECURITY,
   request: { params: IdParams },
   responses: {
-    200: json(JobSchema, "The job"),
+    200: jsonContent(JobSchema, "The job"),
     401: errorResponse("Missing or wrong API token"),
     404: errorResponse("No such job"),
   },
@@ -112,8 +108,8 @@ const cancelJob = createRoute({
   security: BEARER_SECURITY,
   request: { params: IdParams },
   responses: {
-    200: json(JobSchema, "Cancelled"),
-    202: json(JobSchema, "Cancellation requested"),
+    200: jsonContent(JobSchema, "Cancelled"),
+    202: jsonContent(JobSchema, "Cancellation requested"),
     401: errorResponse("Missing or wrong API token"),
     404: errorResponse("No such job"),
     409: errorResponse("The job already finished"),

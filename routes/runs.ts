@@ -2,7 +2,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../src/errors.ts";
-import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
+import {
+  BEARER_SECURITY,
+  errorResponse,
+  IdParams,
+  jsonContent,
+  pageQuery,
+} from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { runFromJson, type RunJson, RunJsonSchema, runToJson } from "../src/runs/json_format.ts";
 import { runFromNdjson, runToNdjson } from "../src/runs/ndjson_format.ts";
@@ -24,15 +30,6 @@ export const RunSchema = z.object({
   source: z.string().openapi({ description: "json, ndjson, gptfluence or training" }),
   createdAt: z.string(),
 }).openapi("Run");
-
-const IdParams = z.object({
-  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }),
-});
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
 
 const NDJSON = "application/x-ndjson";
 
@@ -56,7 +53,7 @@ const createRun = createRoute({
     },
   },
   responses: {
-    201: json(RunSchema, "Stored"),
+    201: jsonContent(RunSchema, "Stored"),
     400: errorResponse("Invalid run; the message names the field or line"),
     401: errorResponse("Missing or wrong API token"),
     409: errorResponse("Name already used in the study, or test examples differ from the study's"),
@@ -90,7 +87,7 @@ const importRun = createRoute({
     },
   },
   responses: {
-    201: json(RunSchema, "Stored"),
+    201: jsonContent(RunSchema, "Stored"),
     400: errorResponse("Invalid files; the message names the file and line"),
     401: errorResponse("Missing or wrong API token"),
     409: errorResponse("Name already used in the study, or test examples differ from the study's"),
@@ -106,12 +103,11 @@ const listRuns = createRoute({
   request: {
     query: z.object({
       study: z.string().min(1).max(256).optional(),
-      limit: z.coerce.number().int().min(1).max(500).default(50),
-      offset: z.coerce.number().int().min(0).default(0),
+      ...pageQuery(50, 500),
     }),
   },
   responses: {
-    200: json(
+    200: jsonContent(
       z.object({
         runs: z.array(RunSchema),
         total: z.number().int(),
@@ -166,7 +162,7 @@ const getTrajectories = createRoute({
     }),
   },
   responses: {
-    200: json(
+    200: jsonContent(
       z.object({
         run: z.string(),
         steps: z.number().int(),

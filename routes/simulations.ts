@@ -3,15 +3,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { ApiError } from "../src/errors.ts";
-import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
+import { BEARER_SECURITY, errorResponse, IdParams } from "../src/http/schemas.ts";
 import { formatSse, keepAlive } from "../src/http/sse.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { planSimulation, SimulationRequestSchema } from "../src/simulators/simulation.ts";
 import { SimulationRegistry, type StoredEvent } from "../src/simulators/simulation_registry.ts";
-
-const IdParams = z.object({
-  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }),
-});
 
 const SimulationStatusSchema = z.object({
   id: z.string(),

@@ -2,7 +2,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { ApiError, toApiError } from "../src/errors.ts";
-import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
+import {
+  BEARER_SECURITY,
+  errorResponse,
+  IdParams,
+  jsonContent,
+  pageQuery,
+} from "../src/http/schemas.ts";
 import { formatSse, keepAlive, wantsEventStream } from "../src/http/sse.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { listSome } from "../src/runs/run_input.ts";
@@ -17,15 +23,6 @@ import {
   SimulationRequestSchema,
 } from "../src/simulators/simulation.ts";
 import { loadStudyRuns } from "../src/simulators/study_runs.ts";
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-
-const IdParams = z.object({
-  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }),
-});
 
 const RunIds = z.array(z.string().min(1).max(200)).max(10_000);
 
@@ -90,7 +87,10 @@ const routes = {
       body: { required: true, content: { "application/json": { schema: CreateSimulatorSchema } } },
     },
     responses: {
-      202: json(z.object({ simulator: SimulatorSchema, job: z.string() }), "Fitting started"),
+      202: jsonContent(
+        z.object({ simulator: SimulatorSchema, job: z.string() }),
+        "Fitting started",
+      ),
       400: errorResponse("Invalid request; the message names the field"),
       401: errorResponse("Missing or wrong API token"),
       404: errorResponse("No such study"),
@@ -104,12 +104,11 @@ const routes = {
     request: {
       query: z.object({
         study: z.string().min(1).max(256).optional(),
-        limit: z.coerce.number().int().min(1).max(500).default(50),
-        offset: z.coerce.number().int().min(0).default(0),
+        ...pageQuery(50, 500),
       }),
     },
     responses: {
-      200: json(
+      200: jsonContent(
         z.object({ simulators: z.array(SimulatorSchema), total: z.number().int() }),
         "A page of simulators",
       ),
@@ -124,7 +123,7 @@ const routes = {
     security: BEARER_SECURITY,
     request: { params: IdParams },
     responses: {
-      200: json(SimulatorSchema, "The simulator"),
+      200: jsonContent(SimulatorSchema, "The simulator"),
       401: errorResponse("Missing or wrong API token"),
       404: errorResponse("No such simulator"),
     },
@@ -161,7 +160,7 @@ const routes = {
       },
     },
     responses: {
-      200: json(EvaluationSchema, "Metrics"),
+      200: jsonContent(EvaluationSchema, "Metrics"),
       400: errorResponse("Invalid request"),
       401: errorResponse("Missing or wrong API token"),
       404: errorResponse("No such simulator"),
@@ -183,7 +182,7 @@ const routes = {
       }),
     },
     responses: {
-      200: json(
+      200: jsonContent(
         z.object({
           test: z.string(),
           typicalLoss: z.number(),

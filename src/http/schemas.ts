@@ -16,3 +16,21 @@ export function errorResponse(description: string) {
 }
 
 export const BEARER_SECURITY = [{ bearerAuth: [] as string[] }];
+
+/** A JSON response entry for createRoute's `responses`. */
+export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** The `:id` path parameter every resource route takes. */
+export const IdParams = z.object({
+  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }),
+});
+
+/** limit/offset paging for list routes. */
+export function pageQuery(defaultLimit: number, maxLimit: number) {
+  return {
+    limit: z.coerce.number().int().min(1).max(maxLimit).default(defaultLimit),
+    offset: z.coerce.number().int().min(0).default(0),
+  };
+}
