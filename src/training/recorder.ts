@@ -1,0 +1,320 @@
+// Records training runs for Simfluence: K runs from the same base weights, each with its own
+// seeded curriculum, with every test example's loss before training and after every step.
+//
+// Memory stays bounded: one Gpt2Model serves every run (its weights are reset per run) and one
+// optimiser state lives at a time. Every batch, training and evaluation alike, has the same
+// shape [rows, T] (T = the longest example, short batches filled with label-free rows), so the
+// model's activation buffers are allocated once rather than per batch.
+//
+// Readbacks: one per training step (its loss) plus one per evaluation chunk; with the default
+// evaluation chunk of `batchSize` rows that is 1 + ⌈m / batchSize⌉ per step. (A single readback
+// per step would need Gpt2Model to record forwards without reading them back.)
+import type { DatasetExample } from "../datasets/example.ts";
+import type { GpuRuntime } from "../gpu/runtime.ts";
+import type { Batch } from "../model/batch.ts";
+import type { Gpt2Config } from "../model/config.ts";
+import { Gpt2Model } from "../model/gpt2.ts";
+import {
+  type GpuOptimizer,
+  type OptimizerConfig,
+  type OptimizerConfigInput,
+  optimizerSchema,
+} from "../model/optimizer.ts";
+import { type ParamSet, saveParams } from "../model/params.ts";
+import type { RunInput, RunStep } from "../runs/run_input.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
+import { type CurriculumSpec, planCurriculum, type RunLength } from "./curriculum.ts";
+import { buildBatch, type EncodedExample, encodeExamples, realTokens } from "./encode.ts";
+import { TrainingDivergedError, TrainingInputError } from "./errors.ts";
+
+export interface RecorderProgress {
+  /** 0-based run index. */
+  run: number;
+  runs: number;
+  /** Steps finished in this run. */
+  step: number;
+  steps: number;
+  trainLoss: number;
+  /** Real (non-padding) training tokens per second of training steps in this run so far. */
+  tokensPerSecond: number;
+}
+
+export interface RecordRunsOptions {
+  runtime: GpuRuntime;
+  config: Gpt2Config;
+  baseParams: ParamSet;
+  tokenizer: TextTokenizer;
+  trainExamples: readonly DatasetExample[];
+  testExamples: readonly DatasetExample[];
+  /** The RunInput's study name. */
+  study: string;
+  /** The RunInput's name for run r; default `run-${r}`. */
+  runName?: (run: number) => string;
+  runs: number;
+  /** Run length for shuffle / subsample curricula: exactly one of steps or epochs. */
+  steps?: number;
+  epochs?: number;
+  batchSize: number;
+  /** Linear / cosine schedules without totalSteps decay over the run's own length. */
+  optimizer: OptimizerConfigInput;
+  curriculum: CurriculumSpec;
+  /** Run r's curriculum is seeded with seed + r. */
+  seed: number;
+  /** Rows per evaluation forward; default the training batch rows (one buffer shape). */
+  evalBatchSize?: number;
+  /** Every this many steps (1-based multiples), onCheckpoint gets the weights as safetensors. */
+  checkpointEvery?: number;
+  onCheckpoint?: (run: number, step: number, safetensors: Uint8Array) => void | Promise<void>;
+  onProgress?: (progress: RecorderProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunStats {
+  /** The last step's batch loss (computed before that step's update). */
+  finalTrainLoss: number;
+  tokensPerSecond: number;
+  /** Wall time of the whole run, evaluation included. */
+  seconds: number;
+  trainTokens: number;
+}
+
+export interface RecordedRun {
+  /** 0-based run index. */
+  index: number;
+  run: RunInput;
+  stats: RunStats;
+}
+
+function positiveInt(value: number | undefined, field: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+    throw new TrainingInputError(
+      "invalid_training_request",
+      `${field} must be a positive integer`,
+      {
+        field,
+        value,
+      },
+    );
+  }
+}
+
+function indexById(
+  examples: readonly EncodedExample[],
+  field: string,
+): Map<string, EncodedExample> {
+  const byId = new Map<string, EncodedExample>();
+  for (const e of examples) {
+    if (byId.has(e.id)) {
+      throw new TrainingInputError("duplicate_example_id", `${field}: id "${e.id}" appears twice`, {
+        field,
+        exampleId: e.id,
+      });
+    }
+    byId.set(e.id, e);
+  }
+  return byId;
+}
+
+function runLength(
+  options: Pick<RecordRunsOptions, "steps" | "epochs" | "curriculum">,
+): RunLength | undefined {
+  const { steps, epochs, curriculum } = options;
+  if ("batches" in curriculum) {
+    if (steps !== undefined || epochs !== undefined) {
+      throw new TrainingInputError(
+        "invalid_training_request",
+        "explicit batches set the run length: omit steps and epochs",
+      );
+    }
+    return undefined;
+  }
+  if ((steps === undefined) === (epochs === undefined)) {
+    throw new TrainingInputError("invalid_training_request", "give exactly one of steps or epochs");
+  }
+  return epochs !== undefined ? { epochs } : { steps: steps! };
+}
+
+/** The optimiser of a run of `steps` steps: decaying schedules default to the run's length. */
+function optimizerFor(input: OptimizerConfigInput, steps: number): OptimizerConfig {
+  const schedule = { ...(input.schedule ?? {}) };
+  schedule.totalSteps ??= steps;
+  const parsed = optimizerSchema.safeParse({ ...input, schedule });
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({
+      path: i.path.join(".") || "(root)",
+      message: i.message,
+    }));
+    throw new TrainingInputError(
+      "invalid_optimizer",
+      `invalid optimizer: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+      { issues },
+    );
+  }
+  return parsed.data;
+}
+
+interface EvalChunk {
+  batch: Batch;
+  ids: string[];
+}
+
+/** Everything a recording needs that is decided on the CPU; see planRecording. */
+export interface RecordingPlan {
+  train: Map<string, EncodedExample>;
+  test: EncodedExample[];
+  /** Each run's batches of training ids. */
+  curricula: string[][][];
+  optimizers: OptimizerConfig[];
+  /** The one shape [rows, contextLength] of training batches. */
+  rows: number;
+  evalRows: number;
+  contextLength: number;
+}
+
+/**
+ * Checks a request and plans every run without touching the GPU: call it before queueing a
+ * job to turn every input problem into a TrainingInputError (400) up front.
+ */
+export function planRecording(options: Omit<RecordRunsOptions, "runtime">): RecordingPlan {
+  const { config, tokenizer } = options;
+  positiveInt(options.runs, "runs");
+  positiveInt(options.batchSize, "batchSize");
+  positiveInt(options.evalBatchSize, "evalBatchSize");
+  positiveInt(options.checkpointEvery, "checkpointEvery");
+  if (options.testExamples.length === 0) {
+    throw new TrainingInputError("invalid_training_request", "at least one test example is needed");
+  }
+  const trainList = encodeExamples(options.trainExamples, tokenizer, config);
+  const test = encodeExamples(options.testExamples, tokenizer, config);
+  const train = indexById(trainList, "trainExamples");
+  indexById(test, "testExamples");
+  const length = runLength(options);
+  const trainIds = [...train.keys()];
+  const curricula = Array.from(
+    { length: options.runs },
+    (_, run) =>
+      planCurriculum(options.curriculum, {
+        trainIds,
+        batchSize: options.batchSize,
+        length,
+        seed: options.seed,
+        run,
+      }),
+  );
+  const rows = Math.max(...curricula.flat().map((b) => b.length));
+  return {
+    train,
+    test,
+    curricula,
+    optimizers: curricula.map((plan) => optimizerFor(options.optimizer, plan.length)),
+    rows,
+    evalRows: options.evalBatchSize ?? rows,
+    contextLength: Math.max(...[...trainList, ...test].map((e) => e.tokens.length)),
+  };
+}
+
+/**
+ * Trains options.runs runs one after another and yields each as it finishes. Input problems
+ * surface as a TrainingInputError from planRecording, which (as a default argument) runs when
+ * recordRuns is called, before any GPU work; a non-finite loss
+ * stops with a TrainingDivergedError naming the run and step; an abort rejects with the signal's
+ * reason.
+ */
+export async function* recordRuns(
+  options: RecordRunsOptions,
+  plan: RecordingPlan = planRecording(options),
+): AsyncGenerator<RecordedRun> {
+  const { runtime: rt, signal } = options;
+  const { test, rows, evalRows, contextLength: T } = plan;
+  const layout = { contextLength: T, rows };
+  const m = test.length;
+  const chunks: EvalChunk[] = [];
+  for (let start = 0; start < m; start += evalRows) {
+    const part = test.slice(start, start + evalRows);
+    chunks.push({
+      batch: buildBatch(part, { contextLength: T, rows: evalRows }),
+      ids: part.map((e) => e.id),
+    });
+  }
+
+  signal?.throwIfAborted();
+  const model = Gpt2Model.create(rt, options.baseParams);
+  try {
+    const evaluate = async (run: number, step: number): Promise<Float32Array> => {
+      const out = new Float32Array(m);
+      let j = 0;
+      for (const chunk of chunks) {
+        signal?.throwIfAborted();
+        const { perExample } = await model.forward(chunk.batch);
+        for (let k = 0; k < chunk.ids.length; k++, j++) {
+          if (!Number.isFinite(perExample[k])) {
+            throw new TrainingDivergedError(run, step, "test", chunk.ids[k]);
+          }
+          out[j] = perExample[k];
+        }
+      }
+      return out;
+    };
+    // Every run starts from the same weights, so the row before training is shared.
+    const initial = await evaluate(0, 0);
+
+    for (let r = 0; r < options.runs; r++) {
+      const started = performance.now();
+      const curriculum = plan.curricula[r];
+      if (r > 0) model.setParams(options.baseParams);
+      const optimizer: GpuOptimizer = model.createOptimizer(plan.optimizers[r]);
+      try {
+        const losses = new Float32Array((curriculum.length + 1) * m);
+        losses.set(initial);
+        const steps: RunStep[] = [];
+        let trainSeconds = 0;
+        let trainTokens = 0;
+        let trainLoss = NaN;
+        for (let t = 1; t <= curriculum.length; t++) {
+          signal?.throwIfAborted();
+          const examples = curriculum[t - 1].map((id) => plan.train.get(id)!);
+          const batch = buildBatch(examples, layout);
+          const stepStart = performance.now();
+          const result = await model.trainStep(batch, optimizer);
+          trainSeconds += (performance.now() - stepStart) / 1000;
+          trainTokens += realTokens(examples);
+          trainLoss = result.loss;
+          if (!Number.isFinite(trainLoss)) throw new TrainingDivergedError(r, t, "train");
+          losses.set(await evaluate(r, t), t * m);
+          steps.push({ batch: [...curriculum[t - 1]], lr: result.lr });
+          options.onProgress?.({
+            run: r,
+            runs: options.runs,
+            step: t,
+            steps: curriculum.length,
+            trainLoss,
+            tokensPerSecond: trainTokens / Math.max(trainSeconds, 1e-9),
+          });
+          if (
+            options.checkpointEvery && options.onCheckpoint && t % options.checkpointEvery === 0
+          ) {
+            await options.onCheckpoint(r, t, saveParams(await model.readParams()));
+          }
+        }
+        const run: RunInput = {
+          study: options.study,
+          name: options.runName?.(r) ?? `run-${r}`,
+          testExamples: test.map((e) => e.id),
+          steps,
+          losses,
+        };
+        const stats: RunStats = {
+          finalTrainLoss: trainLoss,
+          tokensPerSecond: trainTokens / Math.max(trainSeconds, 1e-9),
+          seconds: (performance.now() - started) / 1000,
+          trainTokens,
+        };
+        yield { index: r, run, stats };
+      } finally {
+        optimizer.dispose();
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+}
