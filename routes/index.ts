@@ -1,8 +1,10 @@
 // Every route module, registered in this order by createApp. Add new modules here.
 import type { RouteModule } from "../src/http/types.ts";
+import { datasetRoutes } from "./datasets.ts";
 import { deviceRoutes } from "./device.ts";
 import { healthRoutes } from "./health.ts";
 import { jobRoutes } from "./jobs.ts";
+import { modelRoutes } from "./models.ts";
 import { openapiRoutes } from "./openapi.ts";
 import { runRoutes } from "./runs.ts";
 import { simulationRoutes } from "./simulations.ts";
@@ -15,5 +17,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   runRoutes,
   simulatorRoutes,
   simulationRoutes,
+  datasetRoutes,
+  modelRoutes,
   openapiRoutes,
 ];

@@ -3,6 +3,8 @@
 import type { DatabaseSync } from "node:sqlite";
 import { RUN_MIGRATIONS } from "../runs/run_store.ts";
 import { SIMULATOR_MIGRATIONS } from "../simulators/simulator_store.ts";
+import { DATASET_MIGRATIONS } from "../datasets/dataset_store.ts";
+import { MODEL_MIGRATIONS } from "../models/model_store.ts";
 
 export interface Migration {
   name: string;
@@ -54,6 +56,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   ...RUN_MIGRATIONS,
   ...SIMULATOR_MIGRATIONS,
+  ...DATASET_MIGRATIONS,
+  ...MODEL_MIGRATIONS,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

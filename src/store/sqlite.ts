@@ -8,6 +8,8 @@ import { FileTensorStore } from "./tensor_files.ts";
 import type { Store } from "./store.ts";
 import { RunStore } from "../runs/run_store.ts";
 import { SimulatorStore } from "../simulators/simulator_store.ts";
+import { DatasetStore } from "../datasets/dataset_store.ts";
+import { ModelStore } from "../models/model_store.ts";
 
 export interface OpenStoreOptions {
   dataDir: string;
@@ -21,6 +23,8 @@ export class SqliteStore implements Store {
   readonly tensors: FileTensorStore;
   readonly runs: RunStore;
   readonly simulators: SimulatorStore;
+  readonly datasets: DatasetStore;
+  readonly models: ModelStore;
   /** Jobs found queued or running at open and marked failed. */
   readonly interruptedAtOpen: number;
   private depth = 0;
@@ -38,6 +42,8 @@ export class SqliteStore implements Store {
     this.interruptedAtOpen = this.jobs.failUnfinished(INTERRUPTED_ERROR);
     this.simulators = new SimulatorStore({ db, tensors: this.tensors });
     this.simulators.failUnfinished();
+    this.datasets = new DatasetStore({ db, transaction: (fn) => this.transaction(fn) });
+    this.models = new ModelStore({ db, tensors: this.tensors });
   }
 
   static open(options: OpenStoreOptions): SqliteStore {

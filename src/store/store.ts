@@ -3,6 +3,8 @@
 import type { Safetensors, TensorInput } from "./safetensors.ts";
 import type { RunStore } from "../runs/run_store.ts";
 import type { SimulatorStore } from "../simulators/simulator_store.ts";
+import type { DatasetStore } from "../datasets/dataset_store.ts";
+import type { ModelStore } from "../models/model_store.ts";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -86,6 +88,8 @@ export interface Store {
   readonly tensors: TensorStore;
   readonly runs: RunStore;
   readonly simulators: SimulatorStore;
+  readonly datasets: DatasetStore;
+  readonly models: ModelStore;
   /** Runs `fn` atomically; nested calls become savepoints. `fn` must be synchronous. */
   transaction<T>(fn: () => T): T;
   /** null when healthy, otherwise why not. */

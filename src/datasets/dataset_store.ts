@@ -1,0 +1,149 @@
+// Uploaded datasets in SQLite: one row per dataset, one per example (in upload order), written in
+// one transaction so a failed upload leaves nothing behind.
+import type { DatabaseSync } from "node:sqlite";
+import type { Migration } from "../store/migrations.ts";
+import { type DatasetExample, isPromptCompletion } from "./example.ts";
+
+export const DATASET_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "datasets",
+    up(db) {
+      db.exec(`
+        CREATE TABLE datasets (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          examples INTEGER NOT NULL,
+          format TEXT NOT NULL,
+          created_at INTEGER NOT NULL
+        );
+        CREATE TABLE dataset_examples (
+          dataset TEXT NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+          position INTEGER NOT NULL,
+          id TEXT NOT NULL,
+          text TEXT,
+          prompt TEXT,
+          completion TEXT,
+          PRIMARY KEY (dataset, id),
+          UNIQUE (dataset, position)
+        );
+      `);
+    },
+  },
+];
+
+export type DatasetFormat = "text" | "prompt_completion" | "mixed";
+
+export interface DatasetRecord {
+  id: string;
+  name: string;
+  source: "uploaded" | "builtin";
+  examples: number;
+  format: DatasetFormat;
+  description: string | null;
+  /** null for built-ins, which are generated in code. */
+  createdAt: string | null;
+}
+
+interface DatasetRow {
+  id: string;
+  name: string;
+  examples: number;
+  format: DatasetFormat;
+  created_at: number;
+}
+
+interface ExampleRow {
+  id: string;
+  text: string | null;
+  prompt: string | null;
+  completion: string | null;
+}
+
+export function formatOf(examples: readonly DatasetExample[]): DatasetFormat {
+  const prompts = examples.filter(isPromptCompletion).length;
+  return prompts === 0 ? "text" : prompts === examples.length ? "prompt_completion" : "mixed";
+}
+
+function toRecord(row: DatasetRow): DatasetRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    source: "uploaded",
+    examples: row.examples,
+    format: row.format,
+    description: null,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}
+
+function toExample(row: ExampleRow): DatasetExample {
+  return row.text !== null
+    ? { id: row.id, text: row.text }
+    : { id: row.id, prompt: row.prompt ?? "", completion: row.completion ?? "" };
+}
+
+export interface DatasetStoreDeps {
+  db: DatabaseSync;
+  transaction<T>(fn: () => T): T;
+}
+
+export class DatasetStore {
+  constructor(private readonly deps: DatasetStoreDeps) {}
+
+  private get db(): DatabaseSync {
+    return this.deps.db;
+  }
+
+  /** Stores validated examples (unique ids, at least one). */
+  create(name: string, examples: readonly DatasetExample[]): DatasetRecord {
+    const id = crypto.randomUUID();
+    this.deps.transaction(() => {
+      this.db.prepare(
+        "INSERT INTO datasets (id, name, examples, format, created_at) VALUES (?, ?, ?, ?, ?)",
+      ).run(id, name, examples.length, formatOf(examples), Date.now());
+      const insert = this.db.prepare(
+        `INSERT INTO dataset_examples (dataset, position, id, text, prompt, completion)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      );
+      examples.forEach((e, position) => {
+        if (isPromptCompletion(e)) insert.run(id, position, e.id, null, e.prompt, e.completion);
+        else insert.run(id, position, e.id, e.text, null, null);
+      });
+    });
+    return this.get(id)!;
+  }
+
+  get(id: string): DatasetRecord | null {
+    const row = this.db.prepare("SELECT * FROM datasets WHERE id = ?").get(id) as
+      | DatasetRow
+      | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  /** Oldest first. */
+  list(): DatasetRecord[] {
+    const rows = this.db.prepare("SELECT * FROM datasets ORDER BY created_at, id")
+      .all() as unknown[];
+    return (rows as DatasetRow[]).map(toRecord);
+  }
+
+  /** Examples in upload order, `limit` from `offset`. */
+  page(id: string, offset: number, limit: number): DatasetExample[] {
+    const rows = this.db.prepare(
+      `SELECT id, text, prompt, completion FROM dataset_examples WHERE dataset = ?
+       ORDER BY position LIMIT ? OFFSET ?`,
+    ).all(id, limit, offset) as unknown[];
+    return (rows as ExampleRow[]).map(toExample);
+  }
+
+  all(id: string): DatasetExample[] {
+    return this.page(id, 0, -1);
+  }
+
+  delete(id: string): boolean {
+    return this.deps.transaction(() => {
+      this.db.prepare("DELETE FROM dataset_examples WHERE dataset = ?").run(id);
+      return this.db.prepare("DELETE FROM datasets WHERE id = ?").run(id).changes > 0;
+    });
+  }
+}
