@@ -9,6 +9,7 @@ import { openapiRoutes } from "./openapi.ts";
 import { runRoutes } from "./runs.ts";
 import { simulationRoutes } from "./simulations.ts";
 import { simulatorRoutes } from "./simulators.ts";
+import { trainingRunRoutes } from "./training_runs.ts";
 
 export const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
@@ -17,6 +18,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   runRoutes,
   simulatorRoutes,
   simulationRoutes,
+  trainingRunRoutes,
   datasetRoutes,
   modelRoutes,
   openapiRoutes,

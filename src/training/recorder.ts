@@ -175,7 +175,9 @@ export interface RecordingPlan {
  * Checks a request and plans every run without touching the GPU: call it before queueing a
  * job to turn every input problem into a TrainingInputError (400) up front.
  */
-export function planRecording(options: Omit<RecordRunsOptions, "runtime">): RecordingPlan {
+export function planRecording(
+  options: Omit<RecordRunsOptions, "runtime" | "baseParams">,
+): RecordingPlan {
   const { config, tokenizer } = options;
   positiveInt(options.runs, "runs");
   positiveInt(options.batchSize, "batchSize");

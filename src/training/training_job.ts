@@ -1,0 +1,89 @@
+// The background job behind POST /v1/training-runs: fine-tune K runs from one base model and store
+// each finished run in its study (as an uploaded run would be), with checkpoints every N steps.
+// Cancelling keeps the finished runs; the run in progress and its checkpoints are discarded.
+import type { GpuRuntime } from "../gpu/runtime.ts";
+import type { JobContext } from "../jobs/manager.ts";
+import type { Store } from "../store/store.ts";
+import { type RecordingPlan, recordRuns, type RecordRunsOptions } from "./recorder.ts";
+
+export interface TrainingJobInput {
+  study: string;
+  model: string;
+  dataset: string;
+  runs: number;
+  runNames: string[];
+  trainExamples: number;
+  testExamples: number;
+  batchSize: number;
+  steps?: number;
+  epochs?: number;
+  seed: number;
+  checkpointEvery?: number;
+}
+
+export interface TrainingJobDeps {
+  store: Store;
+  runtime: GpuRuntime;
+  options: Omit<RecordRunsOptions, "runtime" | "signal" | "onProgress" | "onCheckpoint">;
+  plan: RecordingPlan;
+}
+
+interface Checkpoint {
+  run: number;
+  step: number;
+  tensor: string;
+}
+
+export function trainingJob(deps: TrainingJobDeps) {
+  return async (ctx: JobContext<TrainingJobInput>) => {
+    const { store, plan } = deps;
+    const totalSteps = plan.curricula.reduce((acc, c) => acc + c.length, 0);
+    const stepsBefore = plan.curricula.map((_, r) =>
+      plan.curricula.slice(0, r).reduce((acc, c) => acc + c.length, 0)
+    );
+    const stored: { run: number; id: string; name: string; finalTrainLoss: number }[] = [];
+    const checkpoints: Checkpoint[] = [];
+    let pending: Checkpoint[] = [];
+    try {
+      const recorded = recordRuns({
+        ...deps.options,
+        runtime: deps.runtime,
+        signal: ctx.signal,
+        onProgress: (p) =>
+          ctx.progress({
+            phase: `run ${p.run + 1}/${p.runs}`,
+            step: stepsBefore[p.run] + p.step,
+            total: totalSteps,
+            fraction: (stepsBefore[p.run] + p.step) / totalSteps,
+            message: `step ${p.step}/${p.steps}, train loss ${p.trainLoss.toFixed(4)}, ` +
+              `${Math.round(p.tokensPerSecond)} tokens/s`,
+          }),
+        onCheckpoint: async (run, step, bytes) => {
+          const file = await store.tensors.putEncoded(bytes);
+          pending.push({ run, step, tensor: file.id });
+        },
+      }, plan);
+      for await (const { index, run, stats } of recorded) {
+        const record = await store.runs.create(run, "training");
+        stored.push({
+          run: index,
+          id: record.id,
+          name: record.name,
+          finalTrainLoss: stats.finalTrainLoss,
+        });
+        checkpoints.push(...pending);
+        pending = [];
+      }
+      return { study: ctx.input.study, runs: stored, checkpoints };
+    } catch (e) {
+      // Checkpoints of the run that did not finish belong to nothing.
+      for (const c of pending) await store.tensors.delete(c.tensor);
+      if (stored.length > 0) {
+        ctx.logger.warn("training stopped; finished runs were kept", {
+          kept: stored.map((s) => s.id),
+        });
+      }
+      throw e;
+    }
+  };
+}
