@@ -84,12 +84,8 @@ function validationMse(
   ).pooled.allStepsMse;
 }
 
-function gpuBackend(
-  rt: GpuRuntime,
-  design: Design,
-  kind: RidgeKind,
-  options: GpuSolveOptions,
-): Backend {
+/** Solve options (tolerance, cap, signal, progress) come with each `solve` call. */
+function gpuBackend(rt: GpuRuntime, design: Design, kind: RidgeKind): Backend {
   const solver = GpuRidgeSolver.create(rt, design);
   const { n, m } = design;
   return {
@@ -184,9 +180,7 @@ export async function fitSimulator(
   const method = options.solver ?? (rt ? "gpu" : "cpu-cg");
   if (method === "gpu" && !rt) throw new Error("the GPU solver needs a GpuRuntime");
   const makeBackend = (design: Design) =>
-    method === "gpu"
-      ? gpuBackend(rt!, design, kind, options)
-      : cpuBackend(design, kind, method, options);
+    method === "gpu" ? gpuBackend(rt!, design, kind) : cpuBackend(design, kind, method, options);
 
   const requested = options.lambdaFactor ?? "auto";
   const grid = options.lambdaGrid ?? DEFAULT_LAMBDA_GRID;
