@@ -128,7 +128,7 @@ Deno.test({
   ...gpuTest,
   fn: async (t) => {
     const rt = await testRuntime();
-    const general = tunedCandidates(rt).filter((c) => c.kernel !== "vec4");
+    const general = tunedCandidates(rt).filter((c) => c.kernel !== "vec4" && c.kernel !== "panel");
     const configs = general.some((c) => c.kernel === "tiled") ? general : [...general, SMALL_TILES];
     for (const config of configs) {
       await t.step(configName(config), async () => {
@@ -205,6 +205,66 @@ Deno.test({
   },
 });
 
+/** Shapes for the panel kernel: partial row panels, and several column panels (N > 4·rn·w). */
+const PANEL_SHAPES = [...ALIGNED_SHAPES, { M: 40, K: 12, N: 1032 }];
+
+Deno.test({
+  name: "matmul: every panel candidate on aligned shapes, all layouts",
+  ...gpuTest,
+  fn: async (t) => {
+    const rt = await testRuntime();
+    for (const config of tunedCandidates(rt).filter((c) => c.kernel === "panel")) {
+      await t.step(configName(config), async () => {
+        // As for vec4: NT and TN are separate compiles, so they get one shape each.
+        for (const layout of LAYOUTS) {
+          const mixed = layout.name === "NT" || layout.name === "TN";
+          for (const shape of mixed ? [PANEL_SHAPES[3]] : PANEL_SHAPES) {
+            await check(
+              rt,
+              { ...shape, a: layout.a, b: layout.b },
+              withConfig(rt, config),
+              `${configName(config)} ${layout.name}`,
+            );
+          }
+        }
+        // Padded (4-aligned) rows and offsets, batched with a broadcast b, bias, accumulate, alpha;
+        // a transposed with a padded k stride.
+        await check(
+          rt,
+          {
+            batch: 3,
+            M: 36,
+            K: 16,
+            N: 20,
+            a: { pad: 4, batchPad: 8, offset: 4 },
+            b: { batch: null, transposed: true, pad: 8, offset: 12 },
+            bias: true,
+            accumulate: true,
+            alpha: 0.5,
+          },
+          withConfig(rt, config),
+          configName(config),
+        );
+        await check(
+          rt,
+          {
+            batch: 2,
+            M: 12,
+            K: 8,
+            N: 16,
+            a: { transposed: true, pad: 4, offset: 8 },
+            b: { batch: 1, pad: 4 },
+            bias: true,
+            alpha: -1.5,
+          },
+          withConfig(rt, config),
+          configName(config),
+        );
+      });
+    }
+  },
+});
+
 Deno.test({
   name: "matmul: dispatch picks vec4 only for aligned layouts",
   ...gpuTest,
@@ -224,6 +284,7 @@ Deno.test({
     assert.equal(vec4Layout(resolveProblem(t([8, 8], [9, 1]), t([8, 8], [8, 1]), out)), null);
     assert.equal(vec4Layout(resolveProblem(t([8, 8], [8, 1], 2), t([8, 8], [8, 1]), out)), null);
     assert.equal(vec4Layout(resolveProblem(t([8, 8], [8, 2]), t([8, 8], [8, 1]), out)), null);
+    assert.equal(vec4Layout(resolveProblem(t([8, 0], [0, 1]), t([0, 8], [8, 1]), out)), null);
     const odd = rt.zeros([8, 6]);
     assert.equal(vec4Layout(resolveProblem(t([8, 8], [8, 1]), t([8, 6], [6, 1]), odd)), null);
   },
@@ -282,6 +343,8 @@ Deno.test({
         "all",
       );
       await check(rt, { M: 3, K: 0, N: 5, bias: true, accumulate: true }, run, "K = 0");
+      // Aligned, but an empty a cannot be bound as vec4s: must take the general kernel.
+      await check(rt, { M: 36, K: 0, N: 20, bias: true, accumulate: true }, run, "aligned K = 0");
     });
   },
 });

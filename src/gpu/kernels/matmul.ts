@@ -5,6 +5,7 @@ import { adapterKey, readTuneCache, timeGpu, writeTuneCache } from "../autotune.
 import type { DispatchRequest, GpuRuntime } from "../runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import {
+  type AlignedConfig,
   candidatesFor,
   configName,
   defaultChoice,
@@ -13,6 +14,8 @@ import {
   MATMUL_TUNE_VERSION,
   type MatmulChoice,
   type MatmulConfig,
+  PANEL_CANDIDATES,
+  type PanelConfig,
   parseConfig,
   VEC4_CANDIDATES,
   type Vec4Config,
@@ -100,7 +103,8 @@ const aligned = (...values: number[]) => values.every((v) => v % 4 === 0);
 
 /** The vec4 kernel's transpose flags for this problem, or null when the layout does not allow vec4 loads. */
 export function vec4Layout(p: MatmulProblem): { aT: boolean; bT: boolean } | null {
-  if (!aligned(p.K, p.N, p.outOff)) return null;
+  // K = 0: an empty operand's buffer is smaller than one vec4, below a vec4 binding's minimum.
+  if (p.K === 0 || !aligned(p.K, p.N, p.outOff)) return null;
   let aT: boolean;
   if (p.a.sk === 1 && aligned(p.a.sm, p.a.off, p.a.sb)) aT = false;
   else if (p.a.sm === 1 && aligned(p.M, p.a.sk, p.a.off, p.a.sb)) aT = true;
@@ -136,8 +140,39 @@ const MIN_INVOCATIONS = 128;
 const vec4Invocations = (c: Vec4Config, p: MatmulProblem) =>
   Math.ceil(p.M / (4 * c.rm)) * Math.ceil(p.N / (4 * c.rn)) * p.batch;
 
+/** Invocations of a panel launch that own at least one in-range column. */
+const panelInvocations = (c: PanelConfig, p: MatmulProblem) =>
+  Math.ceil(p.M / c.r) * Math.ceil(p.N / (4 * c.rn)) * p.batch;
+
+/** Columns a panel launch computes per column of out (> 1: lanes past N idle). */
+const panelOvershoot = (c: PanelConfig, p: MatmulProblem) => {
+  const width = 4 * c.rn * c.w;
+  return Math.ceil(p.N / width) * width / p.N;
+};
+
+const isAligned = (c: MatmulConfig): c is AlignedConfig =>
+  c.kernel === "vec4" || c.kernel === "panel";
+
+/**
+ * The panel width follows N: the widest panel of the tuned height that does not leave many lanes
+ * past N idle (e.g. N = 768 with 512-column panels), else the one that leaves fewest. Problems
+ * too small to fill the lanes go to the vec4 kernel's small blocks.
+ */
+function pickPanel(config: PanelConfig, p: MatmulProblem): MatmulConfig {
+  const fits = [config, ...PANEL_CANDIDATES.filter((c) => c.r === config.r)]
+    .filter((c) => panelInvocations(c, p) >= MIN_INVOCATIONS)
+    .sort((x, y) => y.rn * y.w - x.rn * x.w);
+  if (fits.length === 0) {
+    return VEC4_CANDIDATES.findLast((c) => vec4Invocations(c, p) >= MIN_INVOCATIONS) ??
+      VEC4_CANDIDATES[0];
+  }
+  return fits.find((c) => panelOvershoot(c, p) <= 1.125) ??
+    fits.reduce((best, c) => panelOvershoot(c, p) < panelOvershoot(best, p) ? c : best);
+}
+
 function pickConfig(choice: MatmulChoice, p: MatmulProblem, canVec4: boolean): MatmulConfig {
-  const config = canVec4 || choice.fast.kernel !== "vec4" ? choice.fast : choice.general;
+  const config = canVec4 || !isAligned(choice.fast) ? choice.fast : choice.general;
+  if (config.kernel === "panel") return pickPanel(config, p);
   if (config.kernel !== "vec4" || vec4Invocations(config, p) >= MIN_INVOCATIONS) return config;
   const smaller = VEC4_CANDIDATES.filter((c) => c.rm <= config.rm && c.rn <= config.rn);
   return smaller.findLast((c) => vec4Invocations(c, p) >= MIN_INVOCATIONS) ?? smaller[0] ?? config;
@@ -196,6 +231,23 @@ export function matmulRequest(
         workgroups: [
           Math.ceil(p.N / (4 * config.rn * config.wgx)),
           Math.ceil(p.M / (4 * config.rm * config.wgy)),
+          p.batch,
+        ],
+      };
+    }
+    case "panel": {
+      const layout = vec4Layout(p);
+      if (!layout) throw new Error(`matmul: ${configName(config)} needs a 4-aligned layout`);
+      return {
+        pipeline: {
+          shader: "matmul_panel",
+          defines: { R: config.r, RN: config.rn, W: config.w, A_T: layout.aT, B_T: layout.bT },
+        },
+        params,
+        bindings,
+        workgroups: [
+          Math.ceil(p.N / (4 * config.rn * config.w)),
+          Math.ceil(p.M / config.r),
           p.batch,
         ],
       };
@@ -307,7 +359,7 @@ async function measureCandidates(
         const rate = 2 * size ** 3 / ms / 1e6;
         gflops[name] = Number(rate.toFixed(2));
         if (!best || rate > best.rate) best = { config, rate };
-        if (config.kernel !== "vec4" && (!bestGeneral || rate > bestGeneral.rate)) {
+        if (!isAligned(config) && (!bestGeneral || rate > bestGeneral.rate)) {
           bestGeneral = { config, rate };
         }
       } catch (e) {
@@ -351,7 +403,7 @@ export function tuneMatmul(
       const fast = parseConfig(cached?.fast);
       const general = parseConfig(cached?.general);
       if (
-        cached?.version === MATMUL_TUNE_VERSION && fast && general && general.kernel !== "vec4" &&
+        cached?.version === MATMUL_TUNE_VERSION && fast && general && !isAligned(general) &&
         feasible(rt, fast) && feasible(rt, general)
       ) {
         state.choice = { fast, general, source: "cache" };

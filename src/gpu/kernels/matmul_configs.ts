@@ -1,7 +1,10 @@
 // Tile configurations of the matmul kernel family, and the candidate set the autotuner measures.
 //
 // - "vec4": register-blocked, vec4 loads, no workgroup memory (shaders/matmul_vec4.wgsl). Needs
-//   4-aligned layouts; wins on CPU adapters (llvmpipe) where barriers are very expensive.
+//   4-aligned layouts; for CPU adapters (llvmpipe) where barriers are very expensive.
+// - "panel": row panels whose a tile is staged in workgroup memory and broadcast to invocations
+//   that each stream their own columns of b (shaders/matmul_panel.wgsl). Needs 4-aligned layouts;
+//   fewest loads per FMA, which is what llvmpipe's per-lane buffer loads reward.
 // - "tiled": workgroup-memory tiles with register blocking (shaders/matmul_tiled.wgsl). Any
 //   layout; what suits real GPUs.
 // - "strided": register-blocked scalar loads for any strides (shaders/matmul_strided.wgsl).
@@ -14,6 +17,16 @@ export interface Vec4Config {
   rn: number;
   wgx: number;
   wgy: number;
+}
+
+export interface PanelConfig {
+  kernel: "panel";
+  /** Rows per workgroup (multiple of 4, 4..32; r % w == 0 or w % r == 0). */
+  r: number;
+  /** 4-column blocks per invocation (1..8). */
+  rn: number;
+  /** Invocations per workgroup. */
+  w: number;
 }
 
 export interface TiledConfig {
@@ -33,7 +46,10 @@ export interface StridedConfig {
   wgy: number;
 }
 
-export type MatmulConfig = Vec4Config | TiledConfig | StridedConfig;
+export type MatmulConfig = Vec4Config | PanelConfig | TiledConfig | StridedConfig;
+
+/** Kernels that need 4-aligned layouts (see vec4Layout in matmul.ts). */
+export type AlignedConfig = Vec4Config | PanelConfig;
 
 /** Kernels that accept any layout. */
 export type GeneralConfig = TiledConfig | StridedConfig;
@@ -47,12 +63,18 @@ export interface MatmulChoice {
 }
 
 /** Bump when kernels or candidates change, so that cached tuning results are re-measured. */
-export const MATMUL_TUNE_VERSION = 1;
+export const MATMUL_TUNE_VERSION = 2;
 
 export const VEC4_CANDIDATES: readonly Vec4Config[] = [
   { kernel: "vec4", rm: 2, rn: 2, wgx: 8, wgy: 8 },
   { kernel: "vec4", rm: 4, rn: 4, wgx: 8, wgy: 1 },
   { kernel: "vec4", rm: 4, rn: 8, wgx: 8, wgy: 1 },
+];
+
+/** Widest first: pickConfig falls back to a narrower panel when N would leave lanes idle. */
+export const PANEL_CANDIDATES: readonly PanelConfig[] = [
+  { kernel: "panel", r: 32, rn: 8, w: 16 },
+  { kernel: "panel", r: 32, rn: 4, w: 16 },
 ];
 
 export const TILED_CANDIDATES: readonly TiledConfig[] = [
@@ -67,6 +89,7 @@ export const STRIDED_CANDIDATES: readonly StridedConfig[] = [
 
 export const ALL_CANDIDATES: readonly MatmulConfig[] = [
   ...VEC4_CANDIDATES,
+  ...PANEL_CANDIDATES,
   ...TILED_CANDIDATES,
   ...STRIDED_CANDIDATES,
 ];
@@ -74,17 +97,20 @@ export const ALL_CANDIDATES: readonly MatmulConfig[] = [
 /**
  * What the tuner measures on an adapter. CPU adapters skip the tiled kernels: their barriers are
  * ~30x slower there (see ENGINEERING.md) and llvmpipe needs about a minute to compile each.
- * Blocks beyond 16x32 are left out everywhere: llvmpipe's compile time grows steeply with the
- * block (32x32 took over a minute per layout on a busy 2-core machine).
+ * (The panel kernel has barriers too, but one per 4 k over a whole R-row panel.) vec4 blocks
+ * beyond 16x32 are left out everywhere: 32x32 took over a minute per layout on a busy 2-core
+ * machine without running faster. On llvmpipe, panel 32x32 compiles in about 5-10 s per layout.
  */
 export function candidatesFor(isFallbackAdapter: boolean): readonly MatmulConfig[] {
-  return isFallbackAdapter ? [...VEC4_CANDIDATES, ...STRIDED_CANDIDATES] : ALL_CANDIDATES;
+  return isFallbackAdapter
+    ? [...VEC4_CANDIDATES, ...PANEL_CANDIDATES, ...STRIDED_CANDIDATES]
+    : ALL_CANDIDATES;
 }
 
-/** Untuned defaults: CPU adapters get the barrier-free kernels, GPUs the tiled one. */
+/** Untuned defaults: CPU adapters get the panel kernel (fewest loads per FMA), GPUs tiled. */
 export function defaultChoice(isFallbackAdapter: boolean): MatmulChoice {
   return isFallbackAdapter
-    ? { fast: VEC4_CANDIDATES[1], general: STRIDED_CANDIDATES[0], source: "default" }
+    ? { fast: PANEL_CANDIDATES[0], general: STRIDED_CANDIDATES[0], source: "default" }
     : { fast: TILED_CANDIDATES[0], general: TILED_CANDIDATES[0], source: "default" };
 }
 
@@ -92,6 +118,8 @@ export function configName(c: MatmulConfig): string {
   switch (c.kernel) {
     case "vec4":
       return `vec4 ${4 * c.rm}x${4 * c.rn} wg${c.wgx}x${c.wgy}`;
+    case "panel":
+      return `panel ${c.r}x${4 * c.rn} wg${c.w}`;
     case "tiled":
       return `tiled ${c.bm}x${c.bn}x${c.bk} ${c.tm}x${c.tn}`;
     case "strided":
@@ -101,10 +129,12 @@ export function configName(c: MatmulConfig): string {
 
 /** Workgroup memory a configuration needs, in bytes (0 for the barrier-free kernels). */
 export function workgroupBytes(c: MatmulConfig): number {
+  if (c.kernel === "panel") return 16 * c.r;
   return c.kernel === "tiled" ? 4 * c.bk * (c.bm + c.bn) : 0;
 }
 
 export function invocationsPerWorkgroup(c: MatmulConfig): number {
+  if (c.kernel === "panel") return c.w;
   return c.kernel === "tiled" ? (c.bm / c.tm) * (c.bn / c.tn) : c.wgx * c.wgy;
 }
 

@@ -1,0 +1,211 @@
+# Writes shaders/matmul_panel.wgsl: the broadcast-panel kernel with its accumulator grid spelled
+# out (NIR does not unroll loops over large private arrays; blocks beyond R / RN are dead code).
+RMAX, RNMAX = 32, 8
+L = []
+w = L.append
+w("""// matmul_panel: out = alpha · a·b (+ bias) (+ out) for CPU adapters (llvmpipe). A workgroup of W
+// invocations owns an R-row panel of out; invocation i owns the 4-column blocks i, i + W, ... (RN
+// of them) across all R rows. Per step of 4 k, the workgroup stages a's R × 4 tile in workgroup
+// memory (R vec4 loads shared by all W invocations) and each invocation reads it back at
+// compile-time-constant offsets while streaming its own columns of b. On llvmpipe every buffer
+// load is a per-lane loop, so cost follows loads per FMA: here R + 4·RN vec4 loads (R of them
+// from workgroup memory, which skips the bounds check) feed 4·R·RN vec4 FMAs, against
+// 4·(RM + RN) storage loads for 16·RM·RN in matmul_vec4 (16 vs 10.7 FMAs per load at the tuned
+// sizes); one barrier pair per 4 k.
+//
+// Layouts (element units; z = batch index; offsets and non-unit strides are multiples of 4):
+//   a [Z, M, K]: A_T false → a[z,m,k] = a_buf[a_off + z·a_sb + m·a_sm + k]   (vec4 along k)
+//                A_T true  → a[z,m,k] = a_buf[a_off + z·a_sb + k·a_sk + m]   (vec4 along m, M % 4 == 0)
+//   b [Z, K, N]: B_T false → b[z,k,n] = b_buf[b_off + z·b_sb + k·b_sk + n]   (vec4 along n)
+//                B_T true  → b[z,k,n] = b_buf[b_off + z·b_sb + n·b_sn + k]   (vec4 along k)
+//   out [Z, M, N] contiguous from out_off + z·out_sb (out_off % 4 == 0); bias [N] from bias_off.
+//   Requires K % 4 == 0 and N % 4 == 0. flags: bit 0 adds bias, bit 1 accumulates into out.
+// Edge rows / columns are clamped on load and masked on store.
+// Defines: R (4..32, multiple of 4), RN (1..8), W (R % W == 0 or W % R == 0), A_T, B_T.
+// Grid: x over column panels of 4·RN·W, y over row panels of R, z over the batch.
+// The accumulator grid is spelled out by a generator script (.tmp/matmul/gen_panel.py, outside
+// git; edit every block alike) because NIR does not unroll loops over large private arrays.
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  a_off: u32,
+  a_sm: u32,
+  a_sk: u32,
+  a_sb: u32,
+  b_off: u32,
+  b_sk: u32,
+  b_sn: u32,
+  b_sb: u32,
+  out_off: u32,
+  out_sb: u32,
+  bias_off: u32,
+  flags: u32,
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> a_buf: array<vec4f>;
+@group(0) @binding(2) var<storage, read> b_buf: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4f>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// A_T false: a_tile[r] = a[row0 + r, k .. k + 3];
+// A_T true: a_tile[kk·R/4 + q] = a[row0 + 4q .. + 3, k + kk].
+var<workgroup> a_tile: array<vec4f, 32>; // R used (sized for the largest R)
+
+const STAGE: u32 = (R + W - 1u) / W; // a-tile vec4s staged per invocation
+
+// Bᵀ block for k .. k + 3 and columns c .. c + 3 (result rows are k offsets); b_base in vec4s.
+fn load_b(b_base: u32, c: u32, k: u32) -> mat4x4f {
+  let p = params;
+  if (B_T) {
+    let last = p.N - 1u;
+    let s = p.b_sn / 4u;
+    let kk = b_base + k / 4u;
+    return transpose(mat4x4f(
+      b_buf[kk + min(c, last) * s],
+      b_buf[kk + min(c + 1u, last) * s],
+      b_buf[kk + min(c + 2u, last) * s],
+      b_buf[kk + min(c + 3u, last) * s],
+    ));
+  }
+  let base = b_base + min(c / 4u, p.N / 4u - 1u);
+  let s = p.b_sk / 4u;
+  return mat4x4f(
+    b_buf[base + k * s],
+    b_buf[base + (k + 1u) * s],
+    b_buf[base + (k + 2u) * s],
+    b_buf[base + (k + 3u) * s],
+  );
+}
+
+// bias[c .. c + 3] when flags ask for it (c clamped so that masked columns stay in bounds).
+fn bias_at(c: u32) -> vec4f {
+  let p = params;
+  if ((p.flags & 1u) == 0u) {
+    return vec4f(0.0);
+  }
+  let o = p.bias_off + min(c, p.N - 4u);
+  return vec4f(bias[o], bias[o + 1u], bias[o + 2u], bias[o + 3u]);
+}
+
+// Writes rows row .. row + 3 (`v` holds them as columns) of the block at columns c .. c + 3 as
+// alpha · v + add (+ out when accumulating).
+fn store(v: mat4x4f, row: u32, c: u32, z: u32, add: vec4f) {
+  let p = params;
+  if (c >= p.N) {
+    return;
+  }
+  let base = (p.out_off + z * p.out_sb) / 4u + c / 4u;
+  let n4 = p.N / 4u;
+  for (var r = 0u; r < 4u; r++) {
+    if (row + r < p.M) {
+      let o = base + (row + r) * n4;
+      var x = p.alpha * v[r] + add;
+      if ((p.flags & 2u) != 0u) {
+        x += out[o];
+      }
+      out[o] = x;
+    }
+  }
+}
+
+@compute @workgroup_size(W)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let p = params;
+  let z = wid.z;
+  let row0 = wid.y * R;
+  // This invocation's blocks start at columns col0 + 4·W·j.
+  let col0 = 4u * (wid.x * (W * RN) + li);
+  let a_base = (p.a_off + z * p.a_sb) / 4u;
+  let b_base = (p.b_off + z * p.b_sb) / 4u;
+  // This invocation's share of the a tile: vec4s li, li + W, ... below R.
+  var a_src: array<u32, STAGE>; // vec4 index of each staged element at k = 0
+  var a_step = 1u; // their advance per step of 4 k
+  for (var s = 0u; s < STAGE; s++) {
+    let e = min(li + s * W, R - 1u);
+    if (A_T) {
+      a_src[s] = a_base + (e / (R / 4u)) * (p.a_sk / 4u) + min(row0 / 4u + e % (R / 4u), p.M / 4u - 1u);
+      a_step = p.a_sk;
+    } else {
+      a_src[s] = a_base + min(row0 + e, p.M - 1u) * (p.a_sm / 4u);
+    }
+  }""")
+for r in range(RMAX):
+    for j in range(RNMAX):
+        w(f"  var c{r}_{j} = vec4f();")
+w("""  for (var k = 0u; k < p.K; k += 4u) {
+    workgroupBarrier(); // the previous step's reads are done
+    for (var s = 0u; s < STAGE; s++) {
+      if (li + s * W < R) {
+        a_tile[li + s * W] = a_buf[a_src[s]];
+      }
+      a_src[s] += a_step;
+    }
+    workgroupBarrier();""")
+for j in range(RNMAX):
+    if j == 0:
+        w("    let b0 = load_b(b_base, col0, k);")
+    else:
+        w(f"    var b{j} = mat4x4f();")
+        w(f"    if (RN > {j}u) {{ b{j} = load_b(b_base, col0 + {4 * j}u * W, k); }}")
+def fmas(r, a_of):  # a_of(kk) -> scalar expression of a[row0 + r, k + kk]
+    out = []
+    for j in range(RNMAX):
+        e = f"c{r}_{j}"
+        for kk in range(4):
+            e = f"fma(vec4f({a_of(kk)}), b{j}[{kk}], {e})"
+        cond = " && ".join(c for c in [f"R > {r}u" if r else "", f"RN > {j}u" if j else ""] if c)
+        stmt = f"c{r}_{j} = {e};"
+        out.append(stmt if not cond else f"if ({cond}) {{ {stmt} }}")
+    return out
+w("    if (A_T) {")
+for q in range(RMAX // 4):
+    cond = f"R > {4 * q}u" if q else ""
+    body = []
+    for kk in range(4):
+        body.append(f"let t{kk} = a_tile[{kk}u * (R / 4u) + {q}u];")
+    for rr in range(4):
+        r = 4 * q + rr
+        body += fmas(r, lambda kk, rr=rr: f"t{kk}[{rr}]")
+    if cond:
+        w(f"      if ({cond}) {{")
+        for s in body: w("        " + s)
+        w("      }")
+    else:
+        w("      {")
+        for s in body: w("        " + s)
+        w("      }")
+w("    } else {")
+for r in range(RMAX):
+    cond = f"R > {r}u" if r else ""
+    body = [f"let t = a_tile[{r}u];"] + fmas(r, lambda kk: f"t[{kk}]")
+    w(f"      if ({cond}) {{" if cond else "      {")
+    for s in body: w("        " + s)
+    w("      }")
+w("    }")
+w("  }")
+# The epilogue is one loop over row groups (a switch picks the accumulators): spelling out every
+# store made llvmpipe's compile ~6x slower.
+for j in range(RNMAX):
+    w(f"  let add{j} = bias_at(col0 + {4 * j}u * W);")
+w("  for (var q = 0u; q < R / 4u; q++) {")
+for j in range(RNMAX):
+    w(f"    var m{j}: mat4x4f;")
+w("    switch q {")
+for q in range(RMAX // 4):
+    w(f"      case {q}u: {{")
+    for j in range(RNMAX):
+        m = ", ".join(f"c{4 * q + rr}_{j}" for rr in range(4))
+        w(f"        m{j} = mat4x4f({m});")
+    w("      }")
+w("      default: {}")
+w("    }")
+for j in range(RNMAX):
+    stmt = f"store(m{j}, row0 + 4u * q, col0 + {4 * j}u * W, z, add{j});"
+    w(f"    {stmt}" if j == 0 else f"    if (RN > {j}u) {{ {stmt} }}")
+w("  }")
+w("}")
+open("/work/main/shaders/matmul_panel.wgsl", "w").write("\n".join(L) + "\n")
