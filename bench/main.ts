@@ -7,10 +7,17 @@ import { matmulSuite } from "./matmul.ts";
 import { modelSuite } from "./model.ts";
 import { simfluenceSuite } from "./simfluence.ts";
 import { simulateSseSuite } from "./simulate_sse.ts";
+import { trainingSuite } from "./training.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 
 /** Every suite; a new bench/*.ts plugs in by being added here. */
-export const SUITES: BenchSuite[] = [matmulSuite, simfluenceSuite, simulateSseSuite, modelSuite];
+export const SUITES: BenchSuite[] = [
+  matmulSuite,
+  simfluenceSuite,
+  simulateSseSuite,
+  modelSuite,
+  trainingSuite,
+];
 
 interface Args {
   quick: boolean;

@@ -1,5 +1,5 @@
 // Recording overhead: wall time per step of recordRuns (a training step plus a forward over every
-// test example and their readbacks) against plain Gpt2Model.trainStep on the same batches, which
+// test example, read back together) against plain Gpt2Model.trainStep on the same batches, which
 // is what training without recording would cost. Byte-level text of fixed length, so the two do
 // identical training work.
 import type { DatasetExample } from "../src/datasets/example.ts";
@@ -94,9 +94,9 @@ export const trainingSuite: BenchSuite = {
       speedup: plainPerStep / perStep,
       notes: `${steps} steps; the recorder also runs ${
         Math.ceil(m / batchSize)
-      } evaluation forwards per step (+ row 0); training ${
+      } evaluation forwards per step (+ row 0) and reads each step back once; ${
         recorded.stats.tokensPerSecond.toFixed(0)
-      } tokens/s inside the recorder`,
+      } training tokens per second of recorded step`,
     }];
   },
 };

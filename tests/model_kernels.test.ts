@@ -10,6 +10,7 @@ import {
   adamwUpdate,
   attentionBackward,
   attentionForward,
+  crossEntropyChunked,
   crossEntropyForward,
   crossEntropyForwardBackward,
   embeddingBackward,
@@ -77,38 +78,79 @@ kernelTest("embedding forward and atomics-free backward", async (rt) => {
   const wt = upload(rt, weights);
   const wteT = wt.view([V, d], undefined, 4), wpeT = wt.view([P, d], undefined, 4 + V * d + 2);
   const tok = placed(rt, tokens, [N], 2);
-  const x = placed(rt, new Float32Array(N * d), [N, d], 1);
-  await embeddingForward(rt, tok, wteT, wpeT, T, x);
   const expected = Float64Array.from({ length: N * d }, (_, i) => {
     const r = Math.floor(i / d), c = i % d;
     return wte[tokens[r] * d + c] + wpe[(r % T) * d + c];
   });
-  assertClose(await readView(rt, x), expected, { abs: 0, rel: 2 ** -24 }, "embedding forward");
-
   const groups = tokenGroups(tokens);
   assert.ok(groups.distinct < N, "the test needs repeated ids");
-  const grads = upload(rt, weights.map((v) => v / 2)); // backward adds into existing values
-  await embeddingBackward(
-    rt,
-    placed(rt, groups.data, [groups.data.length], 1),
-    groups.distinct,
-    B,
-    T,
-    placed(rt, dx, [N, d], 5),
-    grads.view([V, d], undefined, 4),
-    grads.view([P, d], undefined, 4 + V * d + 2),
-  );
-  const ref = Float64Array.from(weights, (v) => v / 2);
-  const scale = Float64Array.from(ref, Math.abs);
+  const ids = groups.data.subarray(0, groups.distinct);
+  const gT = placed(rt, groups.data, [groups.data.length], 1);
+  const dxT = placed(rt, dx, [N, d], 5);
+  const gradRef = Float64Array.from(weights, (v) => v / 2);
+  const scale = Float64Array.from(gradRef, Math.abs);
   for (let r = 0; r < N; r++) {
     for (let c = 0; c < d; c++) {
-      ref[4 + tokens[r] * d + c] += dx[r * d + c];
-      ref[4 + V * d + 2 + (r % T) * d + c] += dx[r * d + c];
+      gradRef[4 + tokens[r] * d + c] += dx[r * d + c];
+      gradRef[4 + V * d + 2 + (r % T) * d + c] += dx[r * d + c];
       scale[4 + tokens[r] * d + c] += Math.abs(dx[r * d + c]);
       scale[4 + V * d + 2 + (r % T) * d + c] += Math.abs(dx[r * d + c]);
     }
   }
-  assertClose(await rt.readOne(grads), ref, { rel: 2 ** -22, scale }, "embedding backward");
+
+  // wte whole, in the buffer that holds wpe.
+  const x = placed(rt, new Float32Array(N * d), [N, d], 1);
+  await embeddingForward(rt, tok, wteT, wpeT, T, x);
+  assertClose(await readView(rt, x), expected, { abs: 0, rel: 2 ** -24 }, "embedding forward");
+  const grads = upload(rt, weights.map((v) => v / 2)); // backward adds into existing values
+  await embeddingBackward(
+    rt,
+    gT,
+    ids,
+    B,
+    T,
+    dxT,
+    grads.view([V, d], undefined, 4),
+    grads.view([P, d], undefined, 4 + V * d + 2),
+  );
+  assertClose(await rt.readOne(grads), gradRef, { rel: 2 ** -22, scale }, "embedding backward");
+
+  // wte as row blocks [0, 4), [4, 5), [5, 11) in buffers of their own, x starting as garbage.
+  const starts = [0, 4, 5, V];
+  const blocks = (source: Float32Array, at: number) =>
+    starts.slice(0, -1).map((start, k) => {
+      const rows = starts[k + 1] - start;
+      const part = source.slice(at + start * d, at + (start + rows) * d);
+      return { weight: placed(rt, part, [rows, d], 2 + k), start };
+    });
+  const xBlocks = placed(rt, new Float32Array(N * d).fill(3), [N, d], 1);
+  await embeddingForward(rt, tok, blocks(weights, 4), wpeT, T, xBlocks);
+  assertClose(await readView(rt, xBlocks), expected, { abs: 0, rel: 2 ** -24 }, "forward, blocks");
+  const halves = weights.map((v) => v / 2);
+  const gradBlocks = blocks(halves, 4);
+  const dwpe = placed(rt, halves.slice(4 + V * d + 2, 4 + V * d + 2 + P * d), [P, d], 3);
+  await embeddingBackward(rt, gT, ids, B, T, dxT, gradBlocks, dwpe);
+  const [dwpeGot, ...dwteGot] = await Promise.all([
+    readView(rt, dwpe),
+    ...gradBlocks.map((b) => readView(rt, b.weight)),
+  ]);
+  const dwteAll = new Float32Array(V * d);
+  dwteGot.forEach((part, k) => dwteAll.set(part, starts[k] * d));
+  const refOf = (from: number, n: number) => gradRef.slice(from, from + n);
+  const scaleOf = (from: number, n: number) => scale.slice(from, from + n);
+  assertClose(
+    dwteAll,
+    refOf(4, V * d),
+    { rel: 2 ** -22, scale: scaleOf(4, V * d) },
+    "dwte, blocks",
+  );
+  const wpeAt = 4 + V * d + 2;
+  assertClose(
+    dwpeGot,
+    refOf(wpeAt, P * d),
+    { rel: 2 ** -22, scale: scaleOf(wpeAt, P * d) },
+    "dwpe",
+  );
 });
 
 kernelTest("layer norm forward, input and parameter backward", async (rt) => {
@@ -240,6 +282,58 @@ kernelTest("cross-entropy fused with softmax: losses and weighted dlogits", asyn
     for (let r = 0; r < rows; r++) dPadded.set(dRef.subarray(r * V, (r + 1) * V), r * stride);
     assertClose(await readView(rt, dl), dPadded, { abs: 1e-6 }, `dlogits (stride ${stride})`);
   }
+});
+
+kernelTest("cross-entropy over column chunks equals the one-sweep kernels", async (rt) => {
+  const [rows, V] = [13, 29];
+  const logits = randomF32(rows * V, 21, -8, 8);
+  logits[5 * V + 20] = 60; // the dominant logit sits in a later chunk than the row's start
+  const targets = Float32Array.from({ length: rows }, (_, r) => (r * 5) % V);
+  const weights = randomF32(rows, 22, 0, 1).map((v, r) => (r % 4 === 0 ? 0 : v));
+  const ref = crossEntropy(logits, targets, rows, V);
+  const dRef = Float64Array.from(
+    ref.probs,
+    (p, i) => weights[Math.floor(i / V)] * (p - (i % V === targets[Math.floor(i / V)] ? 1 : 0)),
+  );
+  // Chunks of 8, 4, 12 and 8 columns: 32 ≥ V, the last 3 columns padding (garbage, ignored),
+  // then a chunk of padding only.
+  const widths = [8, 4, 12, 8, 4];
+  const chunks = widths.map((w, k) => {
+    const colStart = widths.slice(0, k).reduce((a, b) => a + b, 0);
+    const data = new Float32Array(rows * w).fill(1e4);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < w && colStart + c < V; c++) {
+        data[r * w + c] = logits[r * V + colStart + c];
+      }
+    }
+    return { logits: placed(rt, data, [rows, w], 1 + k), colStart };
+  });
+  const tT = placed(rt, targets, [rows], 2);
+  const stats = placed(rt, new Float32Array(3 * rows).fill(5), [3 * rows], 3);
+  const loss = placed(rt, new Float32Array(rows), [rows], 4);
+  const dlogits = widths.map((w, k) =>
+    placed(rt, new Float32Array(rows * w).fill(7), [rows, w], k)
+  );
+  const tol = { abs: 1e-5, rel: 1e-6 };
+  await crossEntropyChunked(rt, chunks, tT, V, stats, loss);
+  assertClose(await readView(rt, loss), ref.loss, tol, "loss (forward only)");
+  await crossEntropyChunked(rt, chunks, tT, V, stats, loss, {
+    weights: placed(rt, weights, [rows], 6),
+    dlogits,
+  });
+  assertClose(await readView(rt, loss), ref.loss, tol, "loss");
+  const parts = await Promise.all(dlogits.map((t) => readView(rt, t)));
+  parts.forEach((part, k) => {
+    const w = widths[k], colStart = chunks[k].colStart;
+    const expected = Float64Array.from({ length: rows * w }, (_, i) => {
+      const r = Math.floor(i / w), col = colStart + (i % w);
+      return col < V ? dRef[r * V + col] : 0;
+    });
+    assertClose(part, expected, { abs: 1e-6 }, `dlogits chunk ${k}`);
+  });
+  // Chunks out of column order, or not covering the vocabulary, are refused.
+  await assert.rejects(crossEntropyChunked(rt, [chunks[1], chunks[0]], tT, V, stats, loss));
+  await assert.rejects(crossEntropyChunked(rt, chunks.slice(0, 2), tT, V, stats, loss));
 });
 
 kernelTest("AdamW and SGD updates with decay split and in-kernel clipping", async (rt) => {

@@ -155,6 +155,24 @@ Deno.test("recorded losses match an independent replay with Gpt2Model", gpuTest,
   assert.notDeepEqual(runs[0].run.losses.subarray(m), runs[1].run.losses.subarray(m));
 });
 
+Deno.test("one readback per recorded step, however many evaluation chunks", gpuTest, async () => {
+  const rt = await testRuntime();
+  const read = rt.read;
+  let reads = 0;
+  rt.read = (tensors) => {
+    reads++;
+    return read.call(rt, tensors);
+  };
+  try {
+    // Three evaluation chunks (2 + 2 + 1 test examples) per step; row 0 is read once too.
+    const runs = await collect(await options({ runs: 2, steps: 3, evalBatchSize: 2 }));
+    assert.equal(runs.length, 2);
+    assert.equal(reads, 1 + 2 * 3);
+  } finally {
+    rt.read = read;
+  }
+});
+
 Deno.test("the same seed records identical runs", gpuTest, async () => {
   const o = await options({
     runs: 1,

@@ -5,6 +5,7 @@
 // wgpu. Readback of several tensors uses one staging buffer and one `mapAsync`.
 
 import { DeviceLostError, GpuDevice, type GpuDeviceOptions } from "./device.ts";
+import type { DispatchProfiler } from "./profiler.ts";
 import { PipelineCache, type PipelineKey } from "./shaders.ts";
 import { assertShape, type Shape, shapeSize, Tensor, type TensorOwner } from "./tensor.ts";
 
@@ -65,6 +66,8 @@ export class GpuRuntime implements TensorOwner {
   private bindGroups = new LruMap<string, GPUBindGroup>(4096);
   private cacheGeneration: number;
   dispatchCount = 0;
+  /** While set, each dispatch gets its own timed pass (see profiler.ts). */
+  profiler: DispatchProfiler | null = null;
 
   private constructor(readonly gpu: GpuDevice) {
     this.pipelines = new PipelineCache(gpu);
@@ -224,11 +227,19 @@ export class GpuRuntime implements TensorOwner {
       );
     }
     if (x === 0 || y === 0 || z === 0) return;
-    const pass = this.openPass();
+    const profiled = this.profiler?.passFor(pipeline.label);
+    const pass = profiled ? this.openEncoder().beginComputePass(profiled) : this.openPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
+    if (profiled) {
+      pass.end();
+      if (this.profiler!.mode === "wall") {
+        this.flush();
+        this.profiler!.submittedAlone(this.device.queue);
+      }
+    }
   }
 
   private openPass(): GPUComputePassEncoder {

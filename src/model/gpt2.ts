@@ -3,7 +3,9 @@
 // column-sum reduction and the model's own kernels (src/model/kernels.ts).
 //
 // Parameters, gradients and optimiser state are flat buffers in one layout (src/model/layout.ts);
-// each named parameter is a view. Activations are [N, ·] with N = B·T rows (row = b·T + t) and
+// each named parameter is a view. A model larger than one storage binding (GPT-2-124M on a
+// 128 MiB limit) has several such buffers (segments), wte in vocabulary blocks and the logits
+// in column chunks; small models have one of each. Activations are [N, ·] with N = B·T rows (row = b·T + t) and
 // stay on the GPU until the next batch, together with the backward's per-layer gradients, so
 // that for every linear layer both its input a_t and the gradient at its output s_t can be read
 // per token (`linearTaps()`), which is what gradient projection, TracIn and EK-FAC build on.
@@ -19,6 +21,7 @@ import { type Dims, dimsOf, type Gpt2Config } from "./config.ts";
 import {
   attentionBackward,
   attentionForward,
+  crossEntropyChunked,
   crossEntropyForward,
   crossEntropyForwardBackward,
   embeddingBackward,
@@ -27,8 +30,15 @@ import {
   layerNormBackwardParams,
   layerNormForward,
   tokenGroups,
+  type VocabRows,
 } from "./kernels.ts";
-import { packParams, type ParamLayout, paramLayout, unpackParams } from "./layout.ts";
+import {
+  maxSegmentElements,
+  packParams,
+  type ParamLayout,
+  paramLayout,
+  unpackParams,
+} from "./layout.ts";
 import { GpuOptimizer, type OptimizerConfigInput } from "./optimizer.ts";
 import type { ParamSet } from "./params.ts";
 
@@ -62,6 +72,18 @@ export interface StepResult extends LossResult {
   lr: number;
 }
 
+/** A result recorded on the GPU, available once the tensor it was copied into is read back. */
+export interface Deferred<R> {
+  /** Elements the recorded call writes into its destination. */
+  size: number;
+  /** The result, from the destination's whole contents as read back. */
+  resolve(values: Float32Array): R;
+}
+
+function lossResult(prepared: PreparedBatch, tokenLoss: Float32Array): LossResult {
+  return { ...exampleLosses(prepared, tokenLoss), tokenLoss };
+}
+
 interface LayerActivations {
   x: Tensor; // residual stream entering the layer [N, d]
   ln1: Tensor;
@@ -80,6 +102,34 @@ interface LayerActivations {
   dfc: Tensor;
 }
 
+/**
+ * A range of the tied head's vocabulary: wte rows [colStart, colStart + rows), held in vocabulary
+ * block `block` from its row `rowInBlock`; logits column chunk of the same columns.
+ */
+interface HeadChunk {
+  block: number;
+  rowInBlock: number;
+  rows: number;
+  colStart: number;
+}
+
+/** Column chunks of the logits for N rows: each within one vocabulary block and one binding. */
+function headChunks(layout: ParamLayout, N: number, maxElements: number): HeadChunk[] {
+  const maxRows = Math.max(4, Math.floor(maxElements / Math.max(N, 1) / 4) * 4);
+  const chunks: HeadChunk[] = [];
+  layout.vocabBlocks.forEach((b, block) => {
+    for (let at = 0; at < b.rows; at += maxRows) {
+      chunks.push({
+        block,
+        rowInBlock: at,
+        rows: Math.min(maxRows, b.rows - at),
+        colStart: b.start + at,
+      });
+    }
+  });
+  return chunks;
+}
+
 /** Every buffer a batch shape needs; rebuilt when B or T changes. */
 class Workspace {
   readonly tensors: Tensor[] = [];
@@ -92,9 +142,12 @@ class Workspace {
   readonly xFinal: Tensor;
   readonly lnf: Tensor;
   readonly lnfStats: Tensor;
-  readonly logits: Tensor;
+  /** Logits in column chunks [N, rows] (one chunk [N, paddedVocab] unless the vocabulary is split). */
+  readonly logits: Tensor[];
   readonly tokenLoss: Tensor;
-  readonly dlogits: Tensor;
+  readonly dlogits: Tensor[];
+  /** Cross-entropy sweep state [3N] carried across chunks (unused with one chunk). */
+  readonly ceStats: Tensor;
   /** dres[l]: gradient w.r.t. the residual stream entering layer l; dres[L] at ln_f's input. */
   readonly dres: Tensor[] = [];
   readonly scratch: Tensor; // [N, d]
@@ -105,7 +158,7 @@ class Workspace {
     readonly B: number,
     readonly T: number,
     D: Dims,
-    paddedVocab: number,
+    readonly chunks: readonly HeadChunk[],
   ) {
     const N = B * T;
     const z = (shape: number[]) => {
@@ -141,9 +194,10 @@ class Workspace {
     this.xFinal = z([N, D.d]);
     this.lnf = z([N, D.d]);
     this.lnfStats = z([2 * N]);
-    this.logits = z([N, paddedVocab]);
+    this.logits = chunks.map((c) => z([N, c.rows]));
     this.tokenLoss = z([N]);
-    this.dlogits = z([N, paddedVocab]);
+    this.dlogits = chunks.map((c) => z([N, c.rows]));
+    this.ceStats = z([chunks.length > 1 ? 3 * N : 1]);
     this.scratch = z([N, D.d]);
     this.dscores = z([B, D.H, T, T]);
   }
@@ -160,7 +214,6 @@ class Workspace {
 
 export class Gpt2Model {
   readonly dims: Dims;
-  readonly layout: ParamLayout;
   private ws: Workspace | null = null;
   private last: PreparedBatch | null = null;
   private hasGradients = false;
@@ -168,50 +221,98 @@ export class Gpt2Model {
   private constructor(
     private readonly rt: GpuRuntime,
     readonly config: Gpt2Config,
-    /** Flat parameters, gradients and Σ grad² ([1]). */
-    readonly params: Tensor,
-    readonly grads: Tensor,
+    readonly layout: ParamLayout,
+    /** Parameters and gradients, one buffer per layout segment. */
+    readonly paramSegments: Tensor[],
+    readonly gradSegments: Tensor[],
+    /** Σ grad² ([1]) and, with several segments, each segment's share ([S]). */
     private readonly normSq: Tensor,
+    private readonly normParts: Tensor | null,
+    /** The largest tensor (elements) a kernel may bind: sizes segments and logits chunks. */
+    private readonly maxElements: number,
   ) {
     this.dims = dimsOf(config);
-    this.layout = paramLayout(config);
   }
 
-  static create(rt: GpuRuntime, set: ParamSet): Gpt2Model {
-    const layout = paramLayout(set.config);
-    const params = rt.tensor(packParams(layout, set.values), [layout.total]);
-    return new Gpt2Model(rt, set.config, params, rt.zeros([layout.total]), rt.zeros([1]));
+  /**
+   * `maxBindingElements` lowers the binding limit the model plans for (default: the device's
+   * maxStorageBufferBindingSize), so that tests can take the split paths on small models.
+   */
+  static create(
+    rt: GpuRuntime,
+    set: ParamSet,
+    options: { maxBindingElements?: number } = {},
+  ): Gpt2Model {
+    const maxElements = Math.min(
+      options.maxBindingElements ?? Infinity,
+      maxSegmentElements(rt.device.limits),
+    );
+    const layout = paramLayout(set.config, maxElements);
+    const packed = packParams(layout, set.values);
+    const S = layout.segments.length;
+    return new Gpt2Model(
+      rt,
+      set.config,
+      layout,
+      packed.map((flat) => rt.tensor(flat)),
+      layout.segments.map((segment) => rt.zeros([segment.size])),
+      rt.zeros([1]),
+      S > 1 ? rt.zeros([S]) : null,
+      maxElements,
+    );
   }
 
-  /** A named parameter as a view of the flat buffer. */
+  /** The flat parameter buffer of a single-segment model (the usual case below ~30M parameters). */
+  get params(): Tensor {
+    return this.onlySegment(this.paramSegments);
+  }
+
+  /** The flat gradient buffer of a single-segment model. */
+  get grads(): Tensor {
+    return this.onlySegment(this.gradSegments);
+  }
+
+  private onlySegment(segments: Tensor[]): Tensor {
+    if (segments.length !== 1) {
+      throw new Error(`the parameters span ${segments.length} buffers: use paramSegments`);
+    }
+    return segments[0];
+  }
+
+  /** A named parameter as a view of its segment (wte only while it is one block). */
   param(name: string): Tensor {
-    return this.slotView(this.params, name);
+    return this.slotView(this.paramSegments, name);
   }
 
   /** A named parameter's gradient (valid after computeGradients / trainStep). */
   grad(name: string): Tensor {
-    return this.slotView(this.grads, name);
+    return this.slotView(this.gradSegments, name);
   }
 
-  private slotView(flat: Tensor, name: string): Tensor {
+  private slotView(segments: Tensor[], name: string): Tensor {
     const slot = this.layout.byName.get(name);
     if (!slot) throw new RangeError(`no parameter named ${name}`);
-    return flat.view(slot.shape, undefined, slot.offset);
+    if (name === "wte.weight" && this.layout.vocabBlocks.length > 1) {
+      throw new RangeError(`wte.weight is split into ${this.layout.vocabBlocks.length} blocks`);
+    }
+    return segments[slot.segment].view(slot.shape, undefined, slot.offset);
   }
 
   /** Replaces every parameter (same config). */
   setParams(set: ParamSet): void {
-    this.rt.write(this.params, packParams(this.layout, set.values));
+    packParams(this.layout, set.values).forEach((flat, i) =>
+      this.rt.write(this.paramSegments[i], flat)
+    );
   }
 
   async readParams(): Promise<ParamSet> {
-    const flat = await this.rt.readOne(this.params);
-    return { config: this.config, values: unpackParams(this.layout, flat) };
+    const flats = await this.rt.read(this.paramSegments);
+    return { config: this.config, values: unpackParams(this.layout, flats) };
   }
 
   async readGrads(): Promise<Map<string, Float32Array>> {
     if (!this.hasGradients) throw new Error("no gradients yet: run computeGradients or trainStep");
-    return unpackParams(this.layout, await this.rt.readOne(this.grads));
+    return unpackParams(this.layout, await this.rt.read(this.gradSegments));
   }
 
   /**
@@ -220,34 +321,71 @@ export class Gpt2Model {
    */
   logits(): Tensor {
     if (!this.ws || !this.last) throw new Error("no batch has been run yet");
-    return this.ws.logits;
+    if (this.ws.logits.length !== 1) {
+      throw new Error(`the logits are split into ${this.ws.logits.length} column chunks`);
+    }
+    return this.ws.logits[0];
   }
 
   /** The last batch's logits as [B·T, vocab_size] row-major, padding columns dropped. */
   async readLogits(): Promise<Float32Array> {
-    const padded = await this.rt.readOne(this.logits());
-    const { V } = this.dims, Vp = this.layout.paddedVocab;
-    const rows = padded.length / Vp;
+    if (!this.ws || !this.last) throw new Error("no batch has been run yet");
+    const parts = await this.rt.read(this.ws.logits);
+    const { V } = this.dims;
+    const rows = this.ws.B * this.ws.T;
     const out = new Float32Array(rows * V);
-    for (let r = 0; r < rows; r++) out.set(padded.subarray(r * Vp, r * Vp + V), r * V);
+    this.ws.chunks.forEach((chunk, k) => {
+      const cols = Math.max(0, Math.min(chunk.rows, V - chunk.colStart));
+      for (let r = 0; r < rows && cols > 0; r++) {
+        out.set(parts[k].subarray(r * chunk.rows, r * chunk.rows + cols), r * V + chunk.colStart);
+      }
+    });
     return out;
   }
 
-  /** wte with its zero padding rows, [paddedVocab, d]: the tied head's weight. */
-  private headWeight(): Tensor {
-    const slot = this.layout.byName.get("wte.weight")!;
-    return this.params.view([this.layout.paddedVocab, this.dims.d], undefined, slot.offset);
+  /** wte's rows (padding included) of a head chunk, [rows, d], in parameters or gradients. */
+  private headRows(segments: Tensor[], chunk: HeadChunk): Tensor {
+    const block = this.layout.vocabBlocks[chunk.block];
+    const d = this.dims.d;
+    return segments[block.segment].view(
+      [chunk.rows, d],
+      undefined,
+      block.offset + chunk.rowInBlock * d,
+    );
   }
 
-  private headGrad(): Tensor {
-    const slot = this.layout.byName.get("wte.weight")!;
-    return this.grads.view([this.layout.paddedVocab, this.dims.d], undefined, slot.offset);
+  /**
+   * The gradients the backward adds into (layer-norm parameters, in the non-decayed group, and
+   * wpe), which must start at zero. The rest is overwritten (matmul and column-sum outputs; wte
+   * by the head before the embedding adds to it), and zeroing all of GPT-2-124M's gradients
+   * costs ~5% of its fwd+bwd on llvmpipe.
+   */
+  private accumulatedGrads(): Tensor[] {
+    const plain = this.layout.slots.filter((s) => !s.decay);
+    const first = plain[0], last = plain[plain.length - 1];
+    const wpe = this.layout.byName.get("wpe.weight")!;
+    const range = (segment: number, from: number, to: number) =>
+      this.gradSegments[segment].view([to - from], undefined, from);
+    return [
+      range(first.segment, first.offset, last.offset + last.reserved),
+      range(wpe.segment, wpe.offset, wpe.offset + wpe.reserved),
+    ];
+  }
+
+  /** wte's vocabulary blocks (the embedding kernels' view of it). */
+  private vocabRows(segments: Tensor[]): VocabRows[] {
+    const d = this.dims.d;
+    return this.layout.vocabBlocks.map((b) => ({
+      weight: segments[b.segment].view([b.rows, d], undefined, b.offset),
+      start: b.start,
+    }));
   }
 
   private workspace(B: number, T: number): Workspace {
     if (!this.ws || this.ws.B !== B || this.ws.T !== T) {
       this.ws?.dispose();
-      this.ws = new Workspace(this.rt, B, T, this.dims, this.layout.paddedVocab);
+      const chunks = headChunks(this.layout, B * T, this.maxElements);
+      this.ws = new Workspace(this.rt, B, T, this.dims, chunks);
     }
     return this.ws;
   }
@@ -265,7 +403,8 @@ export class Gpt2Model {
     rt.write(ws.targets, batch.targets);
     rt.write(ws.keyMask, batch.keyMask);
     const p = (name: string) => this.param(name);
-    await embeddingForward(rt, ws.tokens, p("wte.weight"), p("wpe.weight"), T, ws.residual(0));
+    const wte = this.vocabRows(this.paramSegments);
+    await embeddingForward(rt, ws.tokens, wte, p("wpe.weight"), T, ws.residual(0));
     for (let l = 0; l < L; l++) {
       const a = ws.layers[l];
       const h = (name: string) => p(`h.${l}.${name}`);
@@ -297,21 +436,40 @@ export class Gpt2Model {
       ws.lnf,
       ws.lnfStats,
     );
-    // Tied head: logits = ln_f(x)·wteᵀ.
-    await matmul(rt, ws.lnf, this.headWeight().transposeView(), ws.logits);
-    if (gradWeights) {
-      rt.write(ws.weights, gradWeights);
+    // Tied head: logits = ln_f(x)·wteᵀ, chunk by chunk when the vocabulary is split.
+    for (const [k, chunk] of ws.chunks.entries()) {
+      await matmul(
+        rt,
+        ws.lnf,
+        this.headRows(this.paramSegments, chunk).transposeView(),
+        ws.logits[k],
+      );
+    }
+    if (gradWeights) rt.write(ws.weights, gradWeights);
+    if (ws.chunks.length === 1 && gradWeights) {
       await crossEntropyForwardBackward(
         rt,
-        ws.logits,
+        ws.logits[0],
         ws.targets,
         ws.weights,
         ws.tokenLoss,
-        ws.dlogits,
+        ws.dlogits[0],
         this.dims.V,
       );
+    } else if (ws.chunks.length === 1) {
+      await crossEntropyForward(rt, ws.logits[0], ws.targets, ws.tokenLoss, this.dims.V);
     } else {
-      await crossEntropyForward(rt, ws.logits, ws.targets, ws.tokenLoss, this.dims.V);
+      const chunks = ws.chunks.map((c, k) => ({ logits: ws.logits[k], colStart: c.colStart }));
+      const backward = gradWeights ? { weights: ws.weights, dlogits: ws.dlogits } : undefined;
+      await crossEntropyChunked(
+        rt,
+        chunks,
+        ws.targets,
+        this.dims.V,
+        ws.ceStats,
+        ws.tokenLoss,
+        backward,
+      );
     }
   }
 
@@ -333,11 +491,20 @@ export class Gpt2Model {
       if (dx) await matmul(rt, dy, p(`${prefix}.weight`).transposeView(), dx);
     };
 
-    await fill(rt, this.grads, 0);
+    for (const view of this.accumulatedGrads()) await fill(rt, view, 0);
     // Tied head: dln_f = dlogits·wte, dwte = dlogitsᵀ·ln_f (the embedding adds its part below).
     // Padding columns of dlogits are 0, so wte's padding rows get exactly zero gradient.
-    await matmul(rt, ws.dlogits, this.headWeight(), ws.scratch);
-    await matmul(rt, ws.dlogits.transposeView(), ws.lnf, this.headGrad());
+    for (const [k, chunk] of ws.chunks.entries()) {
+      await matmul(rt, ws.dlogits[k], this.headRows(this.paramSegments, chunk), ws.scratch, {
+        accumulate: k > 0,
+      });
+      await matmul(
+        rt,
+        ws.dlogits[k].transposeView(),
+        ws.lnf,
+        this.headRows(this.gradSegments, chunk),
+      );
+    }
     await layerNormBackwardInput(
       rt,
       ws.xFinal,
@@ -405,14 +572,81 @@ export class Gpt2Model {
     await embeddingBackward(
       rt,
       ws.groups,
-      groups.distinct,
+      groups.data.subarray(0, groups.distinct),
       B,
       T,
       ws.dres[0],
-      gr("wte.weight"),
+      this.vocabRows(this.gradSegments),
       gr("wpe.weight"),
     );
     this.hasGradients = true;
+  }
+
+  // ---- recorded steps (no readback) -----------------------------------------------------------
+
+  private static checkDestination(dst: Tensor, offset: number, size: number): void {
+    if (!dst.isContiguous || !Number.isInteger(offset) || offset < 0 || offset + size > dst.size) {
+      throw new RangeError(
+        `destination [${dst.shape}] cannot take ${size} elements at offset ${offset}`,
+      );
+    }
+  }
+
+  /** Copies the last batch's token losses (and extras) into dst at `offset`, ordered with the recorded work. */
+  private copyOut(dst: Tensor, offset: number, extras: Tensor[]): void {
+    let at = dst.offset + offset;
+    for (const src of [this.ws!.tokenLoss, ...extras]) {
+      this.rt.copy(src, dst.view([src.size], undefined, at));
+      at += src.size;
+    }
+  }
+
+  /**
+   * Records a forward (like `forward`) without reading back: its B·T token losses are copied into
+   * `dst` from element `offset`. After reading dst back (one `rt.read` for many such calls),
+   * `resolve` turns its contents into the LossResult. Later batches may reuse the model's buffers.
+   */
+  async recordForwardInto(
+    batch: Batch,
+    dst: Tensor,
+    offset: number,
+  ): Promise<Deferred<LossResult>> {
+    const prepared = prepareBatch(batch, this.config);
+    const size = prepared.B * prepared.T;
+    Gpt2Model.checkDestination(dst, offset, size);
+    await this.recordForward(prepared, null);
+    this.copyOut(dst, offset, []);
+    return {
+      size,
+      resolve: (values) => lossResult(prepared, values.subarray(offset, offset + size)),
+    };
+  }
+
+  /**
+   * Records a `trainStep` without reading back: B·T token losses then Σ grad² are copied into
+   * `dst` from `offset` (B·T + 1 elements); `resolve` gives the StepResult from dst's contents.
+   */
+  async recordTrainStepInto(
+    batch: Batch,
+    optimizer: GpuOptimizer,
+    dst: Tensor,
+    offset: number,
+  ): Promise<Deferred<StepResult>> {
+    const prepared = prepareBatch(batch, this.config);
+    const N = prepared.B * prepared.T;
+    const size = N + 1;
+    Gpt2Model.checkDestination(dst, offset, size);
+    await this.recordGradients(prepared);
+    const lr = await this.recordUpdate(optimizer);
+    this.copyOut(dst, offset, [this.normSq]);
+    return {
+      size,
+      resolve: (values) => ({
+        ...lossResult(prepared, values.subarray(offset, offset + N)),
+        gradNorm: Math.sqrt(values[offset + N]),
+        lr,
+      }),
+    };
   }
 
   // ---- public steps ---------------------------------------------------------------------------
@@ -421,8 +655,7 @@ export class Gpt2Model {
   async forward(batch: Batch): Promise<LossResult> {
     const prepared = prepareBatch(batch, this.config);
     await this.recordForward(prepared, null);
-    const tokenLoss = await this.rt.readOne(this.ws!.tokenLoss);
-    return { ...exampleLosses(prepared, tokenLoss), tokenLoss };
+    return lossResult(prepared, await this.rt.readOne(this.ws!.tokenLoss));
   }
 
   /**
@@ -437,7 +670,7 @@ export class Gpt2Model {
     const prepared = prepareBatch(batch, this.config);
     await this.recordGradients(prepared, options.weights);
     const [tokenLoss, normSq] = await this.rt.read([this.ws!.tokenLoss, this.normSq]);
-    return { ...exampleLosses(prepared, tokenLoss), tokenLoss, gradNorm: Math.sqrt(normSq[0]) };
+    return { ...lossResult(prepared, tokenLoss), gradNorm: Math.sqrt(normSq[0]) };
   }
 
   private async recordGradients(prepared: PreparedBatch, weights?: ArrayLike<number>) {
@@ -447,26 +680,35 @@ export class Gpt2Model {
     }
     await this.recordForward(prepared, weights ? Float32Array.from(weights) : prepared.lossWeights);
     await this.recordBackward(prepared);
-    await dot(this.rt, this.grads, this.grads, this.normSq);
+    if (!this.normParts) {
+      await dot(this.rt, this.gradSegments[0], this.gradSegments[0], this.normSq);
+      return;
+    }
+    for (const [i, g] of this.gradSegments.entries()) {
+      await dot(this.rt, g, g, this.normParts.view([1], undefined, i));
+    }
+    await colSum(this.rt, this.normParts.reshape([this.gradSegments.length, 1]), this.normSq);
   }
 
   /** computeGradients on the batch loss, then one optimiser update (clipping included). */
   async trainStep(batch: Batch, optimizer: GpuOptimizer): Promise<StepResult> {
     const prepared = prepareBatch(batch, this.config);
     await this.recordGradients(prepared);
-    const lr = await optimizer.apply(this.rt, {
-      params: this.params,
-      grads: this.grads,
-      decayEnd: this.layout.decayEnd,
-      normSq: this.normSq,
-    });
+    const lr = await this.recordUpdate(optimizer);
     const [tokenLoss, normSq] = await this.rt.read([this.ws!.tokenLoss, this.normSq]);
-    return {
-      ...exampleLosses(prepared, tokenLoss),
-      tokenLoss,
-      gradNorm: Math.sqrt(normSq[0]),
-      lr,
-    };
+    return { ...lossResult(prepared, tokenLoss), gradNorm: Math.sqrt(normSq[0]), lr };
+  }
+
+  private async recordUpdate(optimizer: GpuOptimizer): Promise<number> {
+    return await optimizer.apply(
+      this.rt,
+      this.layout.segments.map((segment, i) => ({
+        params: this.paramSegments[i],
+        grads: this.gradSegments[i],
+        decayEnd: segment.decayEnd,
+        normSq: this.normSq,
+      })),
+    );
   }
 
   /** Per-token a_t and s_t of every linear layer for the last computeGradients / trainStep. */
@@ -500,14 +742,14 @@ export class Gpt2Model {
 
   /** An optimiser whose state matches this model's parameter layout. */
   createOptimizer(config: OptimizerConfigInput): GpuOptimizer {
-    return GpuOptimizer.create(this.rt, config, this.layout.total);
+    return GpuOptimizer.create(this.rt, config, this.layout.segments.map((s) => s.size));
   }
 
   dispose(): void {
     this.ws?.dispose();
     this.ws = null;
-    this.params.dispose();
-    this.grads.dispose();
+    for (const t of [...this.paramSegments, ...this.gradSegments]) t.dispose();
     this.normSq.dispose();
+    this.normParts?.dispose();
   }
 }

@@ -21,24 +21,48 @@ function distinct(kernel: string, out: Tensor, ...inputs: Tensor[]): void {
 
 // ---- embedding ----------------------------------------------------------------------------------
 
-/** x[r] = wte[tokens[r]] + wpe[r mod T]; tokens [N] as f32, x [N, d]. */
+/** Rows [start, start + rows) of wte as a view [rows, d]; a large vocabulary comes in blocks. */
+export interface VocabRows {
+  weight: Tensor;
+  start: number;
+}
+
+const blocksOf = (wte: Tensor | readonly VocabRows[]): readonly VocabRows[] =>
+  Array.isArray(wte) ? wte : [{ weight: wte as Tensor, start: 0 }];
+
+/** x[r] = wte[tokens[r]] + wpe[r mod T]; tokens [N] as f32, x [N, d]; wte whole or in blocks. */
 export async function embeddingForward(
   rt: GpuRuntime,
   tokens: Tensor,
-  wte: Tensor,
+  wte: Tensor | readonly VocabRows[],
   wpe: Tensor,
   T: number,
   x: Tensor,
 ): Promise<void> {
-  sameBuffer("embeddingForward", wte, wpe);
-  distinct("embeddingForward", x, tokens, wte);
-  const d = wte.shape[1];
-  await rt.dispatch({
-    pipeline: { shader: "model_embedding", entryPoint: "forward", defines: { WG } },
-    params: { u: [x.size, T, d, tokens.offset, wte.offset, wpe.offset, x.offset] },
-    bindings: [tokens, wte, x],
-    workgroups: grid1d(x.size, WG),
-  });
+  const d = wpe.shape[1];
+  for (const [k, block] of blocksOf(wte).entries()) {
+    distinct("embeddingForward", x, tokens, block.weight, wpe);
+    const rows = block.weight.shape[0];
+    await rt.dispatch({
+      pipeline: { shader: "model_embedding", entryPoint: "forward", defines: { WG } },
+      params: {
+        u: [
+          x.size,
+          T,
+          d,
+          tokens.offset,
+          block.weight.offset,
+          wpe.offset,
+          x.offset,
+          block.start,
+          block.start + rows,
+          k === 0 ? 1 : 0,
+        ],
+      },
+      bindings: [tokens, block.weight, wpe, x],
+      workgroups: grid1d(x.size, WG),
+    });
+  }
 }
 
 /**
@@ -62,26 +86,51 @@ export function tokenGroups(
   return { data: Float32Array.from([...ids, ...starts, ...order]), distinct: ids.length };
 }
 
-/** dwte[id] += Σ dx over rows holding id; dwpe[t] += Σ_b dx[b, t]. dx [B·T, d]. */
+/** The first index of ascending `ids` at or above `value`. */
+function lowerBound(ids: ArrayLike<number>, value: number): number {
+  let lo = 0, hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ids[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * dwte[id] += Σ dx over rows holding id; dwpe[t] += Σ_b dx[b, t]. dx [B·T, d]; `ids` are the
+ * distinct token ids ascending (tokenGroups' first U entries), groups their GPU copy.
+ */
 export async function embeddingBackward(
   rt: GpuRuntime,
   groups: Tensor,
-  distinctIds: number,
+  ids: ArrayLike<number>,
   B: number,
   T: number,
   dx: Tensor,
-  dwte: Tensor,
+  dwte: Tensor | readonly VocabRows[],
   dwpe: Tensor,
 ): Promise<void> {
-  sameBuffer("embeddingBackward", dwte, dwpe);
-  distinct("embeddingBackward", dwte, groups, dx);
   const d = dx.shape[dx.rank - 1];
-  const n = (distinctIds + T) * d;
+  const U = ids.length;
+  for (const block of blocksOf(dwte)) {
+    distinct("embeddingBackward", block.weight, groups, dx);
+    const rows = block.weight.shape[0];
+    const u0 = lowerBound(ids, block.start), u1 = lowerBound(ids, block.start + rows);
+    if (u1 === u0) continue;
+    await rt.dispatch({
+      pipeline: { shader: "model_embedding", entryPoint: "backward_tokens", defines: { WG } },
+      params: { u: [U, u0, u1, d, groups.offset, dx.offset, block.weight.offset, block.start] },
+      bindings: [groups, dx, block.weight],
+      workgroups: grid1d((u1 - u0) * d, WG),
+    });
+  }
+  distinct("embeddingBackward", dwpe, dx);
   await rt.dispatch({
-    pipeline: { shader: "model_embedding", entryPoint: "backward", defines: { WG } },
-    params: { u: [distinctIds, B, T, d, groups.offset, dx.offset, dwte.offset, dwpe.offset] },
-    bindings: [groups, dx, dwte],
-    workgroups: grid1d(n, WG),
+    pipeline: { shader: "model_embedding", entryPoint: "backward_positions", defines: { WG } },
+    params: { u: [B, T, d, dx.offset, dwpe.offset] },
+    bindings: [dx, dwpe],
+    workgroups: grid1d(T * d, WG),
   });
 }
 
@@ -284,6 +333,96 @@ export async function crossEntropyForwardBackward(
     bindings: [logits, targets, weights, loss, dlogits],
     workgroups: grid1d(rows, WG),
   });
+}
+
+/** Columns [colStart, colStart + stride) of the logits as their own tensor [rows, stride]. */
+export interface LogitsChunk {
+  logits: Tensor;
+  colStart: number;
+}
+
+/**
+ * crossEntropyForward (and, given `backward`, crossEntropyForwardBackward) over logits split
+ * into column chunks, in column order; columns from V on are padding. stats [3·rows] is
+ * scratch; backward.dlogits[k] has chunk k's shape.
+ */
+export async function crossEntropyChunked(
+  rt: GpuRuntime,
+  chunks: readonly LogitsChunk[],
+  targets: Tensor,
+  V: number,
+  stats: Tensor,
+  loss: Tensor,
+  backward?: { weights: Tensor; dlogits: readonly Tensor[] },
+): Promise<void> {
+  const rows = chunks[0].logits.shape[0];
+  if (stats.size < 3 * rows || loss.size !== rows) {
+    throw new RangeError(`crossEntropyChunked: stats needs ${3 * rows} and loss ${rows} elements`);
+  }
+  let covered = 0;
+  const cols = chunks.map(({ logits, colStart }) => {
+    if (logits.rank !== 2 || logits.shape[0] !== rows || colStart !== covered) {
+      throw new RangeError("crossEntropyChunked: chunks must be [rows, ·] in column order");
+    }
+    covered += logits.shape[1];
+    return Math.max(0, Math.min(logits.shape[1], V - colStart));
+  });
+  checkVocab(V, covered);
+  for (const [k, { logits, colStart }] of chunks.entries()) {
+    distinct("crossEntropyChunked", stats, logits, targets);
+    await rt.dispatch({
+      pipeline: { shader: "model_cross_entropy", entryPoint: "chunk_stats", defines: { WG } },
+      params: {
+        u: [
+          rows,
+          cols[k],
+          logits.shape[1],
+          logits.offset,
+          targets.offset,
+          colStart,
+          stats.offset,
+          k === 0 ? 1 : 0,
+        ],
+      },
+      bindings: [logits, targets, stats],
+      workgroups: grid1d(rows, WG),
+    });
+  }
+  distinct("crossEntropyChunked", loss, stats);
+  await rt.dispatch({
+    pipeline: { shader: "model_cross_entropy", entryPoint: "chunk_loss", defines: { WG } },
+    params: { u: [rows, stats.offset, loss.offset] },
+    bindings: [stats, loss],
+    workgroups: grid1d(rows, WG),
+  });
+  if (!backward) return;
+  for (const [k, { logits, colStart }] of chunks.entries()) {
+    const dlogits = backward.dlogits[k];
+    if (dlogits.shape.join() !== logits.shape.join() || !dlogits.isContiguous) {
+      throw new RangeError(
+        `crossEntropyChunked: dlogits ${k} must be contiguous [${logits.shape}]`,
+      );
+    }
+    distinct("crossEntropyChunked", dlogits, logits, targets, stats, backward.weights);
+    await rt.dispatch({
+      pipeline: { shader: "model_cross_entropy", entryPoint: "chunk_backward", defines: { WG } },
+      params: {
+        u: [
+          rows,
+          cols[k],
+          logits.shape[1],
+          logits.offset,
+          targets.offset,
+          colStart,
+          stats.offset,
+          backward.weights.offset,
+          dlogits.offset,
+        ],
+      },
+      bindings: [logits, targets, stats, backward.weights, dlogits],
+      workgroups: grid1d(rows, WG),
+    });
+  }
 }
 
 // ---- optimisers ---------------------------------------------------------------------------------

@@ -57,26 +57,36 @@ export function learningRate(base: number, step: number, s: Schedule): number {
   return floor + (base - floor) * shape;
 }
 
-/** Optimiser state on the GPU, laid out like the model's flat parameter buffer. */
+/**
+ * Optimiser state on the GPU, laid out like the model's parameter buffers: one tensor per
+ * parameter segment (see layout.ts) for each moment.
+ */
 export class GpuOptimizer {
   step = 0;
   private constructor(
     readonly config: OptimizerConfig,
-    private readonly first: Tensor,
-    private readonly second: Tensor | null,
+    private readonly first: Tensor[],
+    private readonly second: Tensor[] | null,
   ) {}
 
-  static create(rt: GpuRuntime, input: OptimizerConfigInput, size: number): GpuOptimizer {
+  /** `size`: elements of the one parameter buffer, or of each segment. */
+  static create(
+    rt: GpuRuntime,
+    input: OptimizerConfigInput,
+    size: number | readonly number[],
+  ): GpuOptimizer {
     const config = optimizerSchema.parse(input);
+    const sizes = typeof size === "number" ? [size] : size;
     return new GpuOptimizer(
       config,
-      rt.zeros([size]),
-      config.kind === "adamw" ? rt.zeros([size]) : null,
+      sizes.map((n) => rt.zeros([n])),
+      config.kind === "adamw" ? sizes.map((n) => rt.zeros([n])) : null,
     );
   }
 
+  /** Elements over all segments. */
   get size(): number {
-    return this.first.size;
+    return this.first.reduce((n, t) => n + t.size, 0);
   }
 
   /** The learning rate the next step will use. */
@@ -84,43 +94,63 @@ export class GpuOptimizer {
     return learningRate(this.config.lr, this.step + 1, this.config.schedule);
   }
 
-  /** Records one update of `range`; returns the learning rate used. */
-  async apply(rt: GpuRuntime, range: Omit<UpdateRange, "maxNorm">): Promise<number> {
-    if (range.params.size !== this.size) {
+  /** Records one update of every segment's range (in segment order); returns the learning rate used. */
+  async apply(
+    rt: GpuRuntime,
+    ranges: Omit<UpdateRange, "maxNorm"> | readonly Omit<UpdateRange, "maxNorm">[],
+  ): Promise<number> {
+    const list = Array.isArray(ranges) ? ranges : [ranges as Omit<UpdateRange, "maxNorm">];
+    if (
+      list.length !== this.first.length || list.some((r, i) => r.params.size !== this.first[i].size)
+    ) {
       throw new RangeError(
-        `optimizer state has ${this.size} elements, params ${range.params.size}`,
+        `optimizer state has segments [${this.first.map((t) => t.size)}], params [${
+          list.map((r) => r.params.size)
+        }]`,
       );
     }
     const lr = this.nextLr();
     this.step++;
     const c = this.config;
-    const full = { ...range, maxNorm: c.maxGradNorm };
-    if (c.kind === "adamw") {
-      await adamwUpdate(rt, full, this.first, this.second!, {
-        lr,
-        beta1: c.beta1,
-        beta2: c.beta2,
-        eps: c.eps,
-        weightDecay: c.weightDecay,
-        step: this.step,
-      });
-    } else {
-      await sgdUpdate(rt, full, this.first, {
-        lr,
-        momentum: c.momentum,
-        weightDecay: c.weightDecay,
-      });
+    for (const [i, range] of list.entries()) {
+      const full = { ...range, maxNorm: c.maxGradNorm };
+      if (c.kind === "adamw") {
+        await adamwUpdate(rt, full, this.first[i], this.second![i], {
+          lr,
+          beta1: c.beta1,
+          beta2: c.beta2,
+          eps: c.eps,
+          weightDecay: c.weightDecay,
+          step: this.step,
+        });
+      } else {
+        await sgdUpdate(rt, full, this.first[i], {
+          lr,
+          momentum: c.momentum,
+          weightDecay: c.weightDecay,
+        });
+      }
     }
     return lr;
   }
 
-  /** First and (AdamW) second moments, for checkpoints and tests. */
+  /** First and (AdamW) second moments, each with its segments concatenated, for checkpoints and tests. */
   async read(rt: GpuRuntime): Promise<Float32Array[]> {
-    return await rt.read(this.second ? [this.first, this.second] : [this.first]);
+    const moments = this.second ? [this.first, this.second] : [this.first];
+    const parts = await rt.read(moments.flat());
+    const S = this.first.length;
+    return moments.map((_, k) => {
+      const out = new Float32Array(this.size);
+      let at = 0;
+      for (const part of parts.slice(k * S, (k + 1) * S)) {
+        out.set(part, at);
+        at += part.length;
+      }
+      return out;
+    });
   }
 
   dispose(): void {
-    this.first.dispose();
-    this.second?.dispose();
+    for (const t of [...this.first, ...(this.second ?? [])]) t.dispose();
   }
 }

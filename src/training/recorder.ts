@@ -6,14 +6,14 @@
 // shape [rows, T] (T = the longest example, short batches filled with label-free rows), so the
 // model's activation buffers are allocated once rather than per batch.
 //
-// Readbacks: one per training step (its loss) plus one per evaluation chunk; with the default
-// evaluation chunk of `batchSize` rows that is 1 + ⌈m / batchSize⌉ per step. (A single readback
-// per step would need Gpt2Model to record forwards without reading them back.)
+// Readbacks: one per training step. The step and every evaluation chunk after it are recorded
+// without reading back (Gpt2Model.record*Into), each copying its losses into its own range of
+// one GPU tensor, which is then read with a single map: a round trip per step, not per chunk.
 import type { DatasetExample } from "../datasets/example.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { Batch } from "../model/batch.ts";
 import type { Gpt2Config } from "../model/config.ts";
-import { Gpt2Model } from "../model/gpt2.ts";
+import { type Deferred, Gpt2Model, type LossResult } from "../model/gpt2.ts";
 import {
   type GpuOptimizer,
   type OptimizerConfig,
@@ -35,7 +35,10 @@ export interface RecorderProgress {
   step: number;
   steps: number;
   trainLoss: number;
-  /** Real (non-padding) training tokens per second of training steps in this run so far. */
+  /**
+   * Real (non-padding) training tokens per second of recorded steps in this run so far (each
+   * step's time includes its evaluation of the test examples).
+   */
   tokensPerSecond: number;
 }
 
@@ -240,25 +243,39 @@ export async function* recordRuns(
   }
 
   signal?.throwIfAborted();
+  // One readback tensor per step: [train step: rows·T token losses, Σ grad² | chunk losses...].
+  const stepSize = rows * T + 1;
+  const chunkSize = evalRows * T;
   const model = Gpt2Model.create(rt, options.baseParams);
+  const readback = rt.zeros([stepSize + chunks.length * chunkSize]);
   try {
-    const evaluate = async (run: number, step: number): Promise<Float32Array> => {
-      const out = new Float32Array(m);
-      let j = 0;
-      for (const chunk of chunks) {
+    /** Records every evaluation chunk; the returned function reads the losses out. */
+    const recordEvaluation = async (run: number, step: number) => {
+      const pending: Deferred<LossResult>[] = [];
+      for (const [c, chunk] of chunks.entries()) {
         signal?.throwIfAborted();
-        const { perExample } = await model.forward(chunk.batch);
-        for (let k = 0; k < chunk.ids.length; k++, j++) {
-          if (!Number.isFinite(perExample[k])) {
-            throw new TrainingDivergedError(run, step, "test", chunk.ids[k]);
-          }
-          out[j] = perExample[k];
-        }
+        pending.push(
+          await model.recordForwardInto(chunk.batch, readback, stepSize + c * chunkSize),
+        );
       }
-      return out;
+      return (values: Float32Array): Float32Array => {
+        const out = new Float32Array(m);
+        let j = 0;
+        chunks.forEach((chunk, c) => {
+          const { perExample } = pending[c].resolve(values);
+          for (let k = 0; k < chunk.ids.length; k++, j++) {
+            if (!Number.isFinite(perExample[k])) {
+              throw new TrainingDivergedError(run, step, "test", chunk.ids[k]);
+            }
+            out[j] = perExample[k];
+          }
+        });
+        return out;
+      };
     };
     // Every run starts from the same weights, so the row before training is shared.
-    const initial = await evaluate(0, 0);
+    const initialLosses = await recordEvaluation(0, 0);
+    const initial = initialLosses((await rt.read([readback]))[0]);
 
     for (let r = 0; r < options.runs; r++) {
       const started = performance.now();
@@ -276,13 +293,18 @@ export async function* recordRuns(
           signal?.throwIfAborted();
           const examples = curriculum[t - 1].map((id) => plan.train.get(id)!);
           const batch = buildBatch(examples, layout);
+          // Without a readback of its own the training step cannot be timed apart from its
+          // evaluation: the throughput counts the whole recorded step.
           const stepStart = performance.now();
-          const result = await model.trainStep(batch, optimizer);
+          const pending = await model.recordTrainStepInto(batch, optimizer, readback, 0);
+          const testLosses = await recordEvaluation(r, t);
+          const [values] = await rt.read([readback]);
           trainSeconds += (performance.now() - stepStart) / 1000;
           trainTokens += realTokens(examples);
+          const result = pending.resolve(values);
           trainLoss = result.loss;
           if (!Number.isFinite(trainLoss)) throw new TrainingDivergedError(r, t, "train");
-          losses.set(await evaluate(r, t), t * m);
+          losses.set(testLosses(values), t * m);
           steps.push({ batch: [...curriculum[t - 1]], lr: result.lr });
           options.onProgress?.({
             run: r,
@@ -317,6 +339,7 @@ export async function* recordRuns(
       }
     }
   } finally {
+    readback.dispose();
     model.dispose();
   }
 }
