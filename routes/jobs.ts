@@ -20,9 +20,15 @@ export const JobProgressSchema = z.object({
   total: z.number().nullable(),
   etaSeconds: z.number().nullable(),
   throughput: z.number().nullable().openapi({
-    description: "Steps per second in the current phase, or fraction per second without steps",
+    description: "Per second, in `throughputUnit`: steps of the current phase by default, " +
+      "fraction of the job without steps, or the job's own unit (training: tokens)",
   }),
+  throughputUnit: z.string().nullable().optional(),
   message: z.string().nullable(),
+  details: z.record(z.string(), z.number()).nullable().optional().openapi({
+    description: "Job-specific figures, e.g. training: run, runs, runStep, runSteps, trainLoss, " +
+      "tokensPerSecond",
+  }),
   updatedAt: z.string(),
 }).openapi("JobProgress");
 

@@ -124,6 +124,47 @@ function pick(
   return pool.slice(0, selection);
 }
 
+/** Batch entries over all runs' curricula: planned up front, so held in memory at once. */
+export const MAX_CURRICULUM_ENTRIES = 20_000_000;
+/** One run's loss matrix, (steps + 1) × test examples, held in memory while it is recorded. */
+export const MAX_RUN_LOSS_VALUES = 50_000_000;
+
+/** Refuses requests whose plan alone would exhaust memory, before anything is planned. */
+function checkRecordingSize(
+  body: z.infer<typeof TrainingRunsSchema>,
+  trainCount: number,
+  testCount: number,
+): void {
+  const explicit = typeof body.curriculum === "object" ? body.curriculum.batches : null;
+  const drawn = body.curriculum === "subsample"
+    ? Math.max(1, Math.round(trainCount * (body.subsampleFraction ?? 1)))
+    : trainCount;
+  const stepsPerRun = explicit
+    ? explicit.length
+    : body.steps ?? (body.epochs ?? 1) * Math.ceil(drawn / body.batchSize);
+  const entries = explicit
+    ? body.runs * explicit.reduce((n, batch) => n + batch.length, 0)
+    : body.runs * stepsPerRun * body.batchSize;
+  const lossValues = (stepsPerRun + 1) * testCount;
+  if (entries > MAX_CURRICULUM_ENTRIES || lossValues > MAX_RUN_LOSS_VALUES) {
+    throw new ApiError(
+      400,
+      "training_request_too_large",
+      `this request plans ${entries} batch entries over ${body.runs} runs and a ` +
+        `${stepsPerRun + 1} × ${testCount} loss matrix per run; the limits are ` +
+        `${MAX_CURRICULUM_ENTRIES} entries and ${MAX_RUN_LOSS_VALUES} loss values per run ` +
+        `(fewer runs, steps or test examples)`,
+      {
+        field: entries > MAX_CURRICULUM_ENTRIES ? "runs" : "testExamples",
+        batchEntries: entries,
+        lossValuesPerRun: lossValues,
+        maxBatchEntries: MAX_CURRICULUM_ENTRIES,
+        maxLossValuesPerRun: MAX_RUN_LOSS_VALUES,
+      },
+    );
+  }
+}
+
 export const trainingRunRoutes: RouteModule = (app, deps) => {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
@@ -173,13 +214,15 @@ export const trainingRunRoutes: RouteModule = (app, deps) => {
         });
       }
     }
+    checkRecordingSize(body, train.length, test.length);
     const prefix = body.namePrefix ?? `training-${crypto.randomUUID().slice(0, 8)}`;
     const runNames = Array.from({ length: body.runs }, (_, r) => `${prefix}-${r}`);
-    const taken = runNames.filter((name) =>
-      deps.store.runs.list({ study: body.study, limit: 100_000, offset: 0 }).runs.some((r) =>
-        r.name === name
-      )
+    const existing = new Set(
+      deps.store.runs.list({ study: body.study, limit: 100_000, offset: 0 }).runs.map((r) =>
+        r.name
+      ),
     );
+    const taken = runNames.filter((name) => existing.has(name));
     if (taken.length > 0) {
       throw ApiError.conflict(`run names already used in study "${body.study}"`, {
         field: "namePrefix",

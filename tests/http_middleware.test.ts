@@ -31,6 +31,13 @@ const echoRoutes: RouteModule = (app) => {
     throw new Error("kaboom");
   });
   app.post("/v1/raw", async (c) => c.json({ got: await readJson(c) }));
+  // Reads one chunk of the body and answers at once: only possible if nothing buffered it.
+  app.post("/v1/first-chunk", async (c) => {
+    const reader = c.req.raw.body!.getReader();
+    const { value } = await reader.read();
+    await reader.cancel();
+    return c.json({ firstChunkBytes: value?.byteLength ?? 0 });
+  });
 };
 
 const routes = [...ROUTE_MODULES, echoRoutes];
@@ -211,6 +218,43 @@ Deno.test("middleware: body size limit gives a JSON 413", async () => {
 
   const small = await ctx.app.request("/v1/echo", json(JSON.stringify({ name: "x", steps: [] })));
   assert.equal(small.status, 200);
+  await ctx.close();
+});
+
+Deno.test("middleware: a chunked body streams through the limit without being buffered", async () => {
+  const ctx = await testApp({ env: { SIMFLUENCE_MAX_BODY_MB: "0.001" }, routes });
+  // The producer sends one chunk and then never ends: a limit that buffered the whole body
+  // before calling the handler would wait forever.
+  let pulls = 0;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulls++ === 0) controller.enqueue(new TextEncoder().encode("x".repeat(300)));
+      else return new Promise(() => {});
+    },
+  });
+  const res = await ctx.app.request("/v1/first-chunk", {
+    method: "POST",
+    body: endless,
+    headers: { "transfer-encoding": "chunked" },
+  });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { firstChunkBytes: 300 });
+
+  // A chunked body over the limit read by a hand-written JSON parser is still a 413, not the
+  // parser's 400.
+  const over = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < 4; i++) controller.enqueue(new TextEncoder().encode(" ".repeat(400)));
+      controller.close();
+    },
+  });
+  const raw = await ctx.app.request("/v1/raw", {
+    method: "POST",
+    body: over,
+    headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+  });
+  assert.equal(raw.status, 413);
+  assert.equal((await errorOf(raw)).code, "payload_too_large");
   await ctx.close();
 });
 

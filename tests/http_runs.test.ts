@@ -225,3 +225,32 @@ Deno.test("runs: random bodies get 4xx or 201, never 5xx; rejected ones leave th
     await ctx.close();
   }
 });
+
+Deno.test("runs: a chunked NDJSON upload past the body limit is a 413 and stores nothing", async () => {
+  const ctx = await testApp({ env: { SIMFLUENCE_MAX_BODY_MB: "0.002" } }); // 2097 bytes
+  try {
+    const header = { study: "s1", name: "big", testExamples: ["q1"], initialLosses: [2] };
+    const step = JSON.stringify({ batch: ["e1", "e2"], losses: [1.5] }) + "\n";
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const encode = (s: string) => new TextEncoder().encode(s);
+        controller.enqueue(encode(JSON.stringify(header) + "\n"));
+        for (let i = 0; i < 100; i++) controller.enqueue(encode(step));
+        controller.close();
+      },
+    });
+    const res = await ctx.app.request("/v1/runs", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/x-ndjson", "transfer-encoding": "chunked" },
+    });
+    assert.equal(res.status, 413);
+    assert.equal((await errorOf(res)).code, "payload_too_large");
+    const list = await (await ctx.app.request("/v1/runs?study=s1")).json();
+    assert.equal(list.runs.length, 0);
+    const files = [...Deno.readDirSync(`${ctx.dataDir}/tensors`)].map((e) => e.name);
+    assert.ok(!files.some((f) => f.endsWith(".safetensors")), `leftover files: ${files}`);
+  } finally {
+    await ctx.close();
+  }
+});

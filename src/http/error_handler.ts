@@ -5,6 +5,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError, toApiError } from "../errors.ts";
+import { bodyLimitError } from "./body_limit.ts";
 import { malformedJsonError } from "./json_body.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -55,6 +56,9 @@ async function fromHttpException(c: Context<AppEnv>, e: HTTPException): Promise<
 
 export const onError: ErrorHandler<AppEnv> = async (err, c) => {
   const logger = c.get("logger");
+  // A body cut off at the limit surfaces in handlers as whatever their parser made of it.
+  const cutOff = bodyLimitError(c);
+  if (cutOff) return errorResponse(c, cutOff);
   let api = toApiError(err);
   if (!api && err instanceof HTTPException) api = await fromHttpException(c, err);
   if (api) {

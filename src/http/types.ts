@@ -1,6 +1,7 @@
 // Types shared by the app factory, middleware and route modules.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
+import type { ApiError } from "../errors.ts";
 import type { GpuHandle } from "../gpu_handle.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import type { Logger } from "../log.ts";
@@ -12,6 +13,8 @@ export interface AppEnv {
     requestId: string;
     /** Carries the request id on every line. */
     logger: Logger;
+    /** Set by the body limit when the body crossed it while being read. */
+    bodyLimitError?: ApiError;
   };
 }
 

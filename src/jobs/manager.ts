@@ -199,7 +199,9 @@ export class JobManager {
       total: null,
       etaSeconds: null,
       throughput: null,
+      throughputUnit: null,
       message: null,
+      details: null,
       updatedAt: record.createdAt,
     };
   }

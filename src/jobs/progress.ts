@@ -10,7 +10,10 @@ export interface ProgressUpdate {
   total?: number;
   etaSeconds?: number;
   throughput?: number;
+  /** Unit of an explicit `throughput` (per second), e.g. "tokens". */
+  throughputUnit?: string;
   message?: string;
+  details?: Record<string, number>;
 }
 
 export interface ProgressClock {
@@ -48,10 +51,17 @@ export function nextProgress(
   const elapsed = (nowMs - clock.startedMs) / 1000;
   const phaseElapsed = (nowMs - clock.phaseStartedMs) / 1000;
   let throughput: number | null = null;
-  if (finite(update.throughput)) throughput = update.throughput;
-  else if (step !== null && phaseElapsed > 0) {
+  let throughputUnit: string | null = null;
+  if (finite(update.throughput)) {
+    throughput = update.throughput;
+    throughputUnit = update.throughputUnit ?? "steps";
+  } else if (step !== null && phaseElapsed > 0) {
     throughput = step / phaseElapsed;
-  } else if (elapsed > 0 && fraction > 0) throughput = fraction / elapsed;
+    throughputUnit = "steps";
+  } else if (elapsed > 0 && fraction > 0) {
+    throughput = fraction / elapsed;
+    throughputUnit = "fraction";
+  }
 
   let etaSeconds: number | null = null;
   if (finite(update.etaSeconds)) etaSeconds = Math.max(0, update.etaSeconds);
@@ -65,11 +75,13 @@ export function nextProgress(
     total,
     etaSeconds,
     throughput,
+    throughputUnit,
     message: typeof update.message === "string"
       ? update.message
       : samePhase
       ? previous.message
       : null,
+    details: update.details ?? (samePhase ? previous.details ?? null : null),
     updatedAt: new Date(nowMs).toISOString(),
   };
 }

@@ -4,16 +4,40 @@
 import { z } from "zod";
 
 const positiveInt = z.number().int().positive();
+const upTo = (max: number) => positiveInt.max(max);
+
+/**
+ * The largest model this service creates or loads: GPT-2 XL (1.56e9 parameters) fits. Every
+ * parameter costs host memory while initialising, loading or saving, so a config past this is a
+ * client's mistake to refuse, not an allocation to attempt.
+ */
+export const MAX_PARAMETERS = 2e9;
+
+/** Parameters of a GPT-2 with these sizes (the tied head counts once). */
+export function parameterCount(
+  c: {
+    vocab_size: number;
+    n_positions: number;
+    n_embd: number;
+    n_layer: number;
+    n_inner?: number | null;
+  },
+): number {
+  const d = c.n_embd;
+  const f = c.n_inner ?? 4 * d;
+  const perLayer = 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + 2 * d + (d * f + f) + (f * d + d);
+  return c.vocab_size * d + c.n_positions * d + c.n_layer * perLayer + 2 * d;
+}
 
 export const gpt2ConfigSchema = z.looseObject({
   model_type: z.literal("gpt2").optional(),
-  vocab_size: positiveInt,
-  n_positions: positiveInt,
-  n_embd: positiveInt,
-  n_layer: positiveInt,
-  n_head: positiveInt,
+  vocab_size: upTo(1 << 20),
+  n_positions: upTo(1 << 16),
+  n_embd: upTo(1 << 14),
+  n_layer: upTo(1024),
+  n_head: upTo(1024),
   /** MLP width; null or absent means 4·n_embd. */
-  n_inner: positiveInt.nullable().optional(),
+  n_inner: upTo(1 << 16).nullable().optional(),
   layer_norm_epsilon: z.number().positive().default(1e-5),
   initializer_range: z.number().positive().default(0.02),
   activation_function: z.enum(["gelu_new", "gelu_pytorch_tanh"], {
@@ -32,6 +56,15 @@ export const gpt2ConfigSchema = z.looseObject({
     message: "cross-attention is not implemented",
   }).default(false),
 }).superRefine((c, ctx) => {
+  const parameters = parameterCount(c);
+  if (parameters > MAX_PARAMETERS) {
+    ctx.addIssue({
+      code: "custom",
+      path: [],
+      message: `the model would have ${parameters.toExponential(3)} parameters, more than the ` +
+        `${MAX_PARAMETERS.toExponential(0)} this service accepts`,
+    });
+  }
   if (c.n_embd % c.n_head !== 0) {
     ctx.addIssue({
       code: "custom",

@@ -131,6 +131,26 @@ function headChunks(layout: ParamLayout, N: number, maxElements: number): HeadCh
 }
 
 /** Every buffer a batch shape needs; rebuilt when B or T changes. */
+/** A batch whose activations (attention probabilities, MLP hidden) exceed one buffer binding. */
+export class BatchTooLargeError extends RangeError {
+  override name = "BatchTooLargeError";
+  readonly httpStatus = 400;
+  readonly code = "batch_too_large_for_device";
+  readonly details: {
+    batchSize: number;
+    tokens: number;
+    elements: number;
+    maxBindableElements: number;
+  };
+  constructor(B: number, T: number, elements: number, maxBindableElements: number) {
+    super(
+      `a batch of ${B} sequences of ${T} tokens needs an activation of ${elements} elements, more ` +
+        `than this GPU can bind (${maxBindableElements}); use a smaller batch or shorter texts`,
+    );
+    this.details = { batchSize: B, tokens: T, elements, maxBindableElements };
+  }
+}
+
 class Workspace {
   readonly tensors: Tensor[] = [];
   readonly tokens: Tensor;
@@ -383,6 +403,11 @@ export class Gpt2Model {
 
   private workspace(B: number, T: number): Workspace {
     if (!this.ws || this.ws.B !== B || this.ws.T !== T) {
+      const { H, d, f } = this.dims;
+      const largest = Math.max(B * H * T * T, B * T * 3 * d, B * T * f);
+      if (largest > this.maxElements) {
+        throw new BatchTooLargeError(B, T, largest, this.maxElements);
+      }
       this.ws?.dispose();
       const chunks = headChunks(this.layout, B * T, this.maxElements);
       this.ws = new Workspace(this.rt, B, T, this.dims, chunks);

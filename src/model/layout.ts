@@ -52,6 +52,21 @@ export interface ParamLayout {
 
 const ALIGN = 4;
 
+/** A parameter (or group bound as one) larger than one buffer binding of this device. */
+export class ModelTooLargeError extends RangeError {
+  override name = "ModelTooLargeError";
+  readonly httpStatus = 400;
+  readonly code = "model_too_large_for_device";
+  readonly details: { tensor: string; elements: number; maxBindableElements: number };
+  constructor(what: string, elements: number, maxBindableElements: number) {
+    super(
+      `${what} (${elements} elements) exceeds the largest buffer this GPU can bind ` +
+        `(${maxBindableElements} elements)`,
+    );
+    this.details = { tensor: what, elements, maxBindableElements };
+  }
+}
+
 /** The largest segment the device can bind, in elements (a multiple of 4). */
 export function maxSegmentElements(limits: { maxStorageBufferBindingSize: number }): number {
   return Math.floor(limits.maxStorageBufferBindingSize / 4 / ALIGN) * ALIGN;
@@ -78,11 +93,7 @@ export function paramLayout(config: Gpt2Config, maxElements = Infinity): ParamLa
     what: string,
     decay: boolean,
   ): { segment: number; offset: number } => {
-    if (size > maxElements) {
-      throw new RangeError(
-        `${what} (${size} elements) exceeds the largest bindable buffer (${maxElements})`,
-      );
-    }
+    if (size > maxElements) throw new ModelTooLargeError(what, size, maxElements);
     let current = segments[segments.length - 1];
     if (current.size + size > maxElements) {
       current = { size: 0, decayEnd: 0 };

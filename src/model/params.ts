@@ -11,7 +11,7 @@ import {
   type TensorEntry,
   toFloat32,
 } from "../store/safetensors.ts";
-import { dimsOf, type Gpt2Config, parseGpt2Config, toHfConfig } from "./config.ts";
+import { ConfigError, dimsOf, type Gpt2Config, parseGpt2Config, toHfConfig } from "./config.ts";
 
 export type ParamInit = "normal" | "normal_scaled" | "zeros" | "ones";
 
@@ -217,5 +217,15 @@ export function saveParams(params: ParamSet): Uint8Array {
 /** The config saved in our own files' metadata, if present. */
 export function configFromMetadata(bytes: Uint8Array): Gpt2Config | null {
   const { metadata } = decodeSafetensors(bytes);
-  return metadata.config ? parseGpt2Config(JSON.parse(metadata.config)) : null;
+  if (!metadata.config) return null;
+  let config: unknown;
+  try {
+    config = JSON.parse(metadata.config);
+  } catch (e) {
+    throw new ConfigError(
+      `the safetensors metadata "config" is not JSON: ${(e as Error).message}`,
+      [{ path: "__metadata__.config", message: "not valid JSON" }],
+    );
+  }
+  return parseGpt2Config(config);
 }

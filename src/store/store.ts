@@ -17,9 +17,13 @@ export interface JobProgress {
   step: number | null;
   total: number | null;
   etaSeconds: number | null;
-  /** Steps per second when steps are reported, otherwise fraction per second. */
+  /** Per second, in `throughputUnit`: steps of the phase unless the handler names its own unit. */
   throughput: number | null;
+  /** What `throughput` counts: "steps", "fraction", or the handler's unit (e.g. "tokens"). */
+  throughputUnit: string | null;
   message: string | null;
+  /** Job-specific figures (a training run's index, step, loss), as numbers. */
+  details: Record<string, number> | null;
   /** ISO time of the update. */
   updatedAt: string;
 }

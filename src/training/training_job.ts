@@ -49,14 +49,26 @@ export function trainingJob(deps: TrainingJobDeps) {
         ...deps.options,
         runtime: deps.runtime,
         signal: ctx.signal,
+        // step counts across all runs (for the ETA), so throughput is given explicitly: the
+        // derived one assumes steps restart with each phase.
         onProgress: (p) =>
           ctx.progress({
             phase: `run ${p.run + 1}/${p.runs}`,
             step: stepsBefore[p.run] + p.step,
             total: totalSteps,
             fraction: (stepsBefore[p.run] + p.step) / totalSteps,
+            throughput: p.tokensPerSecond,
+            throughputUnit: "tokens",
             message: `step ${p.step}/${p.steps}, train loss ${p.trainLoss.toFixed(4)}, ` +
               `${Math.round(p.tokensPerSecond)} tokens/s`,
+            details: {
+              run: p.run,
+              runs: p.runs,
+              runStep: p.step,
+              runSteps: p.steps,
+              trainLoss: p.trainLoss,
+              tokensPerSecond: p.tokensPerSecond,
+            },
           }),
         onCheckpoint: async (run, step, bytes) => {
           const file = await store.tensors.putEncoded(bytes);
