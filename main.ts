@@ -22,7 +22,7 @@ const SERVER_DRAIN_TIMEOUT_MS = 5_000;
 /**
  * The matmul tiles for this adapter: autotuned in the background at start-up (cached in the data
  * directory, so only the first start on a machine measures), reported by /v1/device meanwhile as
- * the default choice with `tuning: "running"`.
+ * the default choice with `tuningState: "running"`.
  */
 function kernelConfigFor(runtime: GpuRuntime, dataDir: string, logger: Logger): KernelConfigSource {
   let tuning: "running" | "done" | "failed" = "running";
@@ -35,7 +35,8 @@ function kernelConfigFor(runtime: GpuRuntime, dataDir: string, logger: Logger): 
       tuning = "failed";
       logger.warn("matmul autotuning failed; using the default tiles", { error: e });
     });
-  return () => ({ matmul: { ...matmulConfig(runtime), tuning } });
+  // `tuningState`, not `tuning`: matmulConfig's own `tuning` holds the measured GFLOP/s.
+  return () => ({ matmul: { ...matmulConfig(runtime), tuningState: tuning } });
 }
 
 async function acquireGpu(logger: Logger, dataDir: string): Promise<GpuHandle> {

@@ -8,6 +8,7 @@ import type { GpuRuntime } from "../src/gpu/runtime.ts";
 import { toCurriculum } from "../src/simfluence/curriculum.ts";
 import { solveCgCpu } from "../src/simfluence/cpu_solver.ts";
 import { buildDesign, meanRowNormSq } from "../src/simfluence/design.ts";
+import { fitSimulator } from "../src/simfluence/fit.ts";
 import { GpuRidgeSolver } from "../src/simfluence/gpu_solver.ts";
 import { pooledMetrics } from "../src/simfluence/metrics.ts";
 import { rolloutCpu, simulateGpu } from "../src/simfluence/simulate.ts";
@@ -116,6 +117,19 @@ export const simfluenceSuite: BenchSuite = {
     const gpuRate = work / median(gpuSim);
     const cpuRate = work / median(cpuSim);
 
+    // The service's default fit: λ chosen on held-out fitting runs (grid of 7), then a refit on
+    // all of them, as POST /v1/simulators with "lambda": "auto" does.
+    const universe = {
+      trainIds: Array.from({ length: n }, (_, i) => `e${i}`),
+      testIds: Array.from({ length: m }, (_, z) => `q${z}`),
+    };
+    const a0 = performance.now();
+    const auto = await fitSimulator(rt, universe, fitting, {
+      kind: "linear",
+      lambdaFactor: "auto",
+    });
+    const autoSeconds = (performance.now() - a0) / 1000;
+
     const iterations = Array.from(report.iterations);
     return [
       {
@@ -134,6 +148,17 @@ export const simfluenceSuite: BenchSuite = {
           }; GPU vs CPU θ relative difference ${Math.sqrt(num / den).toExponential(2)}; ` +
           `held-out all-steps MSE ${quality.pooled.allStepsMse.toExponential(3)}, final-step ` +
           `Spearman ${quality.pooled.finalStepSpearman.toFixed(3)} (${heldOut.length} runs)`,
+      },
+      {
+        name: `simfluence-linear fit, λ auto (${auto.lambdaTrials.length} trials + refit) ${shape}`,
+        unit: "s",
+        value: autoSeconds,
+        baselineName: "one GPU solve at a fixed λ factor (above)",
+        baseline: gpuSeconds,
+        speedup: gpuSeconds / autoSeconds,
+        notes: `chose λ factor ${auto.params.lambdaFactor}; trials: ${
+          auto.lambdaTrials.map((t) => `${t.factor}: ${t.seconds.toFixed(1)} s`).join(", ")
+        }`,
       },
       {
         name: `simfluence rollout, ${m} test examples x ${steps} steps, batch ${batch}`,
