@@ -13,6 +13,7 @@ import {
   candidatesFor,
   configName,
   type MatmulConfig,
+  TILED_CANDIDATES,
   type TiledConfig,
 } from "../src/gpu/kernels/matmul_configs.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";
@@ -122,6 +123,38 @@ const SMALL_TILES: TiledConfig = { kernel: "tiled", bm: 32, bn: 32, bk: 8, tm: 2
 function tunedCandidates(rt: GpuRuntime): readonly MatmulConfig[] {
   return candidatesFor(rt.gpu.describe().isFallbackAdapter);
 }
+
+Deno.test({
+  // Real GPUs pick these tiles, and no GPU runs CI: so they are checked here, on llvmpipe, where
+  // each layout takes ~20 s to compile. One odd shape per layout, larger than a tile in M and N
+  // with a partial K block, with bias, accumulate and alpha in the same call.
+  name: "matmul: the GPU tiles (TILED_CANDIDATES) on odd shapes, all layouts",
+  ...gpuTest,
+  fn: async (t) => {
+    const rt = await testRuntime();
+    for (const config of TILED_CANDIDATES) {
+      await t.step(configName(config), async () => {
+        for (const layout of LAYOUTS) {
+          await check(
+            rt,
+            {
+              M: 133,
+              K: 21,
+              N: 141,
+              a: layout.a,
+              b: layout.b,
+              bias: true,
+              accumulate: true,
+              alpha: 0.5,
+            },
+            withConfig(rt, config),
+            `${configName(config)} ${layout.name}`,
+          );
+        }
+      });
+    }
+  },
+});
 
 Deno.test({
   name: "matmul: general kernels on odd shapes, all layouts",
