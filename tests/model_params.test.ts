@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encodeSafetensors, type TensorInput } from "../src/store/safetensors.ts";
 import { BatchError, prepareBatch } from "../src/model/batch.ts";
-import { ConfigError, dimsOf, parseGpt2Config } from "../src/model/config.ts";
+import { ConfigError, dimsOf, parameterCount, parseGpt2Config } from "../src/model/config.ts";
 import { tokenGroups } from "../src/model/kernels.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
 import { learningRate, scheduleSchema } from "../src/model/optimizer.ts";
@@ -12,7 +12,6 @@ import {
   configFromMetadata,
   initParams,
   loadParams,
-  parameterCount,
   ParamLoadError,
   paramSpecs,
   saveParams,
@@ -34,6 +33,11 @@ Deno.test("config: HF fields, defaults and clear errors", () => {
   assert.equal(c.layer_norm_epsilon, 1e-5);
   // GPT-2 small has 124,439,808 parameters (tied head).
   assert.equal(parameterCount(c), 124_439_808);
+  // The closed form (used to refuse oversized configs before building anything) is the sum of
+  // the parameter tensors' sizes, with and without a custom MLP width.
+  for (const config of [c, parseGpt2Config({ ...c, n_inner: 1000, n_layer: 3 })]) {
+    assert.equal(parameterCount(config), paramSpecs(config).reduce((n, s) => n + s.size, 0));
+  }
   assert.throws(
     () => parseGpt2Config({ vocab_size: 10, n_positions: 8, n_embd: 15, n_layer: 1, n_head: 2 }),
     (e) =>

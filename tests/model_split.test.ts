@@ -5,10 +5,9 @@
 import assert from "node:assert/strict";
 import { assertClose } from "../src/gpu/reference/compare.ts";
 import { prepareBatch } from "../src/model/batch.ts";
-import { parseGpt2Config } from "../src/model/config.ts";
-import { Gpt2Model } from "../src/model/gpt2.ts";
+import { dimsOf, parameterCount, parseGpt2Config } from "../src/model/config.ts";
+import { BatchTooLargeError, Gpt2Model } from "../src/model/gpt2.ts";
 import { maxSegmentElements, packParams, paramLayout, unpackParams } from "../src/model/layout.ts";
-import { parameterCount } from "../src/model/params.ts";
 import {
   adamState64,
   adamwStep,
@@ -72,7 +71,7 @@ Deno.test("pack / unpack round-trips across segments and vocabulary blocks", () 
     const back = unpackParams(layout, flats);
     for (const [name, v] of set.values) assert.deepEqual(back.get(name), v, `${name} (max ${max})`);
   }
-  assert.throws(() => paramLayout(config, 512), /exceeds the largest bindable buffer/);
+  assert.throws(() => paramLayout(config, 512), /exceeds the largest buffer this GPU can bind/);
 });
 
 Deno.test("a model split across bindings matches the float64 reference", gpuTest, async () => {
@@ -157,3 +156,29 @@ Deno.test("a model split across bindings matches the float64 reference", gpuTest
     model.dispose();
   }
 });
+
+Deno.test(
+  "a batch whose activations exceed one binding is refused before any GPU work",
+  gpuTest,
+  async () => {
+    const rt = await testRuntime();
+    const config = tinyConfig({ n_positions: 1024 });
+    const model = Gpt2Model.create(rt, spreadParams(config, 1));
+    try {
+      const { H } = dimsOf(config);
+      const bindable = maxSegmentElements(rt.device.limits);
+      // Attention probabilities [B, H, T, T] just past the binding limit.
+      const T = 1024;
+      const B = Math.floor(bindable / (H * T * T)) + 1;
+      const batch = { B, T, tokens: new Array(B * T).fill(5) };
+      await assert.rejects(
+        () => model.forward(batch),
+        (e) =>
+          e instanceof BatchTooLargeError && e.httpStatus === 400 && e.details.batchSize === B &&
+          /use a smaller batch/.test(e.message),
+      );
+    } finally {
+      model.dispose();
+    }
+  },
+);

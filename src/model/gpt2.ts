@@ -404,10 +404,11 @@ export class Gpt2Model {
   private workspace(B: number, T: number): Workspace {
     if (!this.ws || this.ws.B !== B || this.ws.T !== T) {
       const { H, d, f } = this.dims;
+      // Activations are bound whole, against the device's own limit (maxElements may be lowered
+      // by tests to split the parameters).
+      const bindable = maxSegmentElements(this.rt.device.limits);
       const largest = Math.max(B * H * T * T, B * T * 3 * d, B * T * f);
-      if (largest > this.maxElements) {
-        throw new BatchTooLargeError(B, T, largest, this.maxElements);
-      }
+      if (largest > bindable) throw new BatchTooLargeError(B, T, largest, bindable);
       this.ws?.dispose();
       const chunks = headChunks(this.layout, B * T, this.maxElements);
       this.ws = new Workspace(this.rt, B, T, this.dims, chunks);

@@ -58,10 +58,6 @@ export function paramSpecs(config: Gpt2Config): ParamSpec[] {
   return specs;
 }
 
-export function parameterCount(config: Gpt2Config): number {
-  return paramSpecs(config).reduce((n, s) => n + s.size, 0);
-}
-
 /** A full parameter set: one f32 array per HF name. */
 export interface ParamSet {
   config: Gpt2Config;

@@ -2,7 +2,8 @@
 // the id of the checksummed safetensors file holding the weights under HF names.
 import type { DatabaseSync } from "node:sqlite";
 import type { Gpt2Config } from "../model/config.ts";
-import { parameterCount, type ParamSet, saveParams } from "../model/params.ts";
+import { parameterCount } from "../model/config.ts";
+import { type ParamSet, saveParams } from "../model/params.ts";
 import type { Migration } from "../store/migrations.ts";
 import type { TensorStore } from "../store/store.ts";
 
