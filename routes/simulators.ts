@@ -241,9 +241,18 @@ function InfluenceEntry() {
 }
 
 let activeStreams = 0;
+let writtenBatches = 0;
 /** Streaming simulations in progress (tests use it to see a disconnect stop the work). */
 export function activeSimulationStreams(): number {
   return activeStreams;
+}
+
+/**
+ * Event batches (meta, each chunk of steps, done) written by streaming simulations so far: chunks
+ * are computed only as they are written, so tests use it to see how far a stream got.
+ */
+export function streamedSimulationBatches(): number {
+  return writtenBatches;
 }
 
 export const simulatorRoutes: RouteModule = (app, deps) => {
@@ -331,6 +340,12 @@ export const simulatorRoutes: RouteModule = (app, deps) => {
       fitJob({ runs, simulators, runtime: runtime(), scores: body.scores }),
     );
     simulators.setJob(record.id, job.id);
+    // A job cancelled (or shut down) while still queued never runs its handler, which would
+    // otherwise mark the simulator; markFinished leaves a simulator that is no longer fitting.
+    deps.jobs.subscribe(job.id, (event) => {
+      if (event.type === "cancelled") simulators.markFinished(record.id, "cancelled", null);
+      if (event.type === "failed") simulators.markFinished(record.id, "failed", event.job.error);
+    }, false);
     return c.json({ simulator: simulators.get(record.id)!, job: job.id }, 202);
   });
 
@@ -408,6 +423,7 @@ export const simulatorRoutes: RouteModule = (app, deps) => {
       try {
         for await (const events of simulationEvents(rt, plan, controller.signal)) {
           await stream.write(formatSse(events));
+          writtenBatches++;
         }
       } catch (e) {
         if (!controller.signal.aborted) {

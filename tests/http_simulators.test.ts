@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { gpuFromRuntime } from "../src/gpu_handle.ts";
 import { generateRuns, randomModel } from "../src/simfluence/synthetic.ts";
 import type { Run } from "../src/simfluence/types.ts";
-import { activeSimulationStreams } from "../routes/simulators.ts";
+import { fitJob, type FitJobInput } from "../src/simulators/fit_job.ts";
+import { activeSimulationStreams, streamedSimulationBatches } from "../routes/simulators.ts";
 import { parseSse, testApp, until } from "./helpers/app.ts";
 import { gpuTest, testRuntime } from "./helpers/gpu.ts";
+import { simulatorFiles } from "./helpers/simulator_files.ts";
 
 type AppLike = { request: (p: string, i?: RequestInit) => Response | Promise<Response> };
 
@@ -244,12 +246,15 @@ Deno.test(
   },
 );
 
-Deno.test("simulators: a disconnected SSE client stops the computation", gpuTest, async () => {
-  const { ctx, simulator } = await fittedStudy(true);
+/** A client that disconnects after the first step event stops the rollout well before its end. */
+async function disconnectStopsComputation(useGpu: boolean) {
+  const { ctx, simulator } = await fittedStudy(useGpu);
   const server = Deno.serve({ port: 0, onListen: () => {} }, ctx.app.fetch);
   try {
-    const curriculum = Array.from({ length: 20_000 }, (_, t) => [trainId(t % N)]);
+    const steps = 20_000;
+    const curriculum = Array.from({ length: steps }, (_, t) => [trainId(t % N)]);
     const controller = new AbortController();
+    const before = streamedSimulationBatches();
     const res = await fetch(
       `http://127.0.0.1:${server.addr.port}/v1/simulators/${simulator}/simulate`,
       {
@@ -267,10 +272,21 @@ Deno.test("simulators: a disconnected SSE client stops the computation", gpuTest
     assert.equal(activeSimulationStreams(), 1);
     controller.abort();
     await until(() => activeSimulationStreams() === 0, 5_000);
+    // Chunks are computed only as they are written: meta + one batch per step + done in all.
+    const written = streamedSimulationBatches() - before;
+    assert.ok(written < steps / 2, `${written} of ${steps + 2} event batches were written`);
   } finally {
     await server.shutdown();
     await ctx.close();
   }
+}
+
+Deno.test("simulators: a disconnected SSE client stops the computation", gpuTest, async () => {
+  await disconnectStopsComputation(true);
+});
+
+Deno.test("simulators: without a GPU a disconnected SSE client stops the rollout", async () => {
+  await disconnectStopsComputation(false);
 });
 
 Deno.test("simulators: without a GPU the CPU solver fits and simulates", async () => {
@@ -283,6 +299,76 @@ Deno.test("simulators: without a GPU the CPU solver fits and simulates", async (
       runs: [runIds[6]],
     });
     assert.ok((await res.json()).pooled.allStepsMse < 1e-3);
+    const json = await (await postJson(ctx.app, `/v1/simulators/${simulator}/simulate`, {
+      fromRun: runIds[6],
+      tests: ["q3", "q1"],
+    })).json();
+    assert.deepEqual(Object.keys(json.trajectories), ["q3", "q1"]);
+    assert.equal(json.trajectories.q1.length, 31);
+  } finally {
+    await ctx.close();
+  }
+});
+
+Deno.test("simulators: duplicate test ids are a 400 naming them", async () => {
+  const { ctx, runIds, simulator } = await fittedStudy(false);
+  try {
+    const body = { fromRun: runIds[6], tests: ["q1", "q2", "q1"] };
+    for (
+      const [path, request] of [
+        [`/v1/simulators/${simulator}/simulate`, body],
+        ["/v1/simulations", { simulator, ...body }],
+      ] as const
+    ) {
+      const res = await postJson(ctx.app, path, request);
+      assert.equal(res.status, 400, path);
+      const { error } = await res.json();
+      assert.equal(error.details.field, "tests");
+      assert.match(error.message, /duplicate.*\bq1\b/);
+      assert.doesNotMatch(error.message, /q2/);
+    }
+  } finally {
+    await ctx.close();
+  }
+});
+
+Deno.test("simulators: a cancel or delete while the fit stores its parameters wins", async (t) => {
+  const ctx = await testApp();
+  try {
+    const runIds = await uploadStudy(ctx.app);
+    const { runs, simulators } = ctx.store;
+    /** Runs a fit job, calling `storing` when it reports its last phase, just before markReady. */
+    const start = (storing: (id: string, job: AbortController) => void) => {
+      const spec = { study: "synthetic", kind: "linear" as const, lambda: 1e-2 };
+      const trainRuns = runIds.slice(0, 5);
+      const { id } = simulators.create({ ...spec, trainRuns, validationRuns: [] });
+      const input: FitJobInput = { ...spec, simulator: id, trainRuns, validationRuns: [] };
+      const controller = new AbortController();
+      const done = fitJob({ runs, simulators, runtime: null })({
+        id: "job",
+        input,
+        signal: controller.signal,
+        logger: ctx.logger,
+        progress: (p) => {
+          if (p.phase === "storing") storing(id, controller);
+        },
+      });
+      return { id, done };
+    };
+    await t.step("cancelled: the simulator stays cancelled, no parameters", async () => {
+      const { id, done } = start((_, job) => job.abort(new Error("job cancelled")));
+      await assert.rejects(done, /job cancelled/);
+      assert.equal(simulators.get(id)!.status, "cancelled");
+      assert.deepEqual(simulatorFiles(ctx.store, id), []);
+    });
+    await t.step("deleted: no parameters file is left behind", async () => {
+      let deleted: Promise<boolean> | null = null;
+      const { id, done } = start((id) => (deleted = simulators.delete(id)));
+      await assert.rejects(done, /no longer fitting/);
+      assert.equal(await deleted, true);
+      assert.equal(simulators.get(id), null);
+      assert.deepEqual(simulatorFiles(ctx.store, id), []);
+    });
   } finally {
     await ctx.close();
   }
@@ -339,21 +425,32 @@ Deno.test("simulators: creation validates its input; scores become a simulator",
       assert.equal(res.status, 200);
     });
     await t.step("a cancelled fit leaves a cancelled simulator and no parameters", async () => {
-      const res = await postJson(ctx.app, "/v1/simulators", {
-        study: "synthetic",
-        kind: "linear",
-        trainRuns: runIds.slice(0, 5),
-      });
-      const { simulator, job } = await res.json();
-      await ctx.app.request(`/v1/jobs/${job}`, { method: "DELETE" });
-      await until(() => ctx.store.simulators.get(simulator.id)!.status !== "fitting");
-      const after = ctx.store.simulators.get(simulator.id)!;
-      assert.ok(after.status === "cancelled" || after.status === "ready", after.status);
-      if (after.status === "cancelled") {
+      // Jobs run one at a time: behind this one, the fit is sure to be still queued.
+      const blocker = ctx.jobs.submit(
+        "blocker",
+        null,
+        (job) => new Promise((resolve) => job.signal.addEventListener("abort", resolve)),
+      );
+      try {
+        const res = await postJson(ctx.app, "/v1/simulators", {
+          study: "synthetic",
+          kind: "linear",
+          trainRuns: runIds.slice(0, 5),
+        });
+        const { simulator, job } = await res.json();
+        assert.equal(ctx.jobs.get(job)!.status, "queued");
+        const cancel = await ctx.app.request(`/v1/jobs/${job}`, { method: "DELETE" });
+        assert.equal(cancel.status, 200);
+        assert.equal((await cancel.json()).status, "cancelled");
+        const after = await (await ctx.app.request(`/v1/simulators/${simulator.id}`)).json();
+        assert.equal(after.status, "cancelled");
+        assert.deepEqual(simulatorFiles(ctx.store, simulator.id), []);
         const sim = await postJson(ctx.app, `/v1/simulators/${simulator.id}/simulate`, {
           curriculum: [["e1"]],
         });
         assert.equal(sim.status, 409);
+      } finally {
+        ctx.jobs.cancel(blocker.id);
       }
     });
   } finally {

@@ -111,3 +111,60 @@ Deno.test(
     }
   },
 );
+
+/** A study whose CPU CG fit takes a few hundred milliseconds. */
+function mediumStudy() {
+  const [bigN, bigM] = [700, 24];
+  const model = randomModel(77, {
+    n: bigN,
+    m: bigM,
+    aMean: -0.002,
+    aSpread: 0.002,
+    bMean: 0,
+    bSpread: 0.002,
+  });
+  const start = Float32Array.from({ length: bigM }, (_, z) => 2 + 0.1 * z);
+  const runs = generateRuns(78, model, {
+    runs: 10,
+    steps: 200,
+    batch: 8,
+    noise: 1e-3,
+    initial: start,
+  });
+  const universe: StudyUniverse = {
+    trainIds: Array.from({ length: bigN }, (_, i) => `train-${i}`),
+    testIds: Array.from({ length: bigM }, (_, z) => `test-${z}`),
+  };
+  return { universe, runs };
+}
+
+Deno.test("CPU CG fit keeps the event loop turning and stops mid-solve on abort", async () => {
+  const { universe, runs } = mediumStudy();
+  const options: FitOptions = { kind: "linear", lambdaFactor: 1e-3, solver: "cpu-cg", tol: 1e-8 };
+  // Timer callbacks fire during the fit: HTTP requests and SSE streams would be served too.
+  const ticks: number[] = [];
+  const timer = setInterval(() => ticks.push(performance.now()), 1);
+  const started = performance.now();
+  let full: number;
+  try {
+    const fit = await fitSimulator(null, universe, runs, options);
+    full = performance.now() - started;
+    assert.equal(fit.report.solver, "cpu-cg");
+  } finally {
+    clearInterval(timer);
+  }
+  assert.ok(ticks.length >= 3, `${ticks.length} timer ticks in a ${full}ms fit`);
+  const gaps = ticks.map((t, k) => t - (k === 0 ? started : ticks[k - 1]));
+  assert.ok(Math.max(...gaps) < Math.max(200, full / 3), `longest stall ${Math.max(...gaps)}ms`);
+
+  // An abort at the first turn of the event loop ends the solve there, not when it is done.
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error("fit cancelled")), 0);
+  const t0 = performance.now();
+  await assert.rejects(
+    fitSimulator(null, universe, runs, { ...options, signal: controller.signal }),
+    /fit cancelled/,
+  );
+  const cancelled = performance.now() - t0;
+  assert.ok(cancelled < full / 2, `cancelled after ${cancelled}ms of a ${full}ms fit`);
+});

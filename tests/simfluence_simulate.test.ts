@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { gpuTest, testRuntime } from "./helpers/gpu.ts";
-import { simulateCpu, simulateGpu, simulateStream } from "../src/simfluence/simulate.ts";
+import {
+  simulateCpu,
+  simulateCpuStream,
+  simulateGpu,
+  simulateStream,
+} from "../src/simfluence/simulate.ts";
 import { randomModel, seededRandom } from "../src/simfluence/synthetic.ts";
 import type { Batch, SimulatorParams } from "../src/simfluence/types.ts";
+import { simulationEvents, type SimulationPlan } from "../src/simulators/simulation.ts";
+import type { LoadedSimulator } from "../src/simulators/simulator_store.ts";
 
 function simulator(n: number, m: number, seed: number): SimulatorParams {
   const model = randomModel(seed, {
@@ -134,4 +141,70 @@ Deno.test("simulation input errors", () => {
     () => simulateCpu(sim, { batches: [[0]], initialLosses: [1], tests: [2] }),
     /test index/,
   );
+});
+
+Deno.test("CPU stream: the reference's numbers, chunked and ramped like the GPU stream", async () => {
+  const sim = simulator(6, 3, 9);
+  const request = { batches: curriculum(6, 10, 4), initialLosses: [1, 2, 3], tests: [2, 0, 1] };
+  const want = simulateCpu(sim, request).subarray(3);
+  for (
+    const [options, spans] of [
+      [{ chunkSteps: 4 }, [[1, 4], [5, 8], [9, 10]]],
+      [{ chunkSteps: 5, rampUp: true }, [[1, 1], [2, 3], [4, 7], [8, 10]]],
+    ] as const
+  ) {
+    const got: [number, number][] = [];
+    const losses = new Float32Array(want.length);
+    for await (const chunk of simulateCpuStream(sim, request, options)) {
+      got.push([chunk.tStart, chunk.tEnd]);
+      losses.set(chunk.losses, (chunk.tStart - 1) * 3);
+    }
+    assert.deepEqual(got, spans);
+    assert.deepEqual(losses, want);
+  }
+});
+
+/** A simulation plan whose CPU rollout takes a few hundred milliseconds. */
+function largePlan(): SimulationPlan {
+  // Many test examples, small batches: the rollout, not the curriculum's preparation, dominates.
+  const [n, m, steps] = [300, 512, 20_000];
+  const params = simulator(n, m, 5);
+  params.A.fill(-1e-4);
+  const rand = seededRandom(3);
+  const batches = Array.from(
+    { length: steps },
+    () => Array.from({ length: 8 }, () => Math.floor(rand() * n)),
+  );
+  const sim = {
+    record: { id: "large", kind: "linear" },
+    params,
+    trainIds: [],
+    testIds: Array.from({ length: m }, (_, z) => `q${z}`),
+    initialLoss: new Float32Array(m).fill(2),
+  } as unknown as LoadedSimulator;
+  const tests = Array.from({ length: m }, (_, z) => z);
+  return { sim, batches, tests, initial: new Float32Array(m).fill(2), chunkSteps: 64 };
+}
+
+Deno.test("CPU simulation events: steps arrive while it runs; an abort stops it", async () => {
+  const plan = largePlan();
+  const t0 = performance.now();
+  simulateCpu(plan.sim.params, { batches: plan.batches, initialLosses: plan.initial });
+  const fullMs = performance.now() - t0;
+  const controller = new AbortController();
+  let steps = 0;
+  let firstMs = Infinity;
+  const t1 = performance.now();
+  await assert.rejects(async () => {
+    for await (const events of simulationEvents(null, plan, controller.signal)) {
+      for (const e of events) {
+        if (e.event !== "step" || steps++ > 0) continue;
+        firstMs = performance.now() - t1;
+        // A macrotask, like a disconnect: it runs only if the rollout gives the event loop turns.
+        setTimeout(() => controller.abort(new Error("client went away")), 0);
+      }
+    }
+  }, /client went away/);
+  assert.ok(firstMs < fullMs / 2, `first step after ${firstMs}ms of a ${fullMs}ms rollout`);
+  assert.ok(steps < plan.batches.length / 2, `${steps} of ${plan.batches.length} steps computed`);
 });

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { gpuTest, testRuntime } from "./helpers/gpu.ts";
 import { buildDesign, type Design, meanRowNormSq } from "../src/simfluence/design.ts";
-import { solveCgCpu, solveCholeskyCpu } from "../src/simfluence/cpu_solver.ts";
+import {
+  solveCgCpu,
+  solveCgCpuCooperative,
+  solveCholeskyCpu,
+} from "../src/simfluence/cpu_solver.ts";
 import { GpuRidgeSolver } from "../src/simfluence/gpu_solver.ts";
 import { generateRuns, randomModel } from "../src/simfluence/synthetic.ts";
 import type { Run, SimulatorKind } from "../src/simfluence/types.ts";
@@ -69,6 +73,25 @@ Deno.test("CPU CG (float64) agrees with the Cholesky reference", () => {
     assert.ok(relativeError(cg, chol) < 1e-7, `${kind}: ${relativeError(cg, chol)}`);
     assert.ok(Math.max(...chol.relativeResidual) < 1e-9);
   }
+});
+
+Deno.test("cooperative CPU CG gives the reference's numbers exactly, and stops on abort", async () => {
+  const d = problem(5, 30, 28, 5, 4, 30);
+  const lam = meanRowNormSq(d, "linear").map((v) => 1e-3 * v);
+  const want = solveCgCpu(d, "linear", lam, [4, 0, 2], { tol: 1e-10 });
+  // sliceMs 0: a turn of the event loop after every iteration.
+  const got = await solveCgCpuCooperative(d, "linear", lam, [4, 0, 2], { tol: 1e-10, sliceMs: 0 });
+  assert.deepEqual(got, want);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error("solve cancelled")), 0);
+  await assert.rejects(
+    solveCgCpuCooperative(d, "linear", lam, undefined, {
+      tol: 1e-10,
+      sliceMs: 0,
+      signal: controller.signal,
+    }),
+    /solve cancelled/,
+  );
 });
 
 /** GPU CG in float32 against float64 Cholesky: relative 2-norm error of θ over all test examples. */

@@ -3,8 +3,10 @@
 // restricted to the kind's blocks. Two methods:
 // - Cholesky on the dense normal equations: exact, the reference for tests (fine for small n);
 // - conjugate gradient with 2x2 block-Jacobi preconditioning, the same algorithm as the GPU
-//   solver, as the plain-TypeScript baseline at sizes where O(n³) per test example is too slow.
+//   solver, as the plain-TypeScript baseline at sizes where O(n³) per test example is too slow;
+//   its cooperative form (same numbers) is the service's solver when there is no GPU.
 import { type Design, fittedBlocks } from "./design.ts";
+import { TimeSlice } from "./time_slice.ts";
 import type { SimulatorKind } from "./types.ts";
 
 /** Solutions for a list of test examples: A and B as n x k train-major (column j = zs[j]). */
@@ -248,14 +250,18 @@ export function blockJacobi(
   return inv;
 }
 
-/** Preconditioned CG per test example, float64, matrix-free. */
-export function solveCgCpu(
+/**
+ * Preconditioned CG per test example, float64, matrix-free, as steps: the generator yields after
+ * every CG iteration and every finished test example, and returns the solution. The synchronous
+ * and the cooperative solvers below drive the same steps, so their numbers are identical.
+ */
+function* cgSteps(
   design: Design,
   kind: SimulatorKind,
   lambda: ArrayLike<number>,
-  zs?: readonly number[],
-  options: CgOptions = {},
-): CpuSolution {
+  zs: readonly number[] | undefined,
+  options: CgOptions,
+): Generator<void, CpuSolution, void> {
   const [useA, useB] = fittedBlocks(kind);
   const tol = options.tol ?? 1e-8;
   const maxIterations = options.maxIterations ?? 1000;
@@ -288,7 +294,7 @@ export function solveCgCpu(
     for (let d = 0; d < dim; d++) acc += a[d] * c[d];
     return acc;
   };
-  tests.forEach((z, j) => {
+  for (const [j, z] of tests.entries()) {
     const { l, y } = column(design, z);
     const lam = lambda[z];
     const inv = blockJacobi(design, l, lam, useA, useB);
@@ -317,6 +323,7 @@ export function solveCgCpu(
       rz = rzNew;
       for (let d = 0; d < dim; d++) p[d] = s[d] + beta * p[d];
       iter++;
+      yield;
     }
     for (let i = 0; i < n; i++) {
       out.A[i * k + j] = x[i];
@@ -328,6 +335,50 @@ export function solveCgCpu(
     let rr = 0;
     for (let d = 0; d < dim; d++) rr += (b[d] - q[d] - lam * x[d]) ** 2;
     out.relativeResidual[j] = bb > 0 ? Math.sqrt(rr / bb) : 0;
-  });
+    yield;
+  }
   return out;
+}
+
+/** Preconditioned CG per test example, float64, matrix-free; blocks until done (reference). */
+export function solveCgCpu(
+  design: Design,
+  kind: SimulatorKind,
+  lambda: ArrayLike<number>,
+  zs?: readonly number[],
+  options: CgOptions = {},
+): CpuSolution {
+  const steps = cgSteps(design, kind, lambda, zs, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+export interface CooperativeCgOptions extends CgOptions {
+  /** Checked at every turn given to the event loop; an abort throws the signal's reason. */
+  signal?: AbortSignal;
+  /** Work between two turns of the event loop (default DEFAULT_SLICE_MS). */
+  sliceMs?: number;
+}
+
+/**
+ * `solveCgCpu` with the same numbers, but giving the event loop a turn every `sliceMs` of work:
+ * the service's fallback solver runs on its only thread and must not stall requests or ignore a
+ * cancelled job until the solve ends.
+ */
+export async function solveCgCpuCooperative(
+  design: Design,
+  kind: SimulatorKind,
+  lambda: ArrayLike<number>,
+  zs?: readonly number[],
+  options: CooperativeCgOptions = {},
+): Promise<CpuSolution> {
+  const slice = new TimeSlice(options.signal, options.sliceMs);
+  const steps = cgSteps(design, kind, lambda, zs, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (slice.due) await slice.yield();
+  }
 }

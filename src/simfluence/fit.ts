@@ -6,7 +6,7 @@
 // factor suits test examples whose losses differ in scale: λ_z = factor · mean_rows ||x_row(z)||².
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import { SimfluenceInputError, toCurriculum } from "./curriculum.ts";
-import { solveCgCpu, solveCholeskyCpu } from "./cpu_solver.ts";
+import { solveCgCpuCooperative, solveCholeskyCpu } from "./cpu_solver.ts";
 import { buildDesign, type Design, meanRowNormSq } from "./design.ts";
 import { GpuRidgeSolver, type GpuSolveOptions } from "./gpu_solver.ts";
 import { pooledMetrics } from "./metrics.ts";
@@ -125,25 +125,28 @@ function cpuBackend(
   let A = new Float32Array(n * m);
   let B = new Float32Array(n * m);
   return {
-    solve(factor, solveOptions) {
+    async solve(factor, solveOptions) {
       solveOptions.signal?.throwIfAborted();
       const lam = lambdas(design, kind, factor);
+      const tol = options.tol ?? 1e-8;
+      // CG is the service's fallback solver: cooperative, so it neither stalls the event loop
+      // nor outlives a cancelled job. Cholesky is only for small reference fits.
       const sol = method === "cpu-cholesky"
         ? solveCholeskyCpu(design, kind, lam)
-        : solveCgCpu(design, kind, lam, undefined, {
-          tol: options.tol ?? 1e-8,
+        : await solveCgCpuCooperative(design, kind, lam, undefined, {
+          tol,
           maxIterations: options.maxIterations,
+          signal: solveOptions.signal,
         });
       A = Float32Array.from(sol.A);
       B = Float32Array.from(sol.B);
-      const tol = options.tol ?? 1e-8;
       const relres = Float32Array.from(sol.relativeResidual);
-      return Promise.resolve({
+      return {
         solver: method,
         iterations: sol.iterations,
         relativeResidual: relres,
         converged: method === "cpu-cholesky" ? m : relres.filter((v) => v <= tol).length,
-      });
+      };
     },
     theta: () => Promise.resolve({ A, B }),
     // The CPU methods here start from zero (Cholesky needs no start; CG is cheap per example).

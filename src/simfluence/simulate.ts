@@ -3,12 +3,13 @@
 // from given initial losses, for any curriculum, on the simulator's own predictions. Ids outside
 // the study (index -1) and unseen ids (A = B = 0) contribute nothing.
 //
-// The GPU path yields trajectories in chunks of steps so a caller can stream them and stop early
-// (AbortSignal); the CPU path is the reference.
+// Both paths stream trajectories in chunks of steps so a caller can stop early (AbortSignal); the
+// one-shot CPU rollout is the reference.
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { SimfluenceInputError, toCurriculum } from "./curriculum.ts";
 import { paddedTests, SIMFLUENCE_WG, u32Buffer } from "./gpu_layout.ts";
+import { TimeSlice } from "./time_slice.ts";
 import type { Batch, Curriculum, SimulatorParams } from "./types.ts";
 
 export interface SimulationRequest {
@@ -65,13 +66,40 @@ export function rolloutCpu(
   zs: readonly number[],
 ): Float32Array {
   const s = zs.length;
-  const { m } = sim;
   const out = new Float32Array((cur.steps + 1) * s);
-  const l = Float64Array.from({ length: s }, (_, j) => initial[j]);
-  out.set(l, 0);
-  const a = new Float64Array(s);
-  const b = new Float64Array(s);
+  const state = new CpuRollout(sim, cur, initial, zs);
+  out.set(state.l, 0);
   for (let t = 0; t < cur.steps; t++) {
+    state.step(t);
+    out.set(state.l, (t + 1) * s);
+  }
+  return out;
+}
+
+/** The float64 state of a CPU rollout, advanced one step at a time. */
+class CpuRollout {
+  /** L̂ after the last step taken, one value per simulated test example. */
+  readonly l: Float64Array;
+  private readonly a: Float64Array;
+  private readonly b: Float64Array;
+
+  constructor(
+    private readonly sim: Pick<SimulatorParams, "n" | "m" | "A" | "B">,
+    private readonly cur: Curriculum,
+    initial: ArrayLike<number>,
+    private readonly zs: readonly number[],
+  ) {
+    const s = zs.length;
+    this.l = Float64Array.from({ length: s }, (_, j) => initial[j]);
+    this.a = new Float64Array(s);
+    this.b = new Float64Array(s);
+  }
+
+  /** Applies step t (0-based: the batch c_{t+1}). */
+  step(t: number): void {
+    const { sim, cur, zs, l, a, b } = this;
+    const { m } = sim;
+    const s = zs.length;
     a.fill(0);
     b.fill(0);
     for (let e = cur.stepPtr[t]; e < cur.stepPtr[t + 1]; e++) {
@@ -83,12 +111,41 @@ export function rolloutCpu(
         b[j] += c * sim.B[i * m + zs[j]];
       }
     }
-    for (let j = 0; j < s; j++) {
-      l[j] = (1 + a[j]) * l[j] + b[j];
-      out[(t + 1) * s + j] = l[j];
-    }
+    for (let j = 0; j < s; j++) l[j] = (1 + a[j]) * l[j] + b[j];
   }
-  return out;
+}
+
+/**
+ * Streams a simulation on the CPU in chunks like `simulateStream` (same chunking and ramp-up),
+ * with the numbers of `simulateCpu`. Each chunk is computed only when the consumer asks for it,
+ * the event loop gets a turn every few milliseconds of work, and aborting the signal stops the
+ * computation (throwing the signal's reason).
+ */
+export async function* simulateCpuStream(
+  sim: SimulatorParams,
+  request: SimulationRequest,
+  options: RolloutOptions = {},
+): AsyncGenerator<SimulationChunk> {
+  const zs = selectedTests(sim, request.tests);
+  const s = zs.length;
+  checkInitial(request.initialLosses, s);
+  const cur = toCurriculum(request.batches, sim.n, true);
+  const state = new CpuRollout(sim, cur, request.initialLosses, zs);
+  const slice = new TimeSlice(options.signal);
+  const k = Math.max(1, Math.floor(options.chunkSteps ?? 32));
+  let size = options.rampUp ? 1 : k;
+  for (let t0 = 0; t0 < cur.steps; t0 += size, size = Math.min(k, size * 2)) {
+    const count = Math.min(size, cur.steps - t0);
+    const losses = new Float32Array(count * s);
+    for (let t = 0; t < count; t++) {
+      // A single chunk may be the whole curriculum (JSON answers): turns come inside it too.
+      if (slice.due) await slice.yield();
+      state.step(t0 + t);
+      losses.set(state.l, t * s);
+    }
+    yield { tStart: t0 + 1, tEnd: t0 + count, losses };
+    await slice.maybeYield();
+  }
 }
 
 /** One run of a batched GPU rollout. */

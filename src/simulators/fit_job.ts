@@ -1,6 +1,6 @@
 // The background job that fits a simulator: load the runs, solve (GPU when there is one, CPU CG
 // otherwise), store the parameters, mark the simulator ready. A failed or cancelled fit leaves the
-// simulator marked so and no parameters file behind.
+// simulator marked so and no parameters file behind; a cancel marks it cancelled at once.
 
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { JobContext } from "../jobs/manager.ts";
@@ -31,6 +31,9 @@ export interface FitJobDeps {
 export function fitJob(deps: FitJobDeps) {
   return async (ctx: JobContext<FitJobInput>) => {
     const input = ctx.input;
+    // A cancel marks the simulator at once, so a fit that still finishes cannot make it ready.
+    const onAbort = () => deps.simulators.markFinished(input.simulator, "cancelled", null);
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
     try {
       ctx.progress({ phase: "loading runs", fraction: 0 });
       const testIds = deps.runs.studyTestExamples(input.study) ?? [];
@@ -94,12 +97,17 @@ export function fitJob(deps: FitJobDeps) {
       }
       ctx.signal.throwIfAborted();
       ctx.progress({ phase: "storing", fraction: 0.97 });
-      await deps.simulators.markReady(input.simulator, {
+      const marked = await deps.simulators.markReady(input.simulator, {
         params: fitted.params,
         trainIds,
         initialLoss,
         fit: { ...fitted.fit, trainExamples: trainIds.length, transitions: countSteps(runs) },
       }, testIds);
+      // Not marked: deleted or cancelled meanwhile; markReady removed the file it wrote.
+      if (!marked) {
+        ctx.signal.throwIfAborted();
+        throw new Error(`simulator ${input.simulator} is no longer fitting`);
+      }
       return { simulator: input.simulator, ...fitted.fit };
     } catch (e) {
       const cancelled = ctx.signal.aborted;
@@ -109,6 +117,8 @@ export function fitJob(deps: FitJobDeps) {
         cancelled ? null : e instanceof Error ? e.message : String(e),
       );
       throw e;
+    } finally {
+      ctx.signal.removeEventListener("abort", onAbort);
     }
   };
 }

@@ -1,12 +1,13 @@
 // One simulation: a resolved plan (simulator, curriculum, test examples, initial losses) and the
 // events that stream it — `meta`, then one `step` event per step (computed and sent in chunks of
-// k steps), then `done`. The rollout runs on the GPU when there is one.
+// k steps), then `done`. The rollout runs on the GPU when there is one, else on the CPU, in chunks
+// either way.
 import { z } from "@hono/zod-openapi";
 import { ApiError } from "../errors.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { RunStore } from "../runs/run_store.ts";
 import { listSome } from "../runs/run_input.ts";
-import { simulateCpu, simulateStream } from "../simfluence/simulate.ts";
+import { simulateCpuStream, simulateStream } from "../simfluence/simulate.ts";
 import { CurriculumRequestSchema, resolveCurriculum } from "./curriculum_request.ts";
 import type { LoadedSimulator, SimulatorStore } from "./simulator_store.ts";
 import { indexBatches } from "./study_runs.ts";
@@ -39,8 +40,27 @@ export interface SimulationEvent {
   data: unknown;
 }
 
+/** Ids listed more than once, each once, in order of first repeat. */
+function duplicates(ids: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const id of ids) (seen.has(id) ? repeated : seen).add(id);
+  return [...repeated];
+}
+
 function testIndices(sim: LoadedSimulator, tests: string[] | undefined): number[] {
   if (!tests) return sim.testIds.map((_, j) => j);
+  // Each id names one trajectory (a JSON key, an event column): a repeat would merge two.
+  const repeated = duplicates(tests);
+  if (repeated.length > 0) {
+    throw ApiError.badRequest(
+      `tests: duplicate test example ids: ${repeated.slice(0, 5).join(", ")}`,
+      {
+        field: "tests",
+        duplicates: listSome(repeated),
+      },
+    );
+  }
   const index = new Map(sim.testIds.map((id, j) => [id, j]));
   const unknown = tests.filter((id) => !index.has(id));
   if (unknown.length > 0) {
@@ -124,26 +144,17 @@ export async function* simulationEvents(
     },
   }];
   const request = { batches: plan.batches, initialLosses: plan.initial, tests: plan.tests };
+  const rollout = { chunkSteps: plan.chunkSteps, rampUp: options.rampUp ?? true, signal };
+  // Either way each chunk is computed only when asked for, so a consumer that stops (a
+  // disconnected client) stops the computation.
+  const chunks = rt
+    ? simulateStream(rt, plan.sim.params, request, rollout)
+    : simulateCpuStream(plan.sim.params, request, rollout);
   let last = plan.initial;
-  if (rt) {
-    const chunks = simulateStream(rt, plan.sim.params, request, {
-      chunkSteps: plan.chunkSteps,
-      rampUp: options.rampUp ?? true,
-      signal,
-    });
-    for await (const chunk of chunks) {
-      const count = chunk.tEnd - chunk.tStart + 1;
-      last = chunk.losses.slice((count - 1) * s, count * s);
-      yield rows(chunk.losses, s, chunk.tStart, count);
-    }
-  } else {
-    const all = simulateCpu(plan.sim.params, request);
-    for (let t = 1; t <= T; t += plan.chunkSteps) {
-      signal?.throwIfAborted();
-      const count = Math.min(plan.chunkSteps, T - t + 1);
-      yield rows(all.subarray(t * s, (t + count) * s), s, t, count);
-    }
-    last = all.slice(T * s, (T + 1) * s);
+  for await (const chunk of chunks) {
+    const count = chunk.tEnd - chunk.tStart + 1;
+    last = chunk.losses.slice((count - 1) * s, count * s);
+    yield rows(chunk.losses, s, chunk.tStart, count);
   }
   yield [{
     event: "done",

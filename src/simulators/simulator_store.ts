@@ -196,8 +196,13 @@ export class SimulatorStore {
     return { simulators: rows.map(toRecord), total };
   }
 
-  /** Writes the parameters file, then marks the simulator ready; nothing is left on failure. */
-  async markReady(id: string, fitted: FittedSimulator, testIds: string[]): Promise<void> {
+  /**
+   * Writes the parameters file, then marks the simulator ready — only if it is still fitting: a
+   * fit that ends after its simulator was deleted or cancelled must neither leave a file behind
+   * nor flip it to ready. Returns whether it was marked; when not (or on failure), the file it
+   * wrote is deleted again.
+   */
+  async markReady(id: string, fitted: FittedSimulator, testIds: string[]): Promise<boolean> {
     const { params } = fitted;
     const file = await this.deps.tensors.put({
       A: { shape: [params.n, params.m], data: params.A },
@@ -205,28 +210,36 @@ export class SimulatorStore {
       meanLoss: { shape: [params.m], data: params.meanLoss },
       initialLoss: { shape: [params.m], data: fitted.initialLoss },
     }, { simulator: id, kind: params.kind });
+    let marked = false;
     try {
-      const unseen = params.unseen.map((i) => fitted.trainIds[i]);
-      this.db.prepare(
-        `UPDATE simulators SET status = 'ready', lambda_factor = ?, fit = ?, unseen = ?,
-           train_ids = ?, params_tensor = ?, updated_at = ? WHERE id = ?`,
-      ).run(
-        params.lambdaFactor,
-        JSON.stringify({
-          ...fitted.fit,
-          scoreScale: params.scoreScale,
-          testExamples: testIds.length,
-        }),
-        JSON.stringify(unseen),
-        JSON.stringify(fitted.trainIds),
-        file.id,
-        Date.now(),
-        id,
-      );
-    } catch (e) {
-      await this.deps.tensors.delete(file.id);
-      throw e;
+      marked = this.setReady(id, fitted, testIds, file.id);
+    } finally {
+      if (!marked) await this.deps.tensors.delete(file.id);
     }
+    return marked;
+  }
+
+  /** One conditional UPDATE: the status check and the change cannot be split by a delete. */
+  private setReady(id: string, fitted: FittedSimulator, testIds: string[], file: string): boolean {
+    const { params } = fitted;
+    const unseen = params.unseen.map((i) => fitted.trainIds[i]);
+    const result = this.db.prepare(
+      `UPDATE simulators SET status = 'ready', lambda_factor = ?, fit = ?, unseen = ?,
+         train_ids = ?, params_tensor = ?, updated_at = ? WHERE id = ? AND status = 'fitting'`,
+    ).run(
+      params.lambdaFactor,
+      JSON.stringify({
+        ...fitted.fit,
+        scoreScale: params.scoreScale,
+        testExamples: testIds.length,
+      }),
+      JSON.stringify(unseen),
+      JSON.stringify(fitted.trainIds),
+      file,
+      Date.now(),
+      id,
+    );
+    return Number(result.changes) === 1;
   }
 
   markFinished(id: string, status: "failed" | "cancelled", error: string | null): void {
