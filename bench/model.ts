@@ -104,14 +104,22 @@ export function profileFigures(
   ];
 }
 
-/** GFLOP/s of the matmul kernel alone at [M, K] × [K, N] (same run, same machine load). */
+/**
+ * GFLOP/s of the matmul kernel alone at [M, K] × [K, N] (same run, same machine load): enough
+ * back-to-back dispatches per timed run (~0.1 GFLOP, at least 4) that the one sync at its end
+ * does not dominate small shapes, as it does not inside a training step either.
+ */
 async function matmulRateAt(rt: GpuRuntime, M: number, K: number, N: number): Promise<number> {
   const a = rt.tensor(Float32Array.from({ length: M * K }, (_, i) => (i % 13) / 13 - 0.5), [M, K]);
   const w = rt.tensor(Float32Array.from({ length: K * N }, (_, i) => (i % 7) / 7 - 0.5), [K, N]);
   const out = rt.zeros([M, N]);
+  const flops = 2 * M * K * N;
+  const perRun = Math.max(4, Math.ceil(1e8 / flops));
   try {
-    const ms = await timeGpu(rt, () => matmul(rt, a, w, out), { warmup: 1, reps: 5 });
-    return 2 * M * K * N / (ms / 1000) / 1e9;
+    const ms = await timeGpu(rt, async () => {
+      for (let i = 0; i < perRun; i++) await matmul(rt, a, w, out);
+    }, { warmup: 1, reps: 5 });
+    return perRun * flops / (ms / 1000) / 1e9;
   } finally {
     for (const t of [a, w, out]) t.dispose();
   }

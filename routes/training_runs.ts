@@ -182,6 +182,11 @@ export const trainingRunRoutes: RouteModule = (app, deps) => {
     ) {
       throw ApiError.badRequest("give exactly one of `steps` and `epochs`", { field: "steps" });
     }
+    if (body.curriculum !== "subsample" && body.subsampleFraction !== undefined) {
+      throw ApiError.badRequest('`subsampleFraction` applies only to curriculum "subsample"', {
+        field: "subsampleFraction",
+      });
+    }
     if (body.curriculum === "subsample" && body.subsampleFraction === undefined) {
       throw ApiError.badRequest('curriculum "subsample" needs `subsampleFraction`', {
         field: "subsampleFraction",

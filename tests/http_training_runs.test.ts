@@ -142,6 +142,14 @@ Deno.test(
         [{ curriculum: "subsample", subsampleFraction: undefined }, 400, /subsampleFraction/],
         [{ optimizer: { kind: "adamw", lr: -1 } }, 400, /lr/],
         [{ optimizer: { kind: "adamw", lr: Infinity } }, 400, /lr/],
+        // A misspelt hyperparameter is an error, not a silently applied default.
+        [{ optimizer: { kind: "adamw", lr: 0.01, weight_decay: 0.1 } }, 400, /weight_decay/],
+        [
+          { optimizer: { kind: "adamw", lr: 0.01, schedule: { warmupSteps: 50 } } },
+          400,
+          /warmupSteps cannot exceed totalSteps/,
+        ],
+        [{ curriculum: "shuffle", subsampleFraction: 0.5 }, 400, /applies only to curriculum/],
         // 1000 runs × 1e6 steps × 4 would plan 4e9 batch entries up front.
         [{ runs: 1000, steps: 1_000_000 }, 400, /training_request_too_large/],
         [{ runs: 1, steps: 1_000_000, testExamples: 60 }, 400, /loss matrix/],

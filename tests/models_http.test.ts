@@ -202,6 +202,17 @@ Deno.test("models: bad input is a 4xx that says what is wrong", async (t) => {
       assert.equal(error.details.tensor, "wte.weight");
       assert.match(error.message, /wte\.weight has shape \[257,8\], expected \[257,16\]/);
     });
+    await t.step("a non-finite weight names the tensor and index", async () => {
+      const set = initParams(config, 1);
+      set.values.get("h.0.mlp.c_fc.bias")![5] = NaN;
+      const res = await uploadCheckpoint(ctx.app, { weights: saveParams(set), config: TINY });
+      assert.equal(res.status, 400);
+      const error = await errorOf(res);
+      assert.deepEqual(
+        [error.details.tensor, error.details.problem, error.details.index],
+        ["h.0.mlp.c_fc.bias", "non_finite", 5],
+      );
+    });
     await t.step("missing tensor", async () => {
       const { tensors } = decodeSafetensors(saveParams(initParams(config, 1)));
       tensors.delete("ln_f.bias");

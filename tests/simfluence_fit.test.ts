@@ -85,6 +85,27 @@ Deno.test("λ auto picks the grid value with the lowest validation MSE", gpuTest
   );
 });
 
+Deno.test("λ auto stops once the validation MSE rises past its minimum", gpuTest, async () => {
+  // Noisy data: the held-out error is U-shaped along the grid, with its minimum inside it.
+  const { fitting } = study(-0.03, 0.02, 3e-2, 41);
+  const grid = [1e2, 1e1, 1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6];
+  const options = { kind: "linear" as const, lambdaGrid: grid, validationRuns: [0, 1] };
+  const full = await gpuFit(fitting, { ...options, lambdaPatience: Infinity });
+  const mses = full.lambdaTrials.map((t) => t.validationMse);
+  assert.equal(mses.length, grid.length);
+  const bestIndex = mses.indexOf(Math.min(...mses));
+  assert.ok(bestIndex < grid.length - 1, `minimum inside the grid: ${mses}`);
+
+  const early = await gpuFit(fitting, options);
+  const tried = early.lambdaTrials.map((t) => t.validationMse);
+  assert.ok(tried.length < grid.length, "the weakest factors were skipped");
+  // It stopped at the first rise after its best so far, and chose that best.
+  const last = tried.length - 1;
+  assert.ok(tried[last] >= Math.min(...tried.slice(0, last)), `stopped on a rise: ${tried}`);
+  assert.ok(tried.slice(0, last).every((v, i) => i === 0 || v < tried[i - 1]), `${tried}`);
+  assert.equal(early.params.lambdaFactor, grid[last - 1]);
+});
+
 Deno.test(
   "GPU and CPU fits agree; unseen training ids are reported with A = B = 0",
   gpuTest,

@@ -5,7 +5,8 @@ import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { adamwUpdate, sgdUpdate, type UpdateRange } from "./kernels.ts";
 
-export const scheduleSchema = z.object({
+// Strict objects: a misspelt hyperparameter (`weight_decay`) must be an error, not a silent default.
+export const scheduleSchema = z.strictObject({
   warmupSteps: z.number().int().nonnegative().default(0),
   /** Steps over which the decay runs (after warm-up ends); required for linear / cosine. */
   totalSteps: z.number().int().positive().optional(),
@@ -15,10 +16,13 @@ export const scheduleSchema = z.object({
 }).refine((s) => s.decay === "constant" || s.totalSteps !== undefined, {
   message: "linear and cosine decay need totalSteps",
   path: ["totalSteps"],
+}).refine((s) => s.totalSteps === undefined || s.warmupSteps <= s.totalSteps, {
+  message: "warmupSteps cannot exceed totalSteps",
+  path: ["warmupSteps"],
 });
 
 export const optimizerSchema = z.discriminatedUnion("kind", [
-  z.object({
+  z.strictObject({
     kind: z.literal("adamw"),
     lr: z.number().positive(),
     beta1: z.number().min(0).lt(1).default(0.9),
@@ -29,7 +33,7 @@ export const optimizerSchema = z.discriminatedUnion("kind", [
     maxGradNorm: z.number().min(0).default(1),
     schedule: scheduleSchema.default({ warmupSteps: 0, decay: "constant", minLrRatio: 0 }),
   }),
-  z.object({
+  z.strictObject({
     kind: z.literal("sgd"),
     lr: z.number().positive(),
     momentum: z.number().min(0).lt(1).default(0),

@@ -107,7 +107,10 @@ export class ParamLoadError extends Error {
   override name = "ParamLoadError";
   readonly httpStatus = 400;
   readonly code = "invalid_model_weights";
-  constructor(message: string, readonly details: { tensor?: string; problem: string }) {
+  constructor(
+    message: string,
+    readonly details: { tensor?: string; problem: string; index?: number },
+  ) {
     super(message);
   }
 }
@@ -165,6 +168,14 @@ export function loadParams(bytes: Uint8Array, config: Gpt2Config): ParamSet {
         tensor: spec.name,
         problem: "dtype",
       });
+    }
+    const bad = values.get(spec.name)!.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      // A NaN or Inf weight makes every loss NaN: refuse the file, naming where it is.
+      throw new ParamLoadError(
+        `tensor ${spec.name} holds a non-finite value at flat index ${bad}`,
+        { tensor: spec.name, problem: "non_finite", index: bad },
+      );
     }
     byName.delete(spec.name);
   }

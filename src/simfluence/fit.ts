@@ -26,6 +26,17 @@ export interface FitOptions extends GpuSolveOptions {
   /** A ridge factor (see above) or "auto" (default): the grid value with the lowest validation MSE. */
   lambdaFactor?: number | "auto";
   lambdaGrid?: readonly number[];
+  /**
+   * "auto" stops once the validation MSE has risen this many grid points in a row past its best
+   * (default 1): the grid runs from strong to weak regularisation, the held-out error is U-shaped
+   * along it, and the weakest factors are the slowest to solve.
+   */
+  lambdaPatience?: number;
+  /**
+   * Tolerance of the λ trials (default max(tol, 1e-4)): they only rank factors by validation
+   * MSE, which does not move at the last digits; the refit uses `tol`.
+   */
+  trialTol?: number;
   /** Indices into `runs` held out while choosing λ; default the last ⌈20 %⌉ (at least one). */
   validationRuns?: readonly number[];
   /** Default "gpu" when a runtime is given, else "cpu-cg". */
@@ -128,7 +139,7 @@ function cpuBackend(
     async solve(factor, solveOptions) {
       solveOptions.signal?.throwIfAborted();
       const lam = lambdas(design, kind, factor);
-      const tol = options.tol ?? 1e-8;
+      const tol = solveOptions.tol ?? options.tol ?? 1e-8;
       // CG is the service's fallback solver: cooperative, so it neither stalls the event loop
       // nor outlives a cancelled job. Cholesky is only for small reference fits.
       const sol = method === "cpu-cholesky"
@@ -229,10 +240,17 @@ export async function fitSimulator(
     const backend = makeBackend(buildDesign(fitting, n, m));
     try {
       let best = Infinity;
+      let sinceBest = 0;
+      const patience = options.lambdaPatience ?? 1;
+      const trialTol = options.trialTol ?? Math.max(options.tol ?? 1e-5, 1e-4);
       for (const f of grid) {
+        if (sinceBest >= patience) break;
         options.signal?.throwIfAborted();
         const t0 = performance.now();
-        const report = await backend.solve(f, solveOptions("lambda-search", f));
+        const report = await backend.solve(f, {
+          ...solveOptions("lambda-search", f),
+          tol: trialTol,
+        });
         solvesDone++;
         const mse = await backend.validate(validation);
         trials.push({
@@ -244,8 +262,9 @@ export async function fitSimulator(
         if (mse < best) {
           best = mse;
           factor = f;
+          sinceBest = 0;
           start = await backend.theta();
-        }
+        } else sinceBest++;
       }
     } finally {
       backend.dispose();
