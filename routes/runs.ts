@@ -1,4 +1,5 @@
-// Training runs: upload (JSON, streamed NDJSON, GPTfluence import), list, inspect, export, delete.
+// Training runs: upload (JSON, streamed NDJSON, GPTfluence import), list, inspect, export, delete;
+// the checkpoints of recorded runs.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../src/errors.ts";
@@ -178,6 +179,54 @@ const getTrajectories = createRoute({
   },
 });
 
+const listCheckpoints = createRoute({
+  method: "get",
+  path: "/v1/runs/{id}/checkpoints",
+  summary: "The weights checkpoints of a recorded run (POST /v1/training-runs, checkpointEvery)",
+  security: BEARER_SECURITY,
+  request: { params: IdParams },
+  responses: {
+    200: jsonContent(
+      z.object({
+        run: z.string(),
+        checkpoints: z.array(z.object({
+          step: z.number().int().openapi({ description: "Weights after this step (1-based)" }),
+          bytes: z.number().int(),
+          sha256: z.string(),
+        })),
+      }),
+      "Checkpoints by step; empty for uploaded runs",
+    ),
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such run"),
+  },
+});
+
+const getCheckpoint = createRoute({
+  method: "get",
+  path: "/v1/runs/{id}/checkpoints/{step}",
+  summary: "One checkpoint as safetensors (F32, Hugging Face GPT-2 names, config in the metadata)",
+  security: BEARER_SECURITY,
+  request: {
+    params: z.object({
+      id: IdParams.shape.id,
+      step: z.coerce.number().int().min(1).max(1e9).openapi({
+        param: { name: "step", in: "path" },
+        example: 100,
+      }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "model.safetensors of the weights after that step",
+      content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+    },
+    400: errorResponse("step is not a positive integer"),
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such run, or no checkpoint at that step (the message lists the steps)"),
+  },
+});
+
 const deleteRun = createRoute({
   method: "delete",
   path: "/v1/runs/{id}",
@@ -316,6 +365,34 @@ export const runRoutes: RouteModule = (app, deps) => {
       );
     }
     return c.json({ run: id, steps: run.steps.length, trajectories }, 200);
+  });
+
+  app.openapi(listCheckpoints, (c) => {
+    const { id } = c.req.valid("param");
+    if (!runs.get(id)) throw ApiError.notFound(`run ${id}`, { field: "id", id });
+    const checkpoints = runs.checkpoints(id).map(({ step, tensor }) => {
+      const info = deps.store.tensors.info(tensor);
+      return { step, bytes: info?.bytes ?? 0, sha256: info?.sha256 ?? "" };
+    });
+    return c.json({ run: id, checkpoints }, 200);
+  });
+
+  app.openapi(getCheckpoint, async (c) => {
+    const { id, step } = c.req.valid("param");
+    if (!runs.get(id)) throw ApiError.notFound(`run ${id}`, { field: "id", id });
+    const checkpoints = runs.checkpoints(id);
+    const found = checkpoints.find((k) => k.step === step);
+    if (!found) {
+      throw ApiError.notFound(`checkpoint at step ${step} of run ${id}`, {
+        field: "step",
+        steps: listSome(checkpoints.map((k) => String(k.step))),
+      });
+    }
+    const bytes = await deps.store.tensors.bytes(found.tensor);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": "application/octet-stream",
+      "content-disposition": `attachment; filename="checkpoint-${step}.safetensors"`,
+    });
   });
 
   app.openapi(deleteRun, async (c) => {

@@ -2,6 +2,8 @@
 // store the runs in a study, fit Simfluence-Linear on them and evaluate on a held-out run.
 import assert from "node:assert/strict";
 import { gpuFromRuntime } from "../src/gpu_handle.ts";
+import { parseGpt2Config } from "../src/model/config.ts";
+import { loadParams } from "../src/model/params.ts";
 import { parseSse, testApp } from "./helpers/app.ts";
 import { gpuTest, testRuntime } from "./helpers/gpu.ts";
 
@@ -107,6 +109,40 @@ Deno.test("training runs: record, store, fit and evaluate", gpuTest, async (t) =
       const pooled = (await evaluation.json()).pooled;
       assert.ok(Number.isFinite(pooled.allStepsMse) && pooled.allStepsMse >= 0);
     });
+    await t.step(
+      "each run owns its checkpoints: listed, downloadable, deleted with it",
+      async () => {
+        const runId = result.runs[0].id;
+        const list = await (await ctx.app.request(`/v1/runs/${runId}/checkpoints`)).json();
+        assert.deepEqual(list.checkpoints.map((k: { step: number }) => k.step), [3, 6]);
+        const weights = async (step: number) => {
+          const res = await ctx.app.request(`/v1/runs/${runId}/checkpoints/${step}`);
+          assert.equal(res.status, 200);
+          assert.equal(res.headers.get("content-type"), "application/octet-stream");
+          return loadParams(new Uint8Array(await res.arrayBuffer()), parseGpt2Config(TINY));
+        };
+        const [at3, at6] = [await weights(3), await weights(6)];
+        const fc3 = at3.values.get("h.0.mlp.c_fc.weight")!;
+        const fc6 = at6.values.get("h.0.mlp.c_fc.weight")!;
+        assert.ok(
+          fc3.some((v, i) => v !== fc6[i]),
+          "training moved the weights between checkpoints",
+        );
+        const missing = await ctx.app.request(`/v1/runs/${runId}/checkpoints/4`);
+        assert.equal(missing.status, 404);
+        assert.deepEqual((await missing.json()).error.details.steps.ids, ["3", "6"]);
+        assert.equal((await ctx.app.request(`/v1/runs/${runId}/checkpoints/x`)).status, 400);
+
+        const tensors = ctx.store.runs.checkpoints(runId).map((k) => k.tensor);
+        assert.equal(tensors.length, 2);
+        assert.equal(
+          (await ctx.app.request(`/v1/runs/${runId}`, { method: "DELETE" })).status,
+          204,
+        );
+        assert.ok(tensors.every((id) => ctx.store.tensors.info(id) === null), "files deleted too");
+        assert.equal((await ctx.app.request(`/v1/runs/${runId}/checkpoints`)).status, 404);
+      },
+    );
     await t.step("the same run names again are a 409", async () => {
       const again = await postJson(
         ctx.app,

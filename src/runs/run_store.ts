@@ -39,6 +39,32 @@ export const RUN_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/**
+ * Checkpoints of recorded runs (weights every N steps, for TracIn), owned by their run: stored
+ * with it in one transaction and deleted with it. Appended to MIGRATIONS after the other groups.
+ */
+export const RUN_CHECKPOINT_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "run_checkpoints",
+    up(db) {
+      db.exec(`
+        CREATE TABLE run_checkpoints (
+          run TEXT NOT NULL REFERENCES runs (id),
+          step INTEGER NOT NULL,
+          tensor TEXT NOT NULL,
+          PRIMARY KEY (run, step)
+        );
+      `);
+    },
+  },
+];
+
+/** A checkpoint: the weights after `step` (1-based), a safetensors file with HF GPT-2 names. */
+export interface RunCheckpoint {
+  step: number;
+  tensor: string;
+}
+
 export interface RunRecord extends RunShape {
   id: string;
   study: string;
@@ -134,8 +160,15 @@ export class RunStore {
     }
   }
 
-  /** Stores a validated run. Nothing is left behind when any step fails. */
-  async create(input: RunInput, source: string): Promise<RunRecord> {
+  /**
+   * Stores a validated run, with the checkpoint files already written for it (they become the
+   * run's). Nothing is left behind when any step fails; the checkpoint files stay the caller's.
+   */
+  async create(
+    input: RunInput,
+    source: string,
+    checkpoints: readonly RunCheckpoint[] = [],
+  ): Promise<RunRecord> {
     this.assertNameFree(input.study, input.name);
     const run = this.alignToStudy(input);
     const m = run.testExamples.length;
@@ -170,6 +203,10 @@ export class RunStore {
           source,
           Date.now(),
         );
+        const checkpoint = this.db.prepare(
+          "INSERT INTO run_checkpoints (run, step, tensor) VALUES (?, ?, ?)",
+        );
+        for (const c of checkpoints) checkpoint.run(id, c.step, c.tensor);
       });
     } catch (e) {
       await this.deps.tensors.delete(file.id);
@@ -232,11 +269,20 @@ export class RunStore {
     return [...ids].sort();
   }
 
-  /** Deletes a run; the study disappears with its last run unless simulators still use it. */
+  /** The run's checkpoints by step; empty for uploaded runs. */
+  checkpoints(id: string): RunCheckpoint[] {
+    return this.db.prepare(
+      "SELECT step, tensor FROM run_checkpoints WHERE run = ? ORDER BY step",
+    ).all(id) as unknown as RunCheckpoint[];
+  }
+
+  /** Deletes a run and its checkpoints; the study goes with its last run unless simulators use it. */
   async delete(id: string): Promise<boolean> {
     const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
     if (!row) return false;
+    const checkpoints = this.checkpoints(id);
     this.deps.transaction(() => {
+      this.db.prepare("DELETE FROM run_checkpoints WHERE run = ?").run(id);
       this.db.prepare("DELETE FROM runs WHERE id = ?").run(id);
       const left = this.db.prepare("SELECT COUNT(*) AS n FROM runs WHERE study = ?").get(
         row.study,
@@ -248,6 +294,7 @@ export class RunStore {
       }
     });
     await this.deps.tensors.delete(row.losses_tensor);
+    for (const c of checkpoints) await this.deps.tensors.delete(c.tensor);
     return true;
   }
 }

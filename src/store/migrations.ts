@@ -1,7 +1,7 @@
 // Schema migrations: an ordered list, applied once each, every one in its own transaction, with
 // the applied version recorded in schema_migrations. Append new migrations; never edit old ones.
 import type { DatabaseSync } from "node:sqlite";
-import { RUN_MIGRATIONS } from "../runs/run_store.ts";
+import { RUN_CHECKPOINT_MIGRATIONS, RUN_MIGRATIONS } from "../runs/run_store.ts";
 import { SIMULATOR_MIGRATIONS } from "../simulators/simulator_store.ts";
 import { DATASET_MIGRATIONS } from "../datasets/dataset_store.ts";
 import { MODEL_MIGRATIONS } from "../models/model_store.ts";
@@ -58,6 +58,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...SIMULATOR_MIGRATIONS,
   ...DATASET_MIGRATIONS,
   ...MODEL_MIGRATIONS,
+  ...RUN_CHECKPOINT_MIGRATIONS,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

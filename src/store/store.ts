@@ -83,6 +83,8 @@ export interface TensorStore {
   info(id: string): TensorFileInfo | null;
   /** Reads and checksum-verifies a file; throws TensorCorruptError on mismatch. */
   get(id: string): Promise<Safetensors>;
+  /** The file's bytes as stored, checksum-verified like `get`. */
+  bytes(id: string): Promise<Uint8Array>;
   delete(id: string): Promise<boolean>;
 }
 

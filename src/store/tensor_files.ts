@@ -126,6 +126,11 @@ export class FileTensorStore implements TensorStore {
   }
 
   async get(id: string): Promise<Safetensors> {
+    return decodeSafetensors(await this.bytes(id));
+  }
+
+  /** The file as stored, after its checksum is verified (for downloads). */
+  async bytes(id: string): Promise<Uint8Array> {
     const row = this.row(id);
     if (!row) throw new NotFoundError(`tensor file ${id}`);
     let bytes: Uint8Array;
@@ -143,7 +148,7 @@ export class FileTensorStore implements TensorStore {
         { id, expected: row.sha256, actual },
       );
     }
-    return decodeSafetensors(bytes);
+    return bytes;
   }
 
   async delete(id: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 // The background job behind POST /v1/training-runs: fine-tune K runs from one base model and store
-// each finished run in its study (as an uploaded run would be), with checkpoints every N steps.
-// Cancelling keeps the finished runs; the run in progress and its checkpoints are discarded.
+// each finished run in its study (as an uploaded run would be), with its checkpoints every N steps
+// (owned by the run). Cancelling keeps the finished runs; the run in progress and its checkpoints
+// are discarded.
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { JobContext } from "../jobs/manager.ts";
 import type { Store } from "../store/store.ts";
@@ -76,7 +77,7 @@ export function trainingJob(deps: TrainingJobDeps) {
         },
       }, plan);
       for await (const { index, run, stats } of recorded) {
-        const record = await store.runs.create(run, "training");
+        const record = await store.runs.create(run, "training", pending);
         stored.push({
           run: index,
           id: record.id,
@@ -88,7 +89,8 @@ export function trainingJob(deps: TrainingJobDeps) {
       }
       return { study: ctx.input.study, runs: stored, checkpoints };
     } catch (e) {
-      // Checkpoints of the run that did not finish belong to nothing.
+      // Checkpoints of the run that did not finish (or failed to store) belong to nothing; those
+      // of finished runs are theirs (GET /v1/runs/:id/checkpoints) and stay with them.
       for (const c of pending) await store.tensors.delete(c.tensor);
       if (stored.length > 0) {
         ctx.logger.warn("training stopped; finished runs were kept", {
