@@ -42,6 +42,7 @@ const start = createRoute({
     401: errorResponse("Missing or wrong API token"),
     404: errorResponse("No such simulator"),
     409: errorResponse("Simulator not ready"),
+    429: errorResponse("Too many simulations running at once; retry when one has finished"),
   },
 });
 

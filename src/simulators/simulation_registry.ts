@@ -1,7 +1,7 @@
 // Simulations started with POST /v1/simulations and watched with GET …/events, for browser
 // EventSource clients (which can only GET). Each simulation's events are kept after it finishes,
 // for `ttlMs`, so a client that connects late or reconnects gets the whole stream again.
-import { toApiError } from "../errors.ts";
+import { ApiError, toApiError } from "../errors.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import { type SimulationEvent, simulationEvents, type SimulationPlan } from "./simulation.ts";
 
@@ -21,21 +21,40 @@ interface Entry {
 
 export interface SimulationRegistryOptions {
   ttlMs?: number;
+  /** Simulations kept (running or replayable); the oldest finished ones make room. */
   maxEntries?: number;
+  /** Simulations computing at once; past it a new one is a 429 (each holds its events). */
+  maxRunning?: number;
+  /** Where events come from (tests substitute a controllable stream). */
+  events?: typeof simulationEvents;
 }
 
 export class SimulationRegistry {
   private entries = new Map<string, Entry>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
+  private readonly maxRunning: number;
+  private readonly events: typeof simulationEvents;
 
   constructor(options: SimulationRegistryOptions = {}) {
+    this.events = options.events ?? simulationEvents;
     this.ttlMs = options.ttlMs ?? 10 * 60_000;
     this.maxEntries = options.maxEntries ?? 64;
+    this.maxRunning = Math.min(options.maxRunning ?? 8, this.maxEntries);
   }
 
   start(rt: GpuRuntime | null, plan: SimulationPlan): { id: string } {
     this.evict();
+    const running = [...this.entries.values()].filter((e) => e.status === "running").length;
+    if (running >= this.maxRunning || this.entries.size >= this.maxEntries) {
+      throw new ApiError(
+        429,
+        "too_many_simulations",
+        `${running} simulations are still running (at most ${this.maxRunning} at once); ` +
+          "retry when one has finished",
+        { running, maxRunning: this.maxRunning },
+      );
+    }
     const entry: Entry = {
       id: crypto.randomUUID(),
       simulator: plan.sim.record.id,
@@ -58,7 +77,7 @@ export class SimulationRegistry {
 
   private async run(entry: Entry, rt: GpuRuntime | null, plan: SimulationPlan): Promise<void> {
     try {
-      for await (const events of simulationEvents(rt, plan, entry.controller.signal)) {
+      for await (const events of this.events(rt, plan, entry.controller.signal)) {
         this.publish(entry, events);
       }
       entry.status = "done";

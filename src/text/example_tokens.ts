@@ -19,6 +19,7 @@ export function tokenizeExample(tokenizer: TextTokenizer, example: DatasetExampl
     const lossMask = tokens.map(() => 1);
     return { tokens, lossMask, counted: Math.max(0, tokens.length - 1) };
   }
+  // Prompt and completion are tokenized separately so the label boundary is a token boundary.
   const prompt = tokenizer.encode(example.prompt);
   const completion = tokenizer.encode(example.completion);
   if (tokenizer.endOfText !== null) completion.push(tokenizer.endOfText);

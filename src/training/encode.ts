@@ -1,9 +1,10 @@
 // DatasetExamples → model inputs. A text example is all labels; a prompt → completion example
 // counts only the completion's tokens (and end-of-text, when the tokenizer has one) in the loss.
 // Rows are right-padded because the model's positions are 0..T-1 for every row.
-import { type DatasetExample, isPromptCompletion } from "../datasets/example.ts";
+import type { DatasetExample } from "../datasets/example.ts";
 import type { Batch } from "../model/batch.ts";
 import type { Gpt2Config } from "../model/config.ts";
+import { tokenizeExample } from "../text/example_tokens.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import { TrainingInputError } from "./errors.ts";
 
@@ -20,19 +21,8 @@ export function encodeExample(
   tokenizer: TextTokenizer,
   config: Gpt2Config,
 ): EncodedExample {
-  let tokens: number[];
-  let lossMask: number[];
-  if (isPromptCompletion(example)) {
-    // Prompt and completion are tokenized separately so the label boundary is a token boundary.
-    const prompt = tokenizer.encode(example.prompt);
-    const completion = tokenizer.encode(example.completion);
-    if (tokenizer.endOfText !== null) completion.push(tokenizer.endOfText);
-    tokens = [...prompt, ...completion];
-    lossMask = [...prompt.map(() => 0), ...completion.map(() => 1)];
-  } else {
-    tokens = tokenizer.encode(example.text);
-    lossMask = tokens.map(() => 1);
-  }
+  // The same tokens and labels as scoring (POST /v1/models/:id/losses) sees.
+  const { tokens, lossMask } = tokenizeExample(tokenizer, example);
   const context = config.n_positions;
   if (tokens.length > context) {
     throw new TrainingInputError(
