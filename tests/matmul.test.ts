@@ -13,6 +13,7 @@ import {
   candidatesFor,
   configName,
   type MatmulConfig,
+  TEXTURE_CANDIDATES,
   TILED_CANDIDATES,
   type TiledConfig,
 } from "../src/gpu/kernels/matmul_configs.ts";
@@ -161,7 +162,9 @@ Deno.test({
   ...gpuTest,
   fn: async (t) => {
     const rt = await testRuntime();
-    const general = tunedCandidates(rt).filter((c) => c.kernel !== "vec4" && c.kernel !== "panel");
+    const general = tunedCandidates(rt).filter((c) =>
+      c.kernel === "strided" || c.kernel === "tiled"
+    );
     const configs = general.some((c) => c.kernel === "tiled") ? general : [...general, SMALL_TILES];
     for (const config of configs) {
       await t.step(configName(config), async () => {
@@ -290,6 +293,53 @@ Deno.test({
             bias: true,
             alpha: -1.5,
           },
+          withConfig(rt, config),
+          configName(config),
+        );
+      });
+    }
+  },
+});
+
+Deno.test({
+  // Any layout packs into the textures, so the texture kernel is checked on the odd shapes too.
+  name: "matmul: every texture candidate on odd and aligned shapes, all layouts, batched views",
+  ...gpuTest,
+  fn: async (t) => {
+    const rt = await testRuntime();
+    for (const config of TEXTURE_CANDIDATES) {
+      await t.step(configName(config), async () => {
+        for (const layout of LAYOUTS) {
+          for (const shape of [...ODD_SHAPES, ALIGNED_SHAPES[2], { M: 37, K: 70, N: 300 }]) {
+            await check(
+              rt,
+              { ...shape, a: layout.a, b: layout.b },
+              withConfig(rt, config),
+              `${configName(config)} ${layout.name}`,
+            );
+          }
+        }
+        // Padded rows and odd offsets, batched a over a broadcast (rank-2) b, bias, accumulate,
+        // alpha; then a batch of b over a broadcast a, with K not a multiple of 4.
+        await check(
+          rt,
+          {
+            batch: 3,
+            M: 13,
+            K: 18,
+            N: 21,
+            a: { pad: 3, batchPad: 5, offset: 7 },
+            b: { batch: null, transposed: true, pad: 2, offset: 3 },
+            bias: true,
+            accumulate: true,
+            alpha: 0.5,
+          },
+          withConfig(rt, config),
+          configName(config),
+        );
+        await check(
+          rt,
+          { batch: 2, M: 9, K: 7, N: 10, a: { batch: 1 }, b: { batchPad: 4 }, alpha: -1.5 },
           withConfig(rt, config),
           configName(config),
         );

@@ -32,6 +32,7 @@ const WANTED_LIMITS = [
   "maxComputeWorkgroupSizeY",
   "maxComputeWorkgroupSizeZ",
   "maxComputeWorkgroupsPerDimension",
+  "maxTextureDimension2D",
 ] as const;
 
 const OPTIONAL_FEATURES: GPUFeatureName[] = ["timestamp-query", "shader-f16"];

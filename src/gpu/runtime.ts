@@ -17,8 +17,11 @@ export interface KernelParams {
 
 export interface DispatchRequest {
   pipeline: PipelineKey;
-  /** Storage bindings in binding order, after the uniform at binding 0 when `params` is given. */
-  bindings: readonly (Tensor | GPUBuffer)[];
+  /**
+   * Storage buffers and texture views in binding order, after the uniform at binding 0 when
+   * `params` is given.
+   */
+  bindings: readonly (Tensor | GPUBuffer | GPUTextureView)[];
   params?: KernelParams;
   workgroups: readonly [number, number?, number?];
 }
@@ -28,6 +31,8 @@ const COPY_SRC = 0x0004;
 const COPY_DST = 0x0008;
 const MAP_READ = 0x0001;
 const UNIFORM = 0x0040;
+const TEXTURE_BINDING = 0x04; // GPUTextureUsage.TEXTURE_BINDING
+const STORAGE_BINDING = 0x08;
 
 class LruMap<K, V> extends Map<K, V> {
   constructor(private readonly capacity: number, private readonly onEvict?: (v: V) => void) {
@@ -56,8 +61,17 @@ export class GpuRuntime implements TensorOwner {
   readonly pipelines: PipelineCache;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private bufferIds = new WeakMap<GPUBuffer | GPUTextureView, number>();
   private nextBufferId = 1;
+  // Scratch textures by role and size (matmul's packed operands). Evicted ones may sit in
+  // recorded, unsubmitted commands: submit those before destroying.
+  private textures = new LruMap<string, { texture: GPUTexture; view: GPUTextureView }>(
+    8,
+    ({ texture }) => {
+      this.flush();
+      texture.destroy();
+    },
+  );
   // Evicted uniforms may sit in recorded, unsubmitted commands: submit those before destroying.
   private uniforms = new LruMap<string, GPUBuffer>(2048, (buffer) => {
     this.flush();
@@ -141,7 +155,29 @@ export class GpuRuntime implements TensorOwner {
 
   // ---- dispatch ------------------------------------------------------------------------------
 
-  private bufferId(buffer: GPUBuffer): number {
+  /**
+   * The view of a scratch rgba32float texture (storage-writable and sampled) for `role`, reused by
+   * later calls with the same role and size (one view each, so bind groups stay cached); its
+   * contents are whatever the last user left.
+   */
+  scratchTexture(role: string, width: number, height: number): GPUTextureView {
+    this.resetCachesIfLost();
+    const key = `${role}:${width}x${height}`;
+    let entry = this.textures.touch(key);
+    if (!entry) {
+      const texture = this.device.createTexture({
+        label: key,
+        size: [width, height],
+        format: "rgba32float",
+        usage: TEXTURE_BINDING | STORAGE_BINDING,
+      });
+      entry = { texture, view: texture.createView() };
+      this.textures.put(key, entry);
+    }
+    return entry.view;
+  }
+
+  private bufferId(buffer: GPUBuffer | GPUTextureView): number {
     let id = this.bufferIds.get(buffer);
     if (id === undefined) {
       id = this.nextBufferId++;
@@ -154,6 +190,7 @@ export class GpuRuntime implements TensorOwner {
     if (this.cacheGeneration !== this.gpu.generation) {
       this.uniforms.clear();
       this.bindGroups.clear();
+      this.textures.clear();
       this.encoder = null;
       this.pass = null;
       this.cacheGeneration = this.gpu.generation;
@@ -196,7 +233,7 @@ export class GpuRuntime implements TensorOwner {
     if (!this.gpu.healthy) {
       throw new DeviceLostError(`GPU device lost (${this.gpu.lostReason ?? "closing"})`);
     }
-    const buffers: GPUBuffer[] = request.bindings.map((b, i) => {
+    const buffers: (GPUBuffer | GPUTextureView)[] = request.bindings.map((b, i) => {
       if (b instanceof Tensor) {
         this.checkTensor(b, `binding ${i}`);
         return b.buffer;
@@ -212,7 +249,12 @@ export class GpuRuntime implements TensorOwner {
       const entries: GPUBindGroupEntry[] = [];
       if (uniform) entries.push({ binding: 0, resource: { buffer: uniform.buffer } });
       const first = uniform ? 1 : 0;
-      buffers.forEach((buffer, i) => entries.push({ binding: first + i, resource: { buffer } }));
+      buffers.forEach((b, i) =>
+        entries.push({
+          binding: first + i,
+          resource: b instanceof GPUTextureView ? b : { buffer: b },
+        })
+      );
       bindGroup = this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
         entries,

@@ -17,6 +17,8 @@ import {
   PANEL_CANDIDATES,
   type PanelConfig,
   parseConfig,
+  TEXTURE_CANDIDATES,
+  type TextureConfig,
   VEC4_CANDIDATES,
   type Vec4Config,
   workgroupBytes,
@@ -153,6 +155,41 @@ const panelOvershoot = (c: PanelConfig, p: MatmulProblem) => {
 const isAligned = (c: MatmulConfig): c is AlignedConfig =>
   c.kernel === "vec4" || c.kernel === "panel";
 
+const isGeneral = (c: MatmulConfig): c is GeneralConfig =>
+  c.kernel === "tiled" || c.kernel === "strided";
+
+/** The packed operands' texture sizes (texels), or null when a dimension exceeds the device's. */
+function textureShapes(p: MatmulProblem, maxDim: number) {
+  if (p.K === 0) return null;
+  const k4 = Math.ceil(p.K / 4);
+  const aZ = p.a.sb === 0 ? 1 : p.batch;
+  const bZ = p.b.sb === 0 ? 1 : p.batch;
+  const shapes = {
+    k4,
+    kp: 4 * k4,
+    n4: Math.ceil(p.N / 4),
+    aZ,
+    bZ,
+    aHeight: aZ * p.M,
+    bHeight: bZ * 4 * k4,
+  };
+  const fits = [shapes.k4, shapes.n4, shapes.aHeight, shapes.bHeight].every((d) => d <= maxDim);
+  return fits ? shapes : null;
+}
+
+const textureInvocations = (c: TextureConfig, p: MatmulProblem) =>
+  Math.ceil(p.M / c.r) * Math.ceil(p.N / (4 * c.c)) * p.batch;
+
+/**
+ * The texture kernel takes any layout that fits its textures: the tuned block, or a smaller one
+ * when that would leave lanes idle; null (use the buffer kernels) when nothing fills the lanes.
+ */
+function pickTexture(config: TextureConfig, p: MatmulProblem, maxDim: number) {
+  if (!textureShapes(p, maxDim)) return null;
+  return [config, ...TEXTURE_CANDIDATES.filter((c) => c.r * c.c < config.r * config.c)]
+    .find((c) => textureInvocations(c, p) >= MIN_INVOCATIONS) ?? null;
+}
+
 /**
  * The panel width follows N: the widest panel of the tuned height that does not leave many lanes
  * past N idle (e.g. N = 768 with 512-column panels), else the one that leaves fewest. Problems
@@ -170,7 +207,18 @@ function pickPanel(config: PanelConfig, p: MatmulProblem): MatmulConfig {
     fits.reduce((best, c) => panelOvershoot(c, p) < panelOvershoot(best, p) ? c : best);
 }
 
-function pickConfig(choice: MatmulChoice, p: MatmulProblem, canVec4: boolean): MatmulConfig {
+function pickConfig(
+  choice: MatmulChoice,
+  p: MatmulProblem,
+  canVec4: boolean,
+  maxTextureDim: number,
+): MatmulConfig {
+  if (choice.fast.kernel === "texture") {
+    const texture = pickTexture(choice.fast, p, maxTextureDim);
+    if (texture) return texture;
+    // Small or oversized problems: the register-blocked buffer kernels.
+    choice = { ...choice, fast: VEC4_CANDIDATES[VEC4_CANDIDATES.length - 1] };
+  }
   const config = canVec4 || !isAligned(choice.fast) ? choice.fast : choice.general;
   if (config.kernel === "panel") return pickPanel(config, p);
   if (config.kernel !== "vec4" || vec4Invocations(config, p) >= MIN_INVOCATIONS) return config;
@@ -276,6 +324,96 @@ export function matmulRequest(
         bindings,
         workgroups: [Math.ceil(p.N / config.bn), Math.ceil(p.M / config.bm), p.batch],
       };
+    case "texture":
+      throw new Error("matmul: the texture kernel is several dispatches; use textureRequests");
+  }
+}
+
+/**
+ * The texture kernel's dispatches: pack a into texture "matmul-a" ([Za·M rows, ceil(K/4)
+ * texels]) and b into "matmul-b" ([Zb·Kp rows, ceil(N/4) texels]), then the blocked product.
+ */
+function textureRequests(
+  rt: GpuRuntime,
+  config: TextureConfig,
+  p: MatmulProblem,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  options: MatmulOptions,
+): DispatchRequest[] {
+  const shapes = textureShapes(p, rt.device.limits.maxTextureDimension2D);
+  if (!shapes) throw new Error(`matmul: ${configName(config)}: operands exceed the texture size`);
+  const ta = rt.scratchTexture("matmul-a", shapes.k4, shapes.aHeight);
+  const tb = rt.scratchTexture("matmul-b", shapes.n4, shapes.bHeight);
+  const pack = (
+    src: Tensor,
+    dst: GPUTextureView,
+    rows: number,
+    cols: number,
+    prows: number,
+    view: { off: number; sr: number; sc: number; sb: number },
+    batch: number,
+  ): DispatchRequest => ({
+    pipeline: {
+      shader: "matmul_pack",
+      entryPoint: view.sc === 1 && aligned(view.off, view.sr, view.sb) ? "main_vec4" : "main",
+    },
+    params: { u: [rows, cols, prows, view.off, view.sr, view.sc, view.sb] },
+    bindings: [src, dst],
+    workgroups: [Math.ceil(Math.ceil(cols / 4) / 8), Math.ceil(prows / 8), batch],
+  });
+  const flags = (options.bias ? 1 : 0) | (options.accumulate ? 2 : 0);
+  return [
+    pack(a, ta, p.M, p.K, p.M, { off: p.a.off, sr: p.a.sm, sc: p.a.sk, sb: p.a.sb }, shapes.aZ),
+    pack(
+      b,
+      tb,
+      p.K,
+      p.N,
+      shapes.kp,
+      { off: p.b.off, sr: p.b.sk, sc: p.b.sn, sb: p.b.sb },
+      shapes.bZ,
+    ),
+    {
+      pipeline: { shader: "matmul_texture", defines: { R: config.r, C: config.c } },
+      params: {
+        u: [
+          p.M,
+          p.N,
+          p.K,
+          shapes.aZ > 1 ? p.M : 0,
+          shapes.bZ > 1 ? shapes.kp : 0,
+          p.outOff,
+          p.M * p.N,
+          options.bias?.offset ?? 0,
+          flags,
+        ],
+        f: [options.alpha ?? 1],
+      },
+      // A bias-less launch binds a's buffer there (never out's: read and read-write would clash).
+      bindings: [ta, tb, out, options.bias ?? a],
+      workgroups: [Math.ceil(p.N / (4 * config.c * 8)), Math.ceil(p.M / config.r), p.batch],
+    },
+  ];
+}
+
+/** Records the dispatches of one configuration. */
+async function run(
+  rt: GpuRuntime,
+  config: MatmulConfig,
+  p: MatmulProblem,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  options: MatmulOptions,
+): Promise<void> {
+  if (config.kernel !== "texture") {
+    await rt.dispatch(matmulRequest(config, p, a, b, out, options));
+    return;
+  }
+  for (const request of textureRequests(rt, config, p, a, b, out, options)) {
+    await rt.dispatch(request);
   }
 }
 
@@ -294,8 +432,13 @@ export async function matmul(
 ): Promise<void> {
   const p = resolveProblem(a, b, out, options.bias);
   if (p.M === 0 || p.N === 0 || p.batch === 0) return;
-  const config = pickConfig(stateOf(rt).choice, p, vec4Layout(p) !== null);
-  await rt.dispatch(matmulRequest(config, p, a, b, out, options));
+  const config = pickConfig(
+    stateOf(rt).choice,
+    p,
+    vec4Layout(p) !== null,
+    rt.device.limits.maxTextureDimension2D,
+  );
+  await run(rt, config, p, a, b, out, options);
 }
 
 /** Runs one specific configuration (tests and the tuner); throws if it cannot take the layout. */
@@ -309,7 +452,7 @@ export async function matmulWith(
 ): Promise<void> {
   const p = resolveProblem(a, b, out, options.bias);
   if (p.M === 0 || p.N === 0 || p.batch === 0) return;
-  await rt.dispatch(matmulRequest(config, p, a, b, out, options));
+  await run(rt, config, p, a, b, out, options);
 }
 
 /** The tile configuration in use on this runtime's adapter (for GET /v1/device). */
@@ -334,9 +477,11 @@ async function measureCandidates(
   rt: GpuRuntime,
   quick: boolean,
 ): Promise<{ choice: MatmulChoice; report: Record<string, unknown> }> {
-  // Large enough that the biggest blocks fill the lanes (results at 256 mislead on llvmpipe);
-  // quick mode takes fewer repeats instead.
-  const size = 512;
+  // Large enough that the biggest blocks fill the lanes and that per-launch costs (sync, the
+  // texture kernel's packing) weigh as little as in a model's matmuls: results at 256 mislead on
+  // llvmpipe, and at 512 the texture kernel only ties what it beats by 1.3x at 1024. Quick mode
+  // takes fewer repeats instead.
+  const size = 1024;
   const data = new Float32Array(size * size);
   for (let i = 0; i < data.length; i++) data[i] = ((i * 7919) % 1000) / 1000 - 0.5;
   const a = rt.tensor(data, [size, size]);
@@ -359,7 +504,7 @@ async function measureCandidates(
         const rate = 2 * size ** 3 / ms / 1e6;
         gflops[name] = Number(rate.toFixed(2));
         if (!best || rate > best.rate) best = { config, rate };
-        if (!isAligned(config) && (!bestGeneral || rate > bestGeneral.rate)) {
+        if (isGeneral(config) && (!bestGeneral || rate > bestGeneral.rate)) {
           bestGeneral = { config, rate };
         }
       } catch (e) {
@@ -379,6 +524,20 @@ async function measureCandidates(
       source: "tuned",
     },
     report: { probe: `${size}x${size}x${size}`, gflops },
+  };
+}
+
+/**
+ * Makes `fast` this runtime's choice for 4-aligned (and, for the texture kernel, all fitting)
+ * problems, as tuning would; returns a function restoring the previous choice. For tests and
+ * benchmarks that run a whole model on one kernel.
+ */
+export function useMatmulChoice(rt: GpuRuntime, fast: MatmulConfig): () => void {
+  const state = stateOf(rt);
+  const previous = state.choice;
+  state.choice = { ...previous, fast, source: "set" };
+  return () => {
+    state.choice = previous;
   };
 }
 
@@ -403,7 +562,7 @@ export function tuneMatmul(
       const fast = parseConfig(cached?.fast);
       const general = parseConfig(cached?.general);
       if (
-        cached?.version === MATMUL_TUNE_VERSION && fast && general && !isAligned(general) &&
+        cached?.version === MATMUL_TUNE_VERSION && fast && general && isGeneral(general) &&
         feasible(rt, fast) && feasible(rt, general)
       ) {
         state.choice = { fast, general, source: "cache" };

@@ -8,6 +8,10 @@
 // - "tiled": workgroup-memory tiles with register blocking (shaders/matmul_tiled.wgsl). Any
 //   layout; what suits real GPUs.
 // - "strided": register-blocked scalar loads for any strides (shaders/matmul_strided.wgsl).
+// - "texture": both operands first packed into rgba32float textures (shaders/matmul_pack.wgsl,
+//   any layout), then register-blocked texel fetches (shaders/matmul_texture.wgsl). For llvmpipe,
+//   whose texel fetches are vectorised gathers while its buffer loads are per-lane loops; limited
+//   by the texture size (maxTextureDimension2D).
 
 export interface Vec4Config {
   kernel: "vec4";
@@ -46,7 +50,15 @@ export interface StridedConfig {
   wgy: number;
 }
 
-export type MatmulConfig = Vec4Config | PanelConfig | TiledConfig | StridedConfig;
+export interface TextureConfig {
+  kernel: "texture";
+  /** Rows per invocation (1..16). */
+  r: number;
+  /** 4-column blocks per invocation (1..8); 8 invocations per workgroup along the columns. */
+  c: number;
+}
+
+export type MatmulConfig = Vec4Config | PanelConfig | TiledConfig | StridedConfig | TextureConfig;
 
 /** Kernels that need 4-aligned layouts (see vec4Layout in matmul.ts). */
 export type AlignedConfig = Vec4Config | PanelConfig;
@@ -54,7 +66,10 @@ export type AlignedConfig = Vec4Config | PanelConfig;
 /** Kernels that accept any layout. */
 export type GeneralConfig = TiledConfig | StridedConfig;
 
-/** The choice in use on one runtime: `fast` for 4-aligned layouts, `general` for the rest. */
+/**
+ * The choice in use on one runtime: `fast` for 4-aligned layouts (a texture `fast` takes any layout
+ * that fits its textures), `general` for the rest.
+ */
 export interface MatmulChoice {
   fast: MatmulConfig;
   general: GeneralConfig;
@@ -63,7 +78,7 @@ export interface MatmulChoice {
 }
 
 /** Bump when kernels or candidates change, so that cached tuning results are re-measured. */
-export const MATMUL_TUNE_VERSION = 2;
+export const MATMUL_TUNE_VERSION = 3;
 
 export const VEC4_CANDIDATES: readonly Vec4Config[] = [
   { kernel: "vec4", rm: 2, rn: 2, wgx: 8, wgy: 8 },
@@ -75,6 +90,13 @@ export const VEC4_CANDIDATES: readonly Vec4Config[] = [
 export const PANEL_CANDIDATES: readonly PanelConfig[] = [
   { kernel: "panel", r: 32, rn: 8, w: 16 },
   { kernel: "panel", r: 32, rn: 4, w: 16 },
+];
+
+/** Largest first: smaller blocks take over when the large ones would leave lanes idle. */
+export const TEXTURE_CANDIDATES: readonly TextureConfig[] = [
+  { kernel: "texture", r: 16, c: 8 },
+  { kernel: "texture", r: 8, c: 8 },
+  { kernel: "texture", r: 8, c: 4 },
 ];
 
 export const TILED_CANDIDATES: readonly TiledConfig[] = [
@@ -92,6 +114,7 @@ export const ALL_CANDIDATES: readonly MatmulConfig[] = [
   ...PANEL_CANDIDATES,
   ...TILED_CANDIDATES,
   ...STRIDED_CANDIDATES,
+  ...TEXTURE_CANDIDATES,
 ];
 
 /**
@@ -100,11 +123,13 @@ export const ALL_CANDIDATES: readonly MatmulConfig[] = [
  * (The panel kernel has barriers too, but one per 4 k over a whole R-row panel.) vec4 blocks
  * beyond 16x32 are left out everywhere: 32x32 took over a minute per layout on a busy 2-core
  * machine without running faster. On llvmpipe, panel 32x32 compiles in about 5-10 s per layout.
+ * The texture kernel is measured on CPU adapters only (its largest block; smaller ones are picked
+ * per problem); real GPUs read buffers at full speed and have the tiled kernels.
  */
 export function candidatesFor(isFallbackAdapter: boolean): readonly MatmulConfig[] {
   return isFallbackAdapter
-    ? [...VEC4_CANDIDATES, ...PANEL_CANDIDATES, ...STRIDED_CANDIDATES]
-    : ALL_CANDIDATES;
+    ? [...VEC4_CANDIDATES, ...PANEL_CANDIDATES, ...STRIDED_CANDIDATES, TEXTURE_CANDIDATES[0]]
+    : [...VEC4_CANDIDATES, ...PANEL_CANDIDATES, ...TILED_CANDIDATES, ...STRIDED_CANDIDATES];
 }
 
 /** Untuned defaults: CPU adapters get the panel kernel (fewest loads per FMA), GPUs tiled. */
@@ -124,6 +149,8 @@ export function configName(c: MatmulConfig): string {
       return `tiled ${c.bm}x${c.bn}x${c.bk} ${c.tm}x${c.tn}`;
     case "strided":
       return `strided ${c.tm}x4 wg${c.wgx}x${c.wgy}`;
+    case "texture":
+      return `texture ${c.r}x${4 * c.c}`;
   }
 }
 
@@ -135,6 +162,7 @@ export function workgroupBytes(c: MatmulConfig): number {
 
 export function invocationsPerWorkgroup(c: MatmulConfig): number {
   if (c.kernel === "panel") return c.w;
+  if (c.kernel === "texture") return 8;
   return c.kernel === "tiled" ? (c.bm / c.tm) * (c.bn / c.tn) : c.wgx * c.wgy;
 }
 
