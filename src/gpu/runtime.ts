@@ -33,6 +33,8 @@ const MAP_READ = 0x0001;
 const UNIFORM = 0x0040;
 const TEXTURE_BINDING = 0x04; // GPUTextureUsage.TEXTURE_BINDING
 const STORAGE_BINDING = 0x08;
+/** Scratch textures kept for reuse (the newest one is kept even if larger). */
+const SCRATCH_TEXTURE_BYTES = 512 * 2 ** 20;
 
 class LruMap<K, V> extends Map<K, V> {
   constructor(private readonly capacity: number, private readonly onEvict?: (v: V) => void) {
@@ -63,15 +65,15 @@ export class GpuRuntime implements TensorOwner {
   private pass: GPUComputePassEncoder | null = null;
   private bufferIds = new WeakMap<GPUBuffer | GPUTextureView, number>();
   private nextBufferId = 1;
-  // Scratch textures by role and size (matmul's packed operands). Evicted ones may sit in
+  // Scratch textures by role and size (matmul's packed operands): a model step uses a dozen
+  // sizes, each reused every step, so they stay cached up to a byte budget (re-creating one
+  // costs an allocation and zero-fill as large as the operand). Evicted ones may sit in
   // recorded, unsubmitted commands: submit those before destroying.
-  private textures = new LruMap<string, { texture: GPUTexture; view: GPUTextureView }>(
-    8,
-    ({ texture }) => {
-      this.flush();
-      texture.destroy();
-    },
-  );
+  private textures = new Map<
+    string,
+    { texture: GPUTexture; view: GPUTextureView; bytes: number }
+  >();
+  private textureBytes = 0;
   // Evicted uniforms may sit in recorded, unsubmitted commands: submit those before destroying.
   private uniforms = new LruMap<string, GPUBuffer>(2048, (buffer) => {
     this.flush();
@@ -163,17 +165,27 @@ export class GpuRuntime implements TensorOwner {
   scratchTexture(role: string, width: number, height: number): GPUTextureView {
     this.resetCachesIfLost();
     const key = `${role}:${width}x${height}`;
-    let entry = this.textures.touch(key);
-    if (!entry) {
+    let entry = this.textures.get(key);
+    if (entry) {
+      this.textures.delete(key); // most recently used last
+    } else {
       const texture = this.device.createTexture({
         label: key,
         size: [width, height],
         format: "rgba32float",
         usage: TEXTURE_BINDING | STORAGE_BINDING,
       });
-      entry = { texture, view: texture.createView() };
-      this.textures.put(key, entry);
+      entry = { texture, view: texture.createView(), bytes: 16 * width * height };
+      this.textureBytes += entry.bytes;
+      for (const [oldKey, old] of this.textures) {
+        if (this.textureBytes <= SCRATCH_TEXTURE_BYTES) break;
+        this.flush();
+        old.texture.destroy();
+        this.textures.delete(oldKey);
+        this.textureBytes -= old.bytes;
+      }
     }
+    this.textures.set(key, entry);
     return entry.view;
   }
 
@@ -191,6 +203,7 @@ export class GpuRuntime implements TensorOwner {
       this.uniforms.clear();
       this.bindGroups.clear();
       this.textures.clear();
+      this.textureBytes = 0;
       this.encoder = null;
       this.pass = null;
       this.cacheGeneration = this.gpu.generation;
