@@ -104,3 +104,12 @@ Deno.test("concurrent compilations report errors against the right file", gpuTes
   // A failed specialisation is not cached: asking again compiles (and fails) again.
   await assert.rejects(rt.pipelines.get({ shader: "fill", defines: { NOT_WG: 3 } }));
 });
+
+Deno.test("scratch textures are reused by role and size", gpuTest, async () => {
+  const rt = await testRuntime();
+  const a = rt.scratchTexture("test-a", 3, 5);
+  assert.equal(rt.scratchTexture("test-a", 3, 5), a, "same role and size: the same view");
+  assert.notEqual(rt.scratchTexture("test-a", 3, 6), a);
+  assert.notEqual(rt.scratchTexture("test-b", 3, 5), a);
+  assert.equal(rt.scratchTexture("test-a", 3, 5), a, "still cached after other sizes");
+});
