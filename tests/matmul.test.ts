@@ -7,8 +7,10 @@ import {
   matmulConfig,
   matmulWith,
   resolveProblem,
+  useMatmulChoice,
   vec4Layout,
 } from "../src/gpu/kernels/matmul.ts";
+import { DispatchProfiler } from "../src/gpu/profiler.ts";
 import {
   candidatesFor,
   configName,
@@ -464,5 +466,34 @@ Deno.test({
     const config = matmulConfig(rt);
     assert.equal(typeof (config.fast as { name: unknown }).name, "string");
     assert.notEqual((config.general as { kernel: string }).kernel, "vec4");
+  },
+});
+
+Deno.test({
+  name: "matmul: a texture choice takes only products that repay their packing",
+  ...gpuTest,
+  fn: async () => {
+    const rt = await testRuntime();
+    const kernelsFor = async (M: number, K: number, N: number) => {
+      const a = rt.zeros([M, K]), b = rt.zeros([K, N]), out = rt.zeros([M, N]);
+      const profiler = new DispatchProfiler(rt.device, 16, "wall");
+      const restore = useMatmulChoice(rt, TEXTURE_CANDIDATES[0]);
+      try {
+        rt.profiler = profiler;
+        await matmul(rt, a, b, out);
+        rt.profiler = null;
+        rt.flush();
+        return (await profiler.collect()).kernels.map((k) => k.name);
+      } finally {
+        rt.profiler = null;
+        restore();
+        profiler.dispose();
+        for (const t of [a, b, out]) t.dispose();
+      }
+    };
+    assert.ok((await kernelsFor(512, 64, 512)).includes("matmul_texture"));
+    // 128 rows: packing the 64×768 b would cost half the product; the buffer kernels take it.
+    const small = await kernelsFor(128, 64, 768);
+    assert.ok(!small.some((k) => k.startsWith("matmul_texture") || k.startsWith("matmul_pack")));
   },
 });

@@ -1,8 +1,8 @@
 // After tuning on llvmpipe the texture matmul usually becomes the model's kernel for every
 // problem large enough: a forward and backward of a small model on it must agree with the same
 // model on the default kernels (themselves checked against the float64 reference in
-// model_parity.test.ts), within f32 rounding. The shapes (B·T = 128 rows, d = 64) are large
-// enough for the texture path, which smaller problems skip.
+// model_parity.test.ts), within f32 rounding. The shapes (B·T = 512 rows, d = 128) are large
+// enough for the texture path in the MLP and its weight gradients; smaller products skip it.
 import assert from "node:assert/strict";
 import { assertClose } from "../src/gpu/reference/compare.ts";
 import { DispatchProfiler } from "../src/gpu/profiler.ts";
@@ -25,16 +25,16 @@ Deno.test("a model on the texture matmul matches the default kernels", gpuTest, 
   const rt = await testRuntime();
   const config = parseGpt2Config({
     vocab_size: BYTE_VOCAB_SIZE,
-    n_positions: 32,
-    n_embd: 64,
-    n_layer: 2,
+    n_positions: 64,
+    n_embd: 128,
+    n_layer: 1,
     n_head: 2,
   });
   const next = seededUniform(5);
   const batch = {
-    B: 4,
-    T: 32,
-    tokens: Array.from({ length: 128 }, () => Math.floor(next() * 256)),
+    B: 8,
+    T: 64,
+    tokens: Array.from({ length: 512 }, () => Math.floor(next() * 256)),
   };
   const params = initParams(config, 11);
 

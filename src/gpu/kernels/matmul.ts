@@ -181,10 +181,21 @@ const textureInvocations = (c: TextureConfig, p: MatmulProblem) =>
   Math.ceil(p.M / c.r) * Math.ceil(p.N / (4 * c.c)) * p.batch;
 
 /**
- * The texture kernel takes any layout that fits its textures: the tuned block, or a smaller one
- * when that would leave lanes idle; null (use the buffer kernels) when nothing fills the lanes.
+ * Packing costs about as much per element as ~64 multiply-adds on llvmpipe, against ~1.5x faster
+ * products: packing b is a 64/M share of the product's work (a: 64/N), which must stay small for
+ * the texture kernel to win (e.g. GPT-2's forward at 128 tokens packs 768×3072 weights for a
+ * 128-row product, and runs faster on the buffer kernels).
+ */
+const PACK_COST = 64;
+const MAX_PACK_SHARE = 0.4;
+
+/**
+ * The texture kernel takes any layout that fits its textures and is large enough to repay the
+ * packing: the tuned block, or a smaller one when that would leave lanes idle; null (use the
+ * buffer kernels) otherwise.
  */
 function pickTexture(config: TextureConfig, p: MatmulProblem, maxDim: number) {
+  if (PACK_COST / p.M + PACK_COST / p.N > MAX_PACK_SHARE) return null;
   if (!textureShapes(p, maxDim)) return null;
   return [config, ...TEXTURE_CANDIDATES.filter((c) => c.r * c.c < config.r * config.c)]
     .find((c) => textureInvocations(c, p) >= MIN_INVOCATIONS) ?? null;
