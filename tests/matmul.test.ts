@@ -345,6 +345,13 @@ Deno.test({
           withConfig(rt, config),
           configName(config),
         );
+        // Rows padded to multiples of 4 take the vec4 packer; their last texel is partial.
+        await check(
+          rt,
+          { M: 9, K: 70, N: 30, a: { pad: 2 }, b: { pad: 2 }, bias: true },
+          withConfig(rt, config),
+          `${configName(config)} vec4 packing`,
+        );
       });
     }
   },
