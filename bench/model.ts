@@ -6,7 +6,7 @@
 // FLOPs per trained token: 3 × forward, forward = 2·(3d² + d² + 2·d·f)·L matmuls + 2·d·V head
 // + 2·T·d·L attention (QKᵀ and PV over the causal half of T): the usual "6N + attention" count.
 import { DispatchProfiler, kernelGroup, type KernelProfile } from "../src/gpu/profiler.ts";
-import { timeGpu } from "../src/gpu/autotune.ts";
+import { median, timeGpu } from "../src/gpu/autotune.ts";
 import { matmul } from "../src/gpu/kernels/matmul.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";
 import { seededUniform } from "../src/gpu/reference/random.ts";
@@ -26,12 +26,6 @@ import {
 } from "../src/model/reference.ts";
 import { BYTE_VOCAB_SIZE } from "../src/model/tokenizer.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const k = Math.floor(s.length / 2);
-  return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
-}
 
 function randomBatch(seed: number, B: number, T: number): Batch {
   const next = seededUniform(seed);

@@ -2,6 +2,7 @@
 // from one or more `deno task bench --json --out FILE` results, so the README quotes exactly what
 // was measured. With several files each number is the median over the runs (the machines are
 // shared and noisy; one run's medians can still catch a bad minute).
+import { median } from "../src/gpu/autotune.ts";
 import type { BenchFigure } from "./suite.ts";
 
 interface BenchResult {
@@ -21,12 +22,6 @@ const num = (v: number | null) =>
     : Math.abs(v) >= 10
     ? v.toFixed(1)
     : v.toFixed(2);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const k = Math.floor(s.length / 2);
-  return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
-}
 
 /** Each figure of the first result with value, baseline and ratio replaced by medians over all. */
 export function medianFigures(results: BenchResult[]): BenchFigure[] {

@@ -4,6 +4,7 @@
 // The CPU reference is per-test-example preconditioned CG (the same algorithm), timed on a sample
 // of test examples and scaled to all m: a dense Cholesky of the 2n x 2n normal matrix costs
 // ~(2n)³/3 = 2.7 GFLOP per test example at n = 1000, far slower than CG here.
+import { median } from "../src/gpu/autotune.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";
 import { toCurriculum } from "../src/simfluence/curriculum.ts";
 import { solveCgCpu } from "../src/simfluence/cpu_solver.ts";
@@ -18,12 +19,6 @@ import type { BenchFigure, BenchSuite } from "./suite.ts";
 
 const LAMBDA_FACTOR = 1e-2;
 const TOL = 1e-5;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const k = Math.floor(s.length / 2);
-  return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
-}
 
 export const simfluenceSuite: BenchSuite = {
   name: "simfluence",

@@ -1,5 +1,6 @@
 // Latency of a streamed simulation through the HTTP app: request → first `step` event, next to
 // request → complete JSON answer for the same curriculum (the non-streaming baseline).
+import { median } from "../src/gpu/autotune.ts";
 import { createApp } from "../src/app.ts";
 import { parseConfig } from "../src/config.ts";
 import { gpuFromRuntime } from "../src/gpu_handle.ts";
@@ -9,12 +10,6 @@ import { memoryLogger } from "../src/log.ts";
 import { generateRuns, randomModel } from "../src/simfluence/synthetic.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const k = Math.floor(s.length / 2);
-  return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
-}
 
 async function post(
   app: ReturnType<typeof createApp>,

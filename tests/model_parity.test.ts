@@ -7,7 +7,7 @@
 // errors ~1e-6 (measured ≤ 1.4e-6 for logits, ≤ 2.2e-6·max|g| for gradients); the bounds below
 // leave ~5-10× margin and are still far below any real bug (a wrong term is O(max|g|)).
 import assert from "node:assert/strict";
-import { assertClose } from "../src/gpu/reference/compare.ts";
+import { assertClose, maxAbs } from "../src/gpu/reference/compare.ts";
 import { prepareBatch } from "../src/model/batch.ts";
 import { Gpt2Model } from "../src/model/gpt2.ts";
 import { GpuOptimizer } from "../src/model/optimizer.ts";
@@ -28,12 +28,6 @@ import { spreadParams, tinyBatch, tinyConfig } from "./helpers/model_fixtures.ts
 const config = tinyConfig();
 const rawBatch = tinyBatch(config);
 const batch = prepareBatch(rawBatch, config);
-
-function maxAbs(v: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
-  return m;
-}
 
 function assertGradsClose(actual: Map<string, Float32Array>, expected: Params64, what: string) {
   for (const [name, ref] of expected) {

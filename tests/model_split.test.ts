@@ -3,7 +3,7 @@
 // on a tiny model by lowering the binding limit the model plans for, and checked against the
 // float64 reference with the tolerances of model_parity.test.ts.
 import assert from "node:assert/strict";
-import { assertClose } from "../src/gpu/reference/compare.ts";
+import { assertClose, maxAbs } from "../src/gpu/reference/compare.ts";
 import { prepareBatch } from "../src/model/batch.ts";
 import { dimsOf, parameterCount, parseGpt2Config } from "../src/model/config.ts";
 import { BatchTooLargeError, Gpt2Model } from "../src/model/gpt2.ts";
@@ -19,12 +19,6 @@ import {
 } from "../src/model/reference.ts";
 import { gpuTest, testRuntime } from "./helpers/gpu.ts";
 import { spreadParams, tinyBatch, tinyConfig } from "./helpers/model_fixtures.ts";
-
-function maxAbs(v: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
-  return m;
-}
 
 Deno.test("GPT-2-124M under a 128 MiB binding: segments, vocabulary blocks, decay split", () => {
   const config = parseGpt2Config({

@@ -4,7 +4,7 @@
 // model_parity.test.ts), within f32 rounding. The shapes (B·T = 512 rows, d = 128) are large
 // enough for the texture path in the MLP and its weight gradients; smaller products skip it.
 import assert from "node:assert/strict";
-import { assertClose } from "../src/gpu/reference/compare.ts";
+import { assertClose, maxAbs } from "../src/gpu/reference/compare.ts";
 import { DispatchProfiler } from "../src/gpu/profiler.ts";
 import { TEXTURE_CANDIDATES } from "../src/gpu/kernels/matmul_configs.ts";
 import { useMatmulChoice } from "../src/gpu/kernels/matmul.ts";
@@ -14,12 +14,6 @@ import { initParams } from "../src/model/params.ts";
 import { BYTE_VOCAB_SIZE } from "../src/model/tokenizer.ts";
 import { seededUniform } from "../src/gpu/reference/random.ts";
 import { gpuTest, testRuntime } from "./helpers/gpu.ts";
-
-function maxAbs(v: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
-  return m;
-}
 
 Deno.test("a model on the texture matmul matches the default kernels", gpuTest, async () => {
   const rt = await testRuntime();

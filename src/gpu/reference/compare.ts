@@ -68,3 +68,10 @@ export function assertClose(
   }
   return report;
 }
+
+/** The largest |v_i| (0 for an empty array): the scale for tolerances relative to a tensor. */
+export function maxAbs(v: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
+  return m;
+}
