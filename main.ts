@@ -10,11 +10,11 @@ import {
   type GpuHandle,
   type KernelConfigSource,
   unavailableGpu,
-} from "./src/gpu_handle.ts";
+} from "./src/gpu/handle.ts";
 import { JobManager } from "./src/jobs/manager.ts";
 import { createLogger, type Logger } from "./src/log.ts";
 import { SqliteStore } from "./src/store/sqlite.ts";
-import { SimulationRegistry } from "./src/simulators/simulation_registry.ts";
+import { SimulationRegistry } from "./src/simfluence/simulation_registry.ts";
 
 const JOB_SHUTDOWN_TIMEOUT_MS = 10_000;
 const SERVER_DRAIN_TIMEOUT_MS = 5_000;

@@ -9,13 +9,13 @@ import { DispatchProfiler, kernelGroup, type KernelProfile } from "../src/gpu/pr
 import { median, timeGpu } from "../src/gpu/autotune.ts";
 import { matmul } from "../src/gpu/kernels/matmul.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";
-import { seededUniform } from "../src/gpu/reference/random.ts";
-import type { Batch } from "../src/model/batch.ts";
-import { prepareBatch } from "../src/model/batch.ts";
-import { dimsOf, parseGpt2Config } from "../src/model/config.ts";
-import { Gpt2Model } from "../src/model/gpt2.ts";
-import { GpuOptimizer } from "../src/model/optimizer.ts";
-import { initParams } from "../src/model/params.ts";
+import { seededUniform } from "../src/random.ts";
+import type { Batch } from "../src/gpt2/batch.ts";
+import { prepareBatch } from "../src/gpt2/batch.ts";
+import { dimsOf, parseGpt2Config } from "../src/gpt2/config.ts";
+import { Gpt2Model } from "../src/gpt2/model.ts";
+import { GpuOptimizer } from "../src/gpt2/optimizer.ts";
+import { initParams } from "../src/gpt2/params.ts";
 import {
   adamState64,
   adamwStep,
@@ -23,8 +23,8 @@ import {
   referenceBackward,
   referenceForward,
   toParams64,
-} from "../src/model/reference.ts";
-import { BYTE_VOCAB_SIZE } from "../src/model/tokenizer.ts";
+} from "../src/gpt2/reference/model.ts";
+import { BYTE_VOCAB_SIZE } from "../src/text/byte_tokenizer.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 
 function randomBatch(seed: number, B: number, T: number): Batch {

@@ -6,15 +6,15 @@
 // ~(2n)³/3 = 2.7 GFLOP per test example at n = 1000, far slower than CG here.
 import { median } from "../src/gpu/autotune.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";
-import { toCurriculum } from "../src/simfluence/curriculum.ts";
-import { solveCgCpu } from "../src/simfluence/cpu_solver.ts";
-import { buildDesign, meanRowNormSq } from "../src/simfluence/design.ts";
-import { fitSimulator } from "../src/simfluence/fit.ts";
-import { GpuRidgeSolver } from "../src/simfluence/gpu_solver.ts";
-import { pooledMetrics } from "../src/simfluence/metrics.ts";
-import { rolloutCpu, simulateGpu } from "../src/simfluence/simulate.ts";
-import { generateRuns, randomModel } from "../src/simfluence/synthetic.ts";
-import type { SimulatorParams } from "../src/simfluence/types.ts";
+import { toCurriculum } from "../src/simfluence/math/curriculum.ts";
+import { solveCgCpu } from "../src/simfluence/math/cpu_solver.ts";
+import { buildDesign, meanRowNormSq } from "../src/simfluence/math/design.ts";
+import { fitSimulator } from "../src/simfluence/math/fit.ts";
+import { GpuRidgeSolver } from "../src/simfluence/math/gpu_solver.ts";
+import { pooledMetrics } from "../src/simfluence/math/metrics.ts";
+import { rolloutCpu, simulateGpu } from "../src/simfluence/math/simulate.ts";
+import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
+import type { SimulatorParams } from "../src/simfluence/math/types.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 
 const LAMBDA_FACTOR = 1e-2;

@@ -3,11 +3,11 @@
 import { median } from "../src/gpu/autotune.ts";
 import { createApp } from "../src/app.ts";
 import { parseConfig } from "../src/config.ts";
-import { gpuFromRuntime } from "../src/gpu_handle.ts";
+import { gpuFromRuntime } from "../src/gpu/handle.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";
 import { JobManager } from "../src/jobs/manager.ts";
 import { memoryLogger } from "../src/log.ts";
-import { generateRuns, randomModel } from "../src/simfluence/synthetic.ts";
+import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 

@@ -4,11 +4,11 @@
 // identical training work.
 import type { DatasetExample } from "../src/datasets/example.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";
-import { seededUniform } from "../src/gpu/reference/random.ts";
-import { parseGpt2Config } from "../src/model/config.ts";
-import { Gpt2Model } from "../src/model/gpt2.ts";
-import { initParams } from "../src/model/params.ts";
-import { BYTE_VOCAB_SIZE } from "../src/model/tokenizer.ts";
+import { seededUniform } from "../src/random.ts";
+import { parseGpt2Config } from "../src/gpt2/config.ts";
+import { Gpt2Model } from "../src/gpt2/model.ts";
+import { initParams } from "../src/gpt2/params.ts";
+import { BYTE_VOCAB_SIZE } from "../src/text/byte_tokenizer.ts";
 import { buildBatch, encodeExamples } from "../src/training/encode.ts";
 import { recordRuns } from "../src/training/recorder.ts";
 import { byteTokenizer } from "../src/text/tokenizer.ts";

@@ -6,7 +6,7 @@ import { ApiError } from "../src/errors.ts";
 import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
 import type { AppDeps, RouteModule } from "../src/http/types.ts";
 import { loadDatasetExamples } from "../src/datasets/load.ts";
-import { saveParams } from "../src/model/params.ts";
+import { saveParams } from "../src/gpt2/params.ts";
 import { createModel, importCheckpoint } from "../src/models/create.ts";
 import { loadModel, modelRecord } from "../src/models/load.ts";
 import { type ScoredExample, scoreTokens, tokenizeForScoring } from "../src/models/losses.ts";

@@ -6,8 +6,8 @@ import { ApiError } from "../src/errors.ts";
 import { BEARER_SECURITY, errorResponse, IdParams } from "../src/http/schemas.ts";
 import { formatSse, keepAlive } from "../src/http/sse.ts";
 import type { RouteModule } from "../src/http/types.ts";
-import { planSimulation, SimulationRequestSchema } from "../src/simulators/simulation.ts";
-import { SimulationRegistry, type StoredEvent } from "../src/simulators/simulation_registry.ts";
+import { planSimulation, SimulationRequestSchema } from "../src/simfluence/simulation.ts";
+import { SimulationRegistry, type StoredEvent } from "../src/simfluence/simulation_registry.ts";
 
 const SimulationStatusSchema = z.object({
   id: z.string(),

@@ -12,17 +12,17 @@ import {
 import { formatSse, keepAlive, wantsEventStream } from "../src/http/sse.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { listSome } from "../src/runs/run_input.ts";
-import { rankInfluence } from "../src/simfluence/ranking.ts";
-import { SIMULATOR_KINDS } from "../src/simfluence/types.ts";
-import { evaluateSimulator } from "../src/simulators/evaluate.ts";
-import { fitJob, type FitJobInput } from "../src/simulators/fit_job.ts";
+import { rankInfluence } from "../src/simfluence/math/ranking.ts";
+import { SIMULATOR_KINDS } from "../src/simfluence/math/types.ts";
+import { evaluateSimulator } from "../src/simfluence/evaluate.ts";
+import { fitJob, type FitJobInput } from "../src/simfluence/fit_job.ts";
 import {
   collectSimulation,
   planSimulation,
   simulationEvents,
   SimulationRequestSchema,
-} from "../src/simulators/simulation.ts";
-import { loadStudyRuns } from "../src/simulators/study_runs.ts";
+} from "../src/simfluence/simulation.ts";
+import { loadStudyRuns } from "../src/simfluence/study_runs.ts";
 
 const RunIds = z.array(z.string().min(1).max(200)).max(10_000);
 

@@ -7,6 +7,7 @@ import { BEARER_SECURITY, errorResponse, jsonContent } from "../src/http/schemas
 import type { RouteModule } from "../src/http/types.ts";
 import { loadModel } from "../src/models/load.ts";
 import { listSome } from "../src/runs/run_input.ts";
+import { seededUniform, shuffled } from "../src/random.ts";
 import { planRecording, type RecordRunsOptions } from "../src/training/recorder.ts";
 import { trainingJob } from "../src/training/training_job.ts";
 import type { DatasetExample } from "../src/datasets/example.ts";
@@ -75,24 +76,6 @@ const route = createRoute({
   },
 });
 
-/** A seeded permutation (mulberry32), so counts pick the same examples for the same seed. */
-function seededOrder<T>(items: readonly T[], seed: number): T[] {
-  let a = (seed ^ 0x9e3779b9) >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
-
 function pick(
   all: readonly DatasetExample[],
   selection: string[] | number,
@@ -114,7 +97,10 @@ function pick(
     }
     return selection.map((id) => byId.get(id)!);
   }
-  const pool = seededOrder(all.filter((e) => !exclude.has(e.id)), seed);
+  const pool = shuffled(
+    all.filter((e) => !exclude.has(e.id)),
+    seededUniform((seed ^ 0x9e3779b9) >>> 0),
+  );
   if (selection > pool.length) {
     throw ApiError.badRequest(
       `${field}: ${selection} examples asked for, but only ${pool.length} are available`,

@@ -3,7 +3,7 @@
 // but want opposite outputs, and sort shares reverse's "rearrange" nature while add-one mostly
 // copies with a carry: training on one skill helps or hurts the others, so which examples come
 // when (the curriculum) and the mix of skills visibly change the loss trajectories.
-import { seededUniform } from "../gpu/reference/random.ts";
+import { seededUniform } from "../random.ts";
 import type { DatasetExample } from "./example.ts";
 
 export const SKILLS = ["add1", "rev", "sort", "copy"] as const;

@@ -2,11 +2,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
 import type { ApiError } from "../errors.ts";
-import type { GpuHandle } from "../gpu_handle.ts";
+import type { GpuHandle } from "../gpu/handle.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
-import type { SimulationRegistry } from "../simulators/simulation_registry.ts";
+import type { SimulationRegistry } from "../simfluence/simulation_registry.ts";
 
 export interface AppEnv {
   Variables: {

@@ -2,11 +2,11 @@
 // (model.safetensors + config.json, optional tokenizer.json). Everything is validated before
 // anything is stored; malformed input surfaces as 400s naming the field or tensor.
 import { ApiError } from "../errors.ts";
-import { type Gpt2Config, parseGpt2Config } from "../model/config.ts";
-import { configFromMetadata, initParams, loadParams } from "../model/params.ts";
+import { type Gpt2Config, parseGpt2Config } from "../gpt2/config.ts";
+import { configFromMetadata, initParams, loadParams } from "../gpt2/params.ts";
 import type { Store } from "../store/store.ts";
 import type { ModelRecord } from "./model_store.ts";
-import { modelTokenizer } from "./tokenizers.ts";
+import { modelTokenizer } from "./model_tokenizer.ts";
 
 export interface CreateFromConfig {
   config: unknown;

@@ -1,12 +1,12 @@
 // Reading a stored model back: config, parameters and tokenizer, for scoring and training.
 import { ApiError } from "../errors.ts";
-import { type Gpt2Config, parseGpt2Config } from "../model/config.ts";
-import { type ParamSet, paramSpecs } from "../model/params.ts";
+import { type Gpt2Config, parseGpt2Config } from "../gpt2/config.ts";
+import { type ParamSet, paramSpecs } from "../gpt2/params.ts";
 import { toFloat32 } from "../store/safetensors.ts";
 import { DataCorruptError, type Store } from "../store/store.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { ModelRecord } from "./model_store.ts";
-import { modelTokenizer } from "./tokenizers.ts";
+import { modelTokenizer } from "./model_tokenizer.ts";
 
 export interface LoadedModel {
   record: ModelRecord;

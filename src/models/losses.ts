@@ -4,10 +4,10 @@
 // device's storage-binding limit.
 import { ApiError } from "../errors.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
-import { dimsOf } from "../model/config.ts";
-import { Gpt2Model } from "../model/gpt2.ts";
-import { paramLayout } from "../model/layout.ts";
-import type { ParamSet } from "../model/params.ts";
+import { dimsOf } from "../gpt2/config.ts";
+import { Gpt2Model } from "../gpt2/model.ts";
+import { paramLayout } from "../gpt2/layout.ts";
+import type { ParamSet } from "../gpt2/params.ts";
 import type { DatasetExample } from "../datasets/example.ts";
 import { type ExampleTokens, tokenizeExample } from "../text/example_tokens.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";

@@ -1,9 +1,9 @@
 // Models in SQLite: config, tokenizer (kind, and tokenizer.json text for Hugging Face ones) and
 // the id of the checksummed safetensors file holding the weights under HF names.
 import type { DatabaseSync } from "node:sqlite";
-import type { Gpt2Config } from "../model/config.ts";
-import { parameterCount } from "../model/config.ts";
-import { type ParamSet, saveParams } from "../model/params.ts";
+import type { Gpt2Config } from "../gpt2/config.ts";
+import { parameterCount } from "../gpt2/config.ts";
+import { type ParamSet, saveParams } from "../gpt2/params.ts";
 import type { Migration } from "../store/migrations.ts";
 import type { TensorStore } from "../store/store.ts";
 

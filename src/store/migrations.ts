@@ -2,7 +2,7 @@
 // the applied version recorded in schema_migrations. Append new migrations; never edit old ones.
 import type { DatabaseSync } from "node:sqlite";
 import { RUN_CHECKPOINT_MIGRATIONS, RUN_MIGRATIONS } from "../runs/run_store.ts";
-import { SIMULATOR_MIGRATIONS } from "../simulators/simulator_store.ts";
+import { SIMULATOR_MIGRATIONS } from "../simfluence/simulator_store.ts";
 import { DATASET_MIGRATIONS } from "../datasets/dataset_store.ts";
 import { MODEL_MIGRATIONS } from "../models/model_store.ts";
 

@@ -7,7 +7,7 @@ import { SqliteJobStore } from "./jobs_table.ts";
 import { FileTensorStore } from "./tensor_files.ts";
 import type { Store } from "./store.ts";
 import { RunStore } from "../runs/run_store.ts";
-import { SimulatorStore } from "../simulators/simulator_store.ts";
+import { SimulatorStore } from "../simfluence/simulator_store.ts";
 import { DatasetStore } from "../datasets/dataset_store.ts";
 import { ModelStore } from "../models/model_store.ts";
 

@@ -2,7 +2,7 @@
 // the interfaces keep routes and the job manager independent of it (e.g. for a Postgres port).
 import type { Safetensors, TensorInput } from "./safetensors.ts";
 import type { RunStore } from "../runs/run_store.ts";
-import type { SimulatorStore } from "../simulators/simulator_store.ts";
+import type { SimulatorStore } from "../simfluence/simulator_store.ts";
 import type { DatasetStore } from "../datasets/dataset_store.ts";
 import type { ModelStore } from "../models/model_store.ts";
 

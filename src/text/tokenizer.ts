@@ -1,6 +1,6 @@
 // The tokenizer interface the training and scoring code uses: the byte-level tokenizer for models
 // created here, or a Hugging Face tokenizer.json (GPT-2 BPE) supplied with an uploaded model.
-import { BYTE_VOCAB_SIZE, encodeBytes, END_OF_TEXT } from "../model/tokenizer.ts";
+import { BYTE_VOCAB_SIZE, encodeBytes, END_OF_TEXT } from "./byte_tokenizer.ts";
 
 export interface TextTokenizer {
   readonly kind: "byte" | "huggingface";

@@ -8,7 +8,7 @@
 //   LDS-style studies need.
 // - explicit: the given batches, as they are.
 import { z } from "zod";
-import { seededUniform } from "../gpu/reference/random.ts";
+import { seededUniform } from "../random.ts";
 import { TrainingInputError } from "./errors.ts";
 
 const MAX_LISTED = 20;

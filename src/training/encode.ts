@@ -2,8 +2,8 @@
 // counts only the completion's tokens (and end-of-text, when the tokenizer has one) in the loss.
 // Rows are right-padded because the model's positions are 0..T-1 for every row.
 import type { DatasetExample } from "../datasets/example.ts";
-import type { Batch } from "../model/batch.ts";
-import type { Gpt2Config } from "../model/config.ts";
+import type { Batch } from "../gpt2/batch.ts";
+import type { Gpt2Config } from "../gpt2/config.ts";
 import { tokenizeExample } from "../text/example_tokens.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import { TrainingInputError } from "./errors.ts";

@@ -11,16 +11,16 @@
 // one GPU tensor, which is then read with a single map: a round trip per step, not per chunk.
 import type { DatasetExample } from "../datasets/example.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
-import type { Batch } from "../model/batch.ts";
-import type { Gpt2Config } from "../model/config.ts";
-import { type Deferred, Gpt2Model, type LossResult } from "../model/gpt2.ts";
+import type { Batch } from "../gpt2/batch.ts";
+import type { Gpt2Config } from "../gpt2/config.ts";
+import { type Deferred, Gpt2Model, type LossResult } from "../gpt2/model.ts";
 import {
   type GpuOptimizer,
   type OptimizerConfig,
   type OptimizerConfigInput,
   optimizerSchema,
-} from "../model/optimizer.ts";
-import { type ParamSet, saveParams } from "../model/params.ts";
+} from "../gpt2/optimizer.ts";
+import { type ParamSet, saveParams } from "../gpt2/params.ts";
 import type { RunInput, RunStep } from "../runs/run_input.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import { type CurriculumSpec, planCurriculum, type RunLength } from "./curriculum.ts";

@@ -2,7 +2,7 @@
 import { createApp } from "../../src/app.ts";
 import { type Config, parseConfig } from "../../src/config.ts";
 import type { DeviceDescription } from "../../src/gpu/device.ts";
-import type { GpuHandle } from "../../src/gpu_handle.ts";
+import type { GpuHandle } from "../../src/gpu/handle.ts";
 import type { RouteModule } from "../../src/http/types.ts";
 import { JobManager } from "../../src/jobs/manager.ts";
 import { memoryLogger } from "../../src/log.ts";

@@ -1,8 +1,9 @@
 // Shared fixtures of the model tests: a tiny config, parameters with O(1) spread (so that every
 // non-linearity matters, unlike GPT-2's 0.02 init), and a padded, loss-masked batch.
-import { type Batch } from "../../src/model/batch.ts";
-import { type Gpt2Config, parseGpt2Config } from "../../src/model/config.ts";
-import { type ParamSet, paramSpecs, seededNormal } from "../../src/model/params.ts";
+import { type Batch } from "../../src/gpt2/batch.ts";
+import { type Gpt2Config, parseGpt2Config } from "../../src/gpt2/config.ts";
+import { type ParamSet, paramSpecs } from "../../src/gpt2/params.ts";
+import { seededNormal } from "../../src/random.ts";
 
 export function tinyConfig(overrides: Record<string, unknown> = {}): Gpt2Config {
   return parseGpt2Config({

@@ -75,3 +75,8 @@ export function maxAbs(v: ArrayLike<number>): number {
   for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
   return m;
 }
+
+/** max(1, |v_i|): a scale that makes `rel` absolute for small values and relative for large. */
+export function unitScale(v: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: v.length }, (_, i) => Math.max(1, Math.abs(v[i])));
+}

@@ -1,17 +1,6 @@
 // Seeded test data for the kernel tests: f32-representable values, so that the float64
 // references see exactly the inputs the GPU sees.
-
-/** Mulberry32: a small, fast, seedable generator of uniform floats in [0, 1). */
-export function seededUniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededUniform } from "../../random.ts";
 
 /** n f32 values uniform in [lo, hi). */
 export function randomF32(n: number, seed: number, lo = -1, hi = 1): Float32Array {

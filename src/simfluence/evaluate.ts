@@ -1,0 +1,59 @@
+// Held-out evaluation of a simulator (MATH.md §2, "Metrics"): roll out each run's curriculum from
+// its observed L_0 and compare with its observed losses, per run and pooled.
+import type { GpuRuntime } from "../gpu/runtime.ts";
+import type { StoredRun } from "../runs/run_store.ts";
+import { pooledMetrics, type TrajectoryMetrics } from "./math/metrics.ts";
+import { simulateCpu, simulateGpu } from "./math/simulate.ts";
+import type { LoadedSimulator } from "./simulator_store.ts";
+import { indexBatches } from "./study_runs.ts";
+
+export interface RunEvaluation extends TrajectoryMetrics {
+  run: string;
+  name: string;
+  steps: number;
+}
+
+export interface Evaluation {
+  simulator: string;
+  runs: RunEvaluation[];
+  pooled: TrajectoryMetrics & { meanRunSpearman: number };
+  evaluatedAt: string;
+}
+
+/** NaN (a constant final loss) is not JSON; report it as null. */
+function jsonSafe<T extends object>(metrics: T): T {
+  return Object.fromEntries(
+    Object.entries(metrics).map((
+      [k, v],
+    ) => [k, typeof v === "number" && !Number.isFinite(v) ? null : v]),
+  ) as T;
+}
+
+export async function evaluateSimulator(
+  rt: GpuRuntime | null,
+  sim: LoadedSimulator,
+  runs: readonly StoredRun[],
+): Promise<Evaluation> {
+  const index = new Map(sim.trainIds.map((id, i) => [id, i]));
+  const m = sim.testIds.length;
+  const trajectories = [];
+  for (const stored of runs) {
+    const request = {
+      batches: indexBatches(stored.run.steps.map((s) => s.batch), index),
+      initialLosses: stored.run.losses.subarray(0, m),
+    };
+    const predicted = rt
+      ? await simulateGpu(rt, sim.params, request)
+      : simulateCpu(sim.params, request);
+    trajectories.push({ predicted, observed: stored.run.losses, tests: m });
+  }
+  const metrics = pooledMetrics(trajectories);
+  return {
+    simulator: sim.record.id,
+    runs: runs.map((stored, r) =>
+      jsonSafe({ run: stored.id, name: stored.name, steps: stored.steps, ...metrics.perRun[r] })
+    ),
+    pooled: jsonSafe({ ...metrics.pooled, meanRunSpearman: metrics.meanRunSpearman }),
+    evaluatedAt: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,146 @@
+// The background job that fits a simulator: load the runs, solve (GPU when there is one, CPU CG
+// otherwise), store the parameters, mark the simulator ready. A failed or cancelled fit leaves the
+// simulator marked so and no parameters file behind; a cancel marks it cancelled at once.
+
+import type { GpuRuntime } from "../gpu/runtime.ts";
+import type { JobContext } from "../jobs/manager.ts";
+import type { RunStore } from "../runs/run_store.ts";
+import { fitSimulator } from "./math/fit.ts";
+import { fitScoresSimulator } from "./math/scores.ts";
+import type { SimulatorKind } from "./math/types.ts";
+import type { SimulatorStore } from "./simulator_store.ts";
+import { loadStudyRuns, meanInitialLoss, toMathRun } from "./study_runs.ts";
+
+export interface FitJobInput {
+  simulator: string;
+  study: string;
+  kind: SimulatorKind;
+  trainRuns: string[];
+  validationRuns: string[];
+  lambda: number | "auto" | null;
+}
+
+export interface FitJobDeps {
+  runs: RunStore;
+  simulators: SimulatorStore;
+  runtime: GpuRuntime | null;
+  /** For kind "scores": I(z, i) as test id → train id → score. */
+  scores?: Record<string, Record<string, number>>;
+}
+
+export function fitJob(deps: FitJobDeps) {
+  return async (ctx: JobContext<FitJobInput>) => {
+    const input = ctx.input;
+    // A cancel marks the simulator at once, so a fit that still finishes cannot make it ready.
+    const onAbort = () => deps.simulators.markFinished(input.simulator, "cancelled", null);
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      ctx.progress({ phase: "loading runs", fraction: 0 });
+      const testIds = deps.runs.studyTestExamples(input.study) ?? [];
+      const trainIds = deps.runs.trainIdsOfStudy(input.study);
+      const index = new Map(trainIds.map((id, i) => [id, i]));
+      const fitting = [
+        ...(await loadStudyRuns(deps.runs, input.study, input.trainRuns, "trainRuns")),
+        ...(await loadStudyRuns(deps.runs, input.study, input.validationRuns, "validationRuns")),
+      ];
+      ctx.signal.throwIfAborted();
+      const universe = { trainIds, testIds };
+      const runs = fitting.map((r) => toMathRun(r, index));
+      const initialLoss = meanInitialLoss(fitting, testIds.length);
+
+      let fitted;
+      if (input.kind === "scores") {
+        ctx.progress({ phase: "fitting scale", fraction: 0.5 });
+        const scores = scoresMatrix(deps.scores ?? {}, trainIds, testIds);
+        const result = fitScoresSimulator(universe, runs, scores, "train-major");
+        fitted = {
+          params: result.params,
+          fit: { solver: "closed-form", transitionMse: result.transitionMse },
+        };
+      } else {
+        const validation = input.validationRuns.map((_, k) => input.trainRuns.length + k);
+        const result = await fitSimulator(deps.runtime, universe, runs, {
+          kind: input.kind,
+          lambdaFactor: input.lambda ?? "auto",
+          validationRuns: validation.length > 0 ? validation : undefined,
+          signal: ctx.signal,
+          onProgress: (p) =>
+            ctx.progress({
+              phase: p.phase === "lambda-search"
+                ? `lambda search (λ=${p.lambdaFactor})`
+                : "final solve",
+              fraction: 0.05 + 0.9 * p.fraction,
+              step: p.iterations,
+            }),
+        });
+        const { report } = result;
+        fitted = {
+          params: result.params,
+          fit: {
+            solver: report.solver,
+            iterations: {
+              max: Math.max(0, ...report.iterations),
+              mean: report.iterations.reduce((a, b) => a + b, 0) /
+                Math.max(1, report.iterations.length),
+            },
+            relativeResidual: {
+              max: Math.max(0, ...report.relativeResidual),
+              mean: report.relativeResidual.reduce((a, b) => a + b, 0) /
+                Math.max(1, report.relativeResidual.length),
+            },
+            converged: report.converged,
+            lambdaSelection: result.lambdaSelection,
+            lambdaTrials: result.lambdaTrials,
+            seconds: result.seconds,
+          },
+        };
+      }
+      ctx.signal.throwIfAborted();
+      ctx.progress({ phase: "storing", fraction: 0.97 });
+      const marked = await deps.simulators.markReady(input.simulator, {
+        params: fitted.params,
+        trainIds,
+        initialLoss,
+        fit: { ...fitted.fit, trainExamples: trainIds.length, transitions: countSteps(runs) },
+      }, testIds);
+      // Not marked: deleted or cancelled meanwhile; markReady removed the file it wrote.
+      if (!marked) {
+        ctx.signal.throwIfAborted();
+        throw new Error(`simulator ${input.simulator} is no longer fitting`);
+      }
+      return { simulator: input.simulator, ...fitted.fit };
+    } catch (e) {
+      const cancelled = ctx.signal.aborted;
+      deps.simulators.markFinished(
+        input.simulator,
+        cancelled ? "cancelled" : "failed",
+        cancelled ? null : e instanceof Error ? e.message : String(e),
+      );
+      throw e;
+    } finally {
+      ctx.signal.removeEventListener("abort", onAbort);
+    }
+  };
+}
+
+function countSteps(runs: readonly { batches: readonly unknown[] }[]): number {
+  return runs.reduce((acc, r) => acc + r.batches.length, 0);
+}
+
+/** n x m train-major scores; pairs the caller did not give are 0. */
+export function scoresMatrix(
+  scores: Record<string, Record<string, number>>,
+  trainIds: readonly string[],
+  testIds: readonly string[],
+): Float32Array {
+  const m = testIds.length;
+  const trainIndex = new Map(trainIds.map((id, i) => [id, i]));
+  const out = new Float32Array(trainIds.length * m);
+  testIds.forEach((test, z) => {
+    for (const [train, value] of Object.entries(scores[test] ?? {})) {
+      const i = trainIndex.get(train);
+      if (i !== undefined) out[i * m + z] = value;
+    }
+  });
+  return out;
+}

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { ConfigError, ENV_VARS, parseConfig } from "../../src/config.ts";
+
+function problemsOf(env: Record<string, string>): { variable: string; message: string }[] {
+  try {
+    parseConfig(env);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    return e.problems;
+  }
+  assert.fail(`expected ${JSON.stringify(env)} to be rejected`);
+}
+
+Deno.test("config", async (t) => {
+  await t.step("defaults", () => {
+    assert.deepEqual(parseConfig({}), {
+      port: 8787,
+      host: "127.0.0.1",
+      dataDir: "./data",
+      maxBodyBytes: 64 * 1024 * 1024,
+      apiToken: null,
+      logLevel: "info",
+      corsOrigins: ["*"],
+    });
+  });
+
+  await t.step("valid values are parsed", () => {
+    const config = parseConfig({
+      PORT: "9000",
+      HOST: "0.0.0.0",
+      SIMFLUENCE_DATA_DIR: "/var/lib/simfluence",
+      SIMFLUENCE_MAX_BODY_MB: "1.5",
+      SIMFLUENCE_API_TOKEN: "s3cret-token",
+      SIMFLUENCE_LOG_LEVEL: "DEBUG",
+      SIMFLUENCE_CORS_ORIGINS: "https://a.example, http://localhost:3000/",
+    });
+    assert.equal(config.port, 9000);
+    assert.equal(config.host, "0.0.0.0");
+    assert.equal(config.dataDir, "/var/lib/simfluence");
+    assert.equal(config.maxBodyBytes, Math.floor(1.5 * 1024 * 1024));
+    assert.equal(config.apiToken, "s3cret-token");
+    assert.equal(config.logLevel, "debug");
+    assert.deepEqual(config.corsOrigins, ["https://a.example", "http://localhost:3000"]);
+  });
+
+  await t.step("empty values mean the default", () => {
+    const config = parseConfig({ PORT: "", SIMFLUENCE_API_TOKEN: "  ", SIMFLUENCE_LOG_LEVEL: "" });
+    assert.equal(config.port, 8787);
+    assert.equal(config.apiToken, null);
+    assert.equal(config.logLevel, "info");
+  });
+
+  await t.step("a wildcard anywhere in the origin list allows all", () => {
+    assert.deepEqual(parseConfig({ SIMFLUENCE_CORS_ORIGINS: "https://a.example,*" }).corsOrigins, [
+      "*",
+    ]);
+  });
+
+  await t.step("each bad value is rejected naming its variable", () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ PORT: "abc" }, "PORT"],
+      [{ PORT: "70000" }, "PORT"],
+      [{ PORT: "-1" }, "PORT"],
+      [{ PORT: "80.5" }, "PORT"],
+      [{ HOST: "bad host" }, "HOST"],
+      [{ SIMFLUENCE_MAX_BODY_MB: "0" }, "SIMFLUENCE_MAX_BODY_MB"],
+      [{ SIMFLUENCE_MAX_BODY_MB: "-3" }, "SIMFLUENCE_MAX_BODY_MB"],
+      [{ SIMFLUENCE_MAX_BODY_MB: "lots" }, "SIMFLUENCE_MAX_BODY_MB"],
+      [{ SIMFLUENCE_API_TOKEN: "has space" }, "SIMFLUENCE_API_TOKEN"],
+      [{ SIMFLUENCE_LOG_LEVEL: "verbose" }, "SIMFLUENCE_LOG_LEVEL"],
+      [{ SIMFLUENCE_CORS_ORIGINS: "example.com" }, "SIMFLUENCE_CORS_ORIGINS"],
+      [{ SIMFLUENCE_CORS_ORIGINS: " , " }, "SIMFLUENCE_CORS_ORIGINS"],
+    ];
+    for (const [env, variable] of cases) {
+      const problems = problemsOf(env);
+      assert.deepEqual(problems.map((p) => p.variable), [variable], JSON.stringify(env));
+    }
+  });
+
+  await t.step("several bad values are all reported, in the message too", () => {
+    try {
+      parseConfig({ PORT: "x", SIMFLUENCE_LOG_LEVEL: "loud" });
+      assert.fail("expected a ConfigError");
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /PORT: .*"x"/);
+      assert.match(e.message, /SIMFLUENCE_LOG_LEVEL: .*debug\|info\|warn\|error/);
+    }
+  });
+
+  await t.step("the token's value never appears in the message", () => {
+    const problems = problemsOf({ SIMFLUENCE_API_TOKEN: "top secret" });
+    assert.ok(!problems[0].message.includes("top secret"));
+  });
+});
+
+Deno.test("the start task may read exactly the variables the service reads", async () => {
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  const match = /--allow-env=(\S+)/.exec(denoJson.tasks.start);
+  assert.ok(match, "start task must list its environment variables");
+  // DENO_WEBGPU_BACKEND is read by the GPU layer (backend choice and /v1/device).
+  assert.deepEqual(match[1].split(",").sort(), [...ENV_VARS, "DENO_WEBGPU_BACKEND"].sort());
+});
