@@ -336,9 +336,18 @@ export function referenceForward(
   };
 }
 
+/** One linear layer's per-token input a_t [N, d_in] and output gradient s_t [N, d_out], N = B·T. */
+export interface ReferenceLinearTap {
+  /** HF module name, e.g. "h.0.mlp.c_fc". */
+  name: string;
+  input: Float64Array;
+  outputGrad: Float64Array;
+}
+
 /**
  * Gradients of Σ_r weights[r]·ce_r (default: the batch loss, batch.lossWeights) with respect to
- * every parameter.
+ * every parameter. `onLinear` sees every block's four linear layers' taps as the backward
+ * reaches them (the arrays are the backward's own: copy what must outlive the call).
  */
 export function referenceBackward(
   params: Params64,
@@ -346,6 +355,7 @@ export function referenceBackward(
   batch: PreparedBatch,
   fwd: ReferenceForward,
   weights: ArrayLike<number> = batch.lossWeights,
+  onLinear?: (tap: ReferenceLinearTap) => void,
 ): Params64 {
   const { d, L, H, hs, f, V } = dimsOf(config);
   const { B, T } = batch;
@@ -396,7 +406,9 @@ export function referenceBackward(
       hg("mlp.c_proj.weight"),
       hg("mlp.c_proj.bias"),
     );
+    onLinear?.({ name: `h.${l}.mlp.c_proj`, input: c.g, outputGrad: dx });
     const dfc = dg.map((v, i) => v * geluGrad(c.fc[i]));
+    onLinear?.({ name: `h.${l}.mlp.c_fc`, input: c.ln2, outputGrad: dfc });
     const dln2 = linearBackward(
       c.ln2,
       h("mlp.c_fc.weight"),
@@ -428,7 +440,9 @@ export function referenceBackward(
       hg("attn.c_proj.weight"),
       hg("attn.c_proj.bias"),
     );
+    onLinear?.({ name: `h.${l}.attn.c_proj`, input: c.y, outputGrad: dMid });
     const dqkv = attentionBackward(c.qkv, c.probs, dy, B, T, H, hs);
+    onLinear?.({ name: `h.${l}.attn.c_attn`, input: c.ln1, outputGrad: dqkv });
     const dln1 = linearBackward(
       c.ln1,
       h("attn.c_attn.weight"),
