@@ -1,4 +1,4 @@
-// Launchers of the model's own kernels (shaders/model_*.wgsl). Tensors carry their element
+// Launchers of the model's own kernels (shaders/gpt2_*.wgsl). Tensors carry their element
 // offsets; parameters and their gradients are views into the model's flat buffers, so several
 // of them may share one binding (checked here).
 import { grid1d } from "../gpu/kernels/grid.ts";
@@ -44,7 +44,7 @@ export async function embeddingForward(
     distinct("embeddingForward", x, tokens, block.weight, wpe);
     const rows = block.weight.shape[0];
     await rt.dispatch({
-      pipeline: { shader: "model_embedding", entryPoint: "forward", defines: { WG } },
+      pipeline: { shader: "gpt2_embedding", entryPoint: "forward", defines: { WG } },
       params: {
         u: [
           x.size,
@@ -119,7 +119,7 @@ export async function embeddingBackward(
     const u0 = lowerBound(ids, block.start), u1 = lowerBound(ids, block.start + rows);
     if (u1 === u0) continue;
     await rt.dispatch({
-      pipeline: { shader: "model_embedding", entryPoint: "backward_tokens", defines: { WG } },
+      pipeline: { shader: "gpt2_embedding", entryPoint: "backward_tokens", defines: { WG } },
       params: { u: [U, u0, u1, d, groups.offset, dx.offset, block.weight.offset, block.start] },
       bindings: [groups, dx, block.weight],
       workgroups: grid1d((u1 - u0) * d, WG),
@@ -127,7 +127,7 @@ export async function embeddingBackward(
   }
   distinct("embeddingBackward", dwpe, dx);
   await rt.dispatch({
-    pipeline: { shader: "model_embedding", entryPoint: "backward_positions", defines: { WG } },
+    pipeline: { shader: "gpt2_embedding", entryPoint: "backward_positions", defines: { WG } },
     params: { u: [B, T, d, dx.offset, dwpe.offset] },
     bindings: [dx, dwpe],
     workgroups: grid1d(T * d, WG),
@@ -151,7 +151,7 @@ export async function layerNormForward(
   distinct("layerNormForward", stats, x, w);
   const [rows, d] = [x.size / x.shape[x.rank - 1], x.shape[x.rank - 1]];
   await rt.dispatch({
-    pipeline: { shader: "model_layernorm", entryPoint: "forward", defines: { WG } },
+    pipeline: { shader: "gpt2_layernorm", entryPoint: "forward", defines: { WG } },
     params: { u: [rows, d, x.offset, w.offset, b.offset, y.offset, stats.offset], f: [eps] },
     bindings: [x, w, y, stats],
     workgroups: grid1d(rows, WG),
@@ -171,7 +171,7 @@ export async function layerNormBackwardInput(
   distinct("layerNormBackwardInput", dx, x, w, dy, stats, ...(dres ? [dres] : []));
   const [rows, d] = [x.size / x.shape[x.rank - 1], x.shape[x.rank - 1]];
   await rt.dispatch({
-    pipeline: { shader: "model_layernorm", entryPoint: "backward_input", defines: { WG } },
+    pipeline: { shader: "gpt2_layernorm", entryPoint: "backward_input", defines: { WG } },
     params: {
       u: [
         rows,
@@ -203,7 +203,7 @@ export async function layerNormBackwardParams(
   distinct("layerNormBackwardParams", dw, x, dy, stats);
   const [rows, d] = [x.size / x.shape[x.rank - 1], x.shape[x.rank - 1]];
   await rt.dispatch({
-    pipeline: { shader: "model_layernorm", entryPoint: "backward_params", defines: { WG } },
+    pipeline: { shader: "gpt2_layernorm", entryPoint: "backward_params", defines: { WG } },
     params: { u: [rows, d, x.offset, dy.offset, stats.offset, dw.offset, db.offset] },
     bindings: [x, dy, stats, dw],
     workgroups: grid1d(d, WG),
@@ -232,7 +232,7 @@ export async function attentionForward(
   distinct("attentionForward", probs, qkv, keyMask);
   const rows = s.B * s.H * s.T;
   await rt.dispatch({
-    pipeline: { shader: "model_attention", entryPoint: "forward", defines: { WG, HS: s.hs } },
+    pipeline: { shader: "gpt2_attention", entryPoint: "forward", defines: { WG, HS: s.hs } },
     params: {
       u: [s.B, s.T, s.H, qkv.offset, keyMask.offset, y.offset, probs.offset],
       f: [1 / Math.sqrt(s.hs)],
@@ -261,7 +261,7 @@ export async function attentionBackward(
   };
   for (const entryPoint of ["backward_query", "backward_key"]) {
     await rt.dispatch({
-      pipeline: { shader: "model_attention", entryPoint, defines: { WG, HS: s.hs } },
+      pipeline: { shader: "gpt2_attention", entryPoint, defines: { WG, HS: s.hs } },
       params,
       bindings: [qkv, probs, dy, dscores, dqkv],
       workgroups: grid1d(rows, WG),
@@ -286,7 +286,7 @@ export async function crossEntropyForward(
   const [rows, stride] = logits.shape;
   checkVocab(V, stride);
   await rt.dispatch({
-    pipeline: { shader: "model_cross_entropy", entryPoint: "forward", defines: { WG } },
+    pipeline: { shader: "gpt2_cross_entropy", entryPoint: "forward", defines: { WG } },
     params: { u: [rows, V, stride, logits.offset, targets.offset, 0, loss.offset, 0] },
     bindings: [logits, targets, loss],
     workgroups: grid1d(rows, WG),
@@ -317,7 +317,7 @@ export async function crossEntropyForwardBackward(
   const [rows, stride] = logits.shape;
   checkVocab(V, stride);
   await rt.dispatch({
-    pipeline: { shader: "model_cross_entropy", entryPoint: "forward_backward", defines: { WG } },
+    pipeline: { shader: "gpt2_cross_entropy", entryPoint: "forward_backward", defines: { WG } },
     params: {
       u: [
         rows,
@@ -371,7 +371,7 @@ export async function crossEntropyChunked(
   for (const [k, { logits, colStart }] of chunks.entries()) {
     distinct("crossEntropyChunked", stats, logits, targets);
     await rt.dispatch({
-      pipeline: { shader: "model_cross_entropy", entryPoint: "chunk_stats", defines: { WG } },
+      pipeline: { shader: "gpt2_cross_entropy", entryPoint: "chunk_stats", defines: { WG } },
       params: {
         u: [
           rows,
@@ -390,7 +390,7 @@ export async function crossEntropyChunked(
   }
   distinct("crossEntropyChunked", loss, stats);
   await rt.dispatch({
-    pipeline: { shader: "model_cross_entropy", entryPoint: "chunk_loss", defines: { WG } },
+    pipeline: { shader: "gpt2_cross_entropy", entryPoint: "chunk_loss", defines: { WG } },
     params: { u: [rows, stats.offset, loss.offset] },
     bindings: [stats, loss],
     workgroups: grid1d(rows, WG),
@@ -405,7 +405,7 @@ export async function crossEntropyChunked(
     }
     distinct("crossEntropyChunked", dlogits, logits, targets, stats, backward.weights);
     await rt.dispatch({
-      pipeline: { shader: "model_cross_entropy", entryPoint: "chunk_backward", defines: { WG } },
+      pipeline: { shader: "gpt2_cross_entropy", entryPoint: "chunk_backward", defines: { WG } },
       params: {
         u: [
           rows,
@@ -458,7 +458,7 @@ export async function adamwUpdate(
     throw new RangeError("adamwUpdate: params, grads, m and v must share one layout");
   }
   await rt.dispatch({
-    pipeline: { shader: "model_optimizer", entryPoint: "adamw", defines: { WG } },
+    pipeline: { shader: "gpt2_optimizer", entryPoint: "adamw", defines: { WG } },
     params: {
       u: [n, r.params.offset, r.decayEnd, r.normSq.offset],
       f: [
@@ -488,7 +488,7 @@ export async function sgdUpdate(
     throw new RangeError("sgdUpdate: params, grads and the momentum buffer must share one layout");
   }
   await rt.dispatch({
-    pipeline: { shader: "model_optimizer", entryPoint: "sgd", defines: { WG } },
+    pipeline: { shader: "gpt2_optimizer", entryPoint: "sgd", defines: { WG } },
     params: {
       u: [n, r.params.offset, r.decayEnd, r.normSq.offset],
       f: [hp.lr, hp.momentum, hp.weightDecay, r.maxNorm],
