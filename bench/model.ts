@@ -16,14 +16,8 @@ import { dimsOf, parseGpt2Config } from "../src/gpt2/config.ts";
 import { Gpt2Model } from "../src/gpt2/model.ts";
 import { GpuOptimizer } from "../src/gpt2/optimizer.ts";
 import { initParams } from "../src/gpt2/params.ts";
-import {
-  adamState64,
-  adamwStep,
-  clipGradNorm,
-  referenceBackward,
-  referenceForward,
-  toParams64,
-} from "../src/gpt2/reference/model.ts";
+import { referenceBackward, referenceForward, toParams64 } from "../src/gpt2/reference/model.ts";
+import { adamState64, adamwStep, clipGradNorm } from "../src/gpt2/reference/optimizer.ts";
 import { BYTE_VOCAB_SIZE } from "../src/text/byte_tokenizer.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 

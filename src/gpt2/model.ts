@@ -18,20 +18,23 @@ import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { type Batch, exampleLosses, prepareBatch, type PreparedBatch } from "./batch.ts";
 import { type Dims, dimsOf, type Gpt2Config } from "./config.ts";
+import { attentionBackward, attentionForward } from "./kernels/attention.ts";
 import {
-  attentionBackward,
-  attentionForward,
   crossEntropyChunked,
   crossEntropyForward,
   crossEntropyForwardBackward,
+} from "./kernels/cross_entropy.ts";
+import {
   embeddingBackward,
   embeddingForward,
+  tokenGroups,
+  type VocabRows,
+} from "./kernels/embedding.ts";
+import {
   layerNormBackwardInput,
   layerNormBackwardParams,
   layerNormForward,
-  tokenGroups,
-  type VocabRows,
-} from "./kernels.ts";
+} from "./kernels/layernorm.ts";
 import {
   maxSegmentElements,
   packParams,

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { adamwUpdate, sgdUpdate, type UpdateRange } from "./kernels.ts";
+import { adamwUpdate, sgdUpdate, type UpdateRange } from "./kernels/optimizer.ts";
 
 // Strict objects: a misspelt hyperparameter (`weight_decay`) must be an error, not a silent default.
 export const scheduleSchema = z.strictObject({

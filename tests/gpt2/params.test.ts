@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { encodeSafetensors, type TensorInput } from "../../src/store/safetensors.ts";
 import { BatchError, prepareBatch } from "../../src/gpt2/batch.ts";
 import { ConfigError, dimsOf, parameterCount, parseGpt2Config } from "../../src/gpt2/config.ts";
-import { tokenGroups } from "../../src/gpt2/kernels.ts";
+import { tokenGroups } from "../../src/gpt2/kernels/embedding.ts";
 import { Gpt2Model } from "../../src/gpt2/model.ts";
 import { learningRate, scheduleSchema } from "../../src/gpt2/optimizer.ts";
 import {

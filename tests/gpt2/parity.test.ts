@@ -12,16 +12,18 @@ import { prepareBatch } from "../../src/gpt2/batch.ts";
 import { Gpt2Model } from "../../src/gpt2/model.ts";
 import { GpuOptimizer } from "../../src/gpt2/optimizer.ts";
 import {
-  adamState64,
-  adamwStep,
-  clipGradNorm,
   type Params64,
   referenceBackward,
   referenceForward,
-  sgdStep,
   toParams64,
   zerosLike,
 } from "../../src/gpt2/reference/model.ts";
+import {
+  adamState64,
+  adamwStep,
+  clipGradNorm,
+  sgdStep,
+} from "../../src/gpt2/reference/optimizer.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
 import { spreadParams, tinyBatch, tinyConfig } from "../helpers/model_fixtures.ts";
 

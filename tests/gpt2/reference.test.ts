@@ -4,15 +4,17 @@
 import assert from "node:assert/strict";
 import { prepareBatch } from "../../src/gpt2/batch.ts";
 import {
-  adamState64,
-  adamwStep,
-  clipGradNorm,
   type Params64,
   referenceBackward,
   referenceForward,
-  sgdStep,
   toParams64,
 } from "../../src/gpt2/reference/model.ts";
+import {
+  adamState64,
+  adamwStep,
+  clipGradNorm,
+  sgdStep,
+} from "../../src/gpt2/reference/optimizer.ts";
 import { spreadParams, tinyBatch, tinyConfig } from "../helpers/model_fixtures.ts";
 
 Deno.test("reference backward matches finite differences for every parameter", () => {

@@ -14,14 +14,12 @@ import {
   unpackParams,
 } from "../../src/gpt2/layout.ts";
 import {
-  adamState64,
-  adamwStep,
-  clipGradNorm,
   type Params64,
   referenceBackward,
   referenceForward,
   toParams64,
 } from "../../src/gpt2/reference/model.ts";
+import { adamState64, adamwStep, clipGradNorm } from "../../src/gpt2/reference/optimizer.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
 import { spreadParams, tinyBatch, tinyConfig } from "../helpers/model_fixtures.ts";
 
