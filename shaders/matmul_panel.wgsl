@@ -1,3 +1,4 @@
+// GENERATED — edit shaders/gen/panel.ts, then run `deno task gen`
 // matmul_panel: out = alpha · a·b (+ bias) (+ out) for CPU adapters (llvmpipe). A workgroup of W
 // invocations owns an R-row panel of out; invocation i owns the 4-column blocks i, i + W, ... (RN
 // of them) across all R rows. Per step of 4 k, the workgroup stages a's R × 4 tile in workgroup
@@ -18,8 +19,8 @@
 // Edge rows / columns are clamped on load and masked on store.
 // Defines: R (4..32, multiple of 4), RN (1..8), W (R % W == 0 or W % R == 0), A_T, B_T.
 // Grid: x over column panels of 4·RN·W, y over row panels of R, z over the batch.
-// The accumulator grid is spelled out by a generator script (.tmp/matmul/gen_panel.py, outside
-// git; edit every block alike) because NIR does not unroll loops over large private arrays.
+// The accumulator grid is spelled out by a generator script (shaders/gen/panel.ts; edit every
+// block alike) because NIR does not unroll loops over large private arrays.
 
 struct Params {
   M: u32,

@@ -1,3 +1,4 @@
+// GENERATED — edit shaders/gen/vec4.ts, then run `deno task gen`
 // matmul_vec4: out = alpha · a·b (+ bias) (+ out), register-blocked with vec4 loads and no
 // workgroup memory (the fast path where barriers are expensive, e.g. llvmpipe's CPU SIMD lanes).
 //

@@ -1,9 +1,15 @@
-# Writes shaders/matmul_panel.wgsl: the broadcast-panel kernel with its accumulator grid spelled
-# out (NIR does not unroll loops over large private arrays; blocks beyond R / RN are dead code).
-RMAX, RNMAX = 32, 8
-L = []
-w = L.append
-w("""// matmul_panel: out = alpha · a·b (+ bias) (+ out) for CPU adapters (llvmpipe). A workgroup of W
+// Generates shaders/matmul_panel.wgsl: the broadcast-panel kernel with its accumulator grid
+// spelled out (NIR does not unroll loops over large private arrays; blocks beyond R / RN are dead
+// code).
+import { allOf, generatedHeader, type GeneratedShader, guarded, range } from "./common.ts";
+
+/** The largest R (rows per panel) and RN (4-column blocks per invocation) the kernel supports. */
+const RMAX = 32;
+const RNMAX = 8;
+
+/** Everything before the accumulators: the layout documentation, bindings and helpers. */
+const PROLOGUE =
+  `// matmul_panel: out = alpha · a·b (+ bias) (+ out) for CPU adapters (llvmpipe). A workgroup of W
 // invocations owns an R-row panel of out; invocation i owns the 4-column blocks i, i + W, ... (RN
 // of them) across all R rows. Per step of 4 k, the workgroup stages a's R × 4 tile in workgroup
 // memory (R vec4 loads shared by all W invocations) and each invocation reads it back at
@@ -23,8 +29,8 @@ w("""// matmul_panel: out = alpha · a·b (+ bias) (+ out) for CPU adapters (llv
 // Edge rows / columns are clamped on load and masked on store.
 // Defines: R (4..32, multiple of 4), RN (1..8), W (R % W == 0 or W % R == 0), A_T, B_T.
 // Grid: x over column panels of 4·RN·W, y over row panels of R, z over the batch.
-// The accumulator grid is spelled out by a generator script (.tmp/matmul/gen_panel.py, outside
-// git; edit every block alike) because NIR does not unroll loops over large private arrays.
+// The accumulator grid is spelled out by a generator script (shaders/gen/panel.ts; edit every
+// block alike) because NIR does not unroll loops over large private arrays.
 
 struct Params {
   M: u32,
@@ -91,7 +97,7 @@ fn bias_at(c: u32) -> vec4f {
   return vec4f(bias[o], bias[o + 1u], bias[o + 2u], bias[o + 3u]);
 }
 
-// Writes rows row .. row + 3 (`v` holds them as columns) of the block at columns c .. c + 3 as
+// Writes rows row .. row + 3 (\`v\` holds them as columns) of the block at columns c .. c + 3 as
 // alpha · v + add (+ out when accumulating).
 fn store(v: mat4x4f, row: u32, c: u32, z: u32, add: vec4f) {
   let p = params;
@@ -132,11 +138,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     } else {
       a_src[s] = a_base + min(row0 + e, p.M - 1u) * (p.a_sm / 4u);
     }
-  }""")
-for r in range(RMAX):
-    for j in range(RNMAX):
-        w(f"  var c{r}_{j} = vec4f();")
-w("""  for (var k = 0u; k < p.K; k += 4u) {
+  }`;
+
+/** The first part of a step of 4 k: stage this invocation's share of the a tile. */
+const STAGE_A_TILE = `  for (var k = 0u; k < p.K; k += 4u) {
     workgroupBarrier(); // the previous step's reads are done
     for (var s = 0u; s < STAGE; s++) {
       if (li + s * W < R) {
@@ -144,68 +149,73 @@ w("""  for (var k = 0u; k < p.K; k += 4u) {
       }
       a_src[s] += a_step;
     }
-    workgroupBarrier();""")
-for j in range(RNMAX):
-    if j == 0:
-        w("    let b0 = load_b(b_base, col0, k);")
-    else:
-        w(f"    var b{j} = mat4x4f();")
-        w(f"    if (RN > {j}u) {{ b{j} = load_b(b_base, col0 + {4 * j}u * W, k); }}")
-def fmas(r, a_of):  # a_of(kk) -> scalar expression of a[row0 + r, k + kk]
-    out = []
-    for j in range(RNMAX):
-        e = f"c{r}_{j}"
-        for kk in range(4):
-            e = f"fma(vec4f({a_of(kk)}), b{j}[{kk}], {e})"
-        cond = " && ".join(c for c in [f"R > {r}u" if r else "", f"RN > {j}u" if j else ""] if c)
-        stmt = f"c{r}_{j} = {e};"
-        out.append(stmt if not cond else f"if ({cond}) {{ {stmt} }}")
-    return out
-w("    if (A_T) {")
-for q in range(RMAX // 4):
-    cond = f"R > {4 * q}u" if q else ""
-    body = []
-    for kk in range(4):
-        body.append(f"let t{kk} = a_tile[{kk}u * (R / 4u) + {q}u];")
-    for rr in range(4):
-        r = 4 * q + rr
-        body += fmas(r, lambda kk, rr=rr: f"t{kk}[{rr}]")
-    if cond:
-        w(f"      if ({cond}) {{")
-        for s in body: w("        " + s)
-        w("      }")
-    else:
-        w("      {")
-        for s in body: w("        " + s)
-        w("      }")
-w("    } else {")
-for r in range(RMAX):
-    cond = f"R > {r}u" if r else ""
-    body = [f"let t = a_tile[{r}u];"] + fmas(r, lambda kk: f"t[{kk}]")
-    w(f"      if ({cond}) {{" if cond else "      {")
-    for s in body: w("        " + s)
-    w("      }")
-w("    }")
-w("  }")
-# The epilogue is one loop over row groups (a switch picks the accumulators): spelling out every
-# store made llvmpipe's compile ~6x slower.
-for j in range(RNMAX):
-    w(f"  let add{j} = bias_at(col0 + {4 * j}u * W);")
-w("  for (var q = 0u; q < R / 4u; q++) {")
-for j in range(RNMAX):
-    w(f"    var m{j}: mat4x4f;")
-w("    switch q {")
-for q in range(RMAX // 4):
-    w(f"      case {q}u: {{")
-    for j in range(RNMAX):
-        m = ", ".join(f"c{4 * q + rr}_{j}" for rr in range(4))
-        w(f"        m{j} = mat4x4f({m});")
-    w("      }")
-w("      default: {}")
-w("    }")
-for j in range(RNMAX):
-    stmt = f"store(m{j}, row0 + 4u * q, col0 + {4 * j}u * W, z, add{j});"
-    w(f"    {stmt}" if j == 0 else f"    if (RN > {j}u) {{ {stmt} }}")
-w("  }")
-w("}")
-open("/work/main/shaders/matmul_panel.wgsl", "w").write("\n".join(L) + "\n")
+    workgroupBarrier();`;
+
+/** Row r's accumulator updates for one step of 4 k; aOf(kk) is the scalar a[row0 + r, k + kk]. */
+function fmas(r: number, aOf: (kk: number) => string): string[] {
+  return range(RNMAX).map((j) => {
+    let e = `c${r}_${j}`;
+    for (const kk of range(4)) e = `fma(vec4f(${aOf(kk)}), b${j}[${kk}], ${e})`;
+    return guarded(allOf(r ? `R > ${r}u` : "", j ? `RN > ${j}u` : ""), `c${r}_${j} = ${e};`);
+  });
+}
+
+function generate(): string {
+  const lines = [generatedHeader("panel"), PROLOGUE];
+  const w = (line: string) => lines.push(line);
+  /** A block of statements, guarded by `cond` unless it is empty (always live). */
+  const block = (cond: string, body: string[]) => {
+    w(cond ? `      if (${cond}) {` : "      {");
+    for (const s of body) w(`        ${s}`);
+    w("      }");
+  };
+  for (const r of range(RMAX)) {
+    for (const j of range(RNMAX)) w(`  var c${r}_${j} = vec4f();`);
+  }
+  w(STAGE_A_TILE);
+  for (const j of range(RNMAX)) {
+    if (j === 0) {
+      w("    let b0 = load_b(b_base, col0, k);");
+    } else {
+      w(`    var b${j} = mat4x4f();`);
+      w(`    if (RN > ${j}u) { b${j} = load_b(b_base, col0 + ${4 * j}u * W, k); }`);
+    }
+  }
+  w("    if (A_T) {");
+  for (const q of range(RMAX / 4)) {
+    const body = range(4).map((kk) => `let t${kk} = a_tile[${kk}u * (R / 4u) + ${q}u];`);
+    for (const rr of range(4)) body.push(...fmas(4 * q + rr, (kk) => `t${kk}[${rr}]`));
+    block(q ? `R > ${4 * q}u` : "", body);
+  }
+  w("    } else {");
+  for (const r of range(RMAX)) {
+    block(r ? `R > ${r}u` : "", [`let t = a_tile[${r}u];`, ...fmas(r, (kk) => `t[${kk}]`)]);
+  }
+  w("    }");
+  w("  }");
+  // The epilogue is one loop over row groups (a switch picks the accumulators): spelling out every
+  // store made llvmpipe's compile ~6x slower.
+  for (const j of range(RNMAX)) w(`  let add${j} = bias_at(col0 + ${4 * j}u * W);`);
+  w("  for (var q = 0u; q < R / 4u; q++) {");
+  for (const j of range(RNMAX)) w(`    var m${j}: mat4x4f;`);
+  w("    switch q {");
+  for (const q of range(RMAX / 4)) {
+    w(`      case ${q}u: {`);
+    for (const j of range(RNMAX)) {
+      const columns = range(4).map((rr) => `c${4 * q + rr}_${j}`).join(", ");
+      w(`        m${j} = mat4x4f(${columns});`);
+    }
+    w("      }");
+  }
+  w("      default: {}");
+  w("    }");
+  for (const j of range(RNMAX)) {
+    const stmt = `store(m${j}, row0 + 4u * q, col0 + ${4 * j}u * W, z, add${j});`;
+    w(`    ${guarded(j ? `RN > ${j}u` : "", stmt)}`);
+  }
+  w("  }");
+  w("}");
+  return lines.join("\n") + "\n";
+}
+
+export const panel: GeneratedShader = { generator: "panel", shader: "matmul_panel", generate };

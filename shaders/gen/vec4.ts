@@ -1,10 +1,15 @@
-# Writes shaders/matmul_vec4.wgsl: the explicit (unrolled) register-blocked kernel. NIR does not
-# unroll loops over large private arrays, so the accumulators are named variables guarded by
-# constant conditions on the RM / RN defines (dead blocks are removed at compile time).
-RMAX, RNMAX = 8, 8
-L = []
-w = L.append
-w("""// matmul_vec4: out = alpha · a·b (+ bias) (+ out), register-blocked with vec4 loads and no
+// Generates shaders/matmul_vec4.wgsl: the explicit (unrolled) register-blocked kernel. NIR does
+// not unroll loops over large private arrays, so the accumulators are named variables guarded by
+// constant conditions on the RM / RN defines (dead blocks are removed at compile time).
+import { allOf, generatedHeader, type GeneratedShader, guarded, range } from "./common.ts";
+
+/** The largest RM and RN the kernel supports: the accumulator grid is RMAX × RNMAX blocks. */
+const RMAX = 8;
+const RNMAX = 8;
+
+/** Everything before the accumulators: the layout documentation, bindings and helpers. */
+const PROLOGUE =
+  `// matmul_vec4: out = alpha · a·b (+ bias) (+ out), register-blocked with vec4 loads and no
 // workgroup memory (the fast path where barriers are expensive, e.g. llvmpipe's CPU SIMD lanes).
 //
 // Layouts (element units; z = batch index; offsets and non-unit strides are multiples of 4):
@@ -116,7 +121,7 @@ fn bias_at(c: u32) -> vec4f {
   return vec4f(bias[o], bias[o + 1u], bias[o + 2u], bias[o + 3u]);
 }
 
-// Writes the 4 × 4 output block whose transpose is `ct` at rows row0 + 4i, columns col0 + 4j, as
+// Writes the 4 × 4 output block whose transpose is \`ct\` at rows row0 + 4i, columns col0 + 4j, as
 // alpha · block + add (+ out when accumulating).
 fn store(ct: mat4x4f, i: u32, j: u32, z: u32, add: vec4f) {
   let p = params;
@@ -146,49 +151,64 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   row0 = gid.y * (4u * RM);
   col0 = gid.x * (4u * RN);
   a_base = (p.a_off + z * p.a_sb) / 4u;
-  b_base = (p.b_off + z * p.b_sb) / 4u;
-""")
-for i in range(RMAX):
-    for j in range(RNMAX):
-        w(f"  var c{i}_{j} = mat4x4f();")
-w("  for (var k = 0u; k < p.K; k += 4u) {")
-for i in range(RMAX):
-    if i == 0:
-        w(f"    let a0 = load_a(0u, k);")
-    else:
-        w(f"    var a{i} = mat4x4f();")
-        w(f"    if (RM > {i}u) {{ a{i} = load_a({i}u, k); }}")
-for j in range(RNMAX):
-    if j == 0:
-        w(f"    let b0 = load_b(0u, k);")
-    else:
-        w(f"    var b{j} = mat4x4f();")
-        w(f"    if (RN > {j}u) {{ b{j} = load_b({j}u, k); }}")
-for j in range(RNMAX):
-    for i in range(RMAX):
-        cond = " && ".join(c for c in [f"RM > {i}u" if i else "", f"RN > {j}u" if j else ""] if c)
-        stmt = f"c{i}_{j} += b{j} * a{i};"
-        w(f"    {stmt}" if not cond else f"    if ({cond}) {{ {stmt} }}")
-w("  }")
-# The epilogue is one loop over block rows (a switch picks the accumulators): spelling out every
-# store made llvmpipe's compile several times slower.
-for j in range(RNMAX):
-    w(f"  let add{j} = bias_at(col0 + {4 * j}u);" if j == 0 else f"  var add{j} = vec4f();\n  if (RN > {j}u) {{ add{j} = bias_at(col0 + {4 * j}u); }}")
-w("  for (var i = 0u; i < RM; i++) {")
-for j in range(RNMAX):
-    w(f"    var m{j}: mat4x4f;")
-w("    switch i {")
-for i in range(RMAX):
-    w(f"      case {i}u: {{")
-    for j in range(RNMAX):
-        w(f"        m{j} = c{i}_{j};")
-    w("      }")
-w("      default: {}")
-w("    }")
-for j in range(RNMAX):
-    stmt = f"store(m{j}, i, {j}u, z, add{j});"
-    w(f"    {stmt}" if j == 0 else f"    if (RN > {j}u) {{ {stmt} }}")
-w("  }")
-w("}")
-import sys
-open(sys.argv[1] if len(sys.argv) > 1 else "/work/main/shaders/matmul_vec4.wgsl", "w").write("\n".join(L) + "\n")
+  b_base = (p.b_off + z * p.b_sb) / 4u;`;
+
+function generate(): string {
+  const lines = [generatedHeader("vec4"), PROLOGUE, ""];
+  const w = (line: string) => lines.push(line);
+  for (const i of range(RMAX)) {
+    for (const j of range(RNMAX)) w(`  var c${i}_${j} = mat4x4f();`);
+  }
+  w("  for (var k = 0u; k < p.K; k += 4u) {");
+  for (const i of range(RMAX)) {
+    if (i === 0) {
+      w("    let a0 = load_a(0u, k);");
+    } else {
+      w(`    var a${i} = mat4x4f();`);
+      w(`    if (RM > ${i}u) { a${i} = load_a(${i}u, k); }`);
+    }
+  }
+  for (const j of range(RNMAX)) {
+    if (j === 0) {
+      w("    let b0 = load_b(0u, k);");
+    } else {
+      w(`    var b${j} = mat4x4f();`);
+      w(`    if (RN > ${j}u) { b${j} = load_b(${j}u, k); }`);
+    }
+  }
+  for (const j of range(RNMAX)) {
+    for (const i of range(RMAX)) {
+      const cond = allOf(i ? `RM > ${i}u` : "", j ? `RN > ${j}u` : "");
+      w(`    ${guarded(cond, `c${i}_${j} += b${j} * a${i};`)}`);
+    }
+  }
+  w("  }");
+  // The epilogue is one loop over block rows (a switch picks the accumulators): spelling out every
+  // store made llvmpipe's compile several times slower.
+  for (const j of range(RNMAX)) {
+    if (j === 0) {
+      w(`  let add0 = bias_at(col0 + 0u);`);
+    } else {
+      w(`  var add${j} = vec4f();`);
+      w(`  if (RN > ${j}u) { add${j} = bias_at(col0 + ${4 * j}u); }`);
+    }
+  }
+  w("  for (var i = 0u; i < RM; i++) {");
+  for (const j of range(RNMAX)) w(`    var m${j}: mat4x4f;`);
+  w("    switch i {");
+  for (const i of range(RMAX)) {
+    w(`      case ${i}u: {`);
+    for (const j of range(RNMAX)) w(`        m${j} = c${i}_${j};`);
+    w("      }");
+  }
+  w("      default: {}");
+  w("    }");
+  for (const j of range(RNMAX)) {
+    w(`    ${guarded(j ? `RN > ${j}u` : "", `store(m${j}, i, ${j}u, z, add${j});`)}`);
+  }
+  w("  }");
+  w("}");
+  return lines.join("\n") + "\n";
+}
+
+export const vec4: GeneratedShader = { generator: "vec4", shader: "matmul_vec4", generate };
