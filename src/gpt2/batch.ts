@@ -106,13 +106,14 @@ export function exampleLosses(
   const perExample: number[] = [];
   let total = 0;
   for (let b = 0; b < B; b++) {
+    // Sum, then divide in float64: the f32 weights 1/count would round the mean.
     let sum = 0;
     for (let t = 0; t < T; t++) {
-      const w = exampleWeights[b * T + t];
-      if (w !== 0) sum += w * tokenLoss[b * T + t];
+      if (exampleWeights[b * T + t] !== 0) sum += tokenLoss[b * T + t];
     }
-    perExample.push(counts[b] > 0 ? sum : 0);
-    total += sum;
+    const mean = counts[b] > 0 ? sum / counts[b] : 0;
+    perExample.push(mean);
+    total += mean;
   }
   return { perExample, loss: activeExamples > 0 ? total / activeExamples : 0 };
 }
