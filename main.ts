@@ -15,6 +15,7 @@ import { JobManager } from "./src/jobs/manager.ts";
 import { createLogger, type Logger } from "./src/log.ts";
 import { SqliteStore } from "./src/store/sqlite.ts";
 import { SimulationRegistry } from "./src/simfluence/simulation_registry.ts";
+import { STORE_MODULES } from "./src/store_modules.ts";
 
 const JOB_SHUTDOWN_TIMEOUT_MS = 10_000;
 const SERVER_DRAIN_TIMEOUT_MS = 5_000;
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
 
   let store: SqliteStore;
   try {
-    store = SqliteStore.open({ dataDir: config.dataDir });
+    store = SqliteStore.open({ dataDir: config.dataDir, modules: STORE_MODULES });
   } catch (e) {
     logger.error("cannot open the store", { dataDir: config.dataDir, error: e });
     Deno.exit(1);

@@ -10,6 +10,7 @@ import { memoryLogger } from "../src/log.ts";
 import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
+import { STORE_MODULES } from "../src/store_modules.ts";
 
 async function post(
   app: ReturnType<typeof createApp>,
@@ -31,7 +32,7 @@ export const simulateSseSuite: BenchSuite = {
     const m = 200;
     const steps = 100;
     const dataDir = await Deno.makeTempDir({ prefix: "simfluence-bench-" });
-    const store = SqliteStore.open({ dataDir });
+    const store = SqliteStore.open({ dataDir, modules: STORE_MODULES });
     const logger = memoryLogger();
     const jobs = new JobManager({ store: store.jobs, logger });
     const app = createApp({

@@ -8,6 +8,7 @@ import type { RouteModule } from "../src/http/types.ts";
 import { builtinDataset } from "../src/datasets/builtins.ts";
 import { parseDatasetJsonl } from "../src/datasets/jsonl.ts";
 import { datasetPage, datasetRecord, listDatasets } from "../src/datasets/load.ts";
+import { DATASETS } from "../src/datasets/dataset_store.ts";
 
 export const DatasetSchema = z.object({
   id: z.string().openapi({ example: "builtin:skills" }),
@@ -161,7 +162,7 @@ export const datasetRoutes: RouteModule = (app, deps) => {
   app.openapi(uploadDataset, async (c) => {
     const { name } = c.req.valid("query");
     const examples = parseDatasetJsonl(await uploadText(c), name);
-    return c.json(store.datasets.create(name, examples), 201);
+    return c.json(store.get(DATASETS).create(name, examples), 201);
   });
 
   app.openapi(listRoute, (c) => c.json({ datasets: listDatasets(store) }, 200));
@@ -179,7 +180,9 @@ export const datasetRoutes: RouteModule = (app, deps) => {
     if (builtinDataset(id)) {
       throw ApiError.badRequest(`${id} is built in and cannot be deleted`, { field: "id", id });
     }
-    if (!store.datasets.delete(id)) throw ApiError.notFound(`dataset ${id}`, { field: "id", id });
+    if (!store.get(DATASETS).delete(id)) {
+      throw ApiError.notFound(`dataset ${id}`, { field: "id", id });
+    }
     return c.body(null, 204);
   });
 };

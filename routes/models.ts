@@ -11,6 +11,7 @@ import { createModel, importCheckpoint } from "../src/models/create.ts";
 import { loadModel, modelRecord } from "../src/models/load.ts";
 import { type ScoredExample, scoreTokens, tokenizeForScoring } from "../src/models/losses.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";
+import { MODELS } from "../src/models/model_store.ts";
 
 /** Examples per losses request: each costs GPU time on the request path. */
 export const MAX_SCORED_EXAMPLES = 4096;
@@ -280,7 +281,7 @@ export const modelRoutes: RouteModule = (app, deps) => {
 
   app.openapi(listRoute, (c) => {
     const query = c.req.valid("query");
-    return c.json({ ...store.models.list(query), ...query }, 200);
+    return c.json({ ...store.get(MODELS).list(query), ...query }, 200);
   });
 
   app.openapi(getRoute, (c) => c.json(modelRecord(store, c.req.valid("param").id), 200));
@@ -295,7 +296,7 @@ export const modelRoutes: RouteModule = (app, deps) => {
 
   app.openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await store.models.delete(id))) {
+    if (!(await store.get(MODELS).delete(id))) {
       throw ApiError.notFound(`model ${id}`, { field: "id", id });
     }
     return c.body(null, 204);

@@ -20,6 +20,7 @@ import {
   TRAIN_FILE,
 } from "../src/runs/gptfluence_format.ts";
 import { listSome } from "../src/runs/run_input.ts";
+import { RUNS } from "../src/runs/run_store.ts";
 
 export const RunSchema = z.object({
   id: z.string(),
@@ -269,7 +270,7 @@ async function formText(form: Record<string, unknown>, field: string): Promise<s
 }
 
 export const runRoutes: RouteModule = (app, deps) => {
-  const runs = deps.store.runs;
+  const runs = deps.store.get(RUNS);
 
   app.openapi(createRun, async (c) => {
     const type = mediaType(c);

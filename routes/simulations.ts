@@ -8,6 +8,8 @@ import { formatSse, keepAlive } from "../src/http/sse.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { planSimulation, SimulationRequestSchema } from "../src/simfluence/simulation.ts";
 import { SimulationRegistry, type StoredEvent } from "../src/simfluence/simulation_registry.ts";
+import { RUNS } from "../src/runs/run_store.ts";
+import { SIMULATORS } from "../src/simfluence/simulator_store.ts";
 
 const SimulationStatusSchema = z.object({
   id: z.string(),
@@ -86,7 +88,11 @@ export const simulationRoutes: RouteModule = (app, deps) => {
 
   app.openapi(start, async (c) => {
     const { simulator, ...request } = c.req.valid("json");
-    const plan = await planSimulation(deps.store, simulator, request);
+    const plan = await planSimulation(
+      { runs: deps.store.get(RUNS), simulators: deps.store.get(SIMULATORS) },
+      simulator,
+      request,
+    );
     const runtime = deps.gpu.error === null ? deps.gpu.runtime : null;
     const { id } = registry.start(runtime, plan);
     return c.json({ id, events: `/v1/simulations/${id}/events` }, 202);

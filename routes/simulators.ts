@@ -23,6 +23,8 @@ import {
   SimulationRequestSchema,
 } from "../src/simfluence/simulation.ts";
 import { loadStudyRuns } from "../src/simfluence/study_runs.ts";
+import { RUNS } from "../src/runs/run_store.ts";
+import { SIMULATORS } from "../src/simfluence/simulator_store.ts";
 
 const RunIds = z.array(z.string().min(1).max(200)).max(10_000);
 
@@ -256,7 +258,8 @@ export function streamedSimulationBatches(): number {
 }
 
 export const simulatorRoutes: RouteModule = (app, deps) => {
-  const { runs, simulators } = deps.store;
+  const runs = deps.store.get(RUNS);
+  const simulators = deps.store.get(SIMULATORS);
   const keepAliveMs = deps.sseKeepAliveMs ?? 15_000;
   const runtime = () => deps.gpu.error === null ? deps.gpu.runtime : null;
 

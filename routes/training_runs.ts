@@ -11,6 +11,7 @@ import { seededUniform, shuffled } from "../src/random.ts";
 import { planRecording, type RecordRunsOptions } from "../src/training/recorder.ts";
 import { trainingJob } from "../src/training/training_job.ts";
 import type { DatasetExample } from "../src/datasets/example.ts";
+import { RUNS } from "../src/runs/run_store.ts";
 
 const ExampleSelection = z.union([
   z.array(z.string().min(1).max(256)).min(1).max(100_000),
@@ -191,7 +192,7 @@ export const trainingRunRoutes: RouteModule = (app, deps) => {
       body.seed + 1,
       "testExamples",
     );
-    const studyTests = deps.store.runs.studyTestExamples(body.study);
+    const studyTests = deps.store.get(RUNS).studyTestExamples(body.study);
     if (studyTests) {
       const ours = new Set(test.map((e) => e.id));
       const missing = studyTests.filter((id) => !ours.has(id));
@@ -209,7 +210,7 @@ export const trainingRunRoutes: RouteModule = (app, deps) => {
     const prefix = body.namePrefix ?? `training-${crypto.randomUUID().slice(0, 8)}`;
     const runNames = Array.from({ length: body.runs }, (_, r) => `${prefix}-${r}`);
     const existing = new Set(
-      deps.store.runs.list({ study: body.study, limit: 100_000, offset: 0 }).runs.map((r) =>
+      deps.store.get(RUNS).list({ study: body.study, limit: 100_000, offset: 0 }).runs.map((r) =>
         r.name
       ),
     );

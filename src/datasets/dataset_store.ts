@@ -2,9 +2,10 @@
 // one transaction so a failed upload leaves nothing behind.
 import type { DatabaseSync } from "node:sqlite";
 import type { Migration } from "../store/migrations.ts";
+import { defineStoreModule } from "../store/store.ts";
 import { type DatasetExample, isPromptCompletion } from "./example.ts";
 
-export const DATASET_MIGRATIONS: readonly Migration[] = [
+const DATASET_MIGRATIONS: readonly Migration[] = [
   {
     name: "datasets",
     up(db) {
@@ -147,3 +148,10 @@ export class DatasetStore {
     });
   }
 }
+
+/** Uploaded datasets of training examples. */
+export const DATASETS = defineStoreModule({
+  name: "datasets",
+  migrations: DATASET_MIGRATIONS,
+  open: (context) => new DatasetStore(context),
+});

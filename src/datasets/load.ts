@@ -4,15 +4,16 @@ import type { Store } from "../store/store.ts";
 import { BUILTIN_DATASETS, builtinDataset } from "./builtins.ts";
 import type { DatasetRecord } from "./dataset_store.ts";
 import type { DatasetExample } from "./example.ts";
+import { DATASETS } from "./dataset_store.ts";
 
 /** Built-ins first, then uploads oldest first. */
 export function listDatasets(store: Store): DatasetRecord[] {
-  return [...BUILTIN_DATASETS.map((d) => d.record), ...store.datasets.list()];
+  return [...BUILTIN_DATASETS.map((d) => d.record), ...store.get(DATASETS).list()];
 }
 
 /** 404 when unknown. */
 export function datasetRecord(store: Store, id: string): DatasetRecord {
-  const record = builtinDataset(id)?.record ?? store.datasets.get(id);
+  const record = builtinDataset(id)?.record ?? store.get(DATASETS).get(id);
   if (!record) throw ApiError.notFound(`dataset ${id}`, { field: "dataset", id });
   return record;
 }
@@ -27,7 +28,7 @@ export async function datasetPage(
   const builtin = builtinDataset(id);
   if (builtin) return (await builtin.load()).slice(offset, offset + limit);
   datasetRecord(store, id);
-  return store.datasets.page(id, offset, limit);
+  return store.get(DATASETS).page(id, offset, limit);
 }
 
 function listSome(ids: readonly string[], n = 20): string[] {
@@ -48,7 +49,7 @@ export async function loadDatasetExamples(
   if (builtin) all = await builtin.load();
   else {
     datasetRecord(store, id);
-    all = store.datasets.all(id);
+    all = store.get(DATASETS).all(id);
   }
   if (ids === undefined) return all;
   const byId = new Map(all.map((e) => [e.id, e]));

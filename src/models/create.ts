@@ -7,6 +7,7 @@ import { configFromMetadata, initParams, loadParams } from "../gpt2/params.ts";
 import type { Store } from "../store/store.ts";
 import type { ModelRecord } from "./model_store.ts";
 import { modelTokenizer } from "./model_tokenizer.ts";
+import { MODELS } from "./model_store.ts";
 
 export interface CreateFromConfig {
   config: unknown;
@@ -19,7 +20,7 @@ export interface CreateFromConfig {
 export function createModel(store: Store, input: CreateFromConfig): Promise<ModelRecord> {
   const config = parseGpt2Config(input.config);
   const tokenizer = modelTokenizer(config, input.tokenizer ?? null);
-  return store.models.create({
+  return store.get(MODELS).create({
     name: input.name ?? null,
     params: initParams(config, input.seed),
     tokenizer: { kind: tokenizer.kind, json: tokenizer.json },
@@ -62,7 +63,7 @@ export function importCheckpoint(store: Store, upload: CheckpointUpload): Promis
   const config = checkpointConfig(upload);
   const tokenizer = modelTokenizer(config, upload.tokenizerJson ?? null);
   const params = loadParams(upload.weights, config);
-  return store.models.create({
+  return store.get(MODELS).create({
     name: upload.name ?? null,
     params,
     tokenizer: { kind: tokenizer.kind, json: tokenizer.json },

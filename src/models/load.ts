@@ -7,6 +7,7 @@ import { DataCorruptError, type Store } from "../store/store.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { ModelRecord } from "./model_store.ts";
 import { modelTokenizer } from "./model_tokenizer.ts";
+import { MODELS } from "./model_store.ts";
 
 export interface LoadedModel {
   record: ModelRecord;
@@ -38,14 +39,14 @@ function cachedTokenizer(id: string, config: Gpt2Config, json: string | null): T
 
 /** 404 when the model is unknown. */
 export function modelRecord(store: Store, id: string): ModelRecord {
-  const record = store.models.get(id);
+  const record = store.get(MODELS).get(id);
   if (!record) throw ApiError.notFound(`model ${id}`, { field: "model", id });
   return record;
 }
 
 /** The model's config, f32 parameters and tokenizer; 404 when unknown. */
 export async function loadModel(store: Store, id: string): Promise<LoadedModel> {
-  const row = store.models.row(id);
+  const row = store.get(MODELS).row(id);
   if (!row) throw ApiError.notFound(`model ${id}`, { field: "model", id });
   const config = parseGpt2Config(row.record.config);
   const file = await store.tensors.get(row.record.paramsTensor);

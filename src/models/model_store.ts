@@ -5,9 +5,10 @@ import type { Gpt2Config } from "../gpt2/config.ts";
 import { parameterCount } from "../gpt2/config.ts";
 import { type ParamSet, saveParams } from "../gpt2/params.ts";
 import type { Migration } from "../store/migrations.ts";
+import { defineStoreModule } from "../store/store.ts";
 import type { TensorStore } from "../store/store.ts";
 
-export const MODEL_MIGRATIONS: readonly Migration[] = [
+const MODEL_MIGRATIONS: readonly Migration[] = [
   {
     name: "models",
     up(db) {
@@ -155,3 +156,10 @@ export class ModelStore {
     return true;
   }
 }
+
+/** Stored models: configs, weights files and tokenizers. */
+export const MODELS = defineStoreModule({
+  name: "models",
+  migrations: MODEL_MIGRATIONS,
+  open: (context) => new ModelStore(context),
+});

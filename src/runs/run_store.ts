@@ -6,11 +6,12 @@
 import type { DatabaseSync } from "node:sqlite";
 import { ApiError } from "../errors.ts";
 import type { Migration } from "../store/migrations.ts";
+import { defineStoreModule } from "../store/store.ts";
 import { toFloat32 } from "../store/safetensors.ts";
 import type { TensorStore } from "../store/store.ts";
 import { listSome, type RunInput, type RunShape, runShape, type RunStep } from "./run_input.ts";
 
-export const RUN_MIGRATIONS: readonly Migration[] = [
+const RUN_MIGRATIONS: readonly Migration[] = [
   {
     name: "studies_and_runs",
     up(db) {
@@ -41,9 +42,9 @@ export const RUN_MIGRATIONS: readonly Migration[] = [
 
 /**
  * Checkpoints of recorded runs (weights every N steps, for TracIn), owned by their run: stored
- * with it in one transaction and deleted with it. Appended to MIGRATIONS after the other groups.
+ * with it in one transaction and deleted with it.
  */
-export const RUN_CHECKPOINT_MIGRATIONS: readonly Migration[] = [
+const RUN_CHECKPOINT_MIGRATIONS: readonly Migration[] = [
   {
     name: "run_checkpoints",
     up(db) {
@@ -298,3 +299,10 @@ export class RunStore {
     return true;
   }
 }
+
+/** Studies, runs and their checkpoints. */
+export const RUNS = defineStoreModule({
+  name: "runs",
+  migrations: [...RUN_MIGRATIONS, ...RUN_CHECKPOINT_MIGRATIONS],
+  open: (context) => new RunStore(context),
+});

@@ -5,10 +5,11 @@ import type { DatabaseSync } from "node:sqlite";
 import { ApiError } from "../errors.ts";
 import type { SimulatorKind, SimulatorParams } from "./math/types.ts";
 import type { Migration } from "../store/migrations.ts";
+import { defineStoreModule } from "../store/store.ts";
 import { toFloat32 } from "../store/safetensors.ts";
 import type { TensorStore } from "../store/store.ts";
 
-export const SIMULATOR_MIGRATIONS: readonly Migration[] = [
+const SIMULATOR_MIGRATIONS: readonly Migration[] = [
   {
     name: "simulators",
     up(db) {
@@ -324,3 +325,11 @@ export class SimulatorStore {
     return true;
   }
 }
+
+/** Fitted simulators and their parameter files. */
+export const SIMULATORS = defineStoreModule({
+  name: "simulators",
+  migrations: SIMULATOR_MIGRATIONS,
+  open: (context) => new SimulatorStore(context),
+  recover: (store) => void store.failUnfinished(),
+});

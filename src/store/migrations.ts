@@ -1,10 +1,7 @@
-// Schema migrations: an ordered list, applied once each, every one in its own transaction, with
-// the applied version recorded in schema_migrations. Append new migrations; never edit old ones.
+// Schema migrations, versioned per module: each module's list is applied in order, once each,
+// every migration in its own transaction, with (module, version) recorded in schema_versions.
+// Append new migrations to a module's list; never edit old ones.
 import type { DatabaseSync } from "node:sqlite";
-import { RUN_CHECKPOINT_MIGRATIONS, RUN_MIGRATIONS } from "../runs/run_store.ts";
-import { SIMULATOR_MIGRATIONS } from "../simfluence/simulator_store.ts";
-import { DATASET_MIGRATIONS } from "../datasets/dataset_store.ts";
-import { MODEL_MIGRATIONS } from "../models/model_store.ts";
 
 export interface Migration {
   name: string;
@@ -15,7 +12,10 @@ export class MigrationError extends Error {
   override name = "MigrationError";
 }
 
-export const MIGRATIONS: readonly Migration[] = [
+/** The core store's own tables (jobs, tensor files); feature modules declare theirs. */
+export const CORE_MODULE = "store";
+
+export const CORE_MIGRATIONS: readonly Migration[] = [
   {
     name: "jobs",
     up(db) {
@@ -54,45 +54,96 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
-  ...RUN_MIGRATIONS,
-  ...SIMULATOR_MIGRATIONS,
-  ...DATASET_MIGRATIONS,
-  ...MODEL_MIGRATIONS,
-  ...RUN_CHECKPOINT_MIGRATIONS,
 ];
 
-export function schemaVersion(db: DatabaseSync): number {
-  const row = db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as
-    | { v: number | null }
-    | undefined;
+function ensureVersionTable(db: DatabaseSync): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_versions (
+    module TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL,
+    PRIMARY KEY (module, version))`);
+}
+
+export function schemaVersion(db: DatabaseSync, module: string): number {
+  ensureVersionTable(db);
+  const row = db.prepare("SELECT MAX(version) AS v FROM schema_versions WHERE module = ?").get(
+    module,
+  ) as { v: number | null } | undefined;
   return row?.v ?? 0;
 }
 
-/** Brings the schema up to date; returns the number of migrations applied. */
-export function migrate(db: DatabaseSync, migrations: readonly Migration[] = MIGRATIONS): number {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-  const current = schemaVersion(db);
+/**
+ * Databases written before migrations were versioned per module kept one global list in
+ * schema_migrations (version, name). Migration names are unique across modules, so each applied
+ * name is credited to the module that declares it, and the old table is dropped.
+ */
+export function adoptGlobalVersions(
+  db: DatabaseSync,
+  modules: readonly { name: string; migrations: readonly Migration[] }[],
+): void {
+  const legacy = db.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+  ).get();
+  if (!legacy) return;
+  ensureVersionTable(db);
+  const applied = db.prepare("SELECT name, applied_at FROM schema_migrations").all() as {
+    name: string;
+    applied_at: number;
+  }[];
+  const record = db.prepare(
+    "INSERT OR IGNORE INTO schema_versions (module, version, name, applied_at) VALUES (?, ?, ?, ?)",
+  );
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (const { name, applied_at } of applied) {
+      const owner = modules.find((m) => m.migrations.some((x) => x.name === name));
+      if (!owner) {
+        throw new MigrationError(
+          `migration "${name}" recorded in this database belongs to no module of this build`,
+        );
+      }
+      record.run(
+        owner.name,
+        owner.migrations.findIndex((x) => x.name === name) + 1,
+        name,
+        applied_at,
+      );
+    }
+    db.exec("DROP TABLE schema_migrations");
+    db.exec("COMMIT");
+  } catch (e) {
+    db.exec("ROLLBACK");
+    throw e;
+  }
+}
+
+/** Brings one module's schema up to date; returns the number of migrations applied. */
+export function migrate(
+  db: DatabaseSync,
+  module: string,
+  migrations: readonly Migration[],
+): number {
+  const current = schemaVersion(db, module);
   if (current > migrations.length) {
     throw new MigrationError(
-      `database schema version ${current} is newer than this code (${migrations.length}); ` +
-        "refusing to run an older build against it",
+      `database schema version ${current} of "${module}" is newer than this code ` +
+        `(${migrations.length}); refusing to run an older build against it`,
     );
   }
   const record = db.prepare(
-    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+    "INSERT INTO schema_versions (module, version, name, applied_at) VALUES (?, ?, ?, ?)",
   );
   for (let version = current + 1; version <= migrations.length; version++) {
     const migration = migrations[version - 1];
     db.exec("BEGIN IMMEDIATE");
     try {
       migration.up(db);
-      record.run(version, migration.name, Date.now());
+      record.run(module, version, migration.name, Date.now());
       db.exec("COMMIT");
     } catch (e) {
       db.exec("ROLLBACK");
       throw new MigrationError(
-        `migration ${version} (${migration.name}) failed: ${e instanceof Error ? e.message : e}`,
+        `${module} migration ${version} (${migration.name}) failed: ${
+          e instanceof Error ? e.message : e
+        }`,
         { cause: e },
       );
     }

@@ -1,19 +1,18 @@
-// The Store on node:sqlite: one database file in the data directory, WAL mode, migrations at open,
-// and recovery of jobs that a dead process left unfinished.
+// The Store on node:sqlite: one database file in the data directory, WAL mode, the core tables and
+// every registered module's migrations at open, and recovery of work that a dead process left
+// unfinished (jobs here, each module's own through its `recover` hook).
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { migrate, type Migration, MIGRATIONS } from "./migrations.ts";
+import { adoptGlobalVersions, CORE_MIGRATIONS, CORE_MODULE, migrate } from "./migrations.ts";
 import { SqliteJobStore } from "./jobs_table.ts";
 import { FileTensorStore } from "./tensor_files.ts";
-import type { Store } from "./store.ts";
-import { RunStore } from "../runs/run_store.ts";
-import { SimulatorStore } from "../simfluence/simulator_store.ts";
-import { DatasetStore } from "../datasets/dataset_store.ts";
-import { ModelStore } from "../models/model_store.ts";
+import { type Store, type StoreModule, UnregisteredStoreModuleError } from "./store.ts";
 
 export interface OpenStoreOptions {
   dataDir: string;
-  migrations?: readonly Migration[];
+  /** The capabilities' stores, in an order that respects their foreign keys. */
+  // deno-lint-ignore no-explicit-any
+  modules?: readonly StoreModule<any>[];
 }
 
 export const INTERRUPTED_ERROR = "interrupted";
@@ -21,32 +20,42 @@ export const INTERRUPTED_ERROR = "interrupted";
 export class SqliteStore implements Store {
   readonly jobs: SqliteJobStore;
   readonly tensors: FileTensorStore;
-  readonly runs: RunStore;
-  readonly simulators: SimulatorStore;
-  readonly datasets: DatasetStore;
-  readonly models: ModelStore;
   /** Jobs found queued or running at open and marked failed. */
   readonly interruptedAtOpen: number;
+  private readonly opened = new Map<string, unknown>();
   private depth = 0;
   private closed = false;
 
-  private constructor(readonly db: DatabaseSync, readonly dataDir: string) {
+  // deno-lint-ignore no-explicit-any
+  private constructor(
+    readonly db: DatabaseSync,
+    readonly dataDir: string,
+    modules: readonly StoreModule<any>[],
+  ) {
     this.jobs = new SqliteJobStore(db);
     this.tensors = new FileTensorStore(db, dataDir);
-    this.runs = new RunStore({
-      db,
-      tensors: this.tensors,
-      transaction: (fn) => this.transaction(fn),
-    });
     // One process owns a data directory, so any unfinished job belongs to a process that died.
     this.interruptedAtOpen = this.jobs.failUnfinished(INTERRUPTED_ERROR);
-    this.simulators = new SimulatorStore({ db, tensors: this.tensors });
-    this.simulators.failUnfinished();
-    this.datasets = new DatasetStore({ db, transaction: (fn) => this.transaction(fn) });
-    this.models = new ModelStore({ db, tensors: this.tensors });
+    const context = {
+      db,
+      tensors: this.tensors,
+      dataDir,
+      transaction: <T>(fn: () => T) => this.transaction(fn),
+    };
+    for (const module of modules) {
+      const store = module.open(context);
+      this.opened.set(module.name, store);
+      module.recover?.(store);
+    }
   }
 
   static open(options: OpenStoreOptions): SqliteStore {
+    const modules = options.modules ?? [];
+    const names = new Set([CORE_MODULE]);
+    for (const m of modules) {
+      if (names.has(m.name)) throw new Error(`store module "${m.name}" registered twice`);
+      names.add(m.name);
+    }
     Deno.mkdirSync(options.dataDir, { recursive: true });
     const db = new DatabaseSync(join(options.dataDir, "simfluence.db"));
     try {
@@ -55,12 +64,19 @@ export class SqliteStore implements Store {
       db.exec("PRAGMA synchronous = NORMAL");
       db.exec("PRAGMA foreign_keys = ON");
       db.exec("PRAGMA busy_timeout = 5000");
-      migrate(db, options.migrations ?? MIGRATIONS);
-      return new SqliteStore(db, options.dataDir);
+      const all = [{ name: CORE_MODULE, migrations: CORE_MIGRATIONS }, ...modules];
+      adoptGlobalVersions(db, all);
+      for (const m of all) migrate(db, m.name, m.migrations);
+      return new SqliteStore(db, options.dataDir, modules);
     } catch (e) {
       db.close();
       throw e;
     }
+  }
+
+  get<T>(module: StoreModule<T>): T {
+    if (!this.opened.has(module.name)) throw new UnregisteredStoreModuleError(module.name);
+    return this.opened.get(module.name) as T;
   }
 
   transaction<T>(fn: () => T): T {

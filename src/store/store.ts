@@ -1,10 +1,8 @@
 // What the rest of the service needs from persistence. The SQLite implementation is in sqlite.ts;
 // the interfaces keep routes and the job manager independent of it (e.g. for a Postgres port).
 import type { Safetensors, TensorInput } from "./safetensors.ts";
-import type { RunStore } from "../runs/run_store.ts";
-import type { SimulatorStore } from "../simfluence/simulator_store.ts";
-import type { DatasetStore } from "../datasets/dataset_store.ts";
-import type { ModelStore } from "../models/model_store.ts";
+import type { DatabaseSync } from "node:sqlite";
+import type { Migration } from "./migrations.ts";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -92,10 +90,8 @@ export interface Store {
   readonly dataDir: string;
   readonly jobs: JobStore;
   readonly tensors: TensorStore;
-  readonly runs: RunStore;
-  readonly simulators: SimulatorStore;
-  readonly datasets: DatasetStore;
-  readonly models: ModelStore;
+  /** A capability's store, registered at open (throws UnregisteredStoreModuleError otherwise). */
+  get<T>(module: StoreModule<T>): T;
   /** Runs `fn` atomically; nested calls become savepoints. `fn` must be synchronous. */
   transaction<T>(fn: () => T): T;
   /** null when healthy, otherwise why not. */
@@ -119,5 +115,40 @@ export class DataCorruptError extends Error {
   readonly code = "data_corrupt";
   constructor(message: string, readonly details: Record<string, unknown> = {}) {
     super(message);
+  }
+}
+
+// ---- capability modules ----------------------------------------------------------------------
+// A capability plugs its persistence into the store as a named module with its own migrations
+// (versioned per module) and a factory for its typed store. The store core knows no module; the
+// service registers them at open (src/store_modules.ts) and code reaches one by `store.get(MODULE)`.
+
+/** What a module's store is built from. */
+export interface StoreContext {
+  db: DatabaseSync;
+  tensors: TensorStore;
+  dataDir: string;
+  /** Runs `fn` atomically; nested calls become savepoints. `fn` must be synchronous. */
+  transaction<T>(fn: () => T): T;
+}
+
+export interface StoreModule<T> {
+  /** Unique module name; its migrations are versioned under it. */
+  readonly name: string;
+  /** Applied in order, once each; append, never edit. */
+  readonly migrations: readonly Migration[];
+  open(context: StoreContext): T;
+  /** Recovery at open, e.g. marking work that a dead process left unfinished. */
+  recover?(store: T): void;
+}
+
+export function defineStoreModule<T>(module: StoreModule<T>): StoreModule<T> {
+  return module;
+}
+
+export class UnregisteredStoreModuleError extends Error {
+  override name = "UnregisteredStoreModuleError";
+  constructor(module: string) {
+    super(`store module "${module}" was not registered when the store was opened`);
   }
 }

@@ -6,6 +6,7 @@ import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { JobContext } from "../jobs/manager.ts";
 import type { Store } from "../store/store.ts";
 import { type RecordingPlan, recordRuns, type RecordRunsOptions } from "./recorder.ts";
+import { RUNS } from "../runs/run_store.ts";
 
 export interface TrainingJobInput {
   study: string;
@@ -77,7 +78,7 @@ export function trainingJob(deps: TrainingJobDeps) {
         },
       }, plan);
       for await (const { index, run, stats } of recorded) {
-        const record = await store.runs.create(run, "training", pending);
+        const record = await store.get(RUNS).create(run, "training", pending);
         stored.push({
           run: index,
           id: record.id,

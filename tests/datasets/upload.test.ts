@@ -5,6 +5,7 @@ import { loadDatasetExamples } from "../../src/datasets/load.ts";
 import { parseDatasetJsonl } from "../../src/datasets/jsonl.ts";
 import { ApiError } from "../../src/errors.ts";
 import { testApp } from "../helpers/app.ts";
+import { DATASETS } from "../../src/datasets/dataset_store.ts";
 
 type AppLike = { request: (p: string, i?: RequestInit) => Response | Promise<Response> };
 
@@ -101,7 +102,7 @@ Deno.test("datasets: upload, list, page, load and delete", async (t) => {
       assert.equal((await ctx.app.request(`/v1/datasets/${id}`, { method: "DELETE" })).status, 404);
       const builtin = await ctx.app.request("/v1/datasets/builtin:skills", { method: "DELETE" });
       assert.equal(builtin.status, 400);
-      const rows = ctx.store.datasets.all(id);
+      const rows = ctx.store.get(DATASETS).all(id);
       assert.equal(rows.length, 0, "examples deleted with the dataset");
     });
   } finally {

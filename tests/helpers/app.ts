@@ -8,6 +8,7 @@ import { JobManager } from "../../src/jobs/manager.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { ROUTE_MODULES } from "../../routes/index.ts";
+import { STORE_MODULES } from "../../src/store_modules.ts";
 
 export const FAKE_DEVICE: DeviceDescription = {
   vendor: "fakevendor",
@@ -44,7 +45,7 @@ export interface TestAppOptions {
 export async function testApp(options: TestAppOptions = {}) {
   const dataDir = await Deno.makeTempDir({ prefix: "simfluence-test-" });
   const config: Config = parseConfig({ SIMFLUENCE_DATA_DIR: dataDir, ...options.env });
-  const store = SqliteStore.open({ dataDir });
+  const store = SqliteStore.open({ dataDir, modules: STORE_MODULES });
   const logger = memoryLogger();
   const jobs = new JobManager({
     store: store.jobs,

@@ -15,6 +15,7 @@ import { LOSS_FILE, TRAIN_FILE } from "../../src/runs/gptfluence_format.ts";
 import { SIMULATOR_KINDS } from "../../src/simfluence/math/types.ts";
 import type { GpuHandle } from "../../src/gpu/handle.ts";
 import { fakeGpu, testApp, until } from "../helpers/app.ts";
+import { SIMULATORS } from "../../src/simfluence/simulator_store.ts";
 
 /** Runs per (method, path) pair; ~30 pairs, so a few seconds in all on a small CPU. */
 const RUNS_PER_ROUTE = 100;
@@ -202,11 +203,11 @@ async function seed(ctx: Awaited<ReturnType<typeof testApp>>) {
   }
   const simulators = fits.map((f) => f.simulator.id);
   await until(
-    () => simulators.every((id) => ctx.store.simulators.get(id)?.status !== "fitting"),
+    () => simulators.every((id) => ctx.store.get(SIMULATORS).get(id)?.status !== "fitting"),
     20_000,
   );
   for (const id of simulators) {
-    const record = ctx.store.simulators.get(id)!;
+    const record = ctx.store.get(SIMULATORS).get(id)!;
     assert.equal(record.status, "ready", JSON.stringify(record));
   }
   const simulation = (await created(

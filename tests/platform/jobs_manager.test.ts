@@ -10,10 +10,11 @@ import { memoryLogger } from "../../src/log.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { NotFoundError } from "../../src/store/store.ts";
 import { until } from "../helpers/app.ts";
+import { STORE_MODULES } from "../../src/store_modules.ts";
 
 async function setup(options: { concurrency?: number; persistIntervalMs?: number } = {}) {
   const dir = await Deno.makeTempDir({ prefix: "simfluence-jobs-" });
-  const store = SqliteStore.open({ dataDir: dir });
+  const store = SqliteStore.open({ dataDir: dir, modules: STORE_MODULES });
   const logger = memoryLogger();
   const jobs = new JobManager({ store: store.jobs, logger, ...options });
   return {

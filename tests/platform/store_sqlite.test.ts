@@ -2,13 +2,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
+  CORE_MIGRATIONS,
   migrate,
   type Migration,
   MigrationError,
-  MIGRATIONS,
   schemaVersion,
 } from "../../src/store/migrations.ts";
+import { RUNS } from "../../src/runs/run_store.ts";
 import { INTERRUPTED_ERROR, SqliteStore } from "../../src/store/sqlite.ts";
+import { STORE_MODULES } from "../../src/store_modules.ts";
 
 async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "simfluence-store-" });
@@ -28,10 +30,12 @@ Deno.test("store: opening", async (t) => {
   await t.step("creates the data dir, uses WAL, applies all migrations", () =>
     withDir((dir) => {
       const dataDir = join(dir, "nested", "data");
-      const store = SqliteStore.open({ dataDir });
+      const store = SqliteStore.open({ dataDir, modules: STORE_MODULES });
       const mode = store.db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
       assert.equal(mode.journal_mode, "wal");
-      assert.equal(schemaVersion(store.db), MIGRATIONS.length);
+      for (const module of STORE_MODULES) {
+        assert.equal(schemaVersion(store.db, module.name), module.migrations.length);
+      }
       assert.equal(store.problem(), null);
       store.close();
       assert.equal(store.problem(), "store is closed");
@@ -45,15 +49,15 @@ Deno.test("store: opening", async (t) => {
         const file = join(dir, "m.db");
         const open = () => new DatabaseSync(file);
         let db = open();
-        assert.equal(migrate(db, counting(log).slice(0, 1)), 1);
+        assert.equal(migrate(db, "test", counting(log).slice(0, 1)), 1);
         db.close();
         db = open();
-        assert.equal(migrate(db, counting(log)), 1);
+        assert.equal(migrate(db, "test", counting(log)), 1);
         db.close();
         db = open();
-        assert.equal(migrate(db, counting(log)), 0);
+        assert.equal(migrate(db, "test", counting(log)), 0);
         assert.deepEqual(log, ["one", "two"]);
-        assert.equal(schemaVersion(db), 2);
+        assert.equal(schemaVersion(db, "test"), 2);
         db.close();
       }),
   );
@@ -73,12 +77,12 @@ Deno.test("store: opening", async (t) => {
           },
         ];
         const db = new DatabaseSync(join(dir, "m.db"));
-        assert.throws(() => migrate(db, broken), (e: unknown) => {
+        assert.throws(() => migrate(db, "test", broken), (e: unknown) => {
           assert.ok(e instanceof MigrationError);
           assert.match(e.message, /migration 3 \(half-done\) failed: boom/);
           return true;
         });
-        assert.equal(schemaVersion(db), 2);
+        assert.equal(schemaVersion(db, "test"), 2);
         const t3 = db.prepare("SELECT name FROM sqlite_master WHERE name = 't3'").get();
         assert.equal(t3, undefined);
         db.close();
@@ -87,9 +91,13 @@ Deno.test("store: opening", async (t) => {
 
   await t.step("a database newer than the code is refused", () =>
     withDir((dir) => {
-      SqliteStore.open({ dataDir: dir }).close();
+      SqliteStore.open({ dataDir: dir, modules: STORE_MODULES }).close();
       assert.throws(
-        () => SqliteStore.open({ dataDir: dir, migrations: MIGRATIONS.slice(0, -1) }),
+        () => {
+          const older = { ...RUNS, migrations: RUNS.migrations.slice(0, -1) };
+          const modules = STORE_MODULES.map((m) => m.name === RUNS.name ? older : m);
+          SqliteStore.open({ dataDir: dir, modules });
+        },
         /newer than this code/,
       );
     }));
@@ -97,7 +105,7 @@ Deno.test("store: opening", async (t) => {
 
 Deno.test("store: transactions", async (t) => {
   await withDir(async (dir) => {
-    const store = SqliteStore.open({ dataDir: dir });
+    const store = SqliteStore.open({ dataDir: dir, modules: STORE_MODULES });
     const count = () => store.jobs.list({ limit: 100, offset: 0 }).total;
 
     await t.step("commit keeps every row", () => {
@@ -153,7 +161,7 @@ Deno.test("store: transactions", async (t) => {
 
 Deno.test("store: jobs table", async (t) => {
   await withDir(async (dir) => {
-    const store = SqliteStore.open({ dataDir: dir });
+    const store = SqliteStore.open({ dataDir: dir, modules: STORE_MODULES });
     await t.step("create, update and read back JSON columns and times", () => {
       const created = store.jobs.create({ id: "j1", kind: "fit", input: { steps: 3 } });
       assert.equal(created.status, "queued");
@@ -201,14 +209,14 @@ Deno.test("store: jobs table", async (t) => {
     "jobs left queued or running are marked interrupted at reopen",
     () =>
       withDir((dir) => {
-        const first = SqliteStore.open({ dataDir: dir });
+        const first = SqliteStore.open({ dataDir: dir, modules: STORE_MODULES });
         first.jobs.create({ id: "queued", kind: "k", input: null });
         first.jobs.create({ id: "running", kind: "k", input: null });
         first.jobs.update("running", { status: "running", startedAt: new Date().toISOString() });
         first.jobs.create({ id: "done", kind: "k", input: null });
         first.jobs.update("done", { status: "succeeded", finishedAt: new Date().toISOString() });
         first.close(); // the process "dies" here
-        const second = SqliteStore.open({ dataDir: dir });
+        const second = SqliteStore.open({ dataDir: dir, modules: STORE_MODULES });
         assert.equal(second.interruptedAtOpen, 2);
         for (const id of ["queued", "running"]) {
           const job = second.jobs.get(id)!;
@@ -221,3 +229,48 @@ Deno.test("store: jobs table", async (t) => {
       }),
   );
 });
+
+Deno.test("store: a database from before per-module versions is adopted", () =>
+  withDir((dir) => {
+    // The old layout: one global, ordered list recorded in schema_migrations (version, name).
+    const legacyOrder = [
+      ...CORE_MIGRATIONS,
+      ...STORE_MODULES.flatMap((m) =>
+        m.name === RUNS.name ? m.migrations.slice(0, 1) : m.migrations
+      ),
+      ...RUNS.migrations.slice(1),
+    ];
+    const db = new DatabaseSync(join(dir, "simfluence.db"));
+    db.exec(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at INTEGER)",
+    );
+    legacyOrder.forEach((m, i) => {
+      m.up(db);
+      db.prepare("INSERT INTO schema_migrations VALUES (?, ?, ?)").run(i + 1, m.name, 0);
+    });
+    db.exec("INSERT INTO jobs (id, kind, status, created_at) VALUES ('j', 'k', 'succeeded', 0)");
+    db.close();
+    const store = SqliteStore.open({ dataDir: dir, modules: STORE_MODULES });
+    try {
+      for (const module of STORE_MODULES) {
+        assert.equal(schemaVersion(store.db, module.name), module.migrations.length, module.name);
+      }
+      assert.equal(store.jobs.get("j")!.status, "succeeded");
+      const legacy = store.db.prepare(
+        "SELECT name FROM sqlite_master WHERE name = 'schema_migrations'",
+      ).get();
+      assert.equal(legacy, undefined);
+    } finally {
+      store.close();
+    }
+  }));
+
+Deno.test("store: a module that was not registered is named", () =>
+  withDir((dir) => {
+    const store = SqliteStore.open({ dataDir: dir, modules: [] });
+    try {
+      assert.throws(() => store.get(RUNS), /store module "runs" was not registered/);
+    } finally {
+      store.close();
+    }
+  }));

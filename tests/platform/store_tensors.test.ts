@@ -4,10 +4,11 @@ import { toFloat32 } from "../../src/store/safetensors.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { DataCorruptError, NotFoundError } from "../../src/store/store.ts";
 import { encodeSafetensors } from "../../src/store/safetensors.ts";
+import { STORE_MODULES } from "../../src/store_modules.ts";
 
 Deno.test("tensor files", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "simfluence-tensors-" });
-  const store = SqliteStore.open({ dataDir: dir });
+  const store = SqliteStore.open({ dataDir: dir, modules: STORE_MODULES });
   const data = Float32Array.from({ length: 7 * 3 }, (_, i) => Math.sin(i));
 
   await t.step("put writes a checksummed file and get reads it back", async () => {
@@ -72,7 +73,7 @@ Deno.test("tensor files", async (t) => {
   await t.step("partial files from a crash are removed at open", async () => {
     const partial = join(dir, "tensors", "crashed.safetensors.partial");
     await Deno.writeFile(partial, new Uint8Array(10));
-    const reopened = SqliteStore.open({ dataDir: dir });
+    const reopened = SqliteStore.open({ dataDir: dir, modules: STORE_MODULES });
     await assert.rejects(Deno.stat(partial), Deno.errors.NotFound);
     reopened.close();
   });

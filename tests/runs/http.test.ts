@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { unzipSync } from "fflate";
 import { LOSS_FILE, TRAIN_FILE } from "../../src/runs/gptfluence_format.ts";
 import { testApp } from "../helpers/app.ts";
+import { RUNS } from "../../src/runs/run_store.ts";
 
 function runBody(overrides: Record<string, unknown> = {}) {
   return {
@@ -206,7 +207,7 @@ Deno.test("runs: random bodies get 4xx or 201, never 5xx; rejected ones leave th
     const tensorFiles = () => [...Deno.readDirSync(`${ctx.dataDir}/tensors`)].length;
     await fc.assert(
       fc.asyncProperty(body, async (b) => {
-        const runsBefore = ctx.store.runs.list({ limit: 1, offset: 0 }).total;
+        const runsBefore = ctx.store.get(RUNS).list({ limit: 1, offset: 0 }).total;
         const filesBefore = tensorFiles();
         const res = await post(ctx.app, b);
         await res.body?.cancel();
@@ -215,7 +216,7 @@ Deno.test("runs: random bodies get 4xx or 201, never 5xx; rejected ones leave th
           `status ${res.status}`,
         );
         if (res.status !== 201) {
-          assert.equal(ctx.store.runs.list({ limit: 1, offset: 0 }).total, runsBefore);
+          assert.equal(ctx.store.get(RUNS).list({ limit: 1, offset: 0 }).total, runsBefore);
           assert.equal(tensorFiles(), filesBefore);
         }
       }),

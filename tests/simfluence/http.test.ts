@@ -7,6 +7,8 @@ import { activeSimulationStreams, streamedSimulationBatches } from "../../routes
 import { parseSse, testApp, until } from "../helpers/app.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
 import { simulatorFiles } from "../helpers/simulator_files.ts";
+import { RUNS } from "../../src/runs/run_store.ts";
+import { SIMULATORS } from "../../src/simfluence/simulator_store.ts";
 
 type AppLike = { request: (p: string, i?: RequestInit) => Response | Promise<Response> };
 
@@ -336,7 +338,8 @@ Deno.test("simulators: a cancel or delete while the fit stores its parameters wi
   const ctx = await testApp();
   try {
     const runIds = await uploadStudy(ctx.app);
-    const { runs, simulators } = ctx.store;
+    const runs = ctx.store.get(RUNS);
+    const simulators = ctx.store.get(SIMULATORS);
     /** Runs a fit job, calling `storing` when it reports its last phase, just before markReady. */
     const start = (storing: (id: string, job: AbortController) => void) => {
       const spec = { study: "synthetic", kind: "linear" as const, lambda: 1e-2 };

@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import type { FittedSimulator } from "../../src/simfluence/simulator_store.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { simulatorFiles } from "../helpers/simulator_files.ts";
+import { SIMULATORS } from "../../src/simfluence/simulator_store.ts";
+import { STORE_MODULES } from "../../src/store_modules.ts";
 
 async function withStore(fn: (store: SqliteStore) => Promise<void>): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "simfluence-simstore-" });
-  const store = SqliteStore.open({ dataDir });
+  const store = SqliteStore.open({ dataDir, modules: STORE_MODULES });
   try {
     await fn(store);
   } finally {
@@ -34,7 +36,7 @@ function fitted(): FittedSimulator {
 }
 
 const create = (store: SqliteStore) =>
-  store.simulators.create({
+  store.get(SIMULATORS).create({
     study: "s",
     kind: "linear",
     trainRuns: ["r0"],
@@ -45,12 +47,12 @@ const create = (store: SqliteStore) =>
 Deno.test("simulator store: markReady stores the parameters of a fitting simulator", async () => {
   await withStore(async (store) => {
     const { id } = create(store);
-    assert.equal(await store.simulators.markReady(id, fitted(), ["q0"]), true);
-    assert.equal(store.simulators.get(id)!.status, "ready");
-    const loaded = await store.simulators.load(id, ["q0"]);
+    assert.equal(await store.get(SIMULATORS).markReady(id, fitted(), ["q0"]), true);
+    assert.equal(store.get(SIMULATORS).get(id)!.status, "ready");
+    const loaded = await store.get(SIMULATORS).load(id, ["q0"]);
     assert.deepEqual([...loaded.params.A], [...fitted().params.A]);
     assert.ok(simulatorFiles(store, id).length > 0);
-    await store.simulators.delete(id);
+    await store.get(SIMULATORS).delete(id);
     assert.deepEqual(simulatorFiles(store, id), []);
   });
 });
@@ -58,9 +60,9 @@ Deno.test("simulator store: markReady stores the parameters of a fitting simulat
 Deno.test("simulator store: a cancelled simulator stays cancelled, no file left", async () => {
   await withStore(async (store) => {
     const { id } = create(store);
-    store.simulators.markFinished(id, "cancelled", null);
-    assert.equal(await store.simulators.markReady(id, fitted(), ["q0"]), false);
-    assert.equal(store.simulators.get(id)!.status, "cancelled");
+    store.get(SIMULATORS).markFinished(id, "cancelled", null);
+    assert.equal(await store.get(SIMULATORS).markReady(id, fitted(), ["q0"]), false);
+    assert.equal(store.get(SIMULATORS).get(id)!.status, "cancelled");
     assert.deepEqual(simulatorFiles(store, id), []);
   });
 });
@@ -69,10 +71,10 @@ Deno.test("simulator store: a delete while the file is written leaves nothing", 
   await withStore(async (store) => {
     const { id } = create(store);
     // markReady writes the file before it touches the row: the delete lands in between.
-    const ready = store.simulators.markReady(id, fitted(), ["q0"]);
-    assert.equal(await store.simulators.delete(id), true);
+    const ready = store.get(SIMULATORS).markReady(id, fitted(), ["q0"]);
+    assert.equal(await store.get(SIMULATORS).delete(id), true);
     assert.equal(await ready, false);
-    assert.equal(store.simulators.get(id), null);
+    assert.equal(store.get(SIMULATORS).get(id), null);
     assert.deepEqual(simulatorFiles(store, id), []);
   });
 });

@@ -6,6 +6,7 @@ import { parseGpt2Config } from "../../src/gpt2/config.ts";
 import { loadParams } from "../../src/gpt2/params.ts";
 import { parseSse, testApp } from "../helpers/app.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
+import { RUNS } from "../../src/runs/run_store.ts";
 
 type AppLike = { request: (p: string, i?: RequestInit) => Response | Promise<Response> };
 
@@ -133,7 +134,7 @@ Deno.test("training runs: record, store, fit and evaluate", gpuTest, async (t) =
         assert.deepEqual((await missing.json()).error.details.steps.ids, ["3", "6"]);
         assert.equal((await ctx.app.request(`/v1/runs/${runId}/checkpoints/x`)).status, 400);
 
-        const tensors = ctx.store.runs.checkpoints(runId).map((k) => k.tensor);
+        const tensors = ctx.store.get(RUNS).checkpoints(runId).map((k) => k.tensor);
         assert.equal(tensors.length, 2);
         assert.equal(
           (await ctx.app.request(`/v1/runs/${runId}`, { method: "DELETE" })).status,
