@@ -2,7 +2,7 @@
 // examples, delete.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiError } from "../src/errors.ts";
+import { ApiError } from "../src/http/api_error.ts";
 import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { builtinDataset } from "../src/datasets/builtins.ts";

@@ -1,7 +1,7 @@
 // GET /v1/device: the adapter the service computes on and the kernel configuration chosen for it.
 // Open without the API token so operators can check the hardware.
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError } from "../src/errors.ts";
+import { ApiError } from "../src/http/api_error.ts";
 import { errorResponse } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 

@@ -1,6 +1,6 @@
 // Liveness (the process answers) and readiness (the store and the GPU can do work).
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError } from "../src/errors.ts";
+import { ApiError } from "../src/http/api_error.ts";
 import { errorResponse as errorSchema } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 

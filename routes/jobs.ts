@@ -1,7 +1,7 @@
 // Background jobs: list, inspect, watch (Server-Sent Events) and cancel.
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import { ApiError } from "../src/errors.ts";
+import { ApiError } from "../src/http/api_error.ts";
 import type { JobEvent } from "../src/jobs/manager.ts";
 import {
   BEARER_SECURITY,

@@ -2,7 +2,7 @@
 // weights download, delete, and per-example losses on the GPU.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiError } from "../src/errors.ts";
+import { ApiError } from "../src/http/api_error.ts";
 import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
 import type { AppDeps, RouteModule } from "../src/http/types.ts";
 import { loadDatasetExamples } from "../src/datasets/load.ts";

@@ -2,7 +2,7 @@
 // the checkpoints of recorded runs.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiError } from "../src/errors.ts";
+import { ApiError } from "../src/http/api_error.ts";
 import {
   BEARER_SECURITY,
   errorResponse,

@@ -2,7 +2,7 @@
 // id; GET …/events streams it, replaying what was computed so far (also after it finished).
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import { ApiError } from "../src/errors.ts";
+import { ApiError } from "../src/http/api_error.ts";
 import { BEARER_SECURITY, errorResponse, IdParams } from "../src/http/schemas.ts";
 import { formatSse, keepAlive } from "../src/http/sse.ts";
 import type { RouteModule } from "../src/http/types.ts";

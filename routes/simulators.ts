@@ -1,7 +1,7 @@
 // Simulators: fit (as a job), inspect, evaluate on held-out runs, rank influence, simulate.
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import { ApiError, toApiError } from "../src/errors.ts";
+import { ApiError, toApiError } from "../src/http/api_error.ts";
 import {
   BEARER_SECURITY,
   errorResponse,

@@ -2,7 +2,7 @@
 // seeded curricula; each finished run lands in the study like an uploaded one.
 import { createRoute, z } from "@hono/zod-openapi";
 import { loadDatasetExamples } from "../src/datasets/load.ts";
-import { ApiError } from "../src/errors.ts";
+import { ApiError } from "../src/http/api_error.ts";
 import { BEARER_SECURITY, errorResponse, jsonContent } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { loadModel } from "../src/models/load.ts";

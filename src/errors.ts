@@ -1,51 +1,56 @@
-// The one error type routes throw for client-visible failures; the error handler turns it (and the
-// typed errors of lower layers, via `toApiError`) into `{"error": {code, message, details}}`.
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+// Domain errors: what went wrong in the service's own terms, free of HTTP. Services and lower
+// layers throw these (or their own subclasses); src/http/api_error.ts maps each kind to a status
+// in one place. `code` is a stable machine-readable name, `details` names the field, line or
+// tensor at fault.
 
-export class ApiError extends Error {
-  override name = "ApiError";
+export const ERROR_KINDS = [
+  "invalid", // the request or an uploaded file is wrong (400)
+  "not_found", // 404
+  "conflict", // the state does not allow it now, e.g. a name already used, work still running (409)
+  "unprocessable", // well-formed, but the work it asks for cannot be done, e.g. divergence (422)
+  "too_large", // 413
+  "rate_limited", // 429
+  "unavailable", // a dependency (GPU, built-in data) is missing or shutting down (503)
+  "corrupt", // stored data no longer matches its checksum: a server-side fault (500)
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+export class DomainError extends Error {
+  override name = "DomainError";
   constructor(
-    readonly status: ContentfulStatusCode,
+    readonly kind: ErrorKind,
     readonly code: string,
     message: string,
     readonly details: unknown = null,
   ) {
     super(message);
   }
+}
 
-  static badRequest(message: string, details: unknown = null, code = "bad_request"): ApiError {
-    return new ApiError(400, code, message, details);
-  }
-  static notFound(what: string, details: unknown = null): ApiError {
-    return new ApiError(404, "not_found", `${what} not found`, details);
-  }
-  static conflict(message: string, details: unknown = null): ApiError {
-    return new ApiError(409, "conflict", message, details);
+export class InvalidInputError extends DomainError {
+  override name = "InvalidInputError";
+  constructor(message: string, details: unknown = null, code = "bad_request") {
+    super("invalid", code, message, details);
   }
 }
 
-/**
- * Lower layers (store, safetensors, jobs) stay free of HTTP but describe how their errors should
- * surface by carrying these fields; e.g. a malformed safetensors upload is a 400.
- */
-export interface HttpMappedError {
-  readonly httpStatus: ContentfulStatusCode;
-  readonly code: string;
-  readonly message: string;
-  readonly details?: unknown;
-}
-
-function isHttpMapped(error: unknown): error is HttpMappedError {
-  if (!(error instanceof Error)) return false;
-  const e = error as Error & Partial<HttpMappedError>;
-  return typeof e.httpStatus === "number" && e.httpStatus >= 400 && e.httpStatus <= 599 &&
-    typeof e.code === "string";
-}
-
-export function toApiError(error: unknown): ApiError | null {
-  if (error instanceof ApiError) return error;
-  if (isHttpMapped(error)) {
-    return new ApiError(error.httpStatus, error.code, error.message, error.details ?? null);
+export class NotFoundError extends DomainError {
+  override name = "NotFoundError";
+  constructor(what: string, details: unknown = null) {
+    super("not_found", "not_found", `${what} not found`, details);
   }
-  return null;
+}
+
+export class ConflictError extends DomainError {
+  override name = "ConflictError";
+  constructor(message: string, details: unknown = null, code = "conflict") {
+    super("conflict", code, message, details);
+  }
+}
+
+export class UnavailableError extends DomainError {
+  override name = "UnavailableError";
+  constructor(message: string, details: unknown = null, code = "unavailable") {
+    super("unavailable", code, message, details);
+  }
 }

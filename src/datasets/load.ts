@@ -1,5 +1,5 @@
 // Reading datasets, uploaded or built-in, for routes and for the training and scoring code.
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import type { Store } from "../store/store.ts";
 import { BUILTIN_DATASETS, builtinDataset } from "./builtins.ts";
 import type { DatasetRecord } from "./dataset_store.ts";

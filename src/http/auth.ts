@@ -2,7 +2,7 @@
 // open so operators can check the hardware without the token.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "./api_error.ts";
 import type { AppEnv } from "./types.ts";
 
 /**

@@ -2,7 +2,7 @@
 // is also counted as the handler reads it, so chunked uploads (NDJSON runs) stream through without
 // being buffered here, and the 413 comes from the chunk that crosses the limit.
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "./api_error.ts";
 import type { AppEnv } from "./types.ts";
 
 function tooLarge(maxBytes: number): ApiError {

@@ -4,7 +4,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ApiError, toApiError } from "../errors.ts";
+import { ApiError, toApiError } from "./api_error.ts";
 import { bodyLimitError } from "./body_limit.ts";
 import { malformedJsonError } from "./json_body.ts";
 import type { AppEnv } from "./types.ts";

@@ -1,7 +1,7 @@
 // For routes that read JSON themselves instead of through a zod body schema: a malformed body is
 // a 400 naming the parse error, never an uncaught SyntaxError (500).
 import type { Context } from "hono";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "./api_error.ts";
 
 export async function malformedJsonError(c: Context): Promise<ApiError> {
   let problem = "body is not valid JSON";

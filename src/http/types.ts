@@ -1,7 +1,7 @@
 // Types shared by the app factory, middleware and route modules.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
-import type { ApiError } from "../errors.ts";
+import type { ApiError } from "./api_error.ts";
 import type { GpuHandle } from "../gpu/handle.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import type { Logger } from "../log.ts";

@@ -1,7 +1,7 @@
 // The OpenAPIHono defaultHook: zod validation failures become 400s whose details name each field
 // by its location, e.g. `query.limit` or `json.steps.0.lr`.
 import type { Hook } from "@hono/zod-openapi";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "./api_error.ts";
 import type { AppEnv } from "./types.ts";
 
 interface Issue {

@@ -1,7 +1,7 @@
 // Creating models: GPT-2 random initialisation from a config, or an uploaded checkpoint
 // (model.safetensors + config.json, optional tokenizer.json). Everything is validated before
 // anything is stored; malformed input surfaces as 400s naming the field or tensor.
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import { type Gpt2Config, parseGpt2Config } from "../gpt2/config.ts";
 import { configFromMetadata, initParams, loadParams } from "../gpt2/params.ts";
 import type { Store } from "../store/store.ts";

@@ -1,5 +1,5 @@
 // Reading a stored model back: config, parameters and tokenizer, for scoring and training.
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import { type Gpt2Config, parseGpt2Config } from "../gpt2/config.ts";
 import { type ParamSet, paramSpecs } from "../gpt2/params.ts";
 import { toFloat32 } from "../store/safetensors.ts";

@@ -2,7 +2,7 @@
 // sorted by length (less padding) and run through batched GPU forward passes in chunks whose
 // largest buffers (logits [B·T, vocab], attention probabilities [B, H, T, T]) stay within the
 // device's storage-binding limit.
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import { dimsOf } from "../gpt2/config.ts";
 import { Gpt2Model } from "../gpt2/model.ts";

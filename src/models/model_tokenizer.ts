@@ -1,6 +1,6 @@
 // A model's tokenizer: byte-level unless a tokenizer.json came with it. Its ids must fit the
 // model's vocabulary.
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import type { Gpt2Config } from "../gpt2/config.ts";
 import { hfTokenizer } from "../text/hf_tokenizer.ts";
 import { byteTokenizer, type TextTokenizer } from "../text/tokenizer.ts";

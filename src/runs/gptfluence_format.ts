@@ -7,7 +7,7 @@
 // export (when they are plain integers), so a round trip gives back the original files.
 
 import { zipSync } from "fflate";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import { type RunInput, validateRunInput } from "./run_input.ts";
 
 export const TRAIN_FILE = "train_samples_id.json";

@@ -2,7 +2,7 @@
 //   line 1: {"study", "name", "testExamples", "initialLosses"}
 //   line t+1: {"batch": [...], "losses": [...], "lr"?}  (losses after step t)
 
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import {
   checkId,
   checkLossRow,

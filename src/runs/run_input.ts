@@ -2,7 +2,7 @@
 //
 // Losses are (T+1) x m row-major f32: row 0 is before training, row t after step t.
 
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 
 export const MAX_ID_LENGTH = 256;
 /** How many offending entries an error lists before it stops counting them individually. */

@@ -4,7 +4,7 @@
 // order: its loss columns are reordered to the study's order), otherwise it is a 409.
 
 import type { DatabaseSync } from "node:sqlite";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";
 import { toFloat32 } from "../store/safetensors.ts";

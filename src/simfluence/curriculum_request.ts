@@ -1,7 +1,7 @@
 // What a simulation request may ask for: an explicit curriculum, or a variation of a stored run's
 // curriculum (batch order permuted by a seed, ids dropped, ids repeated within their batches).
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import { listSome } from "../runs/run_input.ts";
 import { seededUniform, shuffled } from "../random.ts";
 

@@ -3,7 +3,7 @@
 // k steps), then `done`. The rollout runs on the GPU when there is one, else on the CPU, in chunks
 // either way.
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { RunStore } from "../runs/run_store.ts";
 import { listSome } from "../runs/run_input.ts";

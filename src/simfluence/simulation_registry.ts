@@ -1,7 +1,7 @@
 // Simulations started with POST /v1/simulations and watched with GET …/events, for browser
 // EventSource clients (which can only GET). Each simulation's events are kept after it finishes,
 // for `ttlMs`, so a client that connects late or reconnects gets the whole stream again.
-import { ApiError, toApiError } from "../errors.ts";
+import { ApiError, toApiError } from "../http/api_error.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import { type SimulationEvent, simulationEvents, type SimulationPlan } from "./simulation.ts";
 

@@ -2,7 +2,7 @@
 // safetensors file per simulator, written only once a fit has succeeded.
 
 import type { DatabaseSync } from "node:sqlite";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import type { SimulatorKind, SimulatorParams } from "./math/types.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";

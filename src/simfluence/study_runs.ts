@@ -1,5 +1,5 @@
 // Stored runs in the index form the Simfluence math works on, against one training universe.
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../http/api_error.ts";
 import type { RunStore, StoredRun } from "../runs/run_store.ts";
 import type { Run } from "./math/types.ts";
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { loadDatasetExamples } from "../../src/datasets/load.ts";
 import { parseDatasetJsonl } from "../../src/datasets/jsonl.ts";
-import { ApiError } from "../../src/errors.ts";
+import { ApiError } from "../../src/http/api_error.ts";
 import { testApp } from "../helpers/app.ts";
 import { DATASETS } from "../../src/datasets/dataset_store.ts";
 

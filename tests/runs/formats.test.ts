@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { unzipSync } from "fflate";
-import { ApiError } from "../../src/errors.ts";
+import { ApiError } from "../../src/http/api_error.ts";
 import { runFromJson, type RunJson, runToJson } from "../../src/runs/json_format.ts";
 import { runFromNdjson, runToNdjson } from "../../src/runs/ndjson_format.ts";
 import {

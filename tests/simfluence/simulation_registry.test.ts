@@ -1,7 +1,7 @@
 // The registry behind POST /v1/simulations: at most `maxRunning` simulations compute at once (each
 // holds its events in memory), finished ones stay replayable, and shutdown stops the running ones.
 import assert from "node:assert/strict";
-import { ApiError } from "../../src/errors.ts";
+import { ApiError } from "../../src/http/api_error.ts";
 import type { SimulationEvent, SimulationPlan } from "../../src/simfluence/simulation.ts";
 import { SimulationRegistry } from "../../src/simfluence/simulation_registry.ts";
 

@@ -2,7 +2,7 @@
 // explicit batches checked against the training set.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { toApiError } from "../../src/errors.ts";
+import { toApiError } from "../../src/http/api_error.ts";
 import { type CurriculumSpec, planCurriculum } from "../../src/training/curriculum.ts";
 import { TrainingInputError } from "../../src/training/errors.ts";
 

@@ -1,7 +1,7 @@
 // Encoding examples: which tokens are labels, right padding, and the 400s for examples the model
 // cannot take.
 import assert from "node:assert/strict";
-import { toApiError } from "../../src/errors.ts";
+import { toApiError } from "../../src/http/api_error.ts";
 import { prepareBatch } from "../../src/gpt2/batch.ts";
 import { parseGpt2Config } from "../../src/gpt2/config.ts";
 import { BYTE_VOCAB_SIZE, END_OF_TEXT } from "../../src/text/byte_tokenizer.ts";

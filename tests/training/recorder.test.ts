@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { assertClose as assertCloseTo, unitScale } from "../../src/gpu/reference/compare.ts";
 import type { DatasetExample } from "../../src/datasets/example.ts";
-import { toApiError } from "../../src/errors.ts";
+import { toApiError } from "../../src/http/api_error.ts";
 import { parseGpt2Config } from "../../src/gpt2/config.ts";
 import { Gpt2Model } from "../../src/gpt2/model.ts";
 import type { OptimizerConfigInput } from "../../src/gpt2/optimizer.ts";

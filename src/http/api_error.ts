@@ -1,0 +1,66 @@
+// The HTTP face of errors: `ApiError` is what leaves as {"error": {code, message, details}}, and
+// `toApiError` is the one place where domain errors (src/errors.ts) get their status codes.
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { DomainError, type ErrorKind } from "../errors.ts";
+
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = null,
+  ) {
+    super(message);
+  }
+
+  static badRequest(message: string, details: unknown = null, code = "bad_request"): ApiError {
+    return new ApiError(400, code, message, details);
+  }
+  static notFound(what: string, details: unknown = null): ApiError {
+    return new ApiError(404, "not_found", `${what} not found`, details);
+  }
+  static conflict(message: string, details: unknown = null): ApiError {
+    return new ApiError(409, "conflict", message, details);
+  }
+}
+
+export const STATUS_BY_KIND: Record<ErrorKind, ContentfulStatusCode> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  unprocessable: 422,
+  too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+  corrupt: 500,
+};
+
+/**
+ * Lower layers not yet on DomainError describe how their errors surface with these fields; e.g.
+ * a malformed safetensors upload is a 400.
+ */
+export interface HttpMappedError {
+  readonly httpStatus: ContentfulStatusCode;
+  readonly code: string;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+function isHttpMapped(error: unknown): error is HttpMappedError {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & Partial<HttpMappedError>;
+  return typeof e.httpStatus === "number" && e.httpStatus >= 400 && e.httpStatus <= 599 &&
+    typeof e.code === "string";
+}
+
+export function toApiError(error: unknown): ApiError | null {
+  if (error instanceof ApiError) return error;
+  if (error instanceof DomainError) {
+    return new ApiError(STATUS_BY_KIND[error.kind], error.code, error.message, error.details);
+  }
+  if (isHttpMapped(error)) {
+    return new ApiError(error.httpStatus, error.code, error.message, error.details ?? null);
+  }
+  return null;
+}

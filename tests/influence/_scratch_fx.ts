@@ -1,0 +1,12 @@
+import { influenceFixture } from "./fixture.ts";
+import { Bm25Index } from "../../src/influence/bm25.ts";
+const f = influenceFixture();
+console.log(f.train.map((e) => e.tokens.length).join(","));
+console.log(f.queries.map((e) => e.tokens.length).join(","));
+console.log(f.expected.conventions.token_counts);
+console.log(f.train[1], f.queries[0]);
+const idx = Bm25Index.build(f.train.map((e) => e.tokens));
+const exp = f.expected.settings["ekfac-mlp"].bm25!;
+let worst = 0;
+f.queries.forEach((q, i) => { const s = idx.scores(q.tokens); s.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - exp[i][j]) / Math.max(1e-12, Math.abs(exp[i][j]))); }); });
+console.log("bm25 worst rel", worst, exp[0].slice(0, 5), idx.scores(f.queries[0].tokens).slice(0, 5));
