@@ -1,5 +1,5 @@
-// Reductions: row sums and batched row dot products (shaders/row_reduce.wgsl), column sums
-// (shaders/col_reduce.wgsl) and the dot product of two vectors (shaders/dot_partials.wgsl, then a
+// Reductions: row sums and batched row dot products (shaders/reduce_rows.wgsl), column sums
+// (shaders/reduce_cols.wgsl) and the dot product of two vectors (shaders/reduce_dot.wgsl, then a
 // row reduction of the partials: deterministic, no atomics).
 import type { GpuRuntime } from "../runtime.ts";
 import type { Tensor } from "../tensor.ts";
@@ -45,7 +45,7 @@ async function rowReduce(
   const plan = rowLaunch(kernel, rows, cols, options);
   await rt.dispatch({
     pipeline: {
-      shader: "row_reduce",
+      shader: "reduce_rows",
       entryPoint: plan.entryPoint,
       defines: { WG: plan.workgroupSize, PRODUCT: b !== null },
     },
@@ -119,7 +119,7 @@ export async function colSum(
   const target = direct ? out : rt.zeros([blocks, cols]);
   const perBlock = direct ? Math.max(rows, 1) : rowsPerBlock;
   await rt.dispatch({
-    pipeline: { shader: "col_reduce", defines: { WG: wg } },
+    pipeline: { shader: "reduce_cols", defines: { WG: wg } },
     params: { u: [rows, cols, perBlock, a.offset, target.offset] },
     bindings: [a, target],
     workgroups: [columnGroups, blocks],
@@ -163,7 +163,7 @@ export async function dot(
   const groups = Math.max(1, Math.min(Math.ceil(n / wg), maxPartials));
   const target = groups === 1 ? out : rt.zeros([groups]);
   await rt.dispatch({
-    pipeline: { shader: "dot_partials", defines: { WG: wg } },
+    pipeline: { shader: "reduce_dot", defines: { WG: wg } },
     params: { u: [n, x.offset, y.offset, target.offset] },
     bindings: [x, y, target],
     workgroups: [groups],

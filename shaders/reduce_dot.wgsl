@@ -1,7 +1,7 @@
 // First pass of a dot product: out[outOffset + g] = sum over i ≡ g·WG + lid (mod G·WG) of
 // x[xOffset + i]·y[yOffset + i], for each of the G launched workgroups g.
 // Layout: x and y are [n] contiguous from their offsets; out is [G] contiguous from outOffset.
-// With G = 1 this is the whole dot product; otherwise row_reduce.wgsl sums the G partials, so
+// With G = 1 this is the whole dot product; otherwise reduce_rows.wgsl sums the G partials, so
 // the result is deterministic (no atomics) and each workgroup's loop is a grid stride.
 // Grid: G workgroups along x (G <= 65535), WG (a power of two) invocations each.
 
