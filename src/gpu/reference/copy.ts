@@ -1,21 +1,4 @@
-// Float64 references for data movement: batched transpose and gathering a strided view.
-
-/** [batches, rows, cols] -> [batches, cols, rows]. */
-export function transposeBatched(
-  x: ArrayLike<number>,
-  batches: number,
-  rows: number,
-  cols: number,
-): Float64Array {
-  const out = new Float64Array(batches * rows * cols);
-  for (let b = 0; b < batches; b++) {
-    const plane = b * rows * cols;
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) out[plane + c * rows + r] = x[plane + r * cols + c];
-    }
-  }
-  return out;
-}
+// Float64 reference for copies (src/gpu/kernels/copy.ts): gathering a strided view.
 
 /** The elements of the view (shape, strides, offset) over `buffer`, in row-major order. */
 export function gather(
