@@ -1,14 +1,13 @@
-// The GPT-2 model on the GPU: forward (per-example losses), backward (every parameter gradient)
-// and a training step, built from matmul (src/gpu/kernels/matmul.ts), the elementwise GELU, the
-// column-sum reduction and the model's own kernels (src/model/kernels.ts).
+// The GPT-2 model on the GPU: forward (per-example losses), backward (every parameter gradient,
+// with a visitor over every linear layer's per-token taps, taps.ts) and a training step, built
+// from matmul (src/gpu/kernels/matmul.ts), the elementwise GELU, the column-sum reduction and
+// the model's own kernels (kernels/).
 //
-// Parameters, gradients and optimiser state are flat buffers in one layout (src/model/layout.ts);
-// each named parameter is a view. A model larger than one storage binding (GPT-2-124M on a
-// 128 MiB limit) has several such buffers (segments), wte in vocabulary blocks and the logits
-// in column chunks; small models have one of each. Activations are [N, ·] with N = B·T rows (row = b·T + t) and
-// stay on the GPU until the next batch, together with the backward's per-layer gradients, so
-// that for every linear layer both its input a_t and the gradient at its output s_t can be read
-// per token (`linearTaps()`), which is what gradient projection, TracIn and EK-FAC build on.
+// Parameters, gradients and optimiser state are flat buffers in one layout (layout.ts); each
+// named parameter is a view. A model larger than one storage binding (GPT-2-124M on a 128 MiB
+// limit) has several such buffers (segments), wte in vocabulary blocks and the logits in column
+// chunks (head_chunks.ts); small models have one of each. Activations and the backward's
+// per-layer gradients live in the batch shape's workspace (workspace.ts).
 import { colSum } from "../gpu/kernels/reduce.ts";
 import { dot } from "../gpu/kernels/reduce.ts";
 import { fill } from "../gpu/kernels/fill.ts";
@@ -16,7 +15,7 @@ import { gelu, geluBackward } from "../gpu/kernels/elementwise.ts";
 import { matmul } from "../gpu/kernels/matmul.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { type Batch, exampleLosses, prepareBatch, type PreparedBatch } from "./batch.ts";
+import { type Batch, prepareBatch, type PreparedBatch } from "./batch.ts";
 import { type Dims, dimsOf, type Gpt2Config } from "./config.ts";
 import { attentionBackward, attentionForward } from "./kernels/attention.ts";
 import {
@@ -42,198 +41,28 @@ import {
   paramLayout,
   unpackParams,
 } from "./layout.ts";
+import { type HeadChunk, headChunks } from "./head_chunks.ts";
+import { sampleLabels } from "./kernels/sample.ts";
+import { labelDraws } from "./labels.ts";
 import { GpuOptimizer, type OptimizerConfigInput } from "./optimizer.ts";
 import type { ParamSet } from "./params.ts";
-
-/** One linear (Conv1D) layer's per-token quantities after `computeGradients` / `trainStep`. */
-export interface LinearTap {
-  /** HF module name, e.g. "h.0.mlp.c_fc". */
-  name: string;
-  layer: number;
-  module: "attn.c_attn" | "attn.c_proj" | "mlp.c_fc" | "mlp.c_proj";
-  /** a_t: the layer's input [B, T, d_in] (the bias's appended 1 is implicit). */
-  input: Tensor;
-  /** s_t: gradient of the weighted objective w.r.t. the layer's output [B, T, d_out]. */
-  outputGrad: Tensor;
-  /** The weight [d_in, d_out] and bias [d_out] (views of the parameter buffer). */
-  weight: Tensor;
-  bias: Tensor;
-}
-
-export interface LossResult {
-  /** Mean token cross-entropy of each example's counted tokens (0 if it has none). */
-  perExample: number[];
-  /** Mean of perExample over the examples with counted tokens. */
-  loss: number;
-  /** Cross-entropy at every position [B·T] (position t predicts token t + 1). */
-  tokenLoss: Float32Array;
-}
-
-export interface StepResult extends LossResult {
-  /** Global gradient norm before clipping. */
-  gradNorm: number;
-  lr: number;
-}
-
-/** A result recorded on the GPU, available once the tensor it was copied into is read back. */
-export interface Deferred<R> {
-  /** Elements the recorded call writes into its destination. */
-  size: number;
-  /** The result, from the destination's whole contents as read back. */
-  resolve(values: Float32Array): R;
-}
-
-function lossResult(prepared: PreparedBatch, tokenLoss: Float32Array): LossResult {
-  return { ...exampleLosses(prepared, tokenLoss), tokenLoss };
-}
-
-interface LayerActivations {
-  x: Tensor; // residual stream entering the layer [N, d]
-  ln1: Tensor;
-  ln1Stats: Tensor;
-  qkv: Tensor; // [N, 3d]
-  probs: Tensor; // [B, H, T, T]
-  y: Tensor; // attention output before c_proj [N, d]
-  xMid: Tensor; // residual after attention [N, d]
-  ln2: Tensor;
-  ln2Stats: Tensor;
-  fc: Tensor; // MLP pre-activation [N, f]
-  g: Tensor; // GELU output [N, f]
-  // Gradients (s_t of the layer's linear modules).
-  dqkv: Tensor;
-  dMid: Tensor;
-  dfc: Tensor;
-}
-
-/**
- * A range of the tied head's vocabulary: wte rows [colStart, colStart + rows), held in vocabulary
- * block `block` from its row `rowInBlock`; logits column chunk of the same columns.
- */
-interface HeadChunk {
-  block: number;
-  rowInBlock: number;
-  rows: number;
-  colStart: number;
-}
-
-/** Column chunks of the logits for N rows: each within one vocabulary block and one binding. */
-function headChunks(layout: ParamLayout, N: number, maxElements: number): HeadChunk[] {
-  const maxRows = Math.max(4, Math.floor(maxElements / Math.max(N, 1) / 4) * 4);
-  const chunks: HeadChunk[] = [];
-  layout.vocabBlocks.forEach((b, block) => {
-    for (let at = 0; at < b.rows; at += maxRows) {
-      chunks.push({
-        block,
-        rowInBlock: at,
-        rows: Math.min(maxRows, b.rows - at),
-        colStart: b.start + at,
-      });
-    }
-  });
-  return chunks;
-}
-
-/** Every buffer a batch shape needs; rebuilt when B or T changes. */
-/** A batch whose activations (attention probabilities, MLP hidden) exceed one buffer binding. */
-export class BatchTooLargeError extends RangeError {
-  override name = "BatchTooLargeError";
-  readonly httpStatus = 400;
-  readonly code = "batch_too_large_for_device";
-  readonly details: {
-    batchSize: number;
-    tokens: number;
-    elements: number;
-    maxBindableElements: number;
-  };
-  constructor(B: number, T: number, elements: number, maxBindableElements: number) {
-    super(
-      `a batch of ${B} sequences of ${T} tokens needs an activation of ${elements} elements, more ` +
-        `than this GPU can bind (${maxBindableElements}); use a smaller batch or shorter texts`,
-    );
-    this.details = { batchSize: B, tokens: T, elements, maxBindableElements };
-  }
-}
-
-class Workspace {
-  readonly tensors: Tensor[] = [];
-  readonly tokens: Tensor;
-  readonly targets: Tensor;
-  readonly keyMask: Tensor;
-  readonly weights: Tensor;
-  readonly groups: Tensor;
-  readonly layers: LayerActivations[] = [];
-  readonly xFinal: Tensor;
-  readonly lnf: Tensor;
-  readonly lnfStats: Tensor;
-  /** Logits in column chunks [N, rows] (one chunk [N, paddedVocab] unless the vocabulary is split). */
-  readonly logits: Tensor[];
-  readonly tokenLoss: Tensor;
-  readonly dlogits: Tensor[];
-  /** Cross-entropy sweep state [3N] carried across chunks (unused with one chunk). */
-  readonly ceStats: Tensor;
-  /** dres[l]: gradient w.r.t. the residual stream entering layer l; dres[L] at ln_f's input. */
-  readonly dres: Tensor[] = [];
-  readonly scratch: Tensor; // [N, d]
-  readonly dscores: Tensor; // [B, H, T, T]
-
-  constructor(
-    rt: GpuRuntime,
-    readonly B: number,
-    readonly T: number,
-    D: Dims,
-    readonly chunks: readonly HeadChunk[],
-  ) {
-    const N = B * T;
-    const z = (shape: number[]) => {
-      const t = rt.zeros(shape);
-      this.tensors.push(t);
-      return t;
-    };
-    this.tokens = z([N]);
-    this.targets = z([N]);
-    this.keyMask = z([N]);
-    this.weights = z([N]);
-    this.groups = z([3 * N + 1]); // ids, starts, rows: at most N + (N + 1) + N
-    for (let l = 0; l < D.L; l++) {
-      this.layers.push({
-        x: z([N, D.d]),
-        ln1: z([N, D.d]),
-        ln1Stats: z([2 * N]),
-        qkv: z([N, 3 * D.d]),
-        probs: z([B, D.H, T, T]),
-        y: z([N, D.d]),
-        xMid: z([N, D.d]),
-        ln2: z([N, D.d]),
-        ln2Stats: z([2 * N]),
-        fc: z([N, D.f]),
-        g: z([N, D.f]),
-        dqkv: z([N, 3 * D.d]),
-        dMid: z([N, D.d]),
-        dfc: z([N, D.f]),
-      });
-      this.dres.push(z([N, D.d]));
-    }
-    this.dres.push(z([N, D.d]));
-    this.xFinal = z([N, D.d]);
-    this.lnf = z([N, D.d]);
-    this.lnfStats = z([2 * N]);
-    this.logits = chunks.map((c) => z([N, c.rows]));
-    this.tokenLoss = z([N]);
-    this.dlogits = chunks.map((c) => z([N, c.rows]));
-    this.ceStats = z([chunks.length > 1 ? 3 * N : 1]);
-    this.scratch = z([N, D.d]);
-    this.dscores = z([B, D.H, T, T]);
-  }
-
-  /** The residual stream entering layer l (l = L: entering ln_f). */
-  residual(l: number): Tensor {
-    return l < this.layers.length ? this.layers[l].x : this.xFinal;
-  }
-
-  dispose(): void {
-    for (const t of this.tensors) t.dispose();
-  }
-}
+import {
+  type BackwardResult,
+  type Deferred,
+  type LossResult,
+  lossResult,
+  type StepResult,
+  UNLABELLED,
+} from "./results.ts";
+import {
+  type BackwardVisitor,
+  LINEAR_MODULES,
+  type LinearModule,
+  type LinearTap,
+  type Objective,
+  objectiveWeights,
+} from "./taps.ts";
+import { Workspace } from "./workspace.ts";
 
 export class Gpt2Model {
   readonly dims: Dims;
@@ -406,12 +235,7 @@ export class Gpt2Model {
 
   private workspace(B: number, T: number): Workspace {
     if (!this.ws || this.ws.B !== B || this.ws.T !== T) {
-      const { H, d, f } = this.dims;
-      // Activations are bound whole, against the device's own limit (maxElements may be lowered
-      // by tests to split the parameters).
-      const bindable = maxSegmentElements(this.rt.device.limits);
-      const largest = Math.max(B * H * T * T, B * T * 3 * d, B * T * f);
-      if (largest > bindable) throw new BatchTooLargeError(B, T, largest, bindable);
+      Workspace.checkFits(this.rt, B, T, this.dims);
       this.ws?.dispose();
       const chunks = headChunks(this.layout, B * T, this.maxElements);
       this.ws = new Workspace(this.rt, B, T, this.dims, chunks);
@@ -421,7 +245,16 @@ export class Gpt2Model {
 
   // ---- forward --------------------------------------------------------------------------------
 
-  private async recordForward(batch: PreparedBatch, gradWeights: Float32Array<ArrayBuffer> | null) {
+  /**
+   * Records the forward, and the cross-entropy's backward when gradWeights [B·T] is given.
+   * `draws` [B·T] (labels.ts) replaces the targets of the rows it samples by labels drawn from
+   * the logits before the cross-entropy.
+   */
+  private async recordForward(
+    batch: PreparedBatch,
+    gradWeights: Float32Array<ArrayBuffer> | null,
+    draws: Float32Array<ArrayBuffer> | null = null,
+  ) {
     const rt = this.rt;
     const { L, H, hs, eps } = this.dims;
     const { B, T } = batch;
@@ -474,6 +307,11 @@ export class Gpt2Model {
         ws.logits[k],
       );
     }
+    if (draws) {
+      rt.write(ws.draws, draws);
+      const chunks = ws.chunks.map((c, k) => ({ logits: ws.logits[k], colStart: c.colStart }));
+      await sampleLabels(rt, chunks, ws.draws, this.dims.V, ws.sampleState, ws.targets);
+    }
     if (gradWeights) rt.write(ws.weights, gradWeights);
     if (ws.chunks.length === 1 && gradWeights) {
       await crossEntropyForwardBackward(
@@ -504,7 +342,8 @@ export class Gpt2Model {
 
   // ---- backward -------------------------------------------------------------------------------
 
-  private async recordBackward(batch: PreparedBatch): Promise<void> {
+  /** Records the backward from the cross-entropy's dlogits; `visitor` sees each linear layer's tap. */
+  private async recordBackward(batch: PreparedBatch, visitor: BackwardVisitor = {}): Promise<void> {
     const rt = this.rt;
     const ws = this.ws!;
     const { L, H, hs } = this.dims;
@@ -514,6 +353,9 @@ export class Gpt2Model {
     const gr = (name: string) => this.grad(name);
     const colSumOptions = { rowsPerBlock: Math.max(N, 1) };
     /** dx = dy·Wᵀ (when dx is given), dW = xᵀ·dy, db = Σ_rows dy. */
+    const visit = async (layer: number, module: LinearModule) => {
+      await visitor.linear?.(this.linearTap(ws, layer, module));
+    };
     const linearBackward = async (prefix: string, x: Tensor, dy: Tensor, dx: Tensor | null) => {
       await matmul(rt, x.transposeView(), dy, gr(`${prefix}.weight`));
       await colSum(rt, dy, gr(`${prefix}.bias`), colSumOptions);
@@ -555,8 +397,10 @@ export class Gpt2Model {
       const a = ws.layers[l];
       const h = (name: string) => `h.${l}.${name}`;
       const dOut = ws.dres[l + 1];
+      await visit(l, "mlp.c_proj");
       await linearBackward(h("mlp.c_proj"), a.g, dOut, a.dfc);
       await geluBackward(rt, a.fc, a.dfc, a.dfc);
+      await visit(l, "mlp.c_fc");
       await linearBackward(h("mlp.c_fc"), a.ln2, a.dfc, ws.scratch);
       await layerNormBackwardInput(
         rt,
@@ -575,8 +419,10 @@ export class Gpt2Model {
         gr(h("ln_2.weight")),
         gr(h("ln_2.bias")),
       );
+      await visit(l, "attn.c_proj");
       await linearBackward(h("attn.c_proj"), a.y, a.dMid, ws.scratch);
       await attentionBackward(rt, { B, T, H, hs }, a.qkv, a.probs, ws.scratch, ws.dscores, a.dqkv);
+      await visit(l, "attn.c_attn");
       await linearBackward(h("attn.c_attn"), a.ln1, a.dqkv, ws.scratch);
       await layerNormBackwardInput(
         rt,
@@ -740,33 +586,59 @@ export class Gpt2Model {
     );
   }
 
-  /** Per-token a_t and s_t of every linear layer for the last computeGradients / trainStep. */
+  /**
+   * Forward and backward of `objective` (taps.ts): its weights, with the data's labels or labels
+   * sampled from the model's own predictions (the true Fisher). `visitor` sees every linear
+   * layer's per-token input and output gradient as the backward reaches it (BackwardVisitor's
+   * contract). Every parameter gradient is left in the model (readGrads) as computeGradients
+   * does, without the gradient norm.
+   */
+  async backward(
+    batch: Batch,
+    objective: Objective,
+    visitor: BackwardVisitor = {},
+  ): Promise<BackwardResult> {
+    const prepared = prepareBatch(batch, this.config);
+    const weights = objectiveWeights(objective, prepared);
+    const labels = objective.labels ?? { kind: "data" };
+    const draws = labels.kind === "sampled" ? labelDraws(prepared, labels.seed) : null;
+    await this.recordForward(prepared, weights, draws);
+    await this.recordBackward(prepared, visitor);
+    const [tokenLoss, targets] = await this.rt.read([this.ws!.tokenLoss, this.ws!.targets]);
+    let value = 0;
+    weights.forEach((w, r) => w !== 0 && (value += w * tokenLoss[r]));
+    return {
+      ...lossResult(prepared, tokenLoss),
+      objective: value,
+      labels: Int32Array.from(
+        targets,
+        (target, r) => prepared.exampleWeights[r] > 0 ? target : UNLABELLED,
+      ),
+    };
+  }
+
+  /** The tap of one linear layer of the current workspace. */
+  private linearTap(ws: Workspace, layer: number, module: LinearModule): LinearTap {
+    const name = `h.${layer}.${module}`;
+    return {
+      name,
+      layer,
+      module,
+      ...ws.linearIO(layer, module),
+      weight: this.param(`${name}.weight`),
+      bias: this.param(`${name}.bias`),
+    };
+  }
+
+  /**
+   * Per-token a_t and s_t of every linear layer (forward order) for the last computeGradients /
+   * trainStep / backward: views of the workspace, which the next batch overwrites.
+   * @deprecated Use backward() with a BackwardVisitor, whose taps come with a contract.
+   */
   linearTaps(): LinearTap[] {
     if (!this.ws || !this.hasGradients) throw new Error("no gradients yet");
     const ws = this.ws;
-    const { B, T } = ws;
-    const taps: LinearTap[] = [];
-    ws.layers.forEach((a, l) => {
-      const entries: [LinearTap["module"], Tensor, Tensor][] = [
-        ["attn.c_attn", a.ln1, a.dqkv],
-        ["attn.c_proj", a.y, a.dMid],
-        ["mlp.c_fc", a.ln2, a.dfc],
-        ["mlp.c_proj", a.g, ws.dres[l + 1]],
-      ];
-      for (const [module, input, outputGrad] of entries) {
-        const name = `h.${l}.${module}`;
-        taps.push({
-          name,
-          layer: l,
-          module,
-          input: input.reshape([B, T, input.shape[1]]),
-          outputGrad: outputGrad.reshape([B, T, outputGrad.shape[1]]),
-          weight: this.param(`${name}.weight`),
-          bias: this.param(`${name}.bias`),
-        });
-      }
-    });
-    return taps;
+    return ws.layers.flatMap((_, l) => LINEAR_MODULES.map((m) => this.linearTap(ws, l, m)));
   }
 
   /** An optimiser whose state matches this model's parameter layout. */

@@ -13,7 +13,8 @@ import type { DatasetExample } from "../datasets/example.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { Batch } from "../gpt2/batch.ts";
 import type { Gpt2Config } from "../gpt2/config.ts";
-import { type Deferred, Gpt2Model, type LossResult } from "../gpt2/model.ts";
+import { Gpt2Model } from "../gpt2/model.ts";
+import type { Deferred, LossResult } from "../gpt2/results.ts";
 import {
   type GpuOptimizer,
   type OptimizerConfig,

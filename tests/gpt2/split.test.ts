@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { assertClose, maxAbs } from "../../src/gpu/reference/compare.ts";
 import { prepareBatch } from "../../src/gpt2/batch.ts";
 import { dimsOf, parameterCount, parseGpt2Config } from "../../src/gpt2/config.ts";
-import { BatchTooLargeError, Gpt2Model } from "../../src/gpt2/model.ts";
+import { Gpt2Model } from "../../src/gpt2/model.ts";
+import { BatchTooLargeError } from "../../src/gpt2/workspace.ts";
 import {
   maxSegmentElements,
   packParams,
