@@ -7,12 +7,13 @@
 import { median } from "../src/gpu/autotune.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";
 import { toCurriculum } from "../src/simfluence/math/curriculum.ts";
-import { solveCgCpu } from "../src/simfluence/math/cpu_solver.ts";
+import { solveCgCpu } from "../src/simfluence/math/reference/solver.ts";
 import { buildDesign, meanRowNormSq } from "../src/simfluence/math/design.ts";
 import { fitSimulator } from "../src/simfluence/math/fit.ts";
-import { GpuRidgeSolver } from "../src/simfluence/math/gpu_solver.ts";
+import { GpuRidgeSolver } from "../src/simfluence/math/kernels/solver.ts";
 import { pooledMetrics } from "../src/simfluence/math/metrics.ts";
-import { rolloutCpu, simulateGpu } from "../src/simfluence/math/simulate.ts";
+import { simulateGpu } from "../src/simfluence/math/kernels/simulate.ts";
+import { rolloutCpu } from "../src/simfluence/math/reference/simulate.ts";
 import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
 import type { SimulatorParams } from "../src/simfluence/math/types.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";

@@ -3,7 +3,8 @@
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { StoredRun } from "../runs/run_store.ts";
 import { pooledMetrics, type TrajectoryMetrics } from "./math/metrics.ts";
-import { simulateCpu, simulateGpu } from "./math/simulate.ts";
+import { simulateGpu } from "./math/kernels/simulate.ts";
+import { simulateCpu } from "./math/reference/simulate.ts";
 import type { LoadedSimulator } from "./simulator_store.ts";
 import { indexBatches } from "./study_runs.ts";
 

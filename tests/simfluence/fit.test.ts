@@ -3,7 +3,7 @@ import { gpuTest, testRuntime } from "../helpers/gpu.ts";
 import { toCurriculum } from "../../src/simfluence/math/curriculum.ts";
 import { type FitOptions, fitSimulator } from "../../src/simfluence/math/fit.ts";
 import { pearson, pooledMetrics } from "../../src/simfluence/math/metrics.ts";
-import { rolloutCpu } from "../../src/simfluence/math/simulate.ts";
+import { rolloutCpu } from "../../src/simfluence/math/reference/simulate.ts";
 import { generateRuns, randomModel, type TrueModel } from "../../src/simfluence/math/synthetic.ts";
 import type { Run, StudyUniverse } from "../../src/simfluence/math/types.ts";
 

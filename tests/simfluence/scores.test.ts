@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { toCurriculum } from "../../src/simfluence/math/curriculum.ts";
 import { rankInfluence } from "../../src/simfluence/math/ranking.ts";
 import { fitScoresSimulator } from "../../src/simfluence/math/scores.ts";
-import { rolloutCpu } from "../../src/simfluence/math/simulate.ts";
+import { rolloutCpu } from "../../src/simfluence/math/reference/simulate.ts";
 import { generateRuns, randomModel } from "../../src/simfluence/math/synthetic.ts";
 import type { Run, SimulatorParams } from "../../src/simfluence/math/types.ts";
 

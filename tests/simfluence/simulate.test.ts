@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { assertClose as assertCloseTo, unitScale } from "../../src/gpu/reference/compare.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
-import {
-  simulateCpu,
-  simulateCpuStream,
-  simulateGpu,
-  simulateStream,
-} from "../../src/simfluence/math/simulate.ts";
+import { simulateGpu, simulateStream } from "../../src/simfluence/math/kernels/simulate.ts";
+import { simulateCpu, simulateCpuStream } from "../../src/simfluence/math/reference/simulate.ts";
 import { randomModel } from "../../src/simfluence/math/synthetic.ts";
 import { seededUniform } from "../../src/random.ts";
 import type { Batch, SimulatorParams } from "../../src/simfluence/math/types.ts";

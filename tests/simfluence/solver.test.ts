@@ -5,8 +5,8 @@ import {
   solveCgCpu,
   solveCgCpuCooperative,
   solveCholeskyCpu,
-} from "../../src/simfluence/math/cpu_solver.ts";
-import { GpuRidgeSolver } from "../../src/simfluence/math/gpu_solver.ts";
+} from "../../src/simfluence/math/reference/solver.ts";
+import { GpuRidgeSolver } from "../../src/simfluence/math/kernels/solver.ts";
 import { generateRuns, randomModel } from "../../src/simfluence/math/synthetic.ts";
 import type { Run, SimulatorKind } from "../../src/simfluence/math/types.ts";
 

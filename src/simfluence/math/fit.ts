@@ -6,11 +6,12 @@
 // factor suits test examples whose losses differ in scale: λ_z = factor · mean_rows ||x_row(z)||².
 import type { GpuRuntime } from "../../gpu/runtime.ts";
 import { SimfluenceInputError, toCurriculum } from "./curriculum.ts";
-import { solveCgCpuCooperative, solveCholeskyCpu } from "./cpu_solver.ts";
+import { solveCgCpuCooperative, solveCholeskyCpu } from "./reference/solver.ts";
 import { buildDesign, type Design, meanRowNormSq } from "./design.ts";
-import { GpuRidgeSolver, type GpuSolveOptions } from "./gpu_solver.ts";
+import { GpuRidgeSolver, type GpuSolveOptions } from "./kernels/solver.ts";
 import { pooledMetrics } from "./metrics.ts";
-import { rolloutCpu, rolloutGpu } from "./simulate.ts";
+import { rolloutGpu } from "./kernels/simulate.ts";
+import { rolloutCpu } from "./reference/simulate.ts";
 import type { Run, SimulatorKind, SimulatorParams, SolveReport, StudyUniverse } from "./types.ts";
 
 export type RidgeKind = Exclude<SimulatorKind, "scores">;

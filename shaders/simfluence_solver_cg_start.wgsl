@@ -1,5 +1,6 @@
-// simfluence_cg_start: starts (or restarts) preconditioned CG of the Simfluence ridge solve from
-// q = (XᵀX + λI)·x0:  r = b - q,  s = M⁻¹·r,  p = s, with M⁻¹ the 2x2 block-Jacobi inverse.
+// simfluence_solver_cg_start: starts (or restarts) preconditioned CG of the Simfluence ridge
+// solve from q = (XᵀX + λI)·x0:  r = b - q,  s = M⁻¹·r,  p = s, with M⁻¹ the 2x2 block-Jacobi
+// inverse.
 // Also used after the solve, with q = (XᵀX + λI)·x, to measure the true residual.
 // Partial sums per chunk of training indices: slot 0 = r·s, slot 1 = r·r, slot 2 = b·b.
 // Layouts (m4 = padded test count / 4, test examples fastest, 4 per vec4):

@@ -1,6 +1,6 @@
 // GPU-side layout helpers for the Simfluence kernels: test examples are the fastest axis and are
 // padded to a multiple of 4 so that every kernel moves vec4s (4 test examples per load).
-import type { GpuRuntime } from "../../gpu/runtime.ts";
+import type { GpuRuntime } from "../../../gpu/runtime.ts";
 
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE
 const COPY_DST = 0x0008;

@@ -3,11 +3,12 @@
 // restricted to the kind's blocks. Two methods:
 // - Cholesky on the dense normal equations: exact, the reference for tests (fine for small n);
 // - conjugate gradient with 2x2 block-Jacobi preconditioning, the same algorithm as the GPU
-//   solver, as the plain-TypeScript baseline at sizes where O(n³) per test example is too slow;
-//   its cooperative form (same numbers) is the service's solver when there is no GPU.
-import { type Design, fittedBlocks } from "./design.ts";
-import { TimeSlice } from "./time_slice.ts";
-import type { SimulatorKind } from "./types.ts";
+//   solver (../kernels/solver.ts), as the plain-TypeScript baseline at sizes where O(n³) per
+//   test example is too slow; its cooperative form (same numbers) is the service's solver when
+//   there is no GPU.
+import { type Design, fittedBlocks } from "../design.ts";
+import { TimeSlice } from "../time_slice.ts";
+import type { SimulatorKind } from "../types.ts";
 
 /** Solutions for a list of test examples: A and B as n x k train-major (column j = zs[j]). */
 export interface CpuSolution {

@@ -1,4 +1,5 @@
-// simfluence_cols: q = mask ⊙ (Xᵀ·u) + ridge·λ·p, and partial sums of p·q (Simfluence ridge CG).
+// simfluence_solver_cols: q = mask ⊙ (Xᵀ·u) + ridge·λ·p, and partial sums of p·q (Simfluence
+// ridge CG).
 // For training index i and test example z, over the rows containing i (CSC):
 //   q_A[i, z] = use_a · Σ c·L[r, z]·u[r, z] + add_ridge·λ_z·p_A[i, z]
 //   q_B[i, z] = use_b · Σ c·u[r, z]         + add_ridge·λ_z·p_B[i, z]

@@ -1,5 +1,5 @@
-// simfluence_cg_scalars: per-test-example scalar work of the Simfluence ridge CG, reducing the
-// chunk partials written by the vector kernels. STAGE picks the step:
+// simfluence_solver_cg_scalars: per-test-example scalar work of the Simfluence ridge CG,
+// reducing the chunk partials written by the vector kernels. STAGE picks the step:
 //   STAGE 0 (start): rz = Σ r·s, rr = Σ r·r, bb = Σ b·b, active = rr > tol²·bb, iters = 0.
 //   STAGE 1 (alpha): α = rz / Σ p·q while active and p·q > 0; otherwise α = 0 and inactive.
 //   STAGE 2 (beta):  rz' = Σ r·s, rr = Σ r·r; while active: iters += 1, β = rz'/rz, rz = rz',

@@ -1,8 +1,8 @@
-// simfluence_cg_direction: new CG search direction p = s + β·p, β per test example
+// simfluence_solver_cg_direction: new CG search direction p = s + β·p, β per test example
 // (0 once converged; converged groups of 4 test examples skip the work, p is no longer used).
 // Layouts (m4 = padded test count / 4, test examples fastest, 4 per vec4):
-//   scal: [SCAL_ROWS, m4] vec4, rows ROW_BETA = β and ROW_ACTIVE;  s, p: [2, n, m4] vec4, so element k belongs to
-//   test group k % m4.
+//   scal: [SCAL_ROWS, m4] vec4, rows ROW_BETA = β and ROW_ACTIVE;  s, p: [2, n, m4] vec4, so
+//   element k belongs to test group k % m4.
 // Grid: 1-D over the 2·n·m4 vec4 elements, folded into x/y.
 
 struct Params {

@@ -1,5 +1,5 @@
-// simfluence_cg_step: one preconditioned-CG update of the Simfluence ridge solve, per test example
-// with its own step length α (0 once converged):
+// simfluence_solver_cg_step: one preconditioned-CG update of the Simfluence ridge solve, per
+// test example with its own step length α (0 once converged):
 //   x += α·p,  r -= α·q,  s = M⁻¹·r  (2x2 block-Jacobi inverse).
 // Partial sums per chunk of training indices: slot 0 = r·s, slot 1 = r·r. Groups of 4 converged
 // test examples (α = 0, row ROW_ACTIVE = 0) skip the work: nothing would change.

@@ -1,4 +1,4 @@
-// simfluence_precond: inverse of each training index's 2x2 diagonal block of XᵀX + λI
+// simfluence_solver_precond: inverse of each training index's 2x2 diagonal block of XᵀX + λI
 // (block-Jacobi preconditioner of the Simfluence ridge CG). For index i and test example z:
 //   aa = Σ c²·L² + λ,  ab = Σ c²·L,  bb = Σ c² + λ   (sums over the rows containing i)
 // and minv = (inv_aa, inv_ab, inv_bb). A block the kind does not fit is dropped (zeros), which

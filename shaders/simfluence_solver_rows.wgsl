@@ -1,4 +1,5 @@
-// simfluence_rows: u = X·v for every design row and test example (Simfluence ridge, MATH.md §2).
+// simfluence_solver_rows: u = X·v for every design row and test example (Simfluence ridge,
+// MATH.md §2).
 // Row r is transition (run, step t) with batch c_t; for test example z
 //   u[r, z] = L[r, z] · Σ_{(i,c) ∈ row r} c·v_A[i, z] + Σ_{(i,c) ∈ row r} c·v_B[i, z].
 // Layouts (m4 = padded test count / 4; test examples are the fastest axis, 4 per vec4):

@@ -5,14 +5,16 @@
 // mat-vecs are matrix-free. Each test example has its own CG scalars and stops on its own
 // (α = β = 0 once its relative residual reaches the tolerance). A whole iteration is six
 // dispatches recorded without a readback; convergence is read back every `checkEvery` iterations.
-import type { GpuRuntime } from "../../gpu/runtime.ts";
-import type { Tensor } from "../../gpu/tensor.ts";
-import { grid1d, MAX_GROUPS_PER_DIM } from "../../gpu/kernels/grid.ts";
-import { type Design, fittedBlocks } from "./design.ts";
-import { paddedTests, SIMFLUENCE_WG, u32Buffer, unpadColumns } from "./gpu_layout.ts";
-import type { SimulatorKind, SolveReport } from "./types.ts";
+// Shaders: shaders/simfluence_solver_*.wgsl. Float64 reference (and the solver used without a GPU):
+// ../reference/solver.ts.
+import type { GpuRuntime } from "../../../gpu/runtime.ts";
+import type { Tensor } from "../../../gpu/tensor.ts";
+import { grid1d, MAX_GROUPS_PER_DIM } from "../../../gpu/kernels/grid.ts";
+import { type Design, fittedBlocks } from "../design.ts";
+import { paddedTests, SIMFLUENCE_WG, u32Buffer, unpadColumns } from "./layout.ts";
+import type { SimulatorKind, SolveReport } from "../types.ts";
 
-/** Rows of the per-test-example scalar table (shared with shaders/simfluence_cg_scalars.wgsl). */
+/** Rows of the per-test-example scalar table (shared with simfluence_solver_cg_scalars.wgsl). */
 const ROW = {
   ROW_LAMBDA: 0,
   ROW_BB: 1,
@@ -166,16 +168,16 @@ export class GpuRidgeSolver {
     }
 
     const keys = {
-      rows: this.kernel("simfluence_rows"),
-      cols: this.kernel("simfluence_cols"),
-      precond: this.kernel("simfluence_precond"),
-      start: this.kernel("simfluence_cg_start"),
-      step: this.kernel("simfluence_cg_step"),
-      direction: this.kernel("simfluence_cg_direction"),
-      sStart: this.kernel("simfluence_cg_scalars", 0),
-      sAlpha: this.kernel("simfluence_cg_scalars", 1),
-      sBeta: this.kernel("simfluence_cg_scalars", 2),
-      sFinal: this.kernel("simfluence_cg_scalars", 3),
+      rows: this.kernel("simfluence_solver_rows"),
+      cols: this.kernel("simfluence_solver_cols"),
+      precond: this.kernel("simfluence_solver_precond"),
+      start: this.kernel("simfluence_solver_cg_start"),
+      step: this.kernel("simfluence_solver_cg_step"),
+      direction: this.kernel("simfluence_solver_cg_direction"),
+      sStart: this.kernel("simfluence_solver_cg_scalars", 0),
+      sAlpha: this.kernel("simfluence_solver_cg_scalars", 1),
+      sBeta: this.kernel("simfluence_solver_cg_scalars", 2),
+      sFinal: this.kernel("simfluence_solver_cg_scalars", 3),
     };
     // Compiled one at a time: concurrent compiles would interleave their error scopes.
     const pl = {} as Record<keyof typeof keys, GPUComputePipeline>;
