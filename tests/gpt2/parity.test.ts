@@ -1,4 +1,4 @@
-// The GPU model against the float64 reference (src/model/reference.ts) on a tiny config
+// The GPU model against the float64 reference (src/gpt2/reference/model.ts) on a tiny config
 // (2 layers, d = 16, 2 heads, V = 37, T = 7, B = 3; row 1 right-padded, a loss mask on the
 // first two tokens): logits, losses, every parameter's gradient, the per-token linear-layer taps,
 // and the weights after 5 AdamW steps (with clipping active) and 3 SGD steps.

@@ -1,7 +1,7 @@
 // Models larger than one storage binding (GPT-2-124M on llvmpipe's 128 MiB): parameters in
 // several segments, wte in vocabulary blocks, logits in column chunks. The GPU path is forced
 // on a tiny model by lowering the binding limit the model plans for, and checked against the
-// float64 reference with the tolerances of model_parity.test.ts.
+// float64 reference with the tolerances of parity.test.ts.
 import assert from "node:assert/strict";
 import { assertClose, maxAbs } from "../../src/gpu/reference/compare.ts";
 import { prepareBatch } from "../../src/gpt2/batch.ts";
@@ -115,7 +115,7 @@ Deno.test("a model split across bindings matches the float64 reference", gpuTest
     // AdamW with clipping on the global norm, every segment updated with its own decay split.
     // Adam divides by √v, so an element whose gradient is below the GPU's rounding error
     // (2e-5·max|g| of its tensor) moves by a noise-driven ±lr: such elements are only held to
-    // |Δ| ≤ 2·lr·steps (model_parity.test.ts does so for the key bias, whose gradient is 0).
+    // |Δ| ≤ 2·lr·steps (parity.test.ts does so for the key bias, whose gradient is 0).
     const adam = adamState64(p64);
     const steps = 3;
     const noisy = new Map([...p64].map(([name, v]) => [name, new Uint8Array(v.length)]));

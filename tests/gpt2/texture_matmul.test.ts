@@ -1,7 +1,7 @@
 // After tuning on llvmpipe the texture matmul usually becomes the model's kernel for every
 // problem large enough: a forward and backward of a small model on it must agree with the same
 // model on the default kernels (themselves checked against the float64 reference in
-// model_parity.test.ts), within f32 rounding. The shapes (B·T = 512 rows, d = 128) are large
+// parity.test.ts), within f32 rounding. The shapes (B·T = 512 rows, d = 128) are large
 // enough for the texture path in the MLP and its weight gradients; smaller products skip it.
 import assert from "node:assert/strict";
 import { assertClose, maxAbs } from "../../src/gpu/reference/compare.ts";
