@@ -352,10 +352,10 @@ export class Gpt2Model {
     const p = (name: string) => this.param(name);
     const gr = (name: string) => this.grad(name);
     const colSumOptions = { rowsPerBlock: Math.max(N, 1) };
-    /** dx = dy·Wᵀ (when dx is given), dW = xᵀ·dy, db = Σ_rows dy. */
     const visit = async (layer: number, module: LinearModule) => {
       await visitor.linear?.(this.linearTap(ws, layer, module));
     };
+    /** dx = dy·Wᵀ (when dx is given), dW = xᵀ·dy, db = Σ_rows dy. */
     const linearBackward = async (prefix: string, x: Tensor, dy: Tensor, dx: Tensor | null) => {
       await matmul(rt, x.transposeView(), dy, gr(`${prefix}.weight`));
       await colSum(rt, dy, gr(`${prefix}.bias`), colSumOptions);
@@ -606,7 +606,9 @@ export class Gpt2Model {
     await this.recordBackward(prepared, visitor);
     const [tokenLoss, targets] = await this.rt.read([this.ws!.tokenLoss, this.ws!.targets]);
     let value = 0;
-    weights.forEach((w, r) => w !== 0 && (value += w * tokenLoss[r]));
+    for (let r = 0; r < weights.length; r++) {
+      if (weights[r] !== 0) value += weights[r] * tokenLoss[r];
+    }
     return {
       ...lossResult(prepared, tokenLoss),
       objective: value,
