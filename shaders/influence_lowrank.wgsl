@@ -5,10 +5,10 @@
 // Layout: x   [B·T, Q·k] row-major from xOffset: x[b·T + t, q·k + j] = u_{q,j}ᵀ s_{b,t};
 //         y   [B·T, Q·k] row-major from yOffset: y[b·T + t, q·k + j] = v_{q,j}ᵀ a_{b,t}
 //             (padding rows of a are zero, so they add nothing);
-//         out `pairs`  [Q, B] row-major from outOffset: Σ_t Σ_j x·y;
+//         out `pairs`  [B, Q] row-major from outOffset: Σ_t Σ_j x·y;
 //             `tokens` [Q, B, T] row-major from outOffset: Σ_j x·y, added to what is there
 //             (token scores sum over modules).
-// Grid: `pairs` one invocation per (q, b); `tokens` one per (q, b, t); folded into x/y.
+// Grid: `pairs` one invocation per (b, q); `tokens` one per (q, b, t); folded into x/y.
 
 struct Params {
   Q: u32,
@@ -41,8 +41,8 @@ fn pairs(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) gro
   if (i >= params.Q * params.B) {
     return;
   }
-  let q = i / params.B;
-  let b = i % params.B;
+  let b = i / params.Q;
+  let q = i % params.Q;
   var acc = 0.0;
   for (var t = 0u; t < params.T; t++) {
     acc += token_term(q, b * params.T + t);

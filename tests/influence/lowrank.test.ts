@@ -13,7 +13,7 @@ Deno.test("influence lowrank: pairs and tokens on odd shapes", gpuTest, async ()
     const y = randomF32(B * T * Q * k, Q * B * T * k);
     const xT = rt.tensor(x, [B * T, Q * k]);
     const yT = rt.tensor(y, [B * T, Q * k]);
-    const pairs = rt.zeros([Q, B]);
+    const pairs = rt.zeros([B, Q]);
     const start = randomF32(Q * B * T, 3);
     const tokens = rt.tensor(start, [Q, B, T]);
     await lowRankPairs(rt, xT, yT, { Q, B, T, k }, pairs);

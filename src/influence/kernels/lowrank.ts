@@ -37,7 +37,7 @@ function check(
   }
 }
 
-/** out [Q, B] = Σ_t Σ_j x[b·T+t, q·k+j]·y[b·T+t, q·k+j]. */
+/** out [B, Q] = Σ_t Σ_j x[b·T+t, q·k+j]·y[b·T+t, q·k+j]. */
 export async function lowRankPairs(
   rt: GpuRuntime,
   x: Tensor,

@@ -1,5 +1,5 @@
 // Float64 reference of the low-rank scoring kernels (src/influence/kernels/lowrank.ts).
-// Layouts: x, y [B·T, Q·k] row-major; pairs [Q, B]; tokens [Q, B, T].
+// Layouts: x, y [B·T, Q·k] row-major; pairs [B, Q]; tokens [Q, B, T].
 
 export interface LowRankScores {
   pairs: Float64Array;
@@ -28,10 +28,10 @@ export function lowRankScoresReference(
         for (let j = 0; j < k; j++) {
           const p = x[base + j] * y[base + j];
           acc += p;
-          pairScale[q * B + b] += Math.abs(p);
+          pairScale[b * Q + q] += Math.abs(p);
         }
         tokens[(q * B + b) * T + t] = acc;
-        pairs[q * B + b] += acc;
+        pairs[b * Q + q] += acc;
       }
     }
   }
