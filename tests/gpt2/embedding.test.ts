@@ -1,5 +1,6 @@
-// The token + position embedding kernels (shaders/gpt2_embedding.wgsl) against float64 sums, on
-// odd shapes at non-zero offsets, with wte whole and in row blocks.
+// The token + position embedding kernels (shaders/gpt2_embedding.wgsl) against the float64
+// reference (src/gpt2/reference/embedding.ts), on odd shapes at non-zero offsets, with wte whole
+// and in row blocks.
 import assert from "node:assert/strict";
 import { assertClose } from "../../src/gpu/reference/compare.ts";
 import { randomF32 } from "../../src/gpu/reference/random.ts";
@@ -8,6 +9,10 @@ import {
   embeddingForward,
   tokenGroups,
 } from "../../src/gpt2/kernels/embedding.ts";
+import {
+  embedding,
+  embeddingBackward as embeddingBackwardRef,
+} from "../../src/gpt2/reference/embedding.ts";
 import { kernelTest, placed, readView, upload } from "./kernel_harness.ts";
 
 kernelTest("embedding forward and atomics-free backward", async (rt) => {
@@ -21,10 +26,7 @@ kernelTest("embedding forward and atomics-free backward", async (rt) => {
   const wt = upload(rt, weights);
   const wteT = wt.view([V, d], undefined, 4), wpeT = wt.view([P, d], undefined, 4 + V * d + 2);
   const tok = placed(rt, tokens, [N], 2);
-  const expected = Float64Array.from({ length: N * d }, (_, i) => {
-    const r = Math.floor(i / d), c = i % d;
-    return wte[tokens[r] * d + c] + wpe[(r % T) * d + c];
-  });
+  const expected = embedding(tokens, wte, wpe, T, d);
   const groups = tokenGroups(tokens);
   assert.ok(groups.distinct < N, "the test needs repeated ids");
   const ids = groups.data.subarray(0, groups.distinct);
@@ -32,10 +34,17 @@ kernelTest("embedding forward and atomics-free backward", async (rt) => {
   const dxT = placed(rt, dx, [N, d], 5);
   const gradRef = Float64Array.from(weights, (v) => v / 2);
   const scale = Float64Array.from(gradRef, Math.abs);
+  const wpeAt = 4 + V * d + 2;
+  embeddingBackwardRef(
+    tokens,
+    dx,
+    T,
+    d,
+    gradRef.subarray(4, 4 + V * d),
+    gradRef.subarray(wpeAt, wpeAt + P * d),
+  );
   for (let r = 0; r < N; r++) {
     for (let c = 0; c < d; c++) {
-      gradRef[4 + tokens[r] * d + c] += dx[r * d + c];
-      gradRef[4 + V * d + 2 + (r % T) * d + c] += dx[r * d + c];
       scale[4 + tokens[r] * d + c] += Math.abs(dx[r * d + c]);
       scale[4 + V * d + 2 + (r % T) * d + c] += Math.abs(dx[r * d + c]);
     }
@@ -87,7 +96,6 @@ kernelTest("embedding forward and atomics-free backward", async (rt) => {
     { rel: 2 ** -22, scale: scaleOf(4, V * d) },
     "dwte, blocks",
   );
-  const wpeAt = 4 + V * d + 2;
   assertClose(
     dwpeGot,
     refOf(wpeAt, P * d),
