@@ -3,6 +3,7 @@ import type { RouteModule } from "../src/http/types.ts";
 import { datasetRoutes } from "./datasets.ts";
 import { deviceRoutes } from "./device.ts";
 import { healthRoutes } from "./health.ts";
+import { influenceRoutes } from "./influence.ts";
 import { jobRoutes } from "./jobs.ts";
 import { modelRoutes } from "./models.ts";
 import { openapiRoutes } from "./openapi.ts";
@@ -21,5 +22,6 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   trainingRunRoutes,
   datasetRoutes,
   modelRoutes,
+  influenceRoutes,
   openapiRoutes,
 ];

@@ -1,0 +1,228 @@
+// Influence factors as a service (POST/GET/DELETE /v1/influence/factors): the request is checked
+// in full before anything is stored (model, dataset, ids, modules, context, GPU), then a job fits
+// the factors and stores them as one checksummed safetensors file.
+import { ConflictError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { type GpuHandle, requireRuntime } from "../../gpu/handle.ts";
+import type { JobManager } from "../../jobs/manager.ts";
+import { loadModel, modelRecord } from "../../models/load.ts";
+import type { Store } from "../../store/store.ts";
+import type { Gpt2Config } from "../../gpt2/config.ts";
+import { datasetExamples, encodeSequences } from "../inputs.ts";
+import { rate, submitInfluenceJob } from "../jobs.ts";
+import { type TrackedModule, trackedModules } from "../modules.ts";
+import type { FactorsRequest } from "../schemas.ts";
+import { INFLUENCE, type InfluenceRecord } from "../store.ts";
+import { factorTensors, type Fisher, meanOf, type Strategy } from "./factor_set.ts";
+import { fitFactors } from "./fit.ts";
+
+export interface InfluenceDeps {
+  store: Store;
+  jobs: JobManager;
+  gpu: GpuHandle;
+}
+
+/** What a factors record keeps of its request. */
+export interface FactorsSpec {
+  dataset: string;
+  ids: string[];
+  strategy: Strategy;
+  modules: string[];
+  fisher: Fisher;
+  seed: number;
+  batchSize: number;
+}
+
+export interface FactorsSummary {
+  examples: number;
+  tokens: number;
+  modules: {
+    name: string;
+    dIn: number;
+    dOut: number;
+    /** [dOut, dIn + 1]: the gradient matrix, bias last. */
+    shape: [number, number];
+    meanEigenvalue: number | null;
+  }[];
+  seconds: number;
+}
+
+export type FactorsRecord = InfluenceRecord<FactorsSpec, FactorsSummary>;
+
+/** The tracked modules a request names; 400 listing names the model does not have. */
+export function resolveModules(
+  config: Gpt2Config,
+  selection: FactorsRequest["modules"],
+): TrackedModule[] {
+  if (selection === "mlp" || selection === "all") return trackedModules(config, selection);
+  const all = trackedModules(config, "all");
+  const byName = new Map(all.map((m) => [m.name, m]));
+  const unknown = selection.filter((name) => !byName.has(name));
+  if (unknown.length > 0) {
+    throw new InvalidInputError(
+      `unknown module name(s): ${unknown.slice(0, 5).join(", ")}; this model's linear modules ` +
+        `are h.{0…${config.n_layer - 1}}.{attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj}`,
+      { field: "modules", unknown: unknown.slice(0, 20) },
+      "unknown_module",
+    );
+  }
+  const wanted = new Set(selection);
+  if (wanted.size !== selection.length) {
+    throw new InvalidInputError("a module is listed twice", { field: "modules" });
+  }
+  return all.filter((m) => wanted.has(m.name));
+}
+
+const GPU_NEED = {
+  what: "influence functions need a GPU",
+  noDevice: "no GPU device is available",
+};
+
+export async function startFactors(
+  deps: InfluenceDeps,
+  request: FactorsRequest,
+): Promise<{ factors: FactorsRecord; job: string }> {
+  const runtime = requireRuntime(deps.gpu, GPU_NEED);
+  const model = modelRecord(deps.store, request.model);
+  const config = model.config;
+  const modules = resolveModules(config, request.modules);
+  const loaded = await loadModel(deps.store, request.model);
+  const examples = await datasetExamples(deps.store, request);
+  const sequences = encodeSequences(loaded.tokenizer, examples, config.n_positions, "ids");
+  const influence = deps.store.get(INFLUENCE);
+  const spec: FactorsSpec = {
+    dataset: request.dataset,
+    ids: examples.map((e) => e.id),
+    strategy: request.strategy,
+    modules: modules.map((m) => m.name),
+    fisher: request.fisher,
+    seed: request.seed,
+    batchSize: request.batchSize,
+  };
+  const record = influence.create<FactorsSpec>("factors", { model: request.model, spec });
+  const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "factors", record.id, {
+    factors: record.id,
+    model: request.model,
+  }, async (ctx) => {
+    const started = performance.now();
+    const set = await fitFactors({
+      runtime,
+      params: loaded.params,
+      sequences,
+      modules,
+      strategy: spec.strategy,
+      fisher: spec.fisher,
+      seed: spec.seed,
+      batchSize: spec.batchSize,
+      signal: ctx.signal,
+      onProgress: (p) => {
+        // Passes weigh as their GPU work: covariances and Λ each a full pass over the data.
+        const passes = spec.strategy === "ekfac" ? 2 : 1;
+        const before = p.pass === "lambda" && spec.strategy === "ekfac" ? 1 : 0;
+        const fraction = p.pass === "eigendecomposition"
+          ? 1 / passes
+          : (before + p.done / p.total) / passes;
+        const { perSecond, etaSeconds } = rate(
+          started,
+          p.tokens,
+          p.tokens / Math.max(fraction, 1e-9),
+        );
+        ctx.progress({
+          phase: p.pass,
+          step: p.done,
+          total: p.total,
+          fraction: Math.min(fraction, 0.99),
+          throughput: perSecond,
+          throughputUnit: "tokens",
+          etaSeconds,
+          message: `${p.pass}: ${p.done}/${p.total}`,
+        });
+      },
+    });
+    ctx.signal.throwIfAborted();
+    const summary: FactorsSummary = {
+      examples: sequences.length,
+      tokens: sequences.reduce((n, s) => n + s.tokens.length, 0),
+      modules: set.modules.map((f) => ({
+        name: f.module.name,
+        dIn: f.module.dIn,
+        dOut: f.module.dOut,
+        shape: [f.module.dOut, f.module.cols],
+        meanEigenvalue: f.lambda ? meanOf(f.lambda) : null,
+      })),
+      seconds: (performance.now() - started) / 1000,
+    };
+    const file = await deps.store.tensors.put(factorTensors(set), {
+      kind: "influence-factors",
+      strategy: set.strategy,
+      positions: String(set.positions),
+      sequences: String(set.sequences),
+    });
+    if (!await influence.markReady("factors", record.id, summary, file.id)) {
+      throw new ConflictError("the factors were deleted while they were being fitted");
+    }
+    return { factors: record.id, seconds: summary.seconds };
+  });
+  return {
+    factors: influence.get<FactorsSpec, FactorsSummary>("factors", record.id)!,
+    job: job.id,
+  };
+}
+
+/** 404 when unknown. */
+export function getFactors(store: Store, id: string): FactorsRecord {
+  const record = store.get(INFLUENCE).get<FactorsSpec, FactorsSummary>("factors", id);
+  if (!record) throw new NotFoundError(`influence factors ${id}`, { field: "id", id });
+  return record;
+}
+
+/** The factors as the API shows them (the example ids as a count). */
+export function describeFactors(record: FactorsRecord) {
+  const { spec, summary } = record;
+  return {
+    id: record.id,
+    model: record.model,
+    status: record.status,
+    error: record.error,
+    job: record.job,
+    dataset: spec.dataset,
+    strategy: spec.strategy,
+    fisher: spec.fisher,
+    seed: spec.seed,
+    batchSize: spec.batchSize,
+    examples: spec.ids.length,
+    tokens: summary?.tokens ?? null,
+    modules: summary?.modules ??
+      spec.modules.map((name) => ({
+        name,
+        dIn: null,
+        dOut: null,
+        shape: null,
+        meanEigenvalue: null,
+      })),
+    seconds: summary?.seconds ?? null,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+export function listFactors(store: Store, limit: number, offset: number) {
+  const { items, total } = store.get(INFLUENCE).list<FactorsSpec, FactorsSummary>(
+    "factors",
+    limit,
+    offset,
+  );
+  return { factors: items.map(describeFactors), total, limit, offset };
+}
+
+/** Cancels a running fit, then removes the record and its file; 404 when unknown. */
+export async function deleteFactors(deps: InfluenceDeps, id: string): Promise<void> {
+  const record = getFactors(deps.store, id);
+  if (record.status === "running" && record.job) {
+    try {
+      deps.jobs.cancel(record.job);
+    } catch {
+      // Already finished: nothing to stop.
+    }
+  }
+  await deps.store.get(INFLUENCE).delete("factors", id);
+}
