@@ -1,7 +1,12 @@
 // The HTTP face of errors: `ApiError` is what leaves as {"error": {code, message, details}}, and
 // `toApiError` is the one place where domain errors (src/errors.ts) get their status codes.
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { DomainError, type ErrorKind } from "../errors.ts";
+import {
+  DomainError,
+  type ErrorKind,
+  isLegacyCodedError,
+  type LegacyCodedError,
+} from "../errors.ts";
 
 export class ApiError extends Error {
   override name = "ApiError";
@@ -36,31 +41,22 @@ export const STATUS_BY_KIND: Record<ErrorKind, ContentfulStatusCode> = {
   corrupt: 500,
 };
 
-/**
- * Lower layers not yet on DomainError describe how their errors surface with these fields; e.g.
- * a malformed safetensors upload is a 400.
- */
-export interface HttpMappedError {
-  readonly httpStatus: ContentfulStatusCode;
-  readonly code: string;
-  readonly message: string;
-  readonly details?: unknown;
-}
-
-function isHttpMapped(error: unknown): error is HttpMappedError {
-  if (!(error instanceof Error)) return false;
-  const e = error as Error & Partial<HttpMappedError>;
-  return typeof e.httpStatus === "number" && e.httpStatus >= 400 && e.httpStatus <= 599 &&
-    typeof e.code === "string";
-}
+/** Lower layers not yet on DomainError describe how they surface this way (src/errors.ts). */
+export type HttpMappedError = LegacyCodedError;
 
 export function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
   if (error instanceof DomainError) {
     return new ApiError(STATUS_BY_KIND[error.kind], error.code, error.message, error.details);
   }
-  if (isHttpMapped(error)) {
-    return new ApiError(error.httpStatus, error.code, error.message, error.details ?? null);
+  // Lower layers not yet on DomainError (src/gpt2, src/simfluence/math) carry their status.
+  if (isLegacyCodedError(error)) {
+    return new ApiError(
+      error.httpStatus as ContentfulStatusCode,
+      error.code,
+      error.message,
+      error.details ?? null,
+    );
   }
   return null;
 }
