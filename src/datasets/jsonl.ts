@@ -1,14 +1,14 @@
 // Dataset uploads as JSONL: one example per line, `{"id"?, "text"}` or
 // `{"id"?, "prompt", "completion"}`. Blank lines are skipped; line numbers in errors are 1-based
 // and count every line. Missing ids become `<name>-<line>`.
+import { DomainError } from "../errors.ts";
 import type { DatasetExample } from "./example.ts";
 
-export class DatasetFormatError extends Error {
+export class DatasetFormatError extends DomainError {
   override name = "DatasetFormatError";
-  readonly httpStatus = 400;
-  readonly code = "invalid_dataset";
-  constructor(message: string, readonly details: { line?: number; id?: string; problem: string }) {
-    super(message);
+  declare readonly details: { line?: number; id?: string; problem: string };
+  constructor(message: string, details: { line?: number; id?: string; problem: string }) {
+    super("invalid", "invalid_dataset", message, details);
   }
 }
 

@@ -3,6 +3,7 @@
 // time). Each email becomes prompt → label: its subject and the start of its body, whitespace
 // collapsed and cut to MAX_EMAIL_CHARS so that it fits small contexts, then "\nLabel:" and the
 // completion " spam" or " ham".
+import { UnavailableError } from "../errors.ts";
 import type { DatasetExample } from "./example.ts";
 
 export const MAX_EMAIL_CHARS = 200;
@@ -32,12 +33,11 @@ export function emailLabel(group: string): " spam" | " ham" {
 }
 
 /** The corpus could not be read (e.g. the process may not read Deno's npm cache). */
-export class BuiltinUnavailableError extends Error {
+export class BuiltinUnavailableError extends UnavailableError {
   override name = "BuiltinUnavailableError";
-  readonly httpStatus = 503;
-  readonly code = "dataset_unavailable";
-  constructor(message: string, readonly details: { dataset: string }) {
-    super(message);
+  declare readonly details: { dataset: string };
+  constructor(message: string, details: { dataset: string }) {
+    super(message, details, "dataset_unavailable");
   }
 }
 

@@ -3,7 +3,8 @@
 // and the store persists at most every `persistIntervalMs`.
 import type { Logger } from "../log.ts";
 import type { JobProgress, JobRecord, JobStore } from "../store/store.ts";
-import { FINISHED_STATUSES, NotFoundError } from "../store/store.ts";
+import { ConflictError, NotFoundError, UnavailableError } from "../errors.ts";
+import { FINISHED_STATUSES } from "../store/store.ts";
 import { nextProgress, type ProgressClock, type ProgressUpdate } from "./progress.ts";
 
 export type { ProgressUpdate };
@@ -25,21 +26,17 @@ export type JobEvent =
 
 export type JobListener = (event: JobEvent) => void;
 
-export class JobFinishedError extends Error {
+export class JobFinishedError extends ConflictError {
   override name = "JobFinishedError";
-  readonly httpStatus = 409;
-  readonly code = "job_finished";
   constructor(readonly job: JobRecord) {
-    super(`job ${job.id} already finished (${job.status})`);
+    super(`job ${job.id} already finished (${job.status})`, null, "job_finished");
   }
 }
 
-export class ShuttingDownError extends Error {
+export class ShuttingDownError extends UnavailableError {
   override name = "ShuttingDownError";
-  readonly httpStatus = 503;
-  readonly code = "shutting_down";
   constructor() {
-    super("the service is shutting down and accepts no new jobs");
+    super("the service is shutting down and accepts no new jobs", null, "shutting_down");
   }
 }
 

@@ -1,9 +1,11 @@
 // The safetensors format: an 8-byte little-endian u64 header length N, N bytes of UTF-8 JSON
 // mapping names to {dtype, shape, data_offsets:[begin, end]} (offsets from the end of the header)
 // plus an optional "__metadata__" map of strings, then the raw little-endian row-major data.
-// Decoding validates everything a hostile upload could get wrong; errors carry HTTP status 400.
+// Decoding validates everything a hostile upload could get wrong; errors are invalid-input
+// DomainErrors (a 400 over HTTP).
 //
 // Typed arrays use the host's byte order; every platform Deno ships for is little-endian.
+import { DomainError } from "../errors.ts";
 
 export const DTYPE_BYTES = {
   F64: 8,
@@ -47,14 +49,16 @@ export type SafetensorsProblem =
   | "dtype"
   | "offsets";
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends DomainError {
   override name = "SafetensorsError";
-  readonly httpStatus = 400;
-  readonly code = "invalid_safetensors";
-  readonly details: { problem: SafetensorsProblem; tensor?: string };
+  declare readonly details: { problem: SafetensorsProblem; tensor?: string };
   constructor(readonly problem: SafetensorsProblem, message: string, tensor?: string) {
-    super(`invalid safetensors: ${message}`);
-    this.details = tensor === undefined ? { problem } : { problem, tensor };
+    super(
+      "invalid",
+      "invalid_safetensors",
+      `invalid safetensors: ${message}`,
+      tensor === undefined ? { problem } : { problem, tensor },
+    );
   }
 }
 

@@ -3,6 +3,7 @@
 import type { Safetensors, TensorInput } from "./safetensors.ts";
 import type { DatabaseSync } from "node:sqlite";
 import type { Migration } from "./migrations.ts";
+import { DomainError } from "../errors.ts";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -99,22 +100,12 @@ export interface Store {
   close(): void;
 }
 
-export class NotFoundError extends Error {
-  override name = "NotFoundError";
-  readonly httpStatus = 404;
-  readonly code = "not_found";
-  constructor(what: string) {
-    super(`${what} not found`);
-  }
-}
-
 /** Stored data no longer matches its checksum: a server-side fault, never the client's. */
-export class DataCorruptError extends Error {
+export class DataCorruptError extends DomainError {
   override name = "DataCorruptError";
-  readonly httpStatus = 500;
-  readonly code = "data_corrupt";
-  constructor(message: string, readonly details: Record<string, unknown> = {}) {
-    super(message);
+  declare readonly details: Record<string, unknown>;
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("corrupt", "data_corrupt", message, details);
   }
 }
 

@@ -9,7 +9,8 @@ import {
   type Safetensors,
   type TensorInput,
 } from "./safetensors.ts";
-import { DataCorruptError, NotFoundError, type TensorFileInfo, type TensorStore } from "./store.ts";
+import { NotFoundError } from "../errors.ts";
+import { DataCorruptError, type TensorFileInfo, type TensorStore } from "./store.ts";
 
 interface TensorRow {
   id: string;

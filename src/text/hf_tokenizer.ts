@@ -2,13 +2,13 @@
 // maintained @huggingface/tokenizers package: encoding is the library's, never re-implemented here.
 import { Tokenizer } from "@huggingface/tokenizers";
 import type { TextTokenizer } from "./tokenizer.ts";
+import { DomainError } from "../errors.ts";
 
-export class TokenizerError extends Error {
+export class TokenizerError extends DomainError {
   override name = "TokenizerError";
-  readonly httpStatus = 400;
-  readonly code = "invalid_tokenizer";
-  constructor(message: string, readonly details: { problem: string } = { problem: "invalid" }) {
-    super(message);
+  declare readonly details: { problem: string };
+  constructor(message: string, details: { problem: string } = { problem: "invalid" }) {
+    super("invalid", "invalid_tokenizer", message, details);
   }
 }
 

@@ -1,16 +1,12 @@
-// Typed errors of the training recorder. They stay free of HTTP but carry `httpStatus` and `code`
-// (see HttpMappedError in src/errors.ts), so a route or job can surface them as they are meant.
+// Typed errors of the training recorder: domain errors (src/errors.ts), free of HTTP.
+import { DomainError } from "../errors.ts";
 
-/** A client mistake in what was asked to be trained: the request cannot be run as given (400). */
-export class TrainingInputError extends Error {
+/** A client mistake in what was asked to be trained: the request cannot be run as given. */
+export class TrainingInputError extends DomainError {
   override name = "TrainingInputError";
-  readonly httpStatus = 400;
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
+  declare readonly details: Record<string, unknown>;
+  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+    super("invalid", code, message, details);
   }
 }
 
@@ -18,17 +14,24 @@ export class TrainingInputError extends Error {
  * Training produced a non-finite loss: the request was well-formed but its settings (usually
  * the learning rate) made the model diverge. `step` is 1-based (0: before training).
  */
-export class TrainingDivergedError extends Error {
+export class TrainingDivergedError extends DomainError {
   override name = "TrainingDivergedError";
-  readonly httpStatus = 422;
-  readonly code = "training_diverged";
-  readonly details: { run: number; step: number; which: "train" | "test"; exampleId?: string };
+  declare readonly details: {
+    run: number;
+    step: number;
+    which: "train" | "test";
+    exampleId?: string;
+  };
   constructor(run: number, step: number, which: "train" | "test", exampleId?: string) {
     const what = which === "train"
       ? "the training loss"
       : `the loss of test example "${exampleId}"`;
-    super(`run ${run}, step ${step}: ${what} is not finite (training diverged; lower the lr?)`);
-    this.details = { run, step, which, ...(exampleId === undefined ? {} : { exampleId }) };
+    super(
+      "unprocessable",
+      "training_diverged",
+      `run ${run}, step ${step}: ${what} is not finite (training diverged; lower the lr?)`,
+      { run, step, which, ...(exampleId === undefined ? {} : { exampleId }) },
+    );
   }
 
   get run(): number {

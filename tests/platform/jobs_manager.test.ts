@@ -8,7 +8,7 @@ import {
 import { nextProgress } from "../../src/jobs/progress.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { NotFoundError } from "../../src/store/store.ts";
+import { NotFoundError } from "../../src/errors.ts";
 import { until } from "../helpers/app.ts";
 import { STORE_MODULES } from "../../src/store_modules.ts";
 

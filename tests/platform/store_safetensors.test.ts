@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { toApiError } from "../../src/http/api_error.ts";
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -28,7 +29,7 @@ function assertProblem(bytes: Uint8Array, problem: SafetensorsProblem, tensor?: 
     const error = e as SafetensorsError;
     assert.equal(error.name, "SafetensorsError");
     assert.equal(error.problem, problem, error.message);
-    assert.equal(error.httpStatus, 400);
+    assert.equal(toApiError(error)?.status, 400);
     assert.equal(error.code, "invalid_safetensors");
     if (tensor !== undefined) assert.equal(error.details.tensor, tensor);
     return true;

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { toFloat32 } from "../../src/store/safetensors.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { DataCorruptError, NotFoundError } from "../../src/store/store.ts";
+import { NotFoundError } from "../../src/errors.ts";
+import { DataCorruptError } from "../../src/store/store.ts";
 import { encodeSafetensors } from "../../src/store/safetensors.ts";
 import { STORE_MODULES } from "../../src/store_modules.ts";
 

@@ -1,6 +1,7 @@
 // Tokenizers: a tiny GPT-2-style byte-level BPE tokenizer.json through @huggingface/tokenizers,
 // and how examples become tokens and loss masks.
 import assert from "node:assert/strict";
+import { toApiError } from "../../src/http/api_error.ts";
 import { hfTokenizer, TokenizerError } from "../../src/text/hf_tokenizer.ts";
 import { tokenizeExample } from "../../src/text/example_tokens.ts";
 import { byteTokenizer } from "../../src/text/tokenizer.ts";
@@ -28,7 +29,7 @@ Deno.test("hf tokenizer: byte-level BPE from a tokenizer.json", async (t) => {
     for (const bad of ["{", "[]", '{"model": 3}', '{"model": {"type": "BPE"}}']) {
       assert.throws(
         () => hfTokenizer(bad),
-        (e) => e instanceof TokenizerError && e.httpStatus === 400,
+        (e) => e instanceof TokenizerError && toApiError(e)?.status === 400,
         bad,
       );
     }
