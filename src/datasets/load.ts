@@ -1,5 +1,5 @@
 // Reading datasets, uploaded or built-in, for routes and for the training and scoring code.
-import { ApiError } from "../http/api_error.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
 import { BUILTIN_DATASETS, builtinDataset } from "./builtins.ts";
 import type { DatasetRecord } from "./dataset_store.ts";
@@ -14,7 +14,7 @@ export function listDatasets(store: Store): DatasetRecord[] {
 /** 404 when unknown. */
 export function datasetRecord(store: Store, id: string): DatasetRecord {
   const record = builtinDataset(id)?.record ?? store.get(DATASETS).get(id);
-  if (!record) throw ApiError.notFound(`dataset ${id}`, { field: "dataset", id });
+  if (!record) throw new NotFoundError(`dataset ${id}`, { field: "dataset", id });
   return record;
 }
 
@@ -55,7 +55,7 @@ export async function loadDatasetExamples(
   const byId = new Map(all.map((e) => [e.id, e]));
   const unknown = ids.filter((x) => !byId.has(x));
   if (unknown.length > 0) {
-    throw ApiError.badRequest(
+    throw new InvalidInputError(
       `${unknown.length} id(s) are not in dataset ${id}: ${unknown.slice(0, 5).join(", ")}` +
         (unknown.length > 5 ? ", …" : ""),
       { field: "ids", dataset: id, unknown: listSome(unknown) },

@@ -1,7 +1,7 @@
 // Creating models: GPT-2 random initialisation from a config, or an uploaded checkpoint
 // (model.safetensors + config.json, optional tokenizer.json). Everything is validated before
 // anything is stored; malformed input surfaces as 400s naming the field or tensor.
-import { ApiError } from "../http/api_error.ts";
+import { InvalidInputError } from "../errors.ts";
 import { type Gpt2Config, parseGpt2Config } from "../gpt2/config.ts";
 import { configFromMetadata, initParams, loadParams } from "../gpt2/params.ts";
 import type { Store } from "../store/store.ts";
@@ -41,7 +41,7 @@ function checkpointConfig(upload: CheckpointUpload): Gpt2Config {
   if (upload.configJson == null) {
     const config = configFromMetadata(upload.weights);
     if (!config) {
-      throw ApiError.badRequest(
+      throw new InvalidInputError(
         "config.json is required (the safetensors metadata holds no config)",
         { field: "config.json" },
       );
@@ -52,7 +52,7 @@ function checkpointConfig(upload: CheckpointUpload): Gpt2Config {
   try {
     parsed = JSON.parse(upload.configJson);
   } catch (e) {
-    throw ApiError.badRequest(`config.json is not valid JSON: ${(e as Error).message}`, {
+    throw new InvalidInputError(`config.json is not valid JSON: ${(e as Error).message}`, {
       field: "config.json",
     }, "invalid_model_config");
   }

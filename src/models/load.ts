@@ -1,5 +1,5 @@
 // Reading a stored model back: config, parameters and tokenizer, for scoring and training.
-import { ApiError } from "../http/api_error.ts";
+import { NotFoundError } from "../errors.ts";
 import { type Gpt2Config, parseGpt2Config } from "../gpt2/config.ts";
 import { type ParamSet, paramSpecs } from "../gpt2/params.ts";
 import { toFloat32 } from "../store/safetensors.ts";
@@ -40,14 +40,14 @@ function cachedTokenizer(id: string, config: Gpt2Config, json: string | null): T
 /** 404 when the model is unknown. */
 export function modelRecord(store: Store, id: string): ModelRecord {
   const record = store.get(MODELS).get(id);
-  if (!record) throw ApiError.notFound(`model ${id}`, { field: "model", id });
+  if (!record) throw new NotFoundError(`model ${id}`, { field: "model", id });
   return record;
 }
 
 /** The model's config, f32 parameters and tokenizer; 404 when unknown. */
 export async function loadModel(store: Store, id: string): Promise<LoadedModel> {
   const row = store.get(MODELS).row(id);
-  if (!row) throw ApiError.notFound(`model ${id}`, { field: "model", id });
+  if (!row) throw new NotFoundError(`model ${id}`, { field: "model", id });
   const config = parseGpt2Config(row.record.config);
   const file = await store.tensors.get(row.record.paramsTensor);
   // Stored by saveParams, so every tensor is there under its HF name; anything else is damage.

@@ -2,7 +2,7 @@
 // sorted by length (less padding) and run through batched GPU forward passes in chunks whose
 // largest buffers (logits [B·T, vocab], attention probabilities [B, H, T, T]) stay within the
 // device's storage-binding limit.
-import { ApiError } from "../http/api_error.ts";
+import { InvalidInputError } from "../errors.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import { dimsOf } from "../gpt2/config.ts";
 import { Gpt2Model } from "../gpt2/model.ts";
@@ -42,7 +42,7 @@ export function tokenizeForScoring(
   return examples.map((e, index) => {
     const tokens = tokenizeExample(tokenizer, { id: e.id ?? "", ...e } as DatasetExample);
     if (tokens.tokens.length > contextLength) {
-      throw ApiError.badRequest(
+      throw new InvalidInputError(
         `${label(e, index)} has ${tokens.tokens.length} tokens, more than the model's context ` +
           `of ${contextLength} (n_positions)`,
         { index, id: e.id ?? null, tokens: tokens.tokens.length, nPositions: contextLength },
@@ -50,7 +50,7 @@ export function tokenizeForScoring(
       );
     }
     if (tokens.counted === 0) {
-      throw ApiError.badRequest(
+      throw new InvalidInputError(
         `${label(e, index)} has no token to score (a text needs at least two tokens)`,
         { index, id: e.id ?? null },
         "nothing_to_score",

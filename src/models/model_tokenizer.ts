@@ -1,6 +1,6 @@
 // A model's tokenizer: byte-level unless a tokenizer.json came with it. Its ids must fit the
 // model's vocabulary.
-import { ApiError } from "../http/api_error.ts";
+import { InvalidInputError } from "../errors.ts";
 import type { Gpt2Config } from "../gpt2/config.ts";
 import { hfTokenizer } from "../text/hf_tokenizer.ts";
 import { byteTokenizer, type TextTokenizer } from "../text/tokenizer.ts";
@@ -16,7 +16,7 @@ export interface ModelTokenizer {
 export function modelTokenizer(config: Gpt2Config, json: string | object | null): ModelTokenizer {
   const tokenizer = json === null ? byteTokenizer : hfTokenizer(json);
   if (tokenizer.vocabSize > config.vocab_size) {
-    throw ApiError.badRequest(
+    throw new InvalidInputError(
       `the ${tokenizer.kind} tokenizer has ${tokenizer.vocabSize} ids but the config's ` +
         `vocab_size is ${config.vocab_size}`,
       { field: "vocab_size", tokenizerVocab: tokenizer.vocabSize, vocabSize: config.vocab_size },

@@ -7,14 +7,14 @@
 // export (when they are plain integers), so a round trip gives back the original files.
 
 import { zipSync } from "fflate";
-import { ApiError } from "../http/api_error.ts";
+import { InvalidInputError } from "../errors.ts";
 import { type RunInput, validateRunInput } from "./run_input.ts";
 
 export const TRAIN_FILE = "train_samples_id.json";
 export const LOSS_FILE = "all_loss_trajectory.out";
 
-function fileError(file: string, line: number, message: string): ApiError {
-  return ApiError.badRequest(`${file} line ${line}: ${message}`, { file, line }, "invalid_run");
+function fileError(file: string, line: number, message: string): InvalidInputError {
+  return new InvalidInputError(`${file} line ${line}: ${message}`, { file, line }, "invalid_run");
 }
 
 function* jsonLines(file: string, text: string): Generator<[number, Record<string, unknown>]> {

@@ -2,7 +2,7 @@
 //   line 1: {"study", "name", "testExamples", "initialLosses"}
 //   line t+1: {"batch": [...], "losses": [...], "lr"?}  (losses after step t)
 
-import { ApiError } from "../http/api_error.ts";
+import { DomainError, InvalidInputError } from "../errors.ts";
 import {
   checkId,
   checkLossRow,
@@ -33,8 +33,8 @@ export async function* ndjsonLines(
   if (pending.trim() !== "") yield [lineNumber, pending];
 }
 
-function lineError(line: number, message: string, field?: string): ApiError {
-  return ApiError.badRequest(
+function lineError(line: number, message: string, field?: string): InvalidInputError {
+  return new InvalidInputError(
     `line ${line}${field ? ` (${field})` : ""}: ${message}`,
     { line, field: field ?? null },
     "invalid_run",
@@ -107,7 +107,7 @@ export async function runFromNdjson(
         checkId(obj.name, "name");
         checkTestExamples(testExamples);
       } catch (e) {
-        throw e instanceof ApiError ? lineError(line, e.message) : e;
+        throw e instanceof InvalidInputError ? lineError(line, e.message) : e;
       }
       if (!Array.isArray(obj.initialLosses)) {
         throw lineError(line, "must be an array of numbers", "initialLosses");
@@ -138,10 +138,11 @@ export async function runFromNdjson(
     );
     steps.push(step);
     if (options.maxSteps !== undefined && steps.length > options.maxSteps) {
-      throw new ApiError(413, "payload_too_large", `more than ${options.maxSteps} steps`, { line });
+      const message = `more than ${options.maxSteps} steps`;
+      throw new DomainError("too_large", "payload_too_large", message, { line });
     }
   }
-  if (!header) throw ApiError.badRequest("empty body: the first line must hold the run header");
+  if (!header) throw new InvalidInputError("empty body: the first line must hold the run header");
   const run: RunInput = { ...header, steps, losses: rows!.finish() };
   validateRunInput(run);
   return run;
@@ -151,7 +152,7 @@ function wrap<T>(line: number, check: () => T): T {
   try {
     return check();
   } catch (e) {
-    if (e instanceof ApiError) throw lineError(line, e.message);
+    if (e instanceof InvalidInputError) throw lineError(line, e.message);
     throw e;
   }
 }

@@ -2,7 +2,7 @@
 //
 // Losses are (T+1) x m row-major f32: row 0 is before training, row t after step t.
 
-import { ApiError } from "../http/api_error.ts";
+import { InvalidInputError } from "../errors.ts";
 
 export const MAX_ID_LENGTH = 256;
 /** How many offending entries an error lists before it stops counting them individually. */
@@ -37,8 +37,12 @@ export function runShape(run: Pick<RunInput, "steps" | "testExamples">): RunShap
   };
 }
 
-function invalid(field: string, message: string, extra: Record<string, unknown> = {}): ApiError {
-  return ApiError.badRequest(`${field}: ${message}`, { field, ...extra }, "invalid_run");
+function invalid(
+  field: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): InvalidInputError {
+  return new InvalidInputError(`${field}: ${message}`, { field, ...extra }, "invalid_run");
 }
 
 export function checkId(id: string, field: string): void {

@@ -4,7 +4,7 @@
 // order: its loss columns are reordered to the study's order), otherwise it is a 409.
 
 import type { DatabaseSync } from "node:sqlite";
-import { ApiError } from "../http/api_error.ts";
+import { ConflictError, NotFoundError } from "../errors.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";
 import { toFloat32 } from "../store/safetensors.ts";
@@ -133,7 +133,7 @@ export class RunStore {
     const studySet = new Set(studyIds);
     const extra = run.testExamples.filter((id) => !studySet.has(id));
     if (missing.length > 0 || extra.length > 0) {
-      throw ApiError.conflict(
+      throw new ConflictError(
         `the run's test examples differ from study "${run.study}"'s`,
         { field: "testExamples", missing: listSome(missing), unexpected: listSome(extra) },
       );
@@ -154,7 +154,7 @@ export class RunStore {
       name,
     ) as { id: string } | undefined;
     if (taken) {
-      throw ApiError.conflict(`study "${study}" already has a run named "${name}"`, {
+      throw new ConflictError(`study "${study}" already has a run named "${name}"`, {
         field: "name",
         existingRun: taken.id,
       });
@@ -224,7 +224,7 @@ export class RunStore {
   /** The whole run, losses included; 404 when it does not exist. */
   async load(id: string): Promise<StoredRun> {
     const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
-    if (!row) throw ApiError.notFound(`run ${id}`, { field: "id", id });
+    if (!row) throw new NotFoundError(`run ${id}`, { field: "id", id });
     const file = await this.deps.tensors.get(row.losses_tensor);
     const entry = file.tensors.get("losses");
     if (!entry) throw new Error(`run ${id}: its tensor file has no "losses" tensor`);

@@ -1,7 +1,7 @@
 // What a simulation request may ask for: an explicit curriculum, or a variation of a stored run's
 // curriculum (batch order permuted by a seed, ids dropped, ids repeated within their batches).
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "../http/api_error.ts";
+import { InvalidInputError } from "../errors.ts";
 import { listSome } from "../runs/run_input.ts";
 import { seededUniform, shuffled } from "../random.ts";
 
@@ -40,14 +40,14 @@ export async function resolveCurriculum(
   loadRun: (id: string) => Promise<string[][]>,
 ): Promise<string[][]> {
   if ((request.curriculum === undefined) === (request.fromRun === undefined)) {
-    throw ApiError.badRequest("give exactly one of `curriculum` and `fromRun`", {
+    throw new InvalidInputError("give exactly one of `curriculum` and `fromRun`", {
       field: request.curriculum === undefined ? "curriculum" : "fromRun",
     });
   }
   if (request.curriculum !== undefined) {
     for (const key of ["permute", "drop", "repeat"] as const) {
       if (request[key] !== undefined) {
-        throw ApiError.badRequest(`\`${key}\` varies a stored run: use it with \`fromRun\``, {
+        throw new InvalidInputError(`\`${key}\` varies a stored run: use it with \`fromRun\``, {
           field: key,
         });
       }
@@ -55,7 +55,7 @@ export async function resolveCurriculum(
   }
   let batches = request.curriculum ?? await loadRun(request.fromRun!);
   if (batches.length === 0) {
-    throw ApiError.badRequest("the curriculum has no steps", { field: "curriculum" });
+    throw new InvalidInputError("the curriculum has no steps", { field: "curriculum" });
   }
   if (request.permute !== undefined) {
     batches = shuffled(batches, seededUniform(request.permute));
@@ -72,7 +72,7 @@ export async function resolveCurriculum(
     for (const batch of batches) for (const id of batch) if (!known.has(id)) unknown.add(id);
     if (unknown.size > 0) {
       const listed = listSome(unknown);
-      throw ApiError.badRequest(
+      throw new InvalidInputError(
         `the curriculum names ${listed.total} training id(s) the simulator does not know: ` +
           `${listed.ids.slice(0, 5).join(", ")}${listed.total > 5 ? ", …" : ""} ` +
           '(send "unknown": "ignore" to simulate them as having no effect)',

@@ -3,7 +3,7 @@
 // k steps), then `done`. The rollout runs on the GPU when there is one, else on the CPU, in chunks
 // either way.
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "../http/api_error.ts";
+import { InvalidInputError } from "../errors.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { RunStore } from "../runs/run_store.ts";
 import { listSome } from "../runs/run_input.ts";
@@ -54,7 +54,7 @@ function testIndices(sim: LoadedSimulator, tests: string[] | undefined): number[
   // Each id names one trajectory (a JSON key, an event column): a repeat would merge two.
   const repeated = duplicates(tests);
   if (repeated.length > 0) {
-    throw ApiError.badRequest(
+    throw new InvalidInputError(
       `tests: duplicate test example ids: ${repeated.slice(0, 5).join(", ")}`,
       {
         field: "tests",
@@ -65,7 +65,7 @@ function testIndices(sim: LoadedSimulator, tests: string[] | undefined): number[
   const index = new Map(sim.testIds.map((id, j) => [id, j]));
   const unknown = tests.filter((id) => !index.has(id));
   if (unknown.length > 0) {
-    throw ApiError.badRequest(`unknown test example ids: ${unknown.slice(0, 5).join(", ")}`, {
+    throw new InvalidInputError(`unknown test example ids: ${unknown.slice(0, 5).join(", ")}`, {
       field: "tests",
       unknown: listSome(unknown),
     });
@@ -85,7 +85,7 @@ export async function planSimulation(
   const curriculum = await resolveCurriculum(request, known, async (id) => {
     const stored = deps.runs.get(id);
     if (!stored || stored.study !== record.study) {
-      throw ApiError.badRequest(`fromRun: run ${id} does not exist in study "${record.study}"`, {
+      throw new InvalidInputError(`fromRun: run ${id} does not exist in study "${record.study}"`, {
         field: "fromRun",
         run: id,
       });
@@ -98,7 +98,7 @@ export async function planSimulation(
   for (const [id, value] of Object.entries(request.initialLosses ?? {})) {
     const j = position.get(id);
     if (j === undefined) {
-      throw ApiError.badRequest(`initialLosses: "${id}" is not a simulated test example`, {
+      throw new InvalidInputError(`initialLosses: "${id}" is not a simulated test example`, {
         field: `initialLosses.${id}`,
       });
     }

@@ -1,7 +1,7 @@
 // Simulations started with POST /v1/simulations and watched with GET …/events, for browser
 // EventSource clients (which can only GET). Each simulation's events are kept after it finishes,
 // for `ttlMs`, so a client that connects late or reconnects gets the whole stream again.
-import { ApiError, toApiError } from "../http/api_error.ts";
+import { describeError, DomainError } from "../errors.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import { type SimulationEvent, simulationEvents, type SimulationPlan } from "./simulation.ts";
 
@@ -47,8 +47,8 @@ export class SimulationRegistry {
     this.evict();
     const running = [...this.entries.values()].filter((e) => e.status === "running").length;
     if (running >= this.maxRunning || this.entries.size >= this.maxEntries) {
-      throw new ApiError(
-        429,
+      throw new DomainError(
+        "rate_limited",
         "too_many_simulations",
         `${running} simulations are still running (at most ${this.maxRunning} at once); ` +
           "retry when one has finished",
@@ -83,12 +83,12 @@ export class SimulationRegistry {
       entry.status = "done";
     } catch (e) {
       entry.status = "failed";
-      const api = toApiError(e);
+      const known = describeError(e);
       this.publish(entry, [{
         event: "error",
         data: {
-          code: api?.code ?? "simulation_failed",
-          message: api?.message ?? (e instanceof Error ? e.message : String(e)),
+          code: known?.code ?? "simulation_failed",
+          message: known?.message ?? (e instanceof Error ? e.message : String(e)),
         },
       }]);
     } finally {

@@ -2,7 +2,7 @@
 // safetensors file per simulator, written only once a fit has succeeded.
 
 import type { DatabaseSync } from "node:sqlite";
-import { ApiError } from "../http/api_error.ts";
+import { ConflictError, NotFoundError } from "../errors.ts";
 import type { SimulatorKind, SimulatorParams } from "./math/types.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";
@@ -181,7 +181,7 @@ export class SimulatorStore {
 
   require(id: string): SimulatorRecord {
     const record = this.get(id);
-    if (!record) throw ApiError.notFound(`simulator ${id}`, { field: "id", id });
+    if (!record) throw new NotFoundError(`simulator ${id}`, { field: "id", id });
     return record;
   }
 
@@ -269,7 +269,7 @@ export class SimulatorStore {
   async load(id: string, testIds: string[]): Promise<LoadedSimulator> {
     const record = this.require(id);
     if (record.status !== "ready") {
-      throw ApiError.conflict(`simulator ${id} is ${record.status}, not ready`, {
+      throw new ConflictError(`simulator ${id} is ${record.status}, not ready`, {
         field: "id",
         status: record.status,
       });

@@ -1,5 +1,5 @@
 // Stored runs in the index form the Simfluence math works on, against one training universe.
-import { ApiError } from "../http/api_error.ts";
+import { InvalidInputError } from "../errors.ts";
 import type { RunStore, StoredRun } from "../runs/run_store.ts";
 import type { Run } from "./math/types.ts";
 
@@ -14,13 +14,13 @@ export async function loadStudyRuns(
   for (const [k, id] of ids.entries()) {
     const record = runs.get(id);
     if (!record) {
-      throw ApiError.badRequest(`${field}[${k}]: run ${id} does not exist`, {
+      throw new InvalidInputError(`${field}[${k}]: run ${id} does not exist`, {
         field: `${field}[${k}]`,
         run: id,
       });
     }
     if (record.study !== study) {
-      throw ApiError.badRequest(
+      throw new InvalidInputError(
         `${field}[${k}]: run ${id} belongs to study "${record.study}", not "${study}"`,
         { field: `${field}[${k}]`, run: id },
       );

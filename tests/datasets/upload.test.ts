@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { loadDatasetExamples } from "../../src/datasets/load.ts";
 import { parseDatasetJsonl } from "../../src/datasets/jsonl.ts";
-import { ApiError } from "../../src/http/api_error.ts";
+import { ApiError, toApiError } from "../../src/http/api_error.ts";
 import { testApp } from "../helpers/app.ts";
 import { DATASETS } from "../../src/datasets/dataset_store.ts";
 
@@ -80,9 +80,11 @@ Deno.test("datasets: upload, list, page, load and delete", async (t) => {
     await t.step("ids not in the dataset: 400 listing them", async () => {
       await assert.rejects(
         loadDatasetExamples(ctx.store, id, ["a", "nope", "neither"]),
-        (e) =>
-          e instanceof ApiError && e.status === 400 &&
-          JSON.stringify(e.details).includes("nope") && e.message.includes("neither"),
+        (thrown) => {
+          const e = toApiError(thrown);
+          return e instanceof ApiError && e.status === 400 &&
+            JSON.stringify(e.details).includes("nope") && e.message.includes("neither");
+        },
       );
       assert.deepEqual(
         (await loadDatasetExamples(ctx.store, id, ["7", "a"])).map((e) => e.id),
@@ -93,7 +95,10 @@ Deno.test("datasets: upload, list, page, load and delete", async (t) => {
       assert.equal((await ctx.app.request("/v1/datasets/missing")).status, 404);
       await assert.rejects(
         loadDatasetExamples(ctx.store, "missing"),
-        (e) => e instanceof ApiError && e.status === 404,
+        (thrown) => {
+          const e = toApiError(thrown);
+          return e instanceof ApiError && e.status === 404;
+        },
       );
     });
     await t.step("delete: 204, then 404; built-ins cannot be deleted", async () => {

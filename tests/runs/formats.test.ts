@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { unzipSync } from "fflate";
-import { ApiError } from "../../src/http/api_error.ts";
+import { ApiError, toApiError } from "../../src/http/api_error.ts";
 import { runFromJson, type RunJson, runToJson } from "../../src/runs/json_format.ts";
 import { runFromNdjson, runToNdjson } from "../../src/runs/ndjson_format.ts";
 import {
@@ -35,8 +35,9 @@ function streamOf(text: string, chunk = 7): ReadableStream<Uint8Array> {
 }
 
 function rejectsWith(fn: () => unknown, field: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ApiError, `expected ApiError, got ${e}`);
+  assert.throws(fn, (thrown: unknown) => {
+    const e = toApiError(thrown);
+    assert.ok(e instanceof ApiError, `expected an error that maps to ApiError, got ${thrown}`);
     assert.equal(e.status, 400);
     assert.match(e.message, field);
     return true;
@@ -89,7 +90,8 @@ Deno.test("NDJSON runs stream in, every error names its line", async (t) => {
   ];
   for (const [name, input, pattern] of bad) {
     await t.step(name, async () => {
-      await assert.rejects(runFromNdjson(streamOf(input.join("\n"))), (e: unknown) => {
+      await assert.rejects(runFromNdjson(streamOf(input.join("\n"))), (thrown: unknown) => {
+        const e = toApiError(thrown);
         assert.ok(e instanceof ApiError);
         assert.match(e.message, pattern);
         return true;

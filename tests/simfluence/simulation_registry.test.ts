@@ -1,7 +1,7 @@
 // The registry behind POST /v1/simulations: at most `maxRunning` simulations compute at once (each
 // holds its events in memory), finished ones stay replayable, and shutdown stops the running ones.
 import assert from "node:assert/strict";
-import { ApiError } from "../../src/http/api_error.ts";
+import { ApiError, toApiError } from "../../src/http/api_error.ts";
 import type { SimulationEvent, SimulationPlan } from "../../src/simfluence/simulation.ts";
 import { SimulationRegistry } from "../../src/simfluence/simulation_registry.ts";
 
@@ -37,7 +37,10 @@ Deno.test("simulations: past maxRunning a new one is a 429; a finished one makes
   await settle();
   assert.throws(
     () => registry.start(null, plan),
-    (e) => e instanceof ApiError && e.status === 429 && e.code === "too_many_simulations",
+    (thrown) => {
+      const e = toApiError(thrown);
+      return e instanceof ApiError && e.status === 429 && e.code === "too_many_simulations";
+    },
   );
   source.release[0]();
   await settle();
