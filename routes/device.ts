@@ -1,7 +1,7 @@
 // GET /v1/device: the adapter the service computes on and the kernel configuration chosen for it.
 // Open without the API token so operators can check the hardware.
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError } from "../src/http/api_error.ts";
+import { requireDevice } from "../src/gpu/handle.ts";
 import { errorResponse } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 
@@ -36,10 +36,7 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software/i;
 
 export const deviceRoutes: RouteModule = (app, deps) => {
   app.openapi(route, (c) => {
-    const description = deps.gpu.error === null ? deps.gpu.describe() : null;
-    if (!description) {
-      throw new ApiError(503, "gpu_unavailable", deps.gpu.error ?? "no GPU device");
-    }
+    const description = requireDevice(deps.gpu);
     const softwareFallback = description.isFallbackAdapter ||
       SOFTWARE_ADAPTER.test(
         `${description.vendor} ${description.device} ${description.description}`,
