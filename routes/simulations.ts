@@ -2,14 +2,12 @@
 // id; GET …/events streams it, replaying what was computed so far (also after it finished).
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import { ApiError } from "../src/http/api_error.ts";
 import { BEARER_SECURITY, errorResponse, IdParams } from "../src/http/schemas.ts";
 import { formatSse, keepAlive } from "../src/http/sse.ts";
 import type { RouteModule } from "../src/http/types.ts";
-import { planSimulation, SimulationRequestSchema } from "../src/simfluence/simulation.ts";
+import { simulationStatus, startSimulation, watchSimulation } from "../src/simfluence/service.ts";
+import { SimulationRequestSchema } from "../src/simfluence/simulation.ts";
 import { SimulationRegistry, type StoredEvent } from "../src/simfluence/simulation_registry.ts";
-import { RUNS } from "../src/runs/run_store.ts";
-import { SIMULATORS } from "../src/simfluence/simulator_store.ts";
 
 const SimulationStatusSchema = z.object({
   id: z.string(),
@@ -88,34 +86,22 @@ export const simulationRoutes: RouteModule = (app, deps) => {
 
   app.openapi(start, async (c) => {
     const { simulator, ...request } = c.req.valid("json");
-    const plan = await planSimulation(
-      { runs: deps.store.get(RUNS), simulators: deps.store.get(SIMULATORS) },
-      simulator,
-      request,
-    );
-    const runtime = deps.gpu.error === null ? deps.gpu.runtime : null;
-    const { id } = registry.start(runtime, plan);
+    const { id } = await startSimulation(deps, registry, simulator, request);
     return c.json({ id, events: `/v1/simulations/${id}/events` }, 202);
   });
 
-  app.openapi(status, (c) => {
-    const { id } = c.req.valid("param");
-    const found = registry.status(id);
-    if (!found) throw ApiError.notFound(`simulation ${id}`, { field: "id" });
-    return c.json(found, 200);
-  });
+  app.openapi(status, (c) => c.json(simulationStatus(registry, c.req.valid("param").id), 200));
 
   app.openapi(events, (c) => {
     const { id } = c.req.valid("param");
     const pending: StoredEvent[] = [];
     let finished = false;
     let wake: (() => void) | null = null;
-    const unsubscribe = registry.subscribe(id, (batch, done) => {
+    const unsubscribe = watchSimulation(registry, id, (batch, done) => {
       pending.push(...batch);
       finished ||= done;
       wake?.();
     });
-    if (!unsubscribe) throw ApiError.notFound(`simulation ${id}`, { field: "id" });
     return streamSSE(c, async (stream) => {
       let open = true;
       stream.onAbort(() => {

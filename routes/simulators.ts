@@ -1,7 +1,7 @@
 // Simulators: fit (as a job), inspect, evaluate on held-out runs, rank influence, simulate.
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import { ApiError, toApiError } from "../src/http/api_error.ts";
+import { toApiError } from "../src/http/api_error.ts";
 import {
   BEARER_SECURITY,
   errorResponse,
@@ -11,40 +11,18 @@ import {
 } from "../src/http/schemas.ts";
 import { formatSse, keepAlive, wantsEventStream } from "../src/http/sse.ts";
 import type { RouteModule } from "../src/http/types.ts";
-import { listSome } from "../src/runs/run_input.ts";
-import { rankInfluence } from "../src/simfluence/math/ranking.ts";
 import { SIMULATOR_KINDS } from "../src/simfluence/math/types.ts";
-import { evaluateSimulator } from "../src/simfluence/evaluate.ts";
-import { fitJob, type FitJobInput } from "../src/simfluence/fit_job.ts";
 import {
-  collectSimulation,
-  planSimulation,
-  simulationEvents,
-  SimulationRequestSchema,
-} from "../src/simfluence/simulation.ts";
-import { loadStudyRuns } from "../src/simfluence/study_runs.ts";
-import { RUNS } from "../src/runs/run_store.ts";
+  CreateSimulatorSchema,
+  deleteSimulator,
+  evaluateOnRuns,
+  prepareSimulation,
+  RunIdsSchema,
+  simulatorInfluence,
+  startFit,
+} from "../src/simfluence/service.ts";
+import { SimulationRequestSchema } from "../src/simfluence/simulation.ts";
 import { SIMULATORS } from "../src/simfluence/simulator_store.ts";
-
-const RunIds = z.array(z.string().min(1).max(200)).max(10_000);
-
-const CreateSimulatorSchema = z.object({
-  study: z.string().min(1).max(256),
-  kind: z.enum(SIMULATOR_KINDS),
-  trainRuns: RunIds.min(1),
-  validationRuns: RunIds.default([]),
-  lambda: z.union([z.number().min(0).max(1e12), z.literal("auto")]).optional().openapi({
-    description: "Ridge factor relative to each test example's mean squared design-row norm, " +
-      'or "auto" (default) to pick it from 1e-4 … 1e2 by held-out MSE on `validationRuns` ' +
-      "(the last 20 % of the fitting runs when none are given). Not for kind `scores`.",
-  }),
-  scores: z.record(z.string().max(256), z.record(z.string().max(256), z.number())).optional()
-    .openapi({
-      description: "kind `scores` only: I(test, train) from any attribution tool, as " +
-        "{test id: {train id: score}}; positive = training on it lowers the test loss. " +
-        "Missing pairs count as 0.",
-    }),
-}).strict().openapi("CreateSimulator");
 
 const SimulatorSchema = z.object({
   id: z.string(),
@@ -154,7 +132,7 @@ const routes = {
         content: {
           "application/json": {
             schema: z.object({
-              runs: RunIds.min(1),
+              runs: RunIdsSchema.min(1),
               allowFittingRuns: z.boolean().default(false),
             }).strict(),
           },
@@ -258,98 +236,12 @@ export function streamedSimulationBatches(): number {
 }
 
 export const simulatorRoutes: RouteModule = (app, deps) => {
-  const runs = deps.store.get(RUNS);
   const simulators = deps.store.get(SIMULATORS);
   const keepAliveMs = deps.sseKeepAliveMs ?? 15_000;
-  const runtime = () => deps.gpu.error === null ? deps.gpu.runtime : null;
 
   app.openapi(routes.create, (c) => {
-    const body = c.req.valid("json");
-    const testIds = runs.studyTestExamples(body.study);
-    if (!testIds) throw ApiError.notFound(`study "${body.study}"`, { field: "study" });
-    const seen = new Map<string, string>();
-    for (const field of ["trainRuns", "validationRuns"] as const) {
-      body[field].forEach((id, k) => {
-        const record = runs.get(id);
-        if (!record || record.study !== body.study) {
-          throw ApiError.badRequest(
-            `${field}[${k}]: run ${id} does not exist in study "${body.study}"`,
-            {
-              field: `${field}[${k}]`,
-            },
-          );
-        }
-        if (seen.has(id)) {
-          throw ApiError.badRequest(
-            `${field}[${k}]: run ${id} is already listed in ${seen.get(id)}`,
-            {
-              field: `${field}[${k}]`,
-            },
-          );
-        }
-        seen.set(id, field);
-      });
-    }
-    if (body.kind === "scores") {
-      if (!body.scores) {
-        throw ApiError.badRequest('kind "scores" needs `scores`', { field: "scores" });
-      }
-      if (body.lambda !== undefined) {
-        throw ApiError.badRequest('kind "scores" fits one scale; `lambda` does not apply', {
-          field: "lambda",
-        });
-      }
-      const known = new Set(testIds);
-      const unknown = Object.keys(body.scores).filter((t) => !known.has(t));
-      if (unknown.length > 0) {
-        throw ApiError.badRequest(
-          `scores name test examples outside the study: ${unknown.slice(0, 5).join(", ")}`,
-          {
-            field: "scores",
-            unknown: listSome(unknown),
-          },
-        );
-      }
-      for (const [test, row] of Object.entries(body.scores)) {
-        for (const [train, v] of Object.entries(row)) {
-          if (!Number.isFinite(v)) {
-            throw ApiError.badRequest(`scores.${test}.${train} must be finite`, {
-              field: `scores.${test}.${train}`,
-            });
-          }
-        }
-      }
-    } else if (body.scores) {
-      throw ApiError.badRequest('`scores` is only for kind "scores"', { field: "scores" });
-    }
-    const record = simulators.create({
-      study: body.study,
-      kind: body.kind,
-      trainRuns: body.trainRuns,
-      validationRuns: body.validationRuns,
-      lambda: body.kind === "scores" ? null : body.lambda ?? "auto",
-    });
-    const input: FitJobInput = {
-      simulator: record.id,
-      study: body.study,
-      kind: body.kind,
-      trainRuns: body.trainRuns,
-      validationRuns: body.validationRuns,
-      lambda: record.lambda,
-    };
-    const job = deps.jobs.submit(
-      "simulator-fit",
-      input,
-      fitJob({ runs, simulators, runtime: runtime(), scores: body.scores }),
-    );
-    simulators.setJob(record.id, job.id);
-    // A job cancelled (or shut down) while still queued never runs its handler, which would
-    // otherwise mark the simulator; markFinished leaves a simulator that is no longer fitting.
-    deps.jobs.subscribe(job.id, (event) => {
-      if (event.type === "cancelled") simulators.markFinished(record.id, "cancelled", null);
-      if (event.type === "failed") simulators.markFinished(record.id, "failed", event.job.error);
-    }, false);
-    return c.json({ simulator: simulators.get(record.id)!, job: job.id }, 202);
+    const { simulator, job } = startFit(deps, c.req.valid("json"));
+    return c.json({ simulator, job: job.id }, 202);
   });
 
   app.openapi(routes.list, (c) => c.json(simulators.list(c.req.valid("query")), 200));
@@ -357,66 +249,25 @@ export const simulatorRoutes: RouteModule = (app, deps) => {
   app.openapi(routes.get, (c) => c.json(simulators.require(c.req.valid("param").id), 200));
 
   app.openapi(routes.remove, async (c) => {
-    const { id } = c.req.valid("param");
-    const record = simulators.require(id);
-    if (record.status === "fitting" && record.jobId) {
-      try {
-        deps.jobs.cancel(record.jobId);
-      } catch {
-        // Already finished: nothing to cancel.
-      }
-    }
-    await simulators.delete(id);
+    await deleteSimulator(deps, c.req.valid("param").id);
     return c.body(null, 204);
   });
 
   app.openapi(routes.evaluate, async (c) => {
-    const { id } = c.req.valid("param");
-    const body = c.req.valid("json");
-    const record = simulators.require(id);
-    const testIds = runs.studyTestExamples(record.study) ?? [];
-    const sim = await simulators.load(id, testIds);
-    const fitting = new Set([...record.trainRuns, ...record.validationRuns]);
-    const reused = body.runs.filter((r) => fitting.has(r));
-    if (reused.length > 0 && !body.allowFittingRuns) {
-      throw ApiError.conflict(
-        `run(s) ${reused.slice(0, 5).join(", ")} were used to fit this simulator; evaluate on ` +
-          'held-out runs, or send "allowFittingRuns": true',
-        { field: "runs", fittingRuns: listSome(reused) },
-      );
-    }
-    const stored = await loadStudyRuns(runs, record.study, body.runs, "runs");
-    const evaluation = await evaluateSimulator(runtime(), sim, stored);
-    simulators.setEvaluation(id, evaluation);
+    const evaluation = await evaluateOnRuns(deps, c.req.valid("param").id, c.req.valid("json"));
     return c.json(evaluation, 200);
   });
 
   app.openapi(routes.influence, async (c) => {
-    const { id } = c.req.valid("param");
-    const { test, top } = c.req.valid("query");
-    const record = simulators.require(id);
-    const testIds = runs.studyTestExamples(record.study) ?? [];
-    const z = testIds.indexOf(test);
-    if (z < 0) throw ApiError.badRequest(`unknown test example "${test}"`, { field: "test" });
-    const sim = await simulators.load(id, testIds);
-    const ranking = rankInfluence(sim.params, z, { topK: top });
-    const named = (entries: typeof ranking.helpful) =>
-      entries.map((e) => ({ trainExample: sim.trainIds[e.index], A: e.A, B: e.B, net: e.net }));
-    return c.json({
-      test,
-      typicalLoss: ranking.typicalLoss,
-      helpful: named(ranking.helpful),
-      harmful: named(ranking.harmful),
-      unseenTrainExamples: ranking.unseen,
-    }, 200);
+    const report = await simulatorInfluence(deps, c.req.valid("param").id, c.req.valid("query"));
+    return c.json(report, 200);
   });
 
   app.openapi(routes.simulate, async (c) => {
     const { id } = c.req.valid("param");
-    const plan = await planSimulation({ runs, simulators }, id, c.req.valid("json"));
-    const rt = runtime();
+    const simulation = await prepareSimulation(deps, id, c.req.valid("json"));
     if (!wantsEventStream(c.req.header("accept"))) {
-      return c.json(await collectSimulation(rt, plan), 200);
+      return c.json(await simulation.collect(), 200);
     }
     return streamSSE(c, async (stream) => {
       const controller = new AbortController();
@@ -424,7 +275,7 @@ export const simulatorRoutes: RouteModule = (app, deps) => {
       const stopPings = keepAlive(stream, keepAliveMs);
       activeStreams++;
       try {
-        for await (const events of simulationEvents(rt, plan, controller.signal)) {
+        for await (const events of simulation.events(controller.signal)) {
           await stream.write(formatSse(events));
           writtenBatches++;
         }

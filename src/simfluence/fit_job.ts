@@ -5,11 +5,37 @@
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { JobContext } from "../jobs/manager.ts";
 import type { RunStore } from "../runs/run_store.ts";
-import { fitSimulator } from "./math/fit.ts";
+import { fitSimulator, type RidgeSolverChoice } from "./math/fit.ts";
 import { fitScoresSimulator } from "./math/scores.ts";
 import type { SimulatorKind } from "./math/types.ts";
 import type { SimulatorStore } from "./simulator_store.ts";
 import { loadStudyRuns, meanInitialLoss, toMathRun } from "./study_runs.ts";
+
+/**
+ * The service's fitting defaults, in one place. The math keeps its own fallbacks for direct
+ * callers (tests, benchmarks); the service always passes these explicitly.
+ */
+export const FIT_DEFAULTS = {
+  /** λ when a request gives none: picked from the grid by held-out MSE. */
+  lambda: "auto",
+  /**
+   * CG stops a test example at ||r|| <= tol·||b||. The float32 GPU solver cannot go much below
+   * 1e-5; the float64 CPU fallback reaches 1e-8. (The λ trials use max(tol, 1e-4) either way.)
+   */
+  cgTolerance: { gpu: 1e-5, "cpu-cg": 1e-8 },
+} as const satisfies {
+  lambda: number | "auto";
+  cgTolerance: Record<Exclude<RidgeSolverChoice, "cpu-cholesky">, number>;
+};
+
+/** The solver a fit uses (the GPU when there is one, else CPU CG) and its tolerance. */
+export function fitSolver(runtime: GpuRuntime | null): {
+  solver: "gpu" | "cpu-cg";
+  tol: number;
+} {
+  const solver = runtime ? "gpu" : "cpu-cg";
+  return { solver, tol: FIT_DEFAULTS.cgTolerance[solver] };
+}
 
 export interface FitJobInput {
   simulator: string;
@@ -17,6 +43,7 @@ export interface FitJobInput {
   kind: SimulatorKind;
   trainRuns: string[];
   validationRuns: string[];
+  /** The requested λ factor or "auto"; null for kind "scores", which fits no λ. */
   lambda: number | "auto" | null;
 }
 
@@ -58,10 +85,12 @@ export function fitJob(deps: FitJobDeps) {
           fit: { solver: "closed-form", transitionMse: result.transitionMse },
         };
       } else {
+        if (input.lambda === null) throw new Error(`a ${input.kind} fit needs a λ or "auto"`);
         const validation = input.validationRuns.map((_, k) => input.trainRuns.length + k);
         const result = await fitSimulator(deps.runtime, universe, runs, {
           kind: input.kind,
-          lambdaFactor: input.lambda ?? "auto",
+          lambdaFactor: input.lambda,
+          ...fitSolver(deps.runtime),
           validationRuns: validation.length > 0 ? validation : undefined,
           signal: ctx.signal,
           onProgress: (p) =>

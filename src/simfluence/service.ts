@@ -1,0 +1,308 @@
+// What the simulator and simulation routes ask of Simfluence: fitting a simulator as a job,
+// deleting, evaluating, ranking influence and simulating. The checks, store writes, GPU choice and
+// job wiring live here; failures are DomainErrors (src/errors.ts), which the HTTP layer maps.
+import { z } from "@hono/zod-openapi";
+import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
+import { type GpuHandle, usableRuntime } from "../gpu/handle.ts";
+import type { JobManager } from "../jobs/manager.ts";
+import { listSome } from "../runs/run_input.ts";
+import { RUNS } from "../runs/run_store.ts";
+import type { JobRecord, Store } from "../store/store.ts";
+import { evaluateSimulator, type Evaluation } from "./evaluate.ts";
+import { FIT_DEFAULTS, fitJob, type FitJobInput } from "./fit_job.ts";
+import { rankInfluence } from "./math/ranking.ts";
+import { SIMULATOR_KINDS } from "./math/types.ts";
+import {
+  collectSimulation,
+  planSimulation,
+  type SimulationEvent,
+  simulationEvents,
+  type SimulationRequest,
+} from "./simulation.ts";
+import type { SimulationRegistry } from "./simulation_registry.ts";
+import { type SimulatorRecord, SIMULATORS } from "./simulator_store.ts";
+import { loadStudyRuns } from "./study_runs.ts";
+
+/** What the service works with: the store (runs, simulators), the job manager and the GPU. */
+export interface SimfluenceDeps {
+  store: Store;
+  jobs: JobManager;
+  gpu: GpuHandle;
+}
+
+export const RunIdsSchema = z.array(z.string().min(1).max(200)).max(10_000);
+
+export const CreateSimulatorSchema = z.object({
+  study: z.string().min(1).max(256),
+  kind: z.enum(SIMULATOR_KINDS),
+  trainRuns: RunIdsSchema.min(1),
+  validationRuns: RunIdsSchema.default([]),
+  lambda: z.union([z.number().min(0).max(1e12), z.literal("auto")]).optional().openapi({
+    description: "Ridge factor relative to each test example's mean squared design-row norm, " +
+      `or "${FIT_DEFAULTS.lambda}" (default) to pick it from 1e-4 … 1e2 by held-out MSE on ` +
+      "`validationRuns` (the last 20 % of the fitting runs when none are given). Not for kind " +
+      "`scores`.",
+  }),
+  scores: z.record(z.string().max(256), z.record(z.string().max(256), z.number())).optional()
+    .openapi({
+      description: "kind `scores` only: I(test, train) from any attribution tool, as " +
+        "{test id: {train id: score}}; positive = training on it lowers the test loss. " +
+        "Missing pairs count as 0.",
+    }),
+}).strict().openapi("CreateSimulator");
+
+export type CreateSimulatorRequest = z.infer<typeof CreateSimulatorSchema>;
+
+/** Every fitting run exists in the study and is listed once, over both lists. */
+function checkFittingRuns(deps: SimfluenceDeps, request: CreateSimulatorRequest): void {
+  const runs = deps.store.get(RUNS);
+  const seen = new Map<string, string>();
+  for (const field of ["trainRuns", "validationRuns"] as const) {
+    request[field].forEach((id, k) => {
+      const record = runs.get(id);
+      if (!record || record.study !== request.study) {
+        throw new InvalidInputError(
+          `${field}[${k}]: run ${id} does not exist in study "${request.study}"`,
+          { field: `${field}[${k}]` },
+        );
+      }
+      if (seen.has(id)) {
+        throw new InvalidInputError(
+          `${field}[${k}]: run ${id} is already listed in ${seen.get(id)}`,
+          { field: `${field}[${k}]` },
+        );
+      }
+      seen.set(id, field);
+    });
+  }
+}
+
+/** `scores` comes with kind "scores" only, names the study's test examples and is finite. */
+function checkScores(request: CreateSimulatorRequest, testIds: readonly string[]): void {
+  if (request.kind !== "scores") {
+    if (request.scores) {
+      throw new InvalidInputError('`scores` is only for kind "scores"', { field: "scores" });
+    }
+    return;
+  }
+  if (!request.scores) {
+    throw new InvalidInputError('kind "scores" needs `scores`', { field: "scores" });
+  }
+  if (request.lambda !== undefined) {
+    throw new InvalidInputError('kind "scores" fits one scale; `lambda` does not apply', {
+      field: "lambda",
+    });
+  }
+  const known = new Set(testIds);
+  const unknown = Object.keys(request.scores).filter((t) => !known.has(t));
+  if (unknown.length > 0) {
+    throw new InvalidInputError(
+      `scores name test examples outside the study: ${unknown.slice(0, 5).join(", ")}`,
+      { field: "scores", unknown: listSome(unknown) },
+    );
+  }
+  for (const [test, row] of Object.entries(request.scores)) {
+    for (const [train, v] of Object.entries(row)) {
+      if (!Number.isFinite(v)) {
+        throw new InvalidInputError(`scores.${test}.${train} must be finite`, {
+          field: `scores.${test}.${train}`,
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Checks the request, records the simulator as fitting and queues its fit (on the GPU when there
+ * is one). The simulator is marked cancelled or failed when its job ends so without running.
+ */
+export function startFit(
+  deps: SimfluenceDeps,
+  request: CreateSimulatorRequest,
+): { simulator: SimulatorRecord; job: JobRecord } {
+  const runs = deps.store.get(RUNS);
+  const simulators = deps.store.get(SIMULATORS);
+  const testIds = runs.studyTestExamples(request.study);
+  if (!testIds) throw new NotFoundError(`study "${request.study}"`, { field: "study" });
+  checkFittingRuns(deps, request);
+  checkScores(request, testIds);
+  const record = simulators.create({
+    study: request.study,
+    kind: request.kind,
+    trainRuns: request.trainRuns,
+    validationRuns: request.validationRuns,
+    lambda: request.kind === "scores" ? null : request.lambda ?? FIT_DEFAULTS.lambda,
+  });
+  const input: FitJobInput = {
+    simulator: record.id,
+    study: request.study,
+    kind: request.kind,
+    trainRuns: request.trainRuns,
+    validationRuns: request.validationRuns,
+    lambda: record.lambda,
+  };
+  const job = deps.jobs.submit(
+    "simulator-fit",
+    input,
+    fitJob({ runs, simulators, runtime: usableRuntime(deps.gpu), scores: request.scores }),
+  );
+  simulators.setJob(record.id, job.id);
+  // A job cancelled (or shut down) while still queued never runs its handler, which would
+  // otherwise mark the simulator; markFinished leaves a simulator that is no longer fitting.
+  deps.jobs.subscribe(job.id, (event) => {
+    if (event.type === "cancelled") simulators.markFinished(record.id, "cancelled", null);
+    if (event.type === "failed") simulators.markFinished(record.id, "failed", event.job.error);
+  }, false);
+  return { simulator: simulators.get(record.id)!, job };
+}
+
+/** Deletes a simulator, cancelling its fit first if it is still running; NotFoundError if none. */
+export async function deleteSimulator(deps: SimfluenceDeps, id: string): Promise<void> {
+  const simulators = deps.store.get(SIMULATORS);
+  const record = simulators.require(id);
+  if (record.status === "fitting" && record.jobId) {
+    try {
+      deps.jobs.cancel(record.jobId);
+    } catch {
+      // Already finished: nothing to cancel.
+    }
+  }
+  await simulators.delete(id);
+}
+
+export interface EvaluateRequest {
+  runs: string[];
+  /** Allow runs the simulator was fitted on (their metrics flatter it). */
+  allowFittingRuns: boolean;
+}
+
+/** Metrics on held-out runs, stored with the simulator; ConflictError for fitting runs. */
+export async function evaluateOnRuns(
+  deps: SimfluenceDeps,
+  id: string,
+  request: EvaluateRequest,
+): Promise<Evaluation> {
+  const runs = deps.store.get(RUNS);
+  const simulators = deps.store.get(SIMULATORS);
+  const record = simulators.require(id);
+  const testIds = runs.studyTestExamples(record.study) ?? [];
+  const sim = await simulators.load(id, testIds);
+  const fitting = new Set([...record.trainRuns, ...record.validationRuns]);
+  const reused = request.runs.filter((r) => fitting.has(r));
+  if (reused.length > 0 && !request.allowFittingRuns) {
+    throw new ConflictError(
+      `run(s) ${reused.slice(0, 5).join(", ")} were used to fit this simulator; evaluate on ` +
+        'held-out runs, or send "allowFittingRuns": true',
+      { field: "runs", fittingRuns: listSome(reused) },
+    );
+  }
+  const stored = await loadStudyRuns(runs, record.study, request.runs, "runs");
+  const evaluation = await evaluateSimulator(usableRuntime(deps.gpu), sim, stored);
+  simulators.setEvaluation(id, evaluation);
+  return evaluation;
+}
+
+export interface NamedInfluence {
+  trainExample: string;
+  A: number;
+  B: number;
+  net: number;
+}
+
+export interface InfluenceReport {
+  test: string;
+  typicalLoss: number;
+  helpful: NamedInfluence[];
+  harmful: NamedInfluence[];
+  unseenTrainExamples: number;
+}
+
+/** The `top` most helpful and harmful training examples for one test example. */
+export async function simulatorInfluence(
+  deps: SimfluenceDeps,
+  id: string,
+  request: { test: string; top: number },
+): Promise<InfluenceReport> {
+  const { test, top } = request;
+  const simulators = deps.store.get(SIMULATORS);
+  const record = simulators.require(id);
+  const testIds = deps.store.get(RUNS).studyTestExamples(record.study) ?? [];
+  const z = testIds.indexOf(test);
+  if (z < 0) throw new InvalidInputError(`unknown test example "${test}"`, { field: "test" });
+  const sim = await simulators.load(id, testIds);
+  const ranking = rankInfluence(sim.params, z, { topK: top });
+  const named = (entries: typeof ranking.helpful) =>
+    entries.map((e) => ({ trainExample: sim.trainIds[e.index], A: e.A, B: e.B, net: e.net }));
+  return {
+    test,
+    typicalLoss: ranking.typicalLoss,
+    helpful: named(ranking.helpful),
+    harmful: named(ranking.harmful),
+    unseenTrainExamples: ranking.unseen,
+  };
+}
+
+/** A checked simulation, ready to compute on the GPU when there is one (else on the CPU). */
+export interface PreparedSimulation {
+  /** Every trajectory at once. */
+  collect(): ReturnType<typeof collectSimulation>;
+  /** The events a chunk at a time; stops (throwing) when `signal` aborts. */
+  events(signal: AbortSignal): AsyncGenerator<SimulationEvent[]>;
+}
+
+/** Checks a simulation request against the simulator (ready, known ids) before any work. */
+export async function prepareSimulation(
+  deps: SimfluenceDeps,
+  simulatorId: string,
+  request: SimulationRequest,
+): Promise<PreparedSimulation> {
+  const plan = await planSimulation(
+    { runs: deps.store.get(RUNS), simulators: deps.store.get(SIMULATORS) },
+    simulatorId,
+    request,
+  );
+  const runtime = usableRuntime(deps.gpu);
+  return {
+    collect: () => collectSimulation(runtime, plan),
+    events: (signal) => simulationEvents(runtime, plan, signal),
+  };
+}
+
+/** Starts a simulation in `registry` for GET …/events watchers; its id. */
+export async function startSimulation(
+  deps: SimfluenceDeps,
+  registry: SimulationRegistry,
+  simulatorId: string,
+  request: SimulationRequest,
+): Promise<{ id: string }> {
+  const plan = await planSimulation(
+    { runs: deps.store.get(RUNS), simulators: deps.store.get(SIMULATORS) },
+    simulatorId,
+    request,
+  );
+  return registry.start(usableRuntime(deps.gpu), plan);
+}
+
+/** A started simulation's status; NotFoundError once it is unknown (or expired). */
+export function simulationStatus(
+  registry: SimulationRegistry,
+  id: string,
+): NonNullable<ReturnType<SimulationRegistry["status"]>> {
+  const found = registry.status(id);
+  if (!found) throw new NotFoundError(`simulation ${id}`, { field: "id" });
+  return found;
+}
+
+/**
+ * Replays a simulation's events so far to `listener`, then delivers new ones; the unsubscribe
+ * function. NotFoundError once it is unknown (or expired).
+ */
+export function watchSimulation(
+  registry: SimulationRegistry,
+  id: string,
+  listener: Parameters<SimulationRegistry["subscribe"]>[1],
+): () => void {
+  const unsubscribe = registry.subscribe(id, listener);
+  if (!unsubscribe) throw new NotFoundError(`simulation ${id}`, { field: "id" });
+  return unsubscribe;
+}
