@@ -1,0 +1,265 @@
+// Recording training runs (POST /v1/training-runs): the request, its checks against the model,
+// the dataset and the study, the example selection, and the job that fine-tunes K runs. Failures
+// are DomainErrors (src/errors.ts), which the HTTP layer maps.
+import { z } from "@hono/zod-openapi";
+import type { DatasetExample } from "../datasets/example.ts";
+import { loadDatasetExamples } from "../datasets/load.ts";
+import { ConflictError, InvalidInputError } from "../errors.ts";
+import { type GpuHandle, requireRuntime } from "../gpu/handle.ts";
+import type { JobManager } from "../jobs/manager.ts";
+import { loadModel } from "../models/load.ts";
+import { seededUniform, shuffled } from "../random.ts";
+import { listSome } from "../runs/run_input.ts";
+import { RUNS } from "../runs/run_store.ts";
+import type { JobRecord, Store } from "../store/store.ts";
+import { planRecording, type RecordRunsOptions } from "./recorder.ts";
+import { trainingJob, type TrainingJobInput } from "./training_job.ts";
+
+const ExampleSelection = z.union([
+  z.array(z.string().min(1).max(256)).min(1).max(100_000),
+  z.number().int().min(1).max(100_000),
+]);
+
+export const TrainingRunsSchema = z.object({
+  study: z.string().min(1).max(256),
+  model: z.string().min(1).max(200),
+  dataset: z.string().min(1).max(200),
+  trainExamples: ExampleSelection.openapi({
+    description: "Training ids, or a count drawn (seeded) from the dataset",
+  }),
+  testExamples: ExampleSelection.openapi({
+    description: "Test ids, or a count drawn (seeded) from the examples not used for training",
+  }),
+  runs: z.number().int().min(1).max(1000),
+  steps: z.number().int().min(1).max(1_000_000).optional(),
+  epochs: z.number().int().min(1).max(10_000).optional(),
+  batchSize: z.number().int().min(1).max(4096),
+  optimizer: z.object({
+    kind: z.enum(["adamw", "sgd"]),
+    lr: z.number().positive(),
+    weightDecay: z.number().min(0).max(1e6).optional(),
+    schedule: z.record(z.string(), z.unknown()).optional(),
+  }).passthrough().openapi({
+    description: "AdamW (beta1, beta2, eps, weightDecay) or SGD (momentum, weightDecay); " +
+      "`schedule` = {warmupSteps, decay: constant|linear|cosine, minLrRatio, totalSteps?} " +
+      "(decay spans the run when totalSteps is omitted); global-norm clipping by `maxGradNorm`.",
+  }),
+  curriculum: z.union([
+    z.enum(["shuffle", "subsample"]),
+    z.object({ batches: z.array(z.array(z.string().min(1).max(256)).min(1)).min(1) }).strict(),
+  ]).default("shuffle"),
+  subsampleFraction: z.number().gt(0).max(1).optional(),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  checkpointEvery: z.number().int().min(1).optional(),
+  namePrefix: z.string().min(1).max(200).optional().openapi({
+    description: "Runs are stored as <namePrefix>-<k>; default training-<job id prefix>",
+  }),
+}).strict().openapi("TrainingRunsRequest");
+
+export type TrainingRunsRequest = z.infer<typeof TrainingRunsSchema>;
+
+/** What recording needs: the store (models, datasets, runs), the job manager and the GPU. */
+export interface TrainingDeps {
+  store: Store;
+  jobs: JobManager;
+  gpu: GpuHandle;
+}
+
+/** Batch entries over all runs' curricula: planned up front, so held in memory at once. */
+export const MAX_CURRICULUM_ENTRIES = 20_000_000;
+/** One run's loss matrix, (steps + 1) × test examples, held in memory while it is recorded. */
+export const MAX_RUN_LOSS_VALUES = 50_000_000;
+
+/** The listed examples, or `selection` of them drawn (seeded) from those not in `exclude`. */
+function pick(
+  all: readonly DatasetExample[],
+  selection: string[] | number,
+  exclude: ReadonlySet<string>,
+  seed: number,
+  field: string,
+): DatasetExample[] {
+  if (Array.isArray(selection)) {
+    const byId = new Map(all.map((e) => [e.id, e]));
+    const unknown = selection.filter((id) => !byId.has(id));
+    if (unknown.length > 0) {
+      throw new InvalidInputError(
+        `${field}: ids not in the dataset: ${unknown.slice(0, 5).join(", ")}`,
+        { field, unknown: listSome(unknown) },
+      );
+    }
+    return selection.map((id) => byId.get(id)!);
+  }
+  const pool = shuffled(
+    all.filter((e) => !exclude.has(e.id)),
+    seededUniform((seed ^ 0x9e3779b9) >>> 0),
+  );
+  if (selection > pool.length) {
+    throw new InvalidInputError(
+      `${field}: ${selection} examples asked for, but only ${pool.length} are available`,
+      { field, available: pool.length },
+    );
+  }
+  return pool.slice(0, selection);
+}
+
+/** The run-length and curriculum fields that go together are given together. */
+function checkRunLength(request: TrainingRunsRequest): void {
+  if (
+    (request.steps === undefined) === (request.epochs === undefined) &&
+    !("batches" in Object(request.curriculum))
+  ) {
+    throw new InvalidInputError("give exactly one of `steps` and `epochs`", { field: "steps" });
+  }
+  if (request.curriculum !== "subsample" && request.subsampleFraction !== undefined) {
+    throw new InvalidInputError('`subsampleFraction` applies only to curriculum "subsample"', {
+      field: "subsampleFraction",
+    });
+  }
+  if (request.curriculum === "subsample" && request.subsampleFraction === undefined) {
+    throw new InvalidInputError('curriculum "subsample" needs `subsampleFraction`', {
+      field: "subsampleFraction",
+    });
+  }
+}
+
+/** A study that exists already fixes the test examples. */
+function checkStudyTests(store: Store, study: string, test: readonly DatasetExample[]): void {
+  const studyTests = store.get(RUNS).studyTestExamples(study);
+  if (!studyTests) return;
+  const ours = new Set(test.map((e) => e.id));
+  const missing = studyTests.filter((id) => !ours.has(id));
+  const theirs = new Set(studyTests);
+  const extra = test.map((e) => e.id).filter((id) => !theirs.has(id));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new ConflictError(`the test examples differ from study "${study}"'s`, {
+      field: "testExamples",
+      missing: listSome(missing),
+      unexpected: listSome(extra),
+    });
+  }
+}
+
+/** Refuses requests whose plan alone would exhaust memory, before anything is planned. */
+function checkRecordingSize(
+  request: TrainingRunsRequest,
+  trainCount: number,
+  testCount: number,
+): void {
+  const explicit = typeof request.curriculum === "object" ? request.curriculum.batches : null;
+  const drawn = request.curriculum === "subsample"
+    ? Math.max(1, Math.round(trainCount * (request.subsampleFraction ?? 1)))
+    : trainCount;
+  const stepsPerRun = explicit
+    ? explicit.length
+    : request.steps ?? (request.epochs ?? 1) * Math.ceil(drawn / request.batchSize);
+  const entries = explicit
+    ? request.runs * explicit.reduce((n, batch) => n + batch.length, 0)
+    : request.runs * stepsPerRun * request.batchSize;
+  const lossValues = (stepsPerRun + 1) * testCount;
+  if (entries > MAX_CURRICULUM_ENTRIES || lossValues > MAX_RUN_LOSS_VALUES) {
+    throw new InvalidInputError(
+      `this request plans ${entries} batch entries over ${request.runs} runs and a ` +
+        `${stepsPerRun + 1} × ${testCount} loss matrix per run; the limits are ` +
+        `${MAX_CURRICULUM_ENTRIES} entries and ${MAX_RUN_LOSS_VALUES} loss values per run ` +
+        `(fewer runs, steps or test examples)`,
+      {
+        field: entries > MAX_CURRICULUM_ENTRIES ? "runs" : "testExamples",
+        batchEntries: entries,
+        lossValuesPerRun: lossValues,
+        maxBatchEntries: MAX_CURRICULUM_ENTRIES,
+        maxLossValuesPerRun: MAX_RUN_LOSS_VALUES,
+      },
+      "training_request_too_large",
+    );
+  }
+}
+
+/** The run names, none of them taken in the study yet. */
+function freeRunNames(store: Store, request: TrainingRunsRequest): string[] {
+  const prefix = request.namePrefix ?? `training-${crypto.randomUUID().slice(0, 8)}`;
+  const runNames = Array.from({ length: request.runs }, (_, r) => `${prefix}-${r}`);
+  const existing = new Set(
+    store.get(RUNS).list({ study: request.study, limit: 100_000, offset: 0 }).runs.map((r) =>
+      r.name
+    ),
+  );
+  const taken = runNames.filter((name) => existing.has(name));
+  if (taken.length > 0) {
+    throw new ConflictError(`run names already used in study "${request.study}"`, {
+      field: "namePrefix",
+      taken: listSome(taken),
+    });
+  }
+  return runNames;
+}
+
+/**
+ * Checks the request (GPU first, then the fields, the model, the dataset, the study and the
+ * plan's size), plans every run, and queues the job that records them.
+ */
+export async function startRecording(
+  deps: TrainingDeps,
+  request: TrainingRunsRequest,
+): Promise<{ job: JobRecord; runNames: string[] }> {
+  const runtime = requireRuntime(deps.gpu, { what: "training needs a GPU", noDevice: "none" });
+  checkRunLength(request);
+  const model = await loadModel(deps.store, request.model);
+  const examples = await loadDatasetExamples(deps.store, request.dataset);
+  if (examples.length === 0) {
+    throw new InvalidInputError(`dataset ${request.dataset} is empty`, { field: "dataset" });
+  }
+  const train = pick(examples, request.trainExamples, new Set(), request.seed, "trainExamples");
+  const test = pick(
+    examples,
+    request.testExamples,
+    new Set(train.map((e) => e.id)),
+    request.seed + 1,
+    "testExamples",
+  );
+  checkStudyTests(deps.store, request.study, test);
+  checkRecordingSize(request, train.length, test.length);
+  const runNames = freeRunNames(deps.store, request);
+  const curriculum = request.curriculum === "shuffle"
+    ? { kind: "shuffle" as const }
+    : request.curriculum === "subsample"
+    ? { kind: "subsample" as const, subsampleFraction: request.subsampleFraction! }
+    : { batches: request.curriculum.batches };
+  const options: Omit<RecordRunsOptions, "runtime"> = {
+    config: model.config,
+    baseParams: model.params,
+    tokenizer: model.tokenizer,
+    trainExamples: train,
+    testExamples: test,
+    study: request.study,
+    runName: (r) => runNames[r],
+    runs: request.runs,
+    steps: request.steps,
+    epochs: request.epochs,
+    batchSize: request.batchSize,
+    optimizer: request.optimizer as RecordRunsOptions["optimizer"],
+    curriculum,
+    seed: request.seed,
+    checkpointEvery: request.checkpointEvery,
+  };
+  const plan = planRecording(options);
+  const input: TrainingJobInput = {
+    study: request.study,
+    model: request.model,
+    dataset: request.dataset,
+    runs: request.runs,
+    runNames,
+    trainExamples: train.length,
+    testExamples: test.length,
+    batchSize: request.batchSize,
+    steps: request.steps,
+    epochs: request.epochs,
+    seed: request.seed,
+    checkpointEvery: request.checkpointEvery,
+  };
+  const job = deps.jobs.submit(
+    "training-runs",
+    input,
+    trainingJob({ store: deps.store, runtime, options, plan }),
+  );
+  return { job, runNames };
+}
