@@ -4,17 +4,16 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../src/http/api_error.ts";
 import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
-import type { AppDeps, RouteModule } from "../src/http/types.ts";
-import { loadDatasetExamples } from "../src/datasets/load.ts";
-import { saveParams } from "../src/gpt2/params.ts";
+import type { RouteModule } from "../src/http/types.ts";
 import { createModel, importCheckpoint } from "../src/models/create.ts";
-import { loadModel, modelRecord } from "../src/models/load.ts";
-import { type ScoredExample, scoreTokens, tokenizeForScoring } from "../src/models/losses.ts";
-import type { GpuRuntime } from "../src/gpu/runtime.ts";
+import { modelRecord } from "../src/models/load.ts";
 import { MODELS } from "../src/models/model_store.ts";
-
-/** Examples per losses request: each costs GPU time on the request path. */
-export const MAX_SCORED_EXAMPLES = 4096;
+import {
+  deleteModel,
+  MAX_SCORED_EXAMPLES,
+  modelWeights,
+  scoreLosses,
+} from "../src/models/service.ts";
 
 const ConfigSchema = z.record(z.string(), z.unknown()).openapi({
   description: "Hugging Face GPT-2 config.json fields",
@@ -230,16 +229,6 @@ async function formText(form: Record<string, unknown>, field: string): Promise<s
   return value instanceof File ? await value.text() : value;
 }
 
-function gpuRuntime(deps: AppDeps): GpuRuntime {
-  const { error, runtime } = deps.gpu;
-  if (error !== null || runtime === null) {
-    throw new ApiError(503, "gpu_unavailable", `losses need the GPU: ${error ?? "no device"}`, {
-      reason: error ?? "no device",
-    });
-  }
-  return runtime;
-}
-
 export const modelRoutes: RouteModule = (app, deps) => {
   const store = deps.store;
 
@@ -287,40 +276,20 @@ export const modelRoutes: RouteModule = (app, deps) => {
   app.openapi(getRoute, (c) => c.json(modelRecord(store, c.req.valid("param").id), 200));
 
   app.openapi(weightsRoute, async (c) => {
-    const { params } = await loadModel(store, c.req.valid("param").id);
-    return c.body(saveParams(params) as Uint8Array<ArrayBuffer>, 200, {
+    const weights = await modelWeights(store, c.req.valid("param").id);
+    return c.body(weights as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "application/octet-stream",
       "content-disposition": `attachment; filename="${WEIGHTS_FILE}"`,
     });
   });
 
   app.openapi(deleteRoute, async (c) => {
-    const { id } = c.req.valid("param");
-    if (!(await store.get(MODELS).delete(id))) {
-      throw ApiError.notFound(`model ${id}`, { field: "id", id });
-    }
+    await deleteModel(store, c.req.valid("param").id);
     return c.body(null, 204);
   });
 
   app.openapi(lossesRoute, async (c) => {
-    const { id } = c.req.valid("param");
-    const body = c.req.valid("json");
-    const model = await loadModel(store, id);
-    let examples: ScoredExample[];
-    if (body.examples) examples = body.examples;
-    else {
-      examples = await loadDatasetExamples(store, body.dataset!, body.ids);
-      if (examples.length > MAX_SCORED_EXAMPLES) {
-        throw ApiError.badRequest(
-          `dataset ${body.dataset} has ${examples.length} examples; score at most ` +
-            `${MAX_SCORED_EXAMPLES} per request by listing "ids"`,
-          { field: "ids", examples: examples.length, max: MAX_SCORED_EXAMPLES },
-        );
-      }
-    }
-    const encoded = tokenizeForScoring(model.tokenizer, examples, model.config.n_positions);
-    const scores = await scoreTokens(gpuRuntime(deps), model.params, encoded);
-    const losses = scores.map((s, index) => ({ index, id: examples[index].id ?? null, ...s }));
-    return c.json({ model: id, losses }, 200);
+    const scored = await scoreLosses(deps, c.req.valid("param").id, c.req.valid("json"));
+    return c.json(scored, 200);
   });
 };
