@@ -5,10 +5,8 @@ import type { Context } from "hono";
 import { ApiError } from "../src/http/api_error.ts";
 import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
-import { builtinDataset } from "../src/datasets/builtins.ts";
-import { parseDatasetJsonl } from "../src/datasets/jsonl.ts";
 import { datasetPage, datasetRecord, listDatasets } from "../src/datasets/load.ts";
-import { DATASETS } from "../src/datasets/dataset_store.ts";
+import { deleteDataset, uploadDataset } from "../src/datasets/service.ts";
 
 export const DatasetSchema = z.object({
   id: z.string().openapi({ example: "builtin:skills" }),
@@ -37,7 +35,7 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
 const NDJSON = "application/x-ndjson";
 const FILE_FIELD = "file";
 
-const uploadDataset = createRoute({
+const uploadRoute = createRoute({
   method: "post",
   path: "/v1/datasets",
   summary: "Upload a JSONL dataset",
@@ -159,10 +157,9 @@ async function uploadText(c: Context): Promise<string> {
 export const datasetRoutes: RouteModule = (app, deps) => {
   const store = deps.store;
 
-  app.openapi(uploadDataset, async (c) => {
+  app.openapi(uploadRoute, async (c) => {
     const { name } = c.req.valid("query");
-    const examples = parseDatasetJsonl(await uploadText(c), name);
-    return c.json(store.get(DATASETS).create(name, examples), 201);
+    return c.json(uploadDataset(store, name, await uploadText(c)), 201);
   });
 
   app.openapi(listRoute, (c) => c.json({ datasets: listDatasets(store) }, 200));
@@ -176,13 +173,7 @@ export const datasetRoutes: RouteModule = (app, deps) => {
   });
 
   app.openapi(deleteRoute, (c) => {
-    const { id } = c.req.valid("param");
-    if (builtinDataset(id)) {
-      throw ApiError.badRequest(`${id} is built in and cannot be deleted`, { field: "id", id });
-    }
-    if (!store.get(DATASETS).delete(id)) {
-      throw ApiError.notFound(`dataset ${id}`, { field: "id", id });
-    }
+    deleteDataset(store, c.req.valid("param").id);
     return c.body(null, 204);
   });
 };
