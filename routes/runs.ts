@@ -11,16 +11,18 @@ import {
   pageQuery,
 } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
-import { runFromJson, type RunJson, RunJsonSchema, runToJson } from "../src/runs/json_format.ts";
-import { runFromNdjson, runToNdjson } from "../src/runs/ndjson_format.ts";
-import {
-  LOSS_FILE,
-  runFromGptfluence,
-  runToGptfluenceZip,
-  TRAIN_FILE,
-} from "../src/runs/gptfluence_format.ts";
-import { listSome } from "../src/runs/run_input.ts";
+import { type RunJson, RunJsonSchema, runToJson } from "../src/runs/json_format.ts";
+import { runToNdjson } from "../src/runs/ndjson_format.ts";
+import { LOSS_FILE, runToGptfluenceZip, TRAIN_FILE } from "../src/runs/gptfluence_format.ts";
 import { RUNS } from "../src/runs/run_store.ts";
+import {
+  checkpointBytes,
+  deleteRun,
+  requireRun,
+  runCheckpoints,
+  runTrajectories,
+  uploadRun,
+} from "../src/runs/service.ts";
 
 export const RunSchema = z.object({
   id: z.string(),
@@ -228,7 +230,7 @@ const getCheckpoint = createRoute({
   },
 });
 
-const deleteRun = createRoute({
+const deleteRunRoute = createRoute({
   method: "delete",
   path: "/v1/runs/{id}",
   summary: "Delete a run and its stored losses",
@@ -245,21 +247,6 @@ function mediaType(c: Context): string {
   return (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
 }
 
-/** Parses comma-separated ids against the known ones; 400 listing the unknown. */
-export function selectTests(param: string | undefined, known: readonly string[]): number[] {
-  if (param === undefined || param.trim() === "") return known.map((_, j) => j);
-  const index = new Map(known.map((id, j) => [id, j]));
-  const wanted = param.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  const unknown = wanted.filter((id) => !index.has(id));
-  if (unknown.length > 0) {
-    throw ApiError.badRequest(`unknown test example ids: ${unknown.slice(0, 5).join(", ")}`, {
-      field: "tests",
-      unknown: listSome(unknown),
-    });
-  }
-  return wanted.map((id) => index.get(id)!);
-}
-
 async function formText(form: Record<string, unknown>, field: string): Promise<string> {
   const direct = form[field];
   const byName = Object.values(form).find((v) => v instanceof File && v.name === field);
@@ -270,17 +257,16 @@ async function formText(form: Record<string, unknown>, field: string): Promise<s
 }
 
 export const runRoutes: RouteModule = (app, deps) => {
-  const runs = deps.store.get(RUNS);
+  const store = deps.store;
+  const runs = store.get(RUNS);
 
   app.openapi(createRun, async (c) => {
     const type = mediaType(c);
-    let input;
+    let record;
     if (type === NDJSON || type === "application/ndjson") {
-      const body = c.req.raw.body;
-      if (!body) throw ApiError.badRequest("empty body: the first line must hold the run header");
-      input = await runFromNdjson(body);
+      record = await uploadRun(store, { format: "ndjson", body: c.req.raw.body });
     } else if (type === "application/json") {
-      input = runFromJson(c.req.valid("json") as RunJson);
+      record = await uploadRun(store, { format: "json", run: c.req.valid("json") as RunJson });
     } else {
       throw new ApiError(
         415,
@@ -289,7 +275,6 @@ export const runRoutes: RouteModule = (app, deps) => {
         { field: "content-type" },
       );
     }
-    const record = await runs.create(input, type === "application/json" ? "json" : "ndjson");
     return c.json(record, 201);
   });
 
@@ -317,13 +302,14 @@ export const runRoutes: RouteModule = (app, deps) => {
         field: typeof study !== "string" ? "study" : "name",
       });
     }
-    const input = runFromGptfluence(
+    const record = await uploadRun(store, {
+      format: "gptfluence",
       study,
       name,
-      await formText(form, TRAIN_FILE),
-      await formText(form, LOSS_FILE),
-    );
-    return c.json(await runs.create(input, "gptfluence"), 201);
+      trainSamples: await formText(form, TRAIN_FILE),
+      losses: await formText(form, LOSS_FILE),
+    });
+    return c.json(record, 201);
   });
 
   app.openapi(listRuns, (c) => {
@@ -334,11 +320,7 @@ export const runRoutes: RouteModule = (app, deps) => {
   app.openapi(getRun, async (c) => {
     const { id } = c.req.valid("param");
     const { format } = c.req.valid("query");
-    if (format === undefined) {
-      const record = runs.get(id);
-      if (!record) throw ApiError.notFound(`run ${id}`, { field: "id", id });
-      return c.json(record, 200);
-    }
+    if (format === undefined) return c.json(requireRun(store, id), 200);
     const { run, name } = await runs.load(id);
     if (format === "json") return c.json(runToJson(run), 200);
     if (format === "ndjson") {
@@ -353,52 +335,25 @@ export const runRoutes: RouteModule = (app, deps) => {
 
   app.openapi(getTrajectories, async (c) => {
     const { id } = c.req.valid("param");
-    const { tests } = c.req.valid("query");
-    const { run } = await runs.load(id);
-    const columns = selectTests(tests, run.testExamples);
-    const m = run.testExamples.length;
-    const rows = run.steps.length + 1;
-    const trajectories: Record<string, number[]> = {};
-    for (const j of columns) {
-      trajectories[run.testExamples[j]] = Array.from(
-        { length: rows },
-        (_, t) => run.losses[t * m + j],
-      );
-    }
-    return c.json({ run: id, steps: run.steps.length, trajectories }, 200);
+    return c.json(await runTrajectories(store, id, c.req.valid("query").tests), 200);
   });
 
   app.openapi(listCheckpoints, (c) => {
     const { id } = c.req.valid("param");
-    if (!runs.get(id)) throw ApiError.notFound(`run ${id}`, { field: "id", id });
-    const checkpoints = runs.checkpoints(id).map(({ step, tensor }) => {
-      const info = deps.store.tensors.info(tensor);
-      return { step, bytes: info?.bytes ?? 0, sha256: info?.sha256 ?? "" };
-    });
-    return c.json({ run: id, checkpoints }, 200);
+    return c.json({ run: id, checkpoints: runCheckpoints(store, id) }, 200);
   });
 
   app.openapi(getCheckpoint, async (c) => {
     const { id, step } = c.req.valid("param");
-    if (!runs.get(id)) throw ApiError.notFound(`run ${id}`, { field: "id", id });
-    const checkpoints = runs.checkpoints(id);
-    const found = checkpoints.find((k) => k.step === step);
-    if (!found) {
-      throw ApiError.notFound(`checkpoint at step ${step} of run ${id}`, {
-        field: "step",
-        steps: listSome(checkpoints.map((k) => String(k.step))),
-      });
-    }
-    const bytes = await deps.store.tensors.bytes(found.tensor);
+    const bytes = await checkpointBytes(store, id, step);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "application/octet-stream",
       "content-disposition": `attachment; filename="checkpoint-${step}.safetensors"`,
     });
   });
 
-  app.openapi(deleteRun, async (c) => {
-    const { id } = c.req.valid("param");
-    if (!(await runs.delete(id))) throw ApiError.notFound(`run ${id}`, { field: "id", id });
+  app.openapi(deleteRunRoute, async (c) => {
+    await deleteRun(store, c.req.valid("param").id);
     return c.body(null, 204);
   });
 };
