@@ -1,8 +1,11 @@
 // The float64 symmetric eigensolver: reconstruction A = QΛQᵀ and orthogonality QᵀQ = I to ~1e-13
 // relative on random symmetric, PSD, rank-deficient and degenerate matrices of odd sizes; known
-// spectra recovered; ascending order; edge cases (n = 0, 1, diagonal, zero, identity).
+// spectra recovered; ascending order; edge cases (n = 0, 1, diagonal, zero, identity). Sizes above
+// 32 go through the divide-and-conquer merges (deflation of zero components and of near-equal
+// eigenvalues, the secular equation, Löwner's formula), which get their own hard cases.
 import assert from "node:assert/strict";
 import { eigh } from "../../src/influence/eigh.ts";
+import { tridiagonalEigen } from "../../src/influence/tridiagonal.ts";
 import { seededNormal } from "../../src/random.ts";
 
 function randomSymmetric(n: number, seed: number): Float64Array {
@@ -183,4 +186,59 @@ Deno.test("eigh: only the upper triangle is read; bad input is refused", () => {
   assert.ok(Math.abs(big[1] - 2e300) <= 1e286 && Math.abs(big[0]) <= 1e286);
   const tiny = eigh(Float64Array.of(1e-300, 2e-300, 2e-300, 1e-300), 2).values;
   assert.ok(Math.abs(tiny[0] + 1e-300) <= 1e-314 && Math.abs(tiny[1] - 3e-300) <= 1e-314);
+});
+
+Deno.test("eigh: divide and conquer on hard spectra (clusters, grading, heavy deflation)", () => {
+  const n = 201;
+  const cases: [string, (i: number) => number][] = [
+    // Tight clusters: near-equal eigenvalues that deflate by rotation, and some that do not.
+    ["clusters", (i) => Math.floor(i / 10) + (i % 10) * 1e-9],
+    // Graded like a covariance spectrum: 1 down to 1e-14.
+    ["graded", (i) => 10 ** (-14 * i / (n - 1))],
+    // Mostly zeros with a few large values: most z components deflate.
+    ["low rank", (i) => (i % 50 === 0 ? 3 + i : 0)],
+    // Evenly spaced, both signs.
+    ["spaced", (i) => i - 100],
+  ];
+  for (const [name, value] of cases) {
+    const spectrum = Array.from({ length: n }, (_, i) => value(i));
+    const a = compose(randomOrthogonal(n, 7), spectrum, n);
+    const { values } = checkDecomposition(a, n);
+    const sorted = [...spectrum].sort((x, y) => x - y);
+    const top = Math.max(...sorted.map(Math.abs));
+    sorted.forEach((v, i) =>
+      assert.ok(
+        Math.abs(values[i] - v) <= 1e-13 * top * Math.sqrt(n),
+        `${name}: λ${i} = ${values[i]} vs ${v}`,
+      )
+    );
+  }
+});
+
+Deno.test("tridiagonal divide and conquer: Wilkinson W⁺ (pairs agreeing to many digits) and glued blocks", () => {
+  for (const n of [21, 101, 257]) {
+    // W⁺: d_i = |i − (n−1)/2|, e = 1; its largest eigenvalues come in pairs closer than 1e-13.
+    const d = Float64Array.from({ length: n }, (_, i) => Math.abs(i - (n - 1) / 2));
+    const e = new Float64Array(n - 1).fill(1);
+    // Glue: a few tiny couplings split T into nearly independent blocks.
+    if (n > 100) { for (let i = 37; i < n - 1; i += 50) e[i] = 1e-12; }
+    const { values, rows } = tridiagonalEigen(d, e, n);
+    let worst = 0, orth = 0;
+    for (let j = 0; j < n; j++) {
+      for (let i = 0; i < n; i++) {
+        const tv = d[i] * rows[j * n + i] + (i > 0 ? e[i - 1] * rows[j * n + i - 1] : 0) +
+          (i + 1 < n ? e[i] * rows[j * n + i + 1] : 0);
+        worst = Math.max(worst, Math.abs(tv - values[j] * rows[j * n + i]));
+      }
+      for (let k = 0; k <= j; k++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += rows[j * n + i] * rows[k * n + i];
+        orth = Math.max(orth, Math.abs(s - (j === k ? 1 : 0)));
+      }
+      if (j > 0) assert.ok(values[j - 1] <= values[j]);
+    }
+    const norm = Math.max(...values.map(Math.abs));
+    assert.ok(worst <= 1e-14 * n * norm, `n=${n}: residual ${worst}`);
+    assert.ok(orth <= 1e-14 * n, `n=${n}: orthogonality ${orth}`);
+  }
 });
