@@ -100,8 +100,17 @@ function checkDecomposition(a: Float64Array, n: number, tol = 1e-13) {
   return { values, vectors, reconstruction, orthogonality };
 }
 
-Deno.test("eigh: random symmetric matrices of odd sizes", () => {
-  for (const n of [1, 2, 3, 7, 33, 100]) checkDecomposition(randomSymmetric(n, 10 + n), n);
+Deno.test("eigh: random symmetric matrices of odd sizes; values only (QL) agrees", () => {
+  for (const n of [1, 2, 3, 7, 33, 100]) {
+    const a = randomSymmetric(n, 10 + n);
+    const { values } = checkDecomposition(a, n);
+    const only = eigh(a, n, { valuesOnly: true });
+    assert.equal(only.vectors.length, 0);
+    const top = Math.max(Math.abs(values[0]), Math.abs(values[n - 1]));
+    only.values.forEach((v, i) =>
+      assert.ok(Math.abs(v - values[i]) <= 1e-13 * top, `n=${n}: λ${i}`)
+    );
+  }
 });
 
 Deno.test("eigh: PSD and rank-deficient Gram matrices (eigenvalues ≥ −ε, zeros found)", () => {
