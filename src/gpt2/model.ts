@@ -55,6 +55,7 @@ import {
   UNLABELLED,
 } from "./results.ts";
 import {
+  type BackwardOptions,
   type BackwardVisitor,
   LINEAR_MODULES,
   type LinearModule,
@@ -343,7 +344,11 @@ export class Gpt2Model {
   // ---- backward -------------------------------------------------------------------------------
 
   /** Records the backward from the cross-entropy's dlogits; `visitor` sees each linear layer's tap. */
-  private async recordBackward(batch: PreparedBatch, visitor: BackwardVisitor = {}): Promise<void> {
+  private async recordBackward(
+    batch: PreparedBatch,
+    visitor: BackwardVisitor = {},
+    parameterGradients = true,
+  ): Promise<void> {
     const rt = this.rt;
     const ws = this.ws!;
     const { L, H, hs } = this.dims;
@@ -355,26 +360,36 @@ export class Gpt2Model {
     const visit = async (layer: number, module: LinearModule) => {
       await visitor.linear?.(this.linearTap(ws, layer, module));
     };
+    // Without parameter gradients only the gradients flowing back through the activations are
+    // computed (what the taps need): about a third less work, and no head or embedding gradients.
+    const params = parameterGradients;
     /** dx = dy·Wᵀ (when dx is given), dW = xᵀ·dy, db = Σ_rows dy. */
     const linearBackward = async (prefix: string, x: Tensor, dy: Tensor, dx: Tensor | null) => {
-      await matmul(rt, x.transposeView(), dy, gr(`${prefix}.weight`));
-      await colSum(rt, dy, gr(`${prefix}.bias`), colSumOptions);
+      if (params) {
+        await matmul(rt, x.transposeView(), dy, gr(`${prefix}.weight`));
+        await colSum(rt, dy, gr(`${prefix}.bias`), colSumOptions);
+      }
       if (dx) await matmul(rt, dy, p(`${prefix}.weight`).transposeView(), dx);
     };
+    const layerNormParams = async (...args: Parameters<typeof layerNormBackwardParams>) => {
+      if (params) await layerNormBackwardParams(...args);
+    };
 
-    for (const view of this.accumulatedGrads()) await fill(rt, view, 0);
+    if (params) { for (const view of this.accumulatedGrads()) await fill(rt, view, 0); }
     // Tied head: dln_f = dlogits·wte, dwte = dlogitsᵀ·ln_f (the embedding adds its part below).
     // Padding columns of dlogits are 0, so wte's padding rows get exactly zero gradient.
     for (const [k, chunk] of ws.chunks.entries()) {
       await matmul(rt, ws.dlogits[k], this.headRows(this.paramSegments, chunk), ws.scratch, {
         accumulate: k > 0,
       });
-      await matmul(
-        rt,
-        ws.dlogits[k].transposeView(),
-        ws.lnf,
-        this.headRows(this.gradSegments, chunk),
-      );
+      if (params) {
+        await matmul(
+          rt,
+          ws.dlogits[k].transposeView(),
+          ws.lnf,
+          this.headRows(this.gradSegments, chunk),
+        );
+      }
     }
     await layerNormBackwardInput(
       rt,
@@ -385,7 +400,7 @@ export class Gpt2Model {
       null,
       ws.dres[L],
     );
-    await layerNormBackwardParams(
+    await layerNormParams(
       rt,
       ws.xFinal,
       ws.scratch,
@@ -411,7 +426,7 @@ export class Gpt2Model {
         dOut,
         a.dMid,
       );
-      await layerNormBackwardParams(
+      await layerNormParams(
         rt,
         a.xMid,
         ws.scratch,
@@ -423,6 +438,8 @@ export class Gpt2Model {
       await linearBackward(h("attn.c_proj"), a.y, a.dMid, ws.scratch);
       await attentionBackward(rt, { B, T, H, hs }, a.qkv, a.probs, ws.scratch, ws.dscores, a.dqkv);
       await visit(l, "attn.c_attn");
+      // Below layer 0 only the embedding's gradients remain.
+      if (l === 0 && !params) break;
       await linearBackward(h("attn.c_attn"), a.ln1, a.dqkv, ws.scratch);
       await layerNormBackwardInput(
         rt,
@@ -433,7 +450,7 @@ export class Gpt2Model {
         a.dMid,
         ws.dres[l],
       );
-      await layerNormBackwardParams(
+      await layerNormParams(
         rt,
         a.x,
         ws.scratch,
@@ -442,6 +459,8 @@ export class Gpt2Model {
         gr(h("ln_1.bias")),
       );
     }
+    this.hasGradients = params;
+    if (!params) return;
     const groups = tokenGroups(batch.tokens);
     rt.write(ws.groups.view([groups.data.length]), groups.data);
     await embeddingBackward(
@@ -591,19 +610,20 @@ export class Gpt2Model {
    * sampled from the model's own predictions (the true Fisher). `visitor` sees every linear
    * layer's per-token input and output gradient as the backward reaches it (BackwardVisitor's
    * contract). Every parameter gradient is left in the model (readGrads) as computeGradients
-   * does, without the gradient norm.
+   * does, without the gradient norm, unless `options.parameterGradients` is false.
    */
   async backward(
     batch: Batch,
     objective: Objective,
     visitor: BackwardVisitor = {},
+    options: BackwardOptions = {},
   ): Promise<BackwardResult> {
     const prepared = prepareBatch(batch, this.config);
     const weights = objectiveWeights(objective, prepared);
     const labels = objective.labels ?? { kind: "data" };
     const draws = labels.kind === "sampled" ? labelDraws(prepared, labels.seed) : null;
     await this.recordForward(prepared, weights, draws);
-    await this.recordBackward(prepared, visitor);
+    await this.recordBackward(prepared, visitor, options.parameterGradients ?? true);
     const [tokenLoss, targets] = await this.rt.read([this.ws!.tokenLoss, this.ws!.targets]);
     let value = 0;
     for (let r = 0; r < weights.length; r++) {

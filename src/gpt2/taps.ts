@@ -101,3 +101,13 @@ export function objectiveWeights(
   if (index >= 0) throw new RangeError(`objective weight ${index} is ${weights[index]}`);
   return Float32Array.from(weights);
 }
+
+export interface BackwardOptions {
+  /**
+   * Compute every parameter's gradient (default true). False computes only what flows back
+   * through the activations, which is all a visitor's taps need: the weight, bias, LayerNorm,
+   * head and embedding gradients are skipped (about a third of the backward's work) and
+   * readGrads is unavailable until the next backward with gradients.
+   */
+  parameterGradients?: boolean;
+}

@@ -323,3 +323,32 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "backward without parameter gradients: the same taps, in the same order",
+  gpuTest,
+  async () => {
+    const rt = await testRuntime();
+    const model = Gpt2Model.create(rt, spreadParams(config, 1));
+    try {
+      const withGrads = copyingVisitor(rt);
+      const full = await model.backward(rawBatch, summedLoss(), withGrads.visitor);
+      const tapsOnly = copyingVisitor(rt);
+      const light = await model.backward(rawBatch, summedLoss(), tapsOnly.visitor, {
+        parameterGradients: false,
+      });
+      assert.deepEqual(tapsOnly.seen.map((s) => s.tap.name), backwardOrder(config));
+      assert.equal(light.objective, full.objective);
+      for (const [i, { input, outputGrad }] of tapsOnly.seen.entries()) {
+        const other = withGrads.seen[i];
+        const [a, s, a0, s0] = await rt.read([input, outputGrad, other.input, other.outputGrad]);
+        assert.deepEqual(a, a0, `${other.tap.name} input`);
+        assert.deepEqual(s, s0, `${other.tap.name} output gradient`);
+        for (const t of [input, outputGrad, other.input, other.outputGrad]) t.dispose();
+      }
+      await assert.rejects(() => model.readGrads(), /no gradients/);
+    } finally {
+      model.dispose();
+    }
+  },
+);

@@ -76,7 +76,7 @@ async function pass(
           const rows = await scratch.rows(tap, o.modules[i], mask);
           await visit(i, rows, sb.batch.T, sb.batch.B);
         },
-      });
+      }, { parameterGradients: false });
       // backward read its results back, so the batch's work has run: the mask may go.
     } finally {
       mask.dispose();

@@ -178,7 +178,7 @@ export async function computeScores(options: ComputeScoresOptions): Promise<Scor
               if (s.bases) rows = await scratch.rotate(rows, s.module, s.bases);
               await visit(s, i, rows, sb.start, B, T);
             },
-          });
+          }, { parameterGradients: false });
           await after(sb.start, B, T);
         } finally {
           mask.dispose();
