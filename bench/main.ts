@@ -3,6 +3,7 @@
 // figures go to stdout (or FILE) as JSON and the table to stderr.
 import { GpuRuntime } from "../src/gpu/runtime.ts";
 import { matmulConfig } from "../src/gpu/kernels/matmul.ts";
+import { influence124mSuite, influenceSuite } from "./influence.ts";
 import { matmulSuite } from "./matmul.ts";
 import { modelSuite } from "./model.ts";
 import { simfluenceSuite } from "./simfluence.ts";
@@ -17,6 +18,8 @@ export const SUITES: BenchSuite[] = [
   simulateSseSuite,
   modelSuite,
   trainingSuite,
+  influenceSuite,
+  influence124mSuite,
 ];
 
 interface Args {
@@ -74,7 +77,7 @@ if (import.meta.main) {
   const started = performance.now();
   const results: { suite: string; figures: BenchFigure[] }[] = [];
   for (const suite of SUITES) {
-    if (args.suites.length && !args.suites.includes(suite.name)) continue;
+    if (args.suites.length ? !args.suites.includes(suite.name) : suite.onlyWhenNamed) continue;
     const t0 = performance.now();
     const figures = await suite.run(rt, { quick: args.quick });
     results.push({ suite: suite.name, figures });

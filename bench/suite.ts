@@ -18,5 +18,7 @@ export interface BenchFigure {
 
 export interface BenchSuite {
   name: string;
+  /** Too long for every run (e.g. GPT-2-124M on a CPU adapter): runs only with --suite NAME. */
+  onlyWhenNamed?: boolean;
   run(rt: GpuRuntime, options: { quick: boolean }): Promise<BenchFigure[]>;
 }

@@ -105,9 +105,19 @@ export class GpuRuntime implements TensorOwner {
 
   // ---- tensors -------------------------------------------------------------------------------
 
+  /** Bytes of tensor buffers alive now, and the most alive at once since `resetPeakBytes`. */
+  liveBytes = 0;
+  peakBytes = 0;
+
+  resetPeakBytes(): void {
+    this.peakBytes = this.liveBytes;
+  }
+
   private createBuffer(bytes: number, mapped = false): GPUBuffer {
     // Zero-sized bindings are invalid; keep at least one element.
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    this.liveBytes += size;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
     return this.device.createBuffer({
       size,
       usage: STORAGE | COPY_SRC | COPY_DST,
@@ -147,6 +157,7 @@ export class GpuRuntime implements TensorOwner {
   release(buffer: GPUBuffer): void {
     // Destroy is deferred by WebGPU until submitted work using the buffer completes.
     this.flush();
+    this.liveBytes -= buffer.size;
     buffer.destroy();
   }
 

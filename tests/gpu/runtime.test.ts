@@ -101,3 +101,17 @@ Deno.test("scratch textures are reused by role and size", gpuTest, async () => {
   assert.notEqual(rt.scratchTexture("test-b", 3, 5), a);
   assert.equal(rt.scratchTexture("test-a", 3, 5), a, "still cached after other sizes");
 });
+
+Deno.test("runtime counts live and peak tensor bytes", gpuTest, async () => {
+  const rt = await testRuntime();
+  rt.resetPeakBytes();
+  const start = rt.liveBytes;
+  const a = rt.zeros([1000]);
+  const b = rt.tensor(new Float32Array(500));
+  assert.equal(rt.liveBytes - start, 6000);
+  a.dispose();
+  assert.equal(rt.liveBytes - start, 2000);
+  assert.equal(rt.peakBytes - start, 6000);
+  b.dispose();
+  assert.equal(rt.liveBytes, start);
+});
