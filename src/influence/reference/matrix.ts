@@ -3,7 +3,14 @@
 //   into the eigenbasis:   R = Q_Sᵀ·G·Q_A
 //   back to the original:  G = Q_S·R·Q_Aᵀ
 // with Q_S [dOut, dOut] and Q_A [cols, cols] holding one eigenvector per column.
-import type { ModuleFactors } from "./factors.ts";
+import type { SymmetricEigen } from "../eigh.ts";
+
+/** What a rotation needs of a module's factors (factors.ts's EigenFactors has it). */
+interface EigenFactors {
+  module: { name: string; dOut: number; cols: number };
+  gradientEigen?: SymmetricEigen;
+  activationEigen?: SymmetricEigen;
+}
 
 /** C [m, n] = A [m, k] · B [k, n]. */
 export function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number) {
@@ -47,7 +54,7 @@ export function matmulNT(a: Float64Array, b: Float64Array, m: number, k: number,
   return c;
 }
 
-function eigenvectors(f: ModuleFactors): { qS: Float64Array; qA: Float64Array } {
+function eigenvectors(f: EigenFactors): { qS: Float64Array; qA: Float64Array } {
   if (!f.gradientEigen || !f.activationEigen) {
     throw new RangeError(`${f.module.name}: the factors have no eigendecompositions`);
   }
@@ -55,14 +62,14 @@ function eigenvectors(f: ModuleFactors): { qS: Float64Array; qA: Float64Array } 
 }
 
 /** Q_Sᵀ·G·Q_A, [dOut, cols]. */
-export function rotateIntoEigenbasis(f: ModuleFactors, g: Float64Array): Float64Array {
+export function rotateIntoEigenbasis(f: EigenFactors, g: Float64Array): Float64Array {
   const { dOut, cols } = f.module;
   const { qS, qA } = eigenvectors(f);
   return matmul(matmulTN(qS, g, dOut, dOut, cols), qA, dOut, cols, cols);
 }
 
 /** Q_S·R·Q_Aᵀ, [dOut, cols]. */
-export function rotateFromEigenbasis(f: ModuleFactors, r: Float64Array): Float64Array {
+export function rotateFromEigenbasis(f: EigenFactors, r: Float64Array): Float64Array {
   const { dOut, cols } = f.module;
   const { qS, qA } = eigenvectors(f);
   return matmulNT(matmul(qS, r, dOut, dOut, cols), qA, dOut, cols, cols);
