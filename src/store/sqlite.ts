@@ -11,8 +11,7 @@ import { type Store, type StoreModule, UnregisteredStoreModuleError } from "./st
 export interface OpenStoreOptions {
   dataDir: string;
   /** The capabilities' stores, in an order that respects their foreign keys. */
-  // deno-lint-ignore no-explicit-any
-  modules?: readonly StoreModule<any>[];
+  modules?: readonly StoreModule<unknown>[];
 }
 
 export const INTERRUPTED_ERROR = "interrupted";
@@ -26,11 +25,10 @@ export class SqliteStore implements Store {
   private depth = 0;
   private closed = false;
 
-  // deno-lint-ignore no-explicit-any
   private constructor(
     readonly db: DatabaseSync,
     readonly dataDir: string,
-    modules: readonly StoreModule<any>[],
+    modules: readonly StoreModule<unknown>[],
   ) {
     this.jobs = new SqliteJobStore(db);
     this.tensors = new FileTensorStore(db, dataDir);
