@@ -4,7 +4,7 @@
 //    tracked module, preconditioned: P̃_q = G̃_q ⊘ (Λ + λ), with G̃ = Q_Sᵀ·G·Q_A for EK-FAC/KFAC
 //    (the score is basis-free: ⟨P_q, DW⟩ = ⟨P̃_q, Q_Sᵀ·DW·Q_A⟩), G ⊘ (Λ + λ) for the diagonal
 //    Fisher, and G itself for identity. With `queryRank` k, P̃_q is replaced by its best rank-k
-//    approximation Σ_j u_j v_jᵀ (float64 SVD on the CPU) wherever min(dOut, cols) > k.
+//    approximation Σ_j u_j v_jᵀ (query_rank.ts) wherever min(dOut, cols) > k.
 // 2. Training sequences stream through in batches: per module their masked per-token rows (in
 //    the eigenbasis when there is one), then
 //      full rank: the sequences' gradient matrices G̃_b and scores[b, q] = ⟨G̃_b, P̃_q⟩ (matmul);
@@ -24,7 +24,7 @@ import { lowRankPairs, lowRankTokens } from "../kernels/lowrank.ts";
 import { precondition } from "../kernels/precondition.ts";
 import type { TrackedModule } from "../modules.ts";
 import { longest, type Sequence, sequenceBatches } from "../sequences.ts";
-import { lowRankFactors } from "../svd.ts";
+import { queryRankFactors } from "./query_rank.ts";
 import { type Eigenbases, type TapRows, TapScratch } from "../tap_rows.ts";
 
 export type ScoreMode = "pairwise" | "self";
@@ -235,20 +235,11 @@ export async function computeScores(options: ComputeScoresOptions): Promise<Scor
           o.onProgress?.({ phase: "low rank", done: i, total: L, tokens: tokensSeen });
           const { dOut, cols } = s.module;
           if (Math.min(dOut, cols) <= k) continue;
-          const [p] = await rt.read([s.preconditioned!]);
-          const u = new Float32Array(dOut * Q * k);
-          const v = new Float32Array(cols * Q * k);
-          for (let q = 0; q < Q; q++) {
-            const f = lowRankFactors(p.subarray(q * D(s), (q + 1) * D(s)), dOut, cols, k);
-            for (let j = 0; j < k; j++) {
-              for (let r = 0; r < dOut; r++) u[r * Q * k + q * k + j] = f.left[r * k + j];
-              for (let c = 0; c < cols; c++) v[c * Q * k + q * k + j] = f.right[c * k + j];
-            }
-          }
+          const f = await queryRankFactors(rt, s.preconditioned!, s.module, Q, k);
           s.lowRank = {
             k,
-            u: keep(rt.tensor(u, [dOut, Q * k])),
-            v: keep(rt.tensor(v, [cols, Q * k])),
+            u: keep(rt.tensor(f.u, [dOut, Q * k])),
+            v: keep(rt.tensor(f.v, [cols, Q * k])),
           };
           s.preconditioned!.dispose();
           s.preconditioned = null;
