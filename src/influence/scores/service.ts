@@ -474,3 +474,30 @@ export async function pairTokens(store: Store, id: string, query: string, train:
     total,
   };
 }
+
+/** A ready score set as plain arrays, for other capabilities (simulators, LDS). */
+export interface ScoreSetMatrix {
+  id: string;
+  mode: "pairwise" | "self";
+  /** Query ids (rows); empty in self mode. */
+  queries: string[];
+  /** Training ids (columns), and the dataset they come from. */
+  train: string[];
+  trainDataset: string;
+  /** Pairwise [queries × train] row-major; self [train]. NaN where a filter skipped the pair. */
+  scores: Float32Array;
+}
+
+/** 404 when unknown, 409 while it is computed or when it failed. */
+export async function scoreSetMatrix(store: Store, id: string): Promise<ScoreSetMatrix> {
+  const { record, file } = await readyFile(store, id);
+  const { spec } = record;
+  return {
+    id,
+    mode: spec.mode,
+    queries: spec.queries.ids,
+    train: spec.train.ids,
+    trainDataset: spec.train.dataset,
+    scores: file.tensor("scores").data,
+  };
+}
