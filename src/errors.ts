@@ -56,30 +56,12 @@ export class UnavailableError extends DomainError {
 }
 
 /**
- * How errors of lower layers not yet on DomainError (src/gpt2, src/simfluence/math) say what they
- * are: a `code` and the HTTP status they are meant to surface as.
- */
-export interface LegacyCodedError {
-  readonly httpStatus: number;
-  readonly code: string;
-  readonly message: string;
-  readonly details?: unknown;
-}
-
-export function isLegacyCodedError(error: unknown): error is Error & LegacyCodedError {
-  if (!(error instanceof Error)) return false;
-  const e = error as Error & Partial<LegacyCodedError>;
-  return typeof e.httpStatus === "number" && e.httpStatus >= 400 && e.httpStatus <= 599 &&
-    typeof e.code === "string";
-}
-
-/**
- * The code and message of an error we raised on purpose (a DomainError or a legacy coded one),
- * for reporting it where there is no HTTP response, e.g. in an event stream; null for anything
+ * The code and message of an error we raised on purpose (a DomainError), for reporting it
+ * where there is no HTTP response, e.g. in an event stream; null for anything
  * else (a bug, a lost device).
  */
 export function describeError(error: unknown): { code: string; message: string } | null {
-  if (error instanceof DomainError || isLegacyCodedError(error)) {
+  if (error instanceof DomainError) {
     return { code: error.code, message: error.message };
   }
   return null;

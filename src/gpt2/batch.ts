@@ -8,6 +8,7 @@
 //                         counts, like HF `labels` with -100 elsewhere. Default: every real token.
 // Position ids are 0..T-1 for every row (HF's default), so pad on the right for training.
 import { dimsOf, type Gpt2Config } from "./config.ts";
+import { DomainError } from "../errors.ts";
 
 export interface Batch {
   B: number;
@@ -35,10 +36,11 @@ export interface PreparedBatch {
   activeExamples: number;
 }
 
-export class BatchError extends Error {
+export class BatchError extends DomainError {
   override name = "BatchError";
-  readonly httpStatus = 400;
-  readonly code = "invalid_batch";
+  constructor(message: string) {
+    super("invalid", "invalid_batch", message);
+  }
 }
 
 function checkMask(name: string, mask: ArrayLike<number> | undefined, n: number): void {

@@ -2,6 +2,7 @@
 // rates, token ids, task heads) are accepted and ignored; fields that would change the
 // architecture away from what this implementation computes are rejected with a clear message.
 import { z } from "zod";
+import { DomainError } from "../errors.ts";
 
 const positiveInt = z.number().int().positive();
 const upTo = (max: number) => positiveInt.max(max);
@@ -77,12 +78,11 @@ export const gpt2ConfigSchema = z.looseObject({
 export type Gpt2ConfigInput = z.input<typeof gpt2ConfigSchema>;
 export type Gpt2Config = z.output<typeof gpt2ConfigSchema>;
 
-export class ConfigError extends Error {
+export class ConfigError extends DomainError {
   override name = "ConfigError";
-  readonly httpStatus = 400;
-  readonly code = "invalid_model_config";
-  constructor(message: string, readonly details: { path: string; message: string }[]) {
-    super(message);
+  declare readonly details: { path: string; message: string }[];
+  constructor(message: string, details: { path: string; message: string }[]) {
+    super("invalid", "invalid_model_config", message, details);
   }
 }
 

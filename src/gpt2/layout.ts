@@ -13,6 +13,7 @@
 // parameter-like slot of its own. Small models get one segment and one block, as before.
 import type { Gpt2Config } from "./config.ts";
 import { type ParamSpec, paramSpecs } from "./params.ts";
+import { DomainError } from "../errors.ts";
 
 export interface ParamSlot extends ParamSpec {
   /** The segment (buffer) holding it. */
@@ -53,17 +54,17 @@ export interface ParamLayout {
 const ALIGN = 4;
 
 /** A parameter (or group bound as one) larger than one buffer binding of this device. */
-export class ModelTooLargeError extends RangeError {
+export class ModelTooLargeError extends DomainError {
   override name = "ModelTooLargeError";
-  readonly httpStatus = 400;
-  readonly code = "model_too_large_for_device";
-  readonly details: { tensor: string; elements: number; maxBindableElements: number };
+  declare readonly details: { tensor: string; elements: number; maxBindableElements: number };
   constructor(what: string, elements: number, maxBindableElements: number) {
     super(
+      "invalid",
+      "model_too_large_for_device",
       `${what} (${elements} elements) exceeds the largest buffer this GPU can bind ` +
         `(${maxBindableElements} elements)`,
+      { tensor: what, elements, maxBindableElements },
     );
-    this.details = { tensor: what, elements, maxBindableElements };
   }
 }
 

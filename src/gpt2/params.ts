@@ -12,6 +12,7 @@ import {
   toFloat32,
 } from "../store/safetensors.ts";
 import { ConfigError, dimsOf, type Gpt2Config, parseGpt2Config, toHfConfig } from "./config.ts";
+import { DomainError } from "../errors.ts";
 
 export type ParamInit = "normal" | "normal_scaled" | "zeros" | "ones";
 
@@ -85,15 +86,11 @@ export function initParams(config: Gpt2Config, seed: number): ParamSet {
   return { config, values };
 }
 
-export class ParamLoadError extends Error {
+export class ParamLoadError extends DomainError {
   override name = "ParamLoadError";
-  readonly httpStatus = 400;
-  readonly code = "invalid_model_weights";
-  constructor(
-    message: string,
-    readonly details: { tensor?: string; problem: string; index?: number },
-  ) {
-    super(message);
+  declare readonly details: { tensor?: string; problem: string; index?: number };
+  constructor(message: string, details: { tensor?: string; problem: string; index?: number }) {
+    super("invalid", "invalid_model_weights", message, details);
   }
 }
 

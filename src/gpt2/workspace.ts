@@ -8,6 +8,7 @@ import type { HeadChunk } from "./head_chunks.ts";
 import { SAMPLE_STATE } from "./kernels/sample.ts";
 import { maxSegmentElements } from "./layout.ts";
 import type { LinearModule } from "./taps.ts";
+import { DomainError } from "../errors.ts";
 
 interface LayerActivations {
   x: Tensor; // residual stream entering the layer [N, d]
@@ -28,11 +29,9 @@ interface LayerActivations {
 }
 
 /** A batch whose activations (attention probabilities, MLP hidden) exceed one buffer binding. */
-export class BatchTooLargeError extends RangeError {
+export class BatchTooLargeError extends DomainError {
   override name = "BatchTooLargeError";
-  readonly httpStatus = 400;
-  readonly code = "batch_too_large_for_device";
-  readonly details: {
+  declare readonly details: {
     batchSize: number;
     tokens: number;
     elements: number;
@@ -40,10 +39,12 @@ export class BatchTooLargeError extends RangeError {
   };
   constructor(B: number, T: number, elements: number, maxBindableElements: number) {
     super(
+      "invalid",
+      "batch_too_large_for_device",
       `a batch of ${B} sequences of ${T} tokens needs an activation of ${elements} elements, more ` +
         `than this GPU can bind (${maxBindableElements}); use a smaller batch or shorter texts`,
+      { batchSize: B, tokens: T, elements, maxBindableElements },
     );
-    this.details = { batchSize: B, tokens: T, elements, maxBindableElements };
   }
 }
 

@@ -1,12 +1,7 @@
 // The HTTP face of errors: `ApiError` is what leaves as {"error": {code, message, details}}, and
 // `toApiError` is the one place where domain errors (src/errors.ts) get their status codes.
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import {
-  DomainError,
-  type ErrorKind,
-  isLegacyCodedError,
-  type LegacyCodedError,
-} from "../errors.ts";
+import { DomainError, type ErrorKind } from "../errors.ts";
 
 export class ApiError extends Error {
   override name = "ApiError";
@@ -41,22 +36,10 @@ export const STATUS_BY_KIND: Record<ErrorKind, ContentfulStatusCode> = {
   corrupt: 500,
 };
 
-/** Lower layers not yet on DomainError describe how they surface this way (src/errors.ts). */
-export type HttpMappedError = LegacyCodedError;
-
 export function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
   if (error instanceof DomainError) {
     return new ApiError(STATUS_BY_KIND[error.kind], error.code, error.message, error.details);
-  }
-  // Lower layers not yet on DomainError (src/gpt2, src/simfluence/math) carry their status.
-  if (isLegacyCodedError(error)) {
-    return new ApiError(
-      error.httpStatus as ContentfulStatusCode,
-      error.code,
-      error.message,
-      error.details ?? null,
-    );
   }
   return null;
 }

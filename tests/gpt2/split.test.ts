@@ -23,6 +23,7 @@ import {
 import { adamState64, adamwStep, clipGradNorm } from "../../src/gpt2/reference/optimizer.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
 import { spreadParams, tinyBatch, tinyConfig } from "../helpers/model_fixtures.ts";
+import { toApiError } from "../../src/http/api_error.ts";
 
 Deno.test("GPT-2-124M under a 128 MiB binding: segments, vocabulary blocks, decay split", () => {
   const config = parseGpt2Config({
@@ -172,7 +173,8 @@ Deno.test(
       await assert.rejects(
         () => model.forward(batch),
         (e) =>
-          e instanceof BatchTooLargeError && e.httpStatus === 400 && e.details.batchSize === B &&
+          e instanceof BatchTooLargeError && toApiError(e)?.status === 400 &&
+          e.details.batchSize === B &&
           /use a smaller batch/.test(e.message),
       );
     } finally {

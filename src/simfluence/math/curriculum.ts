@@ -1,14 +1,13 @@
 // Normalises batches (index lists with repeats, or indices with counts) into a CSR curriculum and
 // checks runs against their study universe.
 import type { Batch, Curriculum, Run } from "./types.ts";
+import { DomainError } from "../../errors.ts";
 
-export class SimfluenceInputError extends Error {
+export class SimfluenceInputError extends DomainError {
   override name = "SimfluenceInputError";
-  /** Surfaces as a 400 when it reaches HTTP (see HttpMappedError). */
-  readonly httpStatus = 400;
-  readonly code = "invalid_simfluence_input";
-  constructor(message: string, readonly details: Record<string, unknown> = {}) {
-    super(message);
+  declare readonly details: Record<string, unknown>;
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("invalid", "invalid_simfluence_input", message, details);
   }
 }
 
