@@ -14,7 +14,8 @@ import { Bm25Index } from "../bm25.ts";
 import { factorSetFrom } from "../factors/factor_set.ts";
 import {
   type FactorsRecord,
-  getFactors,
+  type FactorsSpec,
+  type FactorsSummary,
   type InfluenceDeps,
   resolveModules,
 } from "../factors/service.ts";
@@ -27,7 +28,16 @@ import { computeScores, QueriesTooLargeError } from "./engine.ts";
 import { ScoreFile, scoreTensors } from "./result_file.ts";
 
 export interface ScoresSpec {
-  factors: string;
+  /** The factors the scores were computed with; null for TracIn (method "tracin"). */
+  factors: string | null;
+  /** How the scores were computed; absent: influence functions with `factors`. */
+  method?: "influence" | "tracin";
+  /** TracIn-CP (src/tracin/): the run, the parameters, and each checkpoint's step and η. */
+  tracin?: {
+    run: string;
+    parameters: "all" | "mlp" | "linear";
+    checkpoints: { step: number; lr: number }[];
+  };
   mode: "pairwise" | "self";
   damping: number | null;
   queryRank: number | null;
@@ -58,7 +68,8 @@ const GPU_NEED = {
 
 /** Ready factors, or 409 (still fitting, failed) / 404. */
 function readyFactors(store: Store, id: string, model?: string): FactorsRecord {
-  const factors = getFactors(store, id);
+  const factors = store.get(INFLUENCE).get<FactorsSpec, FactorsSummary>("factors", id);
+  if (!factors) throw new NotFoundError(`influence factors ${id}`, { field: "factors", id });
   if (factors.status !== "ready") {
     throw new ConflictError(
       factors.status === "running"
@@ -263,6 +274,8 @@ export function describeScores(record: ScoresRecord) {
     id: record.id,
     model: record.model,
     factors: spec.factors,
+    method: spec.method ?? "influence",
+    tracin: spec.tracin ?? null,
     status: record.status,
     error: record.error,
     job: record.job,
