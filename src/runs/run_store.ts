@@ -60,6 +60,28 @@ const RUN_CHECKPOINT_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/**
+ * Provenance of recorded runs: the model they were fine-tuned from and the dataset their training
+ * examples come from (TracIn needs both). Null for uploaded runs and runs stored before this.
+ */
+const RUN_PROVENANCE_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "run_provenance",
+    up(db) {
+      db.exec(`
+        ALTER TABLE runs ADD COLUMN model TEXT;
+        ALTER TABLE runs ADD COLUMN dataset TEXT;
+      `);
+    },
+  },
+];
+
+/** Where a recorded run came from; both null for uploaded runs. */
+export interface RunProvenance {
+  model: string | null;
+  dataset: string | null;
+}
+
 /** A checkpoint: the weights after `step` (1-based), a safetensors file with HF GPT-2 names. */
 export interface RunCheckpoint {
   step: number;
@@ -169,6 +191,7 @@ export class RunStore {
     input: RunInput,
     source: string,
     checkpoints: readonly RunCheckpoint[] = [],
+    provenance: RunProvenance = { model: null, dataset: null },
   ): Promise<RunRecord> {
     this.assertNameFree(input.study, input.name);
     const run = this.alignToStudy(input);
@@ -191,7 +214,8 @@ export class RunStore {
         }
         this.db.prepare(
           `INSERT INTO runs (id, study, name, steps, test_examples, distinct_train, curriculum,
-             losses_tensor, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             losses_tensor, source, created_at, model, dataset)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           id,
           run.study,
@@ -203,6 +227,8 @@ export class RunStore {
           file.id,
           source,
           Date.now(),
+          provenance.model,
+          provenance.dataset,
         );
         const checkpoint = this.db.prepare(
           "INSERT INTO run_checkpoints (run, step, tensor) VALUES (?, ?, ?)",
@@ -270,6 +296,14 @@ export class RunStore {
     return [...ids].sort();
   }
 
+  /** The model and dataset a recorded run came from; null when the run does not exist. */
+  provenance(id: string): RunProvenance | null {
+    const row = this.db.prepare("SELECT model, dataset FROM runs WHERE id = ?").get(id) as
+      | { model: string | null; dataset: string | null }
+      | undefined;
+    return row ? { model: row.model, dataset: row.dataset } : null;
+  }
+
   /** The run's checkpoints by step; empty for uploaded runs. */
   checkpoints(id: string): RunCheckpoint[] {
     return this.db.prepare(
@@ -303,6 +337,6 @@ export class RunStore {
 /** Studies, runs and their checkpoints. */
 export const RUNS = defineStoreModule({
   name: "runs",
-  migrations: [...RUN_MIGRATIONS, ...RUN_CHECKPOINT_MIGRATIONS],
+  migrations: [...RUN_MIGRATIONS, ...RUN_CHECKPOINT_MIGRATIONS, ...RUN_PROVENANCE_MIGRATIONS],
   open: (context) => new RunStore(context),
 });

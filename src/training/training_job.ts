@@ -78,7 +78,10 @@ export function trainingJob(deps: TrainingJobDeps) {
         },
       }, plan);
       for await (const { index, run, stats } of recorded) {
-        const record = await store.get(RUNS).create(run, "training", pending);
+        const record = await store.get(RUNS).create(run, "training", pending, {
+          model: ctx.input.model,
+          dataset: ctx.input.dataset,
+        });
         stored.push({
           run: index,
           id: record.id,
