@@ -25,6 +25,7 @@ const CAPABILITIES: Capability[] = [
   { prefix: "gpt2_", src: "src/gpt2", tests: "tests/gpt2" },
   { prefix: "simfluence_", src: "src/simfluence/math", tests: "tests/simfluence" },
   { prefix: "influence_", src: "src/influence", tests: "tests/influence" },
+  { prefix: "projection_", src: "src/projection", tests: "tests/projection" },
   { prefix: "", src: "src/gpu", tests: "tests/gpu" },
 ];
 
