@@ -71,9 +71,13 @@ const routes = {
         z.object({ simulator: SimulatorSchema, job: z.string() }),
         "Fitting started",
       ),
-      400: errorResponse("Invalid request; the message names the field"),
+      400: errorResponse(
+        "Invalid request; the message names the field (a `scoreSet` in self mode, or lacking " +
+          "pairs the fitting runs need, is one)",
+      ),
       401: errorResponse("Missing or wrong API token"),
-      404: errorResponse("No such study"),
+      404: errorResponse("No such study or score set"),
+      409: errorResponse("The score set is not ready"),
     },
   }),
   list: createRoute({
@@ -239,8 +243,8 @@ export const simulatorRoutes: RouteModule = (app, deps) => {
   const simulators = deps.store.get(SIMULATORS);
   const keepAliveMs = deps.sseKeepAliveMs ?? 15_000;
 
-  app.openapi(routes.create, (c) => {
-    const { simulator, job } = startFit(deps, c.req.valid("json"));
+  app.openapi(routes.create, async (c) => {
+    const { simulator, job } = await startFit(deps, c.req.valid("json"));
     return c.json({ simulator, job: job.id }, 202);
   });
 

@@ -58,3 +58,31 @@ export async function evaluateSimulator(
     evaluatedAt: new Date().toISOString(),
   };
 }
+
+/**
+ * Each run's final losses L̂_T as the simulator predicts them: its curriculum rolled out from the
+ * run's own L_0. R x m row-major, in the order of `runs`.
+ */
+export async function predictFinalLosses(
+  rt: GpuRuntime | null,
+  sim: LoadedSimulator,
+  runs: readonly StoredRun[],
+  onRun?: (done: number) => void,
+): Promise<Float64Array> {
+  const index = new Map(sim.trainIds.map((id, i) => [id, i]));
+  const m = sim.testIds.length;
+  const out = new Float64Array(runs.length * m);
+  for (const [r, stored] of runs.entries()) {
+    const request = {
+      batches: indexBatches(stored.run.steps.map((s) => s.batch), index),
+      initialLosses: stored.run.losses.subarray(0, m),
+    };
+    const predicted = rt
+      ? await simulateGpu(rt, sim.params, request)
+      : simulateCpu(sim.params, request);
+    const T = stored.run.steps.length;
+    for (let z = 0; z < m; z++) out[r * m + z] = predicted[T * m + z];
+    onRun?.(r + 1);
+  }
+  return out;
+}

@@ -8,6 +8,7 @@ import type { RunStore } from "../runs/run_store.ts";
 import { fitSimulator, type RidgeSolverChoice } from "./math/fit.ts";
 import { fitScoresSimulator } from "./math/scores.ts";
 import type { SimulatorKind } from "./math/types.ts";
+import { type StudyScoreSet, trainMajorScores } from "./score_set.ts";
 import type { SimulatorStore } from "./simulator_store.ts";
 import { loadStudyRuns, meanInitialLoss, toMathRun } from "./study_runs.ts";
 
@@ -53,6 +54,12 @@ export interface FitJobDeps {
   runtime: GpuRuntime | null;
   /** For kind "scores": I(z, i) as test id → train id → score. */
   scores?: Record<string, Record<string, number>>;
+  /**
+   * For kind "scores", instead of `scores`: a stored score set (pairs it lacks count as 0; the
+   * service has checked them or was told `"missing": "zero"`), and how many pairs the fitting
+   * runs need that it lacks.
+   */
+  scoreSet?: { set: StudyScoreSet; zeroFilledPairs: number };
 }
 
 export function fitJob(deps: FitJobDeps) {
@@ -78,11 +85,22 @@ export function fitJob(deps: FitJobDeps) {
       let fitted;
       if (input.kind === "scores") {
         ctx.progress({ phase: "fitting scale", fraction: 0.5 });
-        const scores = scoresMatrix(deps.scores ?? {}, trainIds, testIds);
+        const scores = deps.scoreSet
+          ? trainMajorScores(deps.scoreSet.set, trainIds, testIds)
+          : scoresMatrix(deps.scores ?? {}, trainIds, testIds);
         const result = fitScoresSimulator(universe, runs, scores, "train-major");
         fitted = {
           params: result.params,
-          fit: { solver: "closed-form", transitionMse: result.transitionMse },
+          fit: {
+            solver: "closed-form",
+            transitionMse: result.transitionMse,
+            ...(deps.scoreSet
+              ? {
+                scoreSet: deps.scoreSet.set.id,
+                zeroFilledPairs: deps.scoreSet.zeroFilledPairs,
+              }
+              : {}),
+          },
         };
       } else {
         if (input.lambda === null) throw new Error(`a ${input.kind} fit needs a λ or "auto"`);

@@ -9,7 +9,7 @@ import { listSome } from "../runs/run_input.ts";
 import { RUNS } from "../runs/run_store.ts";
 import type { JobRecord, Store } from "../store/store.ts";
 import { evaluateSimulator, type Evaluation } from "./evaluate.ts";
-import { FIT_DEFAULTS, fitJob, type FitJobInput } from "./fit_job.ts";
+import { FIT_DEFAULTS, fitJob, type FitJobDeps, type FitJobInput } from "./fit_job.ts";
 import { rankInfluence } from "./math/ranking.ts";
 import { SIMULATOR_KINDS } from "./math/types.ts";
 import {
@@ -20,6 +20,7 @@ import {
   type SimulationRequest,
 } from "./simulation.ts";
 import type { SimulationRegistry } from "./simulation_registry.ts";
+import { loadPairwiseScoreSet, missingPairs, requireCoverage, runTrainIds } from "./score_set.ts";
 import { type SimulatorRecord, SIMULATORS } from "./simulator_store.ts";
 import { loadStudyRuns } from "./study_runs.ts";
 
@@ -47,8 +48,19 @@ export const CreateSimulatorSchema = z.object({
     .openapi({
       description: "kind `scores` only: I(test, train) from any attribution tool, as " +
         "{test id: {train id: score}}; positive = training on it lowers the test loss. " +
-        "Missing pairs count as 0.",
+        "Missing pairs count as 0. Give this or `scoreSet`.",
     }),
+  scoreSet: z.string().min(1).max(256).optional().openapi({
+    description: "kind `scores` only, instead of `scores`: the id of a ready pairwise influence " +
+      "score set (POST /v1/influence/scores) whose queries are the study's test examples and " +
+      "whose training ids are those of the study's runs, matched by id. Pairs the fitting runs " +
+      "need that it lacks (absent ids, or pairs a BM25 filter skipped) are a 400 unless " +
+      '`missing` is "zero".',
+  }),
+  missing: z.enum(["error", "zero"]).optional().openapi({
+    description: 'With `scoreSet`: "error" (default) refuses a score set that lacks pairs the ' +
+      'fitting runs need; "zero" counts them as 0.',
+  }),
 }).strict().openapi("CreateSimulator");
 
 export type CreateSimulatorRequest = z.infer<typeof CreateSimulatorSchema>;
@@ -77,22 +89,37 @@ function checkFittingRuns(deps: SimfluenceDeps, request: CreateSimulatorRequest)
   }
 }
 
-/** `scores` comes with kind "scores" only, names the study's test examples and is finite. */
+/**
+ * Kind "scores" takes exactly one of `scores` and `scoreSet` (other kinds neither); inline scores
+ * name the study's test examples and are finite.
+ */
 function checkScores(request: CreateSimulatorRequest, testIds: readonly string[]): void {
   if (request.kind !== "scores") {
-    if (request.scores) {
-      throw new InvalidInputError('`scores` is only for kind "scores"', { field: "scores" });
+    for (const field of ["scores", "scoreSet", "missing"] as const) {
+      if (request[field] !== undefined) {
+        throw new InvalidInputError(`\`${field}\` is only for kind "scores"`, { field });
+      }
     }
     return;
   }
-  if (!request.scores) {
-    throw new InvalidInputError('kind "scores" needs `scores`', { field: "scores" });
+  if (request.scores && request.scoreSet !== undefined) {
+    throw new InvalidInputError(
+      'kind "scores" takes `scores` or `scoreSet`, not both',
+      { field: "scoreSet" },
+    );
+  }
+  if (!request.scores && request.scoreSet === undefined) {
+    throw new InvalidInputError('kind "scores" needs `scores` or `scoreSet`', { field: "scores" });
+  }
+  if (request.missing !== undefined && request.scoreSet === undefined) {
+    throw new InvalidInputError("`missing` applies only with `scoreSet`", { field: "missing" });
   }
   if (request.lambda !== undefined) {
     throw new InvalidInputError('kind "scores" fits one scale; `lambda` does not apply', {
       field: "lambda",
     });
   }
+  if (!request.scores) return;
   const known = new Set(testIds);
   const unknown = Object.keys(request.scores).filter((t) => !known.has(t));
   if (unknown.length > 0) {
@@ -113,19 +140,44 @@ function checkScores(request: CreateSimulatorRequest, testIds: readonly string[]
 }
 
 /**
+ * A `scoreSet` read against the study: every test example × every training id of the fitting
+ * runs must be scored unless `missing` is "zero" (then they count as 0, and are counted).
+ */
+async function resolveScoreSet(
+  deps: SimfluenceDeps,
+  request: CreateSimulatorRequest,
+  testIds: readonly string[],
+): Promise<FitJobDeps["scoreSet"]> {
+  if (request.kind !== "scores" || request.scoreSet === undefined) return undefined;
+  const set = await loadPairwiseScoreSet(deps.store, request.scoreSet, "scoreSet");
+  const runs = deps.store.get(RUNS);
+  const fitting = [
+    ...await loadStudyRuns(runs, request.study, request.trainRuns, "trainRuns"),
+    ...await loadStudyRuns(runs, request.study, request.validationRuns, "validationRuns"),
+  ];
+  const needed = runTrainIds(fitting);
+  if ((request.missing ?? "error") === "error") {
+    requireCoverage(set, testIds, needed, "scoreSet", ', or send "missing": "zero"');
+    return { set, zeroFilledPairs: 0 };
+  }
+  return { set, zeroFilledPairs: missingPairs(set, testIds, needed).total };
+}
+
+/**
  * Checks the request, records the simulator as fitting and queues its fit (on the GPU when there
  * is one). The simulator is marked cancelled or failed when its job ends so without running.
  */
-export function startFit(
+export async function startFit(
   deps: SimfluenceDeps,
   request: CreateSimulatorRequest,
-): { simulator: SimulatorRecord; job: JobRecord } {
+): Promise<{ simulator: SimulatorRecord; job: JobRecord }> {
   const runs = deps.store.get(RUNS);
   const simulators = deps.store.get(SIMULATORS);
   const testIds = runs.studyTestExamples(request.study);
   if (!testIds) throw new NotFoundError(`study "${request.study}"`, { field: "study" });
   checkFittingRuns(deps, request);
   checkScores(request, testIds);
+  const scoreSet = await resolveScoreSet(deps, request, testIds);
   const record = simulators.create({
     study: request.study,
     kind: request.kind,
@@ -144,7 +196,13 @@ export function startFit(
   const job = deps.jobs.submit(
     "simulator-fit",
     input,
-    fitJob({ runs, simulators, runtime: usableRuntime(deps.gpu), scores: request.scores }),
+    fitJob({
+      runs,
+      simulators,
+      runtime: usableRuntime(deps.gpu),
+      scores: request.scores,
+      scoreSet,
+    }),
   );
   simulators.setJob(record.id, job.id);
   // A job cancelled (or shut down) while still queued never runs its handler, which would
