@@ -1,0 +1,206 @@
+// Evaluations that rank attribution methods on the same held-out runs. The linear datamodeling
+// score (POST /v1/evaluations/lds): the request is checked in full (study, runs, the method's
+// coverage of the study) before a job is queued; the job predicts each run's final losses with the
+// method, compares them with the observed ones and returns the LDS as its result. Nothing else is
+// stored: the result lives in the job record (GET /v1/jobs/{id}).
+import { z } from "@hono/zod-openapi";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { usableRuntime } from "../gpu/handle.ts";
+import type { JobContext } from "../jobs/manager.ts";
+import { RUNS, type StoredRun } from "../runs/run_store.ts";
+import { predictFinalLosses } from "../simfluence/evaluate.ts";
+import {
+  loadPairwiseScoreSet,
+  observedFinalLosses,
+  requireCoverage,
+  runTrainIds,
+  scoreSetFinalLosses,
+} from "../simfluence/score_set.ts";
+import { RunIdsSchema, type SimfluenceDeps } from "../simfluence/service.ts";
+import { SIMULATORS } from "../simfluence/simulator_store.ts";
+import { type LdsSummary, linearDatamodelingScore } from "./lds.ts";
+
+/** Fewest runs an LDS is computed over: Spearman's ρ over fewer is too coarse to rank methods. */
+export const MIN_LDS_RUNS = 5;
+
+export const LDS_DEFAULTS = { resamples: 1000, seed: 0, confidence: 0.95 } as const;
+
+export const LdsRequestSchema = z.object({
+  study: z.string().min(1).max(256),
+  runs: RunIdsSchema.min(MIN_LDS_RUNS).openapi({
+    description: `At least ${MIN_LDS_RUNS} runs of the study, each listed once; held-out runs ` +
+      '(e.g. recorded with curriculum "subsample") are the intended input.',
+  }),
+  method: z.union([
+    z.object({ simulator: z.string().min(1).max(256) }).strict(),
+    z.object({ scores: z.string().min(1).max(256) }).strict(),
+  ]).openapi({
+    description: "A ready simulator of the study (its rollout of each run's curriculum from the " +
+      "run's L_0), or a ready pairwise influence score set covering every test example × every " +
+      "training id of the runs (L_0(z) − Σ τ(z, i) over the run's batch entries).",
+  }),
+  bootstrap: z.object({
+    resamples: z.number().int().min(100).max(100_000).default(LDS_DEFAULTS.resamples),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).default(LDS_DEFAULTS.seed),
+  }).strict().optional().openapi({
+    description: "Percentile bootstrap of the mean over test examples (default 1000 resamples, " +
+      "seed 0); the interval is 95 %.",
+  }),
+}).strict().openapi("LdsRequest");
+
+export type LdsRequest = z.infer<typeof LdsRequestSchema>;
+
+export type LdsMethod = { simulator: string } | { scores: string };
+
+export interface LdsResult {
+  study: string;
+  method: LdsMethod;
+  /** How the method predicts a run's final loss. */
+  prediction: string;
+  runs: string[];
+  /** Spearman's ρ over the runs per test example (null: constant on one side, left out). */
+  tests: { test: string; spearman: number | null }[];
+  /** Mean ρ over the test examples that have one. */
+  lds: number | null;
+  interval: { lower: number; upper: number; confidence: number } | null;
+  scoredTests: number;
+  constantTests: number;
+  bootstrap: { resamples: number; seed: number; resampled: "test examples"; method: "percentile" };
+}
+
+const SIMULATOR_PREDICTION = "the simulator's rollout of the run's curriculum from the run's L_0";
+const SCORES_PREDICTION = "L_0(z) − Σ_{i ∈ run} τ(z, i) over the run's batch entries (scale 1)";
+
+/** Each run once, in the study (400s name `runs[k]`). */
+async function loadRuns(deps: SimfluenceDeps, request: LdsRequest): Promise<StoredRun[]> {
+  const runs = deps.store.get(RUNS);
+  const seen = new Map<string, number>();
+  const loaded: StoredRun[] = [];
+  for (const [k, id] of request.runs.entries()) {
+    if (seen.has(id)) {
+      throw new InvalidInputError(
+        `runs[${k}]: run ${id} is already listed as runs[${seen.get(id)}]`,
+        {
+          field: `runs[${k}]`,
+          run: id,
+        },
+      );
+    }
+    seen.set(id, k);
+    const record = runs.get(id);
+    if (!record) {
+      throw new InvalidInputError(`runs[${k}]: run ${id} does not exist`, {
+        field: `runs[${k}]`,
+        run: id,
+      });
+    }
+    if (record.study !== request.study) {
+      throw new InvalidInputError(
+        `runs[${k}]: run ${id} belongs to study "${record.study}", not "${request.study}"`,
+        { field: `runs[${k}]`, run: id },
+      );
+    }
+    loaded.push(await runs.load(id));
+  }
+  return loaded;
+}
+
+/** Predicted final losses, R x m; `progress` gets the fraction of runs done. */
+type Predictor = (signal: AbortSignal, progress: (fraction: number) => void) => Promise<
+  Float64Array
+>;
+
+/** Checks the method against the study and returns how it predicts, before any job exists. */
+async function preparePredictor(
+  deps: SimfluenceDeps,
+  request: LdsRequest,
+  testIds: string[],
+  runs: StoredRun[],
+): Promise<{ predict: Predictor; prediction: string }> {
+  const method: LdsMethod = request.method;
+  if ("simulator" in method) {
+    const record = deps.store.get(SIMULATORS).require(method.simulator);
+    if (record.study !== request.study) {
+      throw new InvalidInputError(
+        `method.simulator: simulator ${record.id} was fitted on study "${record.study}", not ` +
+          `"${request.study}"`,
+        { field: "method.simulator", simulator: record.id, study: record.study },
+      );
+    }
+    const sim = await deps.store.get(SIMULATORS).load(method.simulator, testIds);
+    const runtime = usableRuntime(deps.gpu);
+    return {
+      prediction: SIMULATOR_PREDICTION,
+      predict: (signal, progress) =>
+        predictFinalLosses(runtime, sim, runs, (done) => {
+          signal.throwIfAborted();
+          progress(done / runs.length);
+        }),
+    };
+  }
+  const set = await loadPairwiseScoreSet(deps.store, method.scores, "method.scores");
+  requireCoverage(set, testIds, runTrainIds(runs), "method.scores");
+  return {
+    prediction: SCORES_PREDICTION,
+    predict: (_signal, progress) => {
+      const out = scoreSetFinalLosses(set, testIds, runs);
+      progress(1);
+      return Promise.resolve(out);
+    },
+  };
+}
+
+/** Checks the request in full, then queues the LDS job; its id. */
+export async function startLds(
+  deps: SimfluenceDeps,
+  request: LdsRequest,
+): Promise<{ job: string }> {
+  const testIds = deps.store.get(RUNS).studyTestExamples(request.study);
+  if (!testIds) throw new NotFoundError(`study "${request.study}"`, { field: "study" });
+  const runs = await loadRuns(deps, request);
+  const { predict, prediction } = await preparePredictor(deps, request, testIds, runs);
+  const bootstrap = {
+    resamples: request.bootstrap?.resamples ?? LDS_DEFAULTS.resamples,
+    seed: request.bootstrap?.seed ?? LDS_DEFAULTS.seed,
+  };
+  const input = { study: request.study, runs: request.runs, method: request.method, bootstrap };
+  const job = deps.jobs.submit("lds", input, async (ctx: JobContext<typeof input>) => {
+    ctx.progress({ phase: "predicting final losses", fraction: 0 });
+    const predicted = await predict(
+      ctx.signal,
+      (f) => ctx.progress({ phase: "predicting final losses", fraction: 0.9 * f }),
+    );
+    ctx.signal.throwIfAborted();
+    ctx.progress({ phase: "ranking", fraction: 0.9 });
+    const summary = linearDatamodelingScore({
+      runs: runs.length,
+      tests: testIds.length,
+      predicted,
+      observed: observedFinalLosses(runs, testIds.length),
+    }, { ...bootstrap, confidence: LDS_DEFAULTS.confidence });
+    return ldsResult(request, runs, testIds, prediction, bootstrap, summary);
+  });
+  return { job: job.id };
+}
+
+function ldsResult(
+  request: LdsRequest,
+  runs: readonly StoredRun[],
+  testIds: readonly string[],
+  prediction: string,
+  bootstrap: { resamples: number; seed: number },
+  summary: LdsSummary,
+): LdsResult {
+  return {
+    study: request.study,
+    method: request.method,
+    prediction,
+    runs: runs.map((r) => r.id),
+    tests: testIds.map((test, z) => ({ test, spearman: summary.perTest[z] })),
+    lds: summary.mean,
+    interval: summary.interval && { ...summary.interval, confidence: LDS_DEFAULTS.confidence },
+    scoredTests: summary.scoredTests,
+    constantTests: summary.constantTests,
+    bootstrap: { ...bootstrap, resampled: "test examples", method: "percentile" },
+  };
+}
