@@ -2,6 +2,7 @@
 import type { RouteModule } from "../src/http/types.ts";
 import { datasetRoutes } from "./datasets.ts";
 import { deviceRoutes } from "./device.ts";
+import { evaluationRoutes } from "./evaluations.ts";
 import { healthRoutes } from "./health.ts";
 import { influenceRoutes } from "./influence.ts";
 import { jobRoutes } from "./jobs.ts";
@@ -23,5 +24,6 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   datasetRoutes,
   modelRoutes,
   influenceRoutes,
+  evaluationRoutes,
   openapiRoutes,
 ];
