@@ -12,6 +12,7 @@ import { runRoutes } from "./runs.ts";
 import { simulationRoutes } from "./simulations.ts";
 import { simulatorRoutes } from "./simulators.ts";
 import { trainingRunRoutes } from "./training_runs.ts";
+import { tracinRoutes } from "./tracin.ts";
 
 export const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
@@ -24,6 +25,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   datasetRoutes,
   modelRoutes,
   influenceRoutes,
+  tracinRoutes,
   evaluationRoutes,
   openapiRoutes,
 ];

@@ -1,0 +1,203 @@
+// TracIn-CP as a service (POST /v1/influence/tracin): checks the run, its checkpoints, model,
+// queries and training examples in full before anything is stored, then a job computes the
+// scores over the run's checkpoints (engine.ts) and stores them as an influence score set
+// (src/influence/store.ts, kind "scores", method "tracin"), so that the score-set readers
+// (GET /v1/influence/scores/:id, /matrix, /top, /modules) serve it like any other.
+//
+// η_c, the weight of checkpoint c, is the learning rate of the step the checkpoint was taken
+// after (the run's recorded step `lr`; the weights after step c were produced with it).
+import type { DatasetExample } from "../datasets/example.ts";
+import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
+import { requireRuntime } from "../gpu/handle.ts";
+import { loadParams } from "../gpt2/params.ts";
+import type { InfluenceDeps } from "../influence/factors/service.ts";
+import { datasetExamples, encodeSequences, inlineExamples } from "../influence/inputs.ts";
+import { rate, submitInfluenceJob } from "../influence/jobs.ts";
+import { scoreTensors } from "../influence/scores/result_file.ts";
+import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/scores/service.ts";
+import { INFLUENCE } from "../influence/store.ts";
+import { loadModel } from "../models/load.ts";
+import { RUNS } from "../runs/run_store.ts";
+import { computeTracin, type TracinCheckpoint } from "./engine.ts";
+import type { TracinRequest } from "./schemas.ts";
+
+const GPU_NEED = { what: "TracIn needs a GPU", noDevice: "no GPU device is available" };
+
+export async function startTracin(
+  deps: InfluenceDeps,
+  request: TracinRequest,
+): Promise<{ scores: ScoresRecord; job: string }> {
+  if (request.projection !== undefined) {
+    throw new InvalidInputError(
+      "projection is not available for TracIn yet",
+      { field: "projection" },
+      "projection_unavailable",
+    );
+  }
+  const runtime = requireRuntime(deps.gpu, GPU_NEED);
+  const runs = deps.store.get(RUNS);
+  const runRecord = runs.get(request.run);
+  if (!runRecord) throw new NotFoundError(`run ${request.run}`, { field: "run", id: request.run });
+  const stored = runs.checkpoints(request.run);
+  if (stored.length === 0) {
+    throw new ConflictError(
+      `run ${request.run} has no checkpoints: TracIn needs the weights along the run; record ` +
+        "the run with `checkpointEvery` in POST /v1/training-runs",
+      { field: "run", id: request.run },
+      "run_without_checkpoints",
+    );
+  }
+  const provenance = runs.provenance(request.run)!;
+  if (provenance.model === null) {
+    throw new ConflictError(
+      `run ${request.run} does not record the model it was trained from, so its checkpoints ` +
+        "have no tokenizer or architecture to read them with",
+      { field: "run", id: request.run },
+      "run_without_model",
+    );
+  }
+  const loaded = await loadModel(deps.store, provenance.model).catch((e) => {
+    if (e instanceof NotFoundError) {
+      throw new ConflictError(
+        `model ${provenance.model}, which run ${request.run} was trained from, no longer ` +
+          "exists: its tokenizer and architecture are needed to read the checkpoints",
+        { field: "run", id: request.run, model: provenance.model },
+        "run_model_deleted",
+      );
+    }
+    throw e;
+  });
+  const { config, tokenizer } = loaded;
+  const { run } = await runs.load(request.run);
+  const checkpoints = stored.map(({ step, tensor }) => {
+    const lr = run.steps[step - 1]?.lr;
+    if (lr === undefined || !Number.isFinite(lr)) {
+      throw new ConflictError(
+        `run ${request.run} records no learning rate for step ${step}, where a checkpoint was ` +
+          "taken: TracIn weighs each checkpoint by it",
+        { field: "run", id: request.run, step },
+        "run_without_learning_rate",
+      );
+    }
+    return { step, lr, tensor };
+  });
+
+  let trainSelection: { dataset: string; ids?: readonly string[] };
+  if (request.train) trainSelection = request.train;
+  else if (provenance.dataset !== null) {
+    const ids = new Set<string>();
+    for (const step of run.steps) for (const id of step.batch) ids.add(id);
+    trainSelection = { dataset: provenance.dataset, ids: [...ids].sort() };
+  } else {
+    throw new InvalidInputError(
+      `run ${request.run} does not record the dataset it was trained on: give \`train\``,
+      { field: "train" },
+      "train_required",
+    );
+  }
+  const trainExamples = await datasetExamples(deps.store, trainSelection);
+  const train = encodeSequences(tokenizer, trainExamples, config.n_positions, "train");
+  let queryExamples: DatasetExample[];
+  let querySource: ScoresSpec["queries"];
+  if ("dataset" in request.queries) {
+    queryExamples = await datasetExamples(deps.store, request.queries);
+    querySource = { dataset: request.queries.dataset, ids: queryExamples.map((e) => e.id) };
+  } else {
+    queryExamples = inlineExamples(request.queries.examples, "queries.examples");
+    querySource = { dataset: null, ids: queryExamples.map((e) => e.id) };
+  }
+  const queries = encodeSequences(tokenizer, queryExamples, config.n_positions, "queries");
+  const empty = queries.findIndex((q) => !q.lossMask.slice(1).includes(1));
+  if (empty >= 0) {
+    throw new InvalidInputError(
+      `query "${queries[empty].id}" has no token to measure (a text needs at least two tokens)`,
+      { field: "queries", index: empty, id: queries[empty].id },
+      "nothing_to_score",
+    );
+  }
+
+  const spec: ScoresSpec = {
+    factors: null,
+    method: "tracin",
+    tracin: {
+      run: request.run,
+      parameters: request.parameters,
+      checkpoints: checkpoints.map(({ step, lr }) => ({ step, lr })),
+    },
+    mode: "pairwise",
+    damping: null,
+    queryRank: null,
+    filter: null,
+    perModule: true,
+    perToken: false,
+    batchSize: request.batchSize,
+    queries: querySource,
+    train: { dataset: trainSelection.dataset, ids: trainExamples.map((e) => e.id) },
+  };
+  const influence = deps.store.get(INFLUENCE);
+  const record = influence.create<ScoresSpec>("scores", {
+    model: provenance.model,
+    parent: null,
+    spec,
+  });
+  const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "scores", record.id, {
+    scores: record.id,
+    run: request.run,
+    method: "tracin",
+  }, async (ctx) => {
+    const started = performance.now();
+    const perCheckpoint = train.reduce((n, s) => n + s.tokens.length, 0) +
+      queries.reduce((n, s) => n + s.tokens.length, 0);
+    const totalTokens = perCheckpoint * checkpoints.length;
+    const engineCheckpoints: TracinCheckpoint[] = checkpoints.map(({ step, lr, tensor }) => ({
+      step,
+      lr,
+      params: async () => loadParams(await deps.store.tensors.bytes(tensor), config),
+    }));
+    const result = await computeTracin({
+      runtime,
+      checkpoints: engineCheckpoints,
+      parameters: request.parameters,
+      train,
+      queries,
+      batchSize: request.batchSize,
+      signal: ctx.signal,
+      onProgress: (p) => {
+        const { perSecond, etaSeconds } = rate(started, p.tokens, totalTokens);
+        ctx.progress({
+          phase: `checkpoint ${p.checkpoint + 1}/${p.checkpoints}: ${p.phase}`,
+          step: p.done,
+          total: p.total,
+          fraction: Math.min(p.tokens / Math.max(totalTokens, 1), 0.99),
+          throughput: perSecond,
+          throughputUnit: "tokens",
+          etaSeconds,
+          message: `checkpoint ${p.checkpoint + 1}/${p.checkpoints} (step ` +
+            `${checkpoints[p.checkpoint].step}), ${p.phase}: ${p.done}/${p.total}`,
+        });
+      },
+    });
+    ctx.signal.throwIfAborted();
+    const tensors = scoreTensors({
+      result,
+      scoredTrain: train.map((_, i) => i),
+      trainCount: train.length,
+      candidates: null,
+      trainLengths: train.map((s) => s.tokens.length),
+      keepModules: true,
+    });
+    const summary: ScoresSummary = {
+      modules: result.modules,
+      damping: result.damping,
+      ranks: result.ranks,
+      scoredPairs: queries.length * train.length,
+      seconds: (performance.now() - started) / 1000,
+    };
+    const file = await deps.store.tensors.put(tensors, { kind: "influence-scores" });
+    if (!await influence.markReady("scores", record.id, summary, file.id)) {
+      throw new ConflictError("the score set was deleted while it was being computed");
+    }
+    return { scores: record.id, seconds: summary.seconds };
+  });
+  return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
+}
