@@ -3,6 +3,7 @@ import type { RouteModule } from "../src/http/types.ts";
 import { datasetRoutes } from "./datasets.ts";
 import { deviceRoutes } from "./device.ts";
 import { evaluationRoutes } from "./evaluations.ts";
+import { gradientRoutes } from "./gradients.ts";
 import { healthRoutes } from "./health.ts";
 import { influenceRoutes } from "./influence.ts";
 import { jobRoutes } from "./jobs.ts";
@@ -27,5 +28,6 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   influenceRoutes,
   tracinRoutes,
   evaluationRoutes,
+  gradientRoutes,
   openapiRoutes,
 ];

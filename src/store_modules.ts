@@ -3,7 +3,8 @@
 import { DATASETS } from "./datasets/dataset_store.ts";
 import { INFLUENCE } from "./influence/store.ts";
 import { MODELS } from "./models/model_store.ts";
+import { GRADIENTS } from "./projection/store.ts";
 import { RUNS } from "./runs/run_store.ts";
 import { SIMULATORS } from "./simfluence/simulator_store.ts";
 
-export const STORE_MODULES = [RUNS, SIMULATORS, DATASETS, MODELS, INFLUENCE] as const;
+export const STORE_MODULES = [RUNS, SIMULATORS, DATASETS, MODELS, INFLUENCE, GRADIENTS] as const;

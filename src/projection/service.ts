@@ -1,0 +1,285 @@
+// Projected per-example gradients as a service (POST/GET/DELETE /v1/gradients, the data
+// download): the request is checked in full before anything is stored (GPU, model or run
+// checkpoint, dataset and ids, context, dim), then a job projects every example's gradient and
+// stores the [n, dim] matrix as one checksummed safetensors file.
+import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
+import { type GpuHandle, requireRuntime } from "../gpu/handle.ts";
+import { configFromMetadata, loadParams, type ParamSet } from "../gpt2/params.ts";
+import type { Gpt2Config } from "../gpt2/config.ts";
+import { datasetExamples, encodeSequences } from "../influence/inputs.ts";
+import type { JobManager } from "../jobs/manager.ts";
+import { loadModel } from "../models/load.ts";
+import { modelTokenizer } from "../models/model_tokenizer.ts";
+import { RUNS } from "../runs/run_store.ts";
+import { checkpointBytes } from "../runs/service.ts";
+import { toFloat32 } from "../store/safetensors.ts";
+import type { Store } from "../store/store.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
+import { projectGradients } from "./engine.ts";
+import { checkDim, type ParameterSelection, type ProjectionSpec } from "./math.ts";
+import type { GradientsRequest } from "./schemas.ts";
+import { GRADIENTS, type GradientsRecord } from "./store.ts";
+
+export interface ProjectionDeps {
+  store: Store;
+  jobs: JobManager;
+  gpu: GpuHandle;
+}
+
+export interface GradientsSpec {
+  /** Where the weights came from. */
+  source: { model: string } | { run: string; step: number; tokenizer: string };
+  dataset: string;
+  ids: string[];
+  projection: ProjectionSpec;
+  parameters: ParameterSelection;
+  batchSize: number;
+}
+
+export interface GradientsSummary {
+  shape: [number, number];
+  tokens: number;
+  seconds: number;
+}
+
+export type GradientsStoreRecord = GradientsRecord<GradientsSpec, GradientsSummary>;
+
+const GPU_NEED = {
+  what: "gradient projection needs a GPU",
+  noDevice: "no GPU device is available",
+};
+
+interface Weights {
+  key: string;
+  source: GradientsSpec["source"];
+  config: Gpt2Config;
+  params: ParamSet;
+  tokenizer: TextTokenizer;
+}
+
+/**
+ * A stored model, or a run's checkpoint: its config from the checkpoint's metadata, and the
+ * tokenizer of the model the run was recorded from when that is still stored (else byte-level).
+ */
+async function resolveWeights(store: Store, request: GradientsRequest): Promise<Weights> {
+  const hasRun = request.run !== undefined || request.step !== undefined;
+  if ((request.model === undefined) === !hasRun) {
+    throw new InvalidInputError(
+      'give either "model" or "run" with "step"',
+      { field: request.model === undefined ? "model" : "run" },
+    );
+  }
+  if (request.model !== undefined) {
+    const loaded = await loadModel(store, request.model);
+    return {
+      key: request.model,
+      source: { model: request.model },
+      config: loaded.config,
+      params: loaded.params,
+      tokenizer: loaded.tokenizer,
+    };
+  }
+  if (request.run === undefined || request.step === undefined) {
+    const field = request.run === undefined ? "run" : "step";
+    throw new InvalidInputError(`"run" and "step" go together: \`${field}\` is missing`, {
+      field,
+    });
+  }
+  const bytes = await checkpointBytes(store, request.run, request.step);
+  const recordedFrom = store.get(RUNS).provenance(request.run)?.model ?? null;
+  const base = recordedFrom === null ? null : await loadModel(store, recordedFrom).catch((e) => {
+    if (e instanceof NotFoundError) return null;
+    throw e;
+  });
+  const config = configFromMetadata(bytes) ?? base?.config;
+  if (!config) {
+    throw new InvalidInputError(
+      `checkpoint ${request.step} of run ${request.run} has no config and its model is gone`,
+      { field: "run" },
+    );
+  }
+  const tokenizer = base && base.config.vocab_size === config.vocab_size
+    ? { tokenizer: base.tokenizer, name: `model ${base.record.id}` }
+    : { tokenizer: modelTokenizer(config, null).tokenizer, name: "byte" };
+  return {
+    key: `run:${request.run}@${request.step}`,
+    source: { run: request.run, step: request.step, tokenizer: tokenizer.name },
+    config,
+    params: loadParams(bytes, config),
+    tokenizer: tokenizer.tokenizer,
+  };
+}
+
+export async function startGradients(
+  deps: ProjectionDeps,
+  request: GradientsRequest,
+): Promise<{ gradients: GradientsStoreRecord; job: string }> {
+  const runtime = requireRuntime(deps.gpu, GPU_NEED);
+  const weights = await resolveWeights(deps.store, request);
+  const projection: ProjectionSpec = { ...request.projection };
+  checkDim(weights.config, projection, request.parameters);
+  const examples = await datasetExamples(deps.store, request);
+  const sequences = encodeSequences(
+    weights.tokenizer,
+    examples,
+    weights.config.n_positions,
+    "dataset",
+  );
+  const empty = sequences.findIndex((s) => !s.lossMask.slice(1).includes(1));
+  if (empty >= 0) {
+    throw new InvalidInputError(
+      `example "${sequences[empty].id}" has no labelled token, so no gradient`,
+      { field: "ids", index: empty, id: sequences[empty].id },
+      "nothing_to_project",
+    );
+  }
+  const spec: GradientsSpec = {
+    source: weights.source,
+    dataset: request.dataset,
+    ids: examples.map((e) => e.id),
+    projection,
+    parameters: request.parameters,
+    batchSize: request.batchSize,
+  };
+  const gradients = deps.store.get(GRADIENTS);
+  const record = gradients.create<GradientsSpec>({ model: weights.key, spec });
+  const job = deps.jobs.submit("gradients", { gradients: record.id }, async (ctx) => {
+    const started = performance.now();
+    const total = sequences.reduce((n, s) => n + s.tokens.length, 0);
+    let tokens = 0;
+    const data = await projectGradients({
+      runtime,
+      params: weights.params,
+      sequences,
+      projection,
+      parameters: spec.parameters,
+      batchSize: spec.batchSize,
+      signal: ctx.signal,
+      onProgress: (p) => {
+        tokens = p.tokens;
+        const seconds = Math.max((performance.now() - started) / 1000, 1e-3);
+        ctx.progress({
+          phase: "project",
+          step: p.done,
+          total: p.total,
+          fraction: Math.min(p.tokens / Math.max(total, 1), 0.99),
+          throughput: p.done / seconds,
+          throughputUnit: "examples",
+          message: `projected ${p.done}/${p.total} examples`,
+        });
+      },
+    });
+    ctx.signal.throwIfAborted();
+    const summary: GradientsSummary = {
+      shape: [sequences.length, projection.dim],
+      tokens,
+      seconds: (performance.now() - started) / 1000,
+    };
+    const file = await deps.store.tensors.put(
+      { gradients: { shape: summary.shape, data } },
+      fileMetadata(record.id, weights.key, spec),
+    );
+    if (!await gradients.markReady(record.id, summary, file.id)) {
+      throw new ConflictError("the gradients were deleted while they were being computed");
+    }
+    return { gradients: record.id, seconds: summary.seconds };
+  });
+  gradients.setJob(record.id, job.id);
+  const unsubscribe = deps.jobs.subscribe(job.id, (event) => {
+    if (event.type === "failed" || event.type === "cancelled") {
+      gradients.markStopped(record.id, event.type, event.job.error ?? event.type);
+    }
+    if (event.type !== "progress") unsubscribe?.();
+  });
+  return { gradients: gradients.get<GradientsSpec, GradientsSummary>(record.id)!, job: job.id };
+}
+
+function fileMetadata(id: string, model: string, spec: GradientsSpec): Record<string, string> {
+  return {
+    kind: "projected-gradients",
+    gradients: id,
+    model,
+    dataset: spec.dataset,
+    ids: JSON.stringify(spec.ids),
+    projection: JSON.stringify(spec.projection),
+    parameters: spec.parameters,
+  };
+}
+
+// ---- reading ---------------------------------------------------------------------------------
+
+/** 404 when unknown. */
+export function getGradients(store: Store, id: string): GradientsStoreRecord {
+  const record = store.get(GRADIENTS).get<GradientsSpec, GradientsSummary>(id);
+  if (!record) throw new NotFoundError(`gradients ${id}`, { field: "id", id });
+  return record;
+}
+
+export function describeGradients(record: GradientsStoreRecord) {
+  const { spec, summary } = record;
+  return {
+    id: record.id,
+    status: record.status,
+    error: record.error,
+    job: record.job,
+    model: record.model,
+    source: spec.source,
+    dataset: spec.dataset,
+    ids: spec.ids.length,
+    projection: spec.projection,
+    parameters: spec.parameters,
+    shape: [spec.ids.length, spec.projection.dim],
+    tokens: summary?.tokens ?? null,
+    seconds: summary?.seconds ?? null,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+export function listGradients(store: Store, limit: number, offset: number) {
+  const { items, total } = store.get(GRADIENTS).list<GradientsSpec, GradientsSummary>(
+    limit,
+    offset,
+  );
+  return { gradients: items.map(describeGradients), total, limit, offset };
+}
+
+export async function deleteGradients(deps: ProjectionDeps, id: string): Promise<void> {
+  const record = getGradients(deps.store, id);
+  if (record.status === "running" && record.job) {
+    try {
+      deps.jobs.cancel(record.job);
+    } catch {
+      // Already finished.
+    }
+  }
+  await deps.store.get(GRADIENTS).delete(id);
+}
+
+/** Ready gradients, or 409 while they are computed / when they failed. */
+export function readyGradients(store: Store, id: string, field = "id"): GradientsStoreRecord {
+  const record = store.get(GRADIENTS).get<GradientsSpec, GradientsSummary>(id);
+  if (!record) throw new NotFoundError(`gradients ${id}`, { field, id });
+  if (record.status !== "ready") {
+    throw new ConflictError(
+      `gradients ${id} are ${record.status}${record.error ? `: ${record.error}` : ""}`,
+      { field, id, status: record.status, job: record.job },
+      "gradients_not_ready",
+    );
+  }
+  return record;
+}
+
+/** The projected gradients [n, dim] of a ready set, with its example ids. */
+export async function gradientMatrix(store: Store, id: string, field = "id") {
+  const record = readyGradients(store, id, field);
+  const file = await store.tensors.get(record.tensor!);
+  const entry = file.tensors.get("gradients");
+  if (!entry) throw new Error(`gradients file of ${id} has no "gradients" tensor`);
+  return { record, data: toFloat32(entry), n: entry.shape[0], dim: entry.shape[1] };
+}
+
+/** The safetensors download as stored (checksum-verified): ids and settings in the metadata. */
+export async function gradientsFile(store: Store, id: string): Promise<Uint8Array> {
+  return await store.tensors.bytes(readyGradients(store, id).tensor!);
+}
