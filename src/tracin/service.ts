@@ -48,26 +48,6 @@ export async function startTracin(
     );
   }
   const provenance = runs.provenance(request.run)!;
-  if (provenance.model === null) {
-    throw new ConflictError(
-      `run ${request.run} does not record the model it was trained from, so its checkpoints ` +
-        "have no tokenizer or architecture to read them with",
-      { field: "run", id: request.run },
-      "run_without_model",
-    );
-  }
-  const loaded = await loadModel(deps.store, provenance.model).catch((e) => {
-    if (e instanceof NotFoundError) {
-      throw new ConflictError(
-        `model ${provenance.model}, which run ${request.run} was trained from, no longer ` +
-          "exists: its tokenizer and architecture are needed to read the checkpoints",
-        { field: "run", id: request.run, model: provenance.model },
-        "run_model_deleted",
-      );
-    }
-    throw e;
-  });
-  const { config, tokenizer } = loaded;
   const { run } = await runs.load(request.run);
   const checkpoints = stored.map(({ step, tensor }) => {
     const lr = run.steps[step - 1]?.lr;
@@ -95,6 +75,27 @@ export async function startTracin(
       "train_required",
     );
   }
+  if (provenance.model === null) {
+    throw new ConflictError(
+      `run ${request.run} does not record the model it was trained from, so its checkpoints ` +
+        "have no tokenizer or architecture to read them with",
+      { field: "run", id: request.run },
+      "run_without_model",
+    );
+  }
+  const loaded = await loadModel(deps.store, provenance.model).catch((e) => {
+    if (e instanceof NotFoundError) {
+      throw new ConflictError(
+        `model ${provenance.model}, which run ${request.run} was trained from, no longer ` +
+          "exists: its tokenizer and architecture are needed to read the checkpoints",
+        { field: "run", id: request.run, model: provenance.model },
+        "run_model_deleted",
+      );
+    }
+    throw e;
+  });
+  const { config, tokenizer } = loaded;
+
   const trainExamples = await datasetExamples(deps.store, trainSelection);
   const train = encodeSequences(tokenizer, trainExamples, config.n_positions, "train");
   let queryExamples: DatasetExample[];
