@@ -2,7 +2,9 @@
 // and the bad inputs (4xx naming the problem, no job queued).
 import assert from "node:assert/strict";
 import { generateRuns, randomModel } from "../../src/simfluence/math/synthetic.ts";
+import { gpuFromRuntime } from "../../src/gpu/handle.ts";
 import { testApp } from "../helpers/app.ts";
+import { gpuTest, testRuntime } from "../helpers/gpu.ts";
 import {
   type AppLike,
   finishedJob,
@@ -121,8 +123,11 @@ function syntheticStudy() {
   return { fixtures, tau };
 }
 
-Deno.test("evaluations: a scores simulator ranks runs as the score set it was fitted from", async () => {
-  const ctx = await testApp();
+async function simulatorAgainstScoreSet(useGpu: boolean) {
+  const gpu = useGpu
+    ? gpuFromRuntime(await testRuntime(), () => ({}), { ownsRuntime: false })
+    : undefined;
+  const ctx = await testApp({ gpu });
   try {
     const { fixtures, tau } = syntheticStudy();
     const runs = await uploadRuns(ctx.app, "syn", testIds, fixtures);
@@ -169,7 +174,18 @@ Deno.test("evaluations: a scores simulator ranks runs as the score set it was fi
   } finally {
     await ctx.close();
   }
-});
+}
+
+Deno.test(
+  "evaluations: a scores simulator ranks runs as the score set it was fitted from",
+  () => simulatorAgainstScoreSet(false),
+);
+
+Deno.test(
+  "evaluations: on the GPU too, a scores simulator ranks runs as its score set",
+  gpuTest,
+  () => simulatorAgainstScoreSet(true),
+);
 
 Deno.test("evaluations: bad LDS requests are 4xx naming the problem and queue nothing", async (t) => {
   const ctx = await testApp();
