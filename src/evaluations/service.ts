@@ -65,6 +65,8 @@ export interface LdsResult {
   interval: { lower: number; upper: number; confidence: number } | null;
   scoredTests: number;
   constantTests: number;
+  /** Simulator method: the evaluated runs it was fitted on (they flatter it); else empty. */
+  fittingRuns: string[];
   bootstrap: { resamples: number; seed: number; resampled: "test examples"; method: "percentile" };
 }
 
@@ -116,7 +118,7 @@ async function preparePredictor(
   request: LdsRequest,
   testIds: string[],
   runs: StoredRun[],
-): Promise<{ predict: Predictor; prediction: string }> {
+): Promise<{ predict: Predictor; prediction: string; fittingRuns: string[] }> {
   const method: LdsMethod = request.method;
   if ("simulator" in method) {
     const record = deps.store.get(SIMULATORS).require(method.simulator);
@@ -129,8 +131,10 @@ async function preparePredictor(
     }
     const sim = await deps.store.get(SIMULATORS).load(method.simulator, testIds);
     const runtime = usableRuntime(deps.gpu);
+    const fitting = new Set([...record.trainRuns, ...record.validationRuns]);
     return {
       prediction: SIMULATOR_PREDICTION,
+      fittingRuns: runs.map((r) => r.id).filter((id) => fitting.has(id)),
       predict: (signal, progress) =>
         predictFinalLosses(runtime, sim, runs, (done) => {
           signal.throwIfAborted();
@@ -142,6 +146,7 @@ async function preparePredictor(
   requireCoverage(set, testIds, runTrainIds(runs), "method.scores");
   return {
     prediction: SCORES_PREDICTION,
+    fittingRuns: [],
     predict: (_signal, progress) => {
       const out = scoreSetFinalLosses(set, testIds, runs);
       progress(1);
@@ -158,7 +163,12 @@ export async function startLds(
   const testIds = deps.store.get(RUNS).studyTestExamples(request.study);
   if (!testIds) throw new NotFoundError(`study "${request.study}"`, { field: "study" });
   const runs = await loadRuns(deps, request);
-  const { predict, prediction } = await preparePredictor(deps, request, testIds, runs);
+  const { predict, prediction, fittingRuns } = await preparePredictor(
+    deps,
+    request,
+    testIds,
+    runs,
+  );
   const bootstrap = {
     resamples: request.bootstrap?.resamples ?? LDS_DEFAULTS.resamples,
     seed: request.bootstrap?.seed ?? LDS_DEFAULTS.seed,
@@ -178,7 +188,7 @@ export async function startLds(
       predicted,
       observed: observedFinalLosses(runs, testIds.length),
     }, { ...bootstrap, confidence: LDS_DEFAULTS.confidence });
-    return ldsResult(request, runs, testIds, prediction, bootstrap, summary);
+    return { ...ldsResult(request, runs, testIds, prediction, bootstrap, summary), fittingRuns };
   });
   return { job: job.id };
 }
@@ -190,7 +200,7 @@ function ldsResult(
   prediction: string,
   bootstrap: { resamples: number; seed: number },
   summary: LdsSummary,
-): LdsResult {
+): Omit<LdsResult, "fittingRuns"> {
   return {
     study: request.study,
     method: request.method,

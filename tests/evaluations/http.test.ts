@@ -158,6 +158,13 @@ async function simulatorAgainstScoreSet(useGpu: boolean) {
     // Same L_0 on every run and s > 0: L_0 − s·Σ τ ranks runs as L_0 − Σ τ.
     assert.deepEqual(bySim.tests, bySet.tests);
     assert.equal(bySim.lds, bySet.lds);
+    assert.deepEqual(bySim.fittingRuns, []);
+    const withFitting = await lds(ctx.app, {
+      study: "syn",
+      runs: runs.slice(1, 6),
+      method: { simulator: simulator.id },
+    });
+    assert.deepEqual(withFitting.fittingRuns, runs.slice(1, 3));
     assert.match(bySim.prediction, /rollout/);
     assert.match(bySet.prediction, /τ/);
     // τ is close to the truth, so the held-out ranking is good.
