@@ -18,7 +18,7 @@ import {
 } from "../src/influence/factors/service.ts";
 import {
   FactorsRequestSchema,
-  ScoresRequestSchema,
+  ScoresBodySchema,
   SearchRequestSchema,
 } from "../src/influence/schemas.ts";
 import {
@@ -33,6 +33,7 @@ import {
   topScores,
 } from "../src/influence/scores/service.ts";
 import { searchDataset } from "../src/influence/search.ts";
+import { startGradientScores } from "../src/projection/score_service.ts";
 
 const Any = z.record(z.string(), z.unknown());
 const Started = (what: "factors" | "scores") =>
@@ -95,7 +96,7 @@ const route = {
       "labelled tokens. Training examples stream through in batches.",
     security: BEARER_SECURITY,
     request: {
-      body: { required: true, content: { "application/json": { schema: ScoresRequestSchema } } },
+      body: { required: true, content: { "application/json": { schema: ScoresBodySchema } } },
     },
     responses: {
       202: Started("scores"),
@@ -234,7 +235,10 @@ export const influenceRoutes: RouteModule = (app, deps) => {
     return c.body(null, 204);
   });
   app.openapi(route.createScores, async (c) => {
-    const { scores, job } = await startScores(deps, c.req.valid("json"));
+    const body = c.req.valid("json");
+    const { scores, job } = "gradients" in body
+      ? await startGradientScores(deps, body)
+      : await startScores(deps, body);
     return c.json({ scores: describeScores(scores), job }, 202);
   });
   app.openapi(route.listScores, (c) => {

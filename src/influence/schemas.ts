@@ -1,5 +1,6 @@
 // The influence API's request bodies, with their defaults (each default lives here, once).
 import { z } from "@hono/zod-openapi";
+import { GradientScoresRequestSchema } from "../projection/schemas.ts";
 import { FISHERS, STRATEGIES } from "./factors/factor_set.ts";
 
 const Id = z.string().min(1).max(256);
@@ -71,7 +72,26 @@ export const ScoresRequestSchema = z.object({
   batchSize: z.number().int().min(1).max(1024).default(8),
 }).strict().openapi("InfluenceScoresRequest");
 
+/** Influence functions from factors (startScores). */
 export type ScoresRequest = z.infer<typeof ScoresRequestSchema>;
+
+/**
+ * POST /v1/influence/scores's body: a union of the factors form (ScoresRequestSchema, whose shape
+ * other request schemas reuse) and scores from stored projected gradients (src/projection/).
+ */
+export const ScoresBodySchema = z.union([
+  ScoresRequestSchema,
+  GradientScoresRequestSchema,
+], {
+  // When neither form parses, report the form the body meant (it names `gradients` or not).
+  error: (issue) => {
+    if (issue.code !== "invalid_union" || !("errors" in issue)) return undefined;
+    const input = issue.input as Record<string, unknown> | undefined;
+    const meant = input && typeof input === "object" && "gradients" in input ? 1 : 0;
+    const first = issue.errors[meant]?.[0];
+    return first ? `${first.path.join(".") || "body"}: ${first.message}` : undefined;
+  },
+});
 
 export const SearchRequestSchema = z.object({
   query: z.string().min(1).max(1_000_000),

@@ -1,6 +1,7 @@
 // The gradient-projection API's request bodies, with their defaults (each default lives here).
 import { z } from "@hono/zod-openapi";
 import { PARAMETER_SELECTIONS, PROJECTION_KINDS } from "./math.ts";
+import { GRADIENT_SCORE_METHODS } from "./scores.ts";
 
 const Id = z.string().min(1).max(256);
 
@@ -29,3 +30,19 @@ export const GradientsRequestSchema = z.object({
 }).strict().openapi("GradientsRequest");
 
 export type GradientsRequest = z.infer<typeof GradientsRequestSchema>;
+
+/** POST /v1/influence/scores from stored projected gradients (a member of its request union). */
+export const GradientScoresRequestSchema = z.object({
+  gradients: z.object({
+    train: Id.openapi({ description: "Projected training gradients (POST /v1/gradients)" }),
+    queries: Id.openapi({ description: "Projected query gradients, same model and projection" }),
+  }).strict(),
+  method: z.enum(GRADIENT_SCORE_METHODS).default("dot").openapi({
+    description: "dot: φ_qᵀφ_m; cosine; trak: φ_qᵀ(ΦᵀΦ + λI)⁻¹φ_m with Φ the training gradients",
+  }),
+  damping: z.number().min(0).nullable().default(null).openapi({
+    description: "trak's λ; null: 0.1 × the mean eigenvalue of ΦᵀΦ (trace / k)",
+  }),
+}).strict().openapi("GradientScoresRequest");
+
+export type GradientScoresRequest = z.infer<typeof GradientScoresRequestSchema>;

@@ -31,13 +31,15 @@ export interface ScoresSpec {
   /** The factors the scores were computed with; null for TracIn (method "tracin"). */
   factors: string | null;
   /** How the scores were computed; absent: influence functions with `factors`. */
-  method?: "influence" | "tracin";
+  method?: "influence" | "tracin" | "gradients";
   /** TracIn-CP (src/tracin/): the run, the parameters, and each checkpoint's step and η. */
   tracin?: {
     run: string;
     parameters: "all" | "mlp" | "linear";
     checkpoints: { step: number; lr: number }[];
   };
+  /** Scores from stored projected gradients (src/projection/): the two sets and the method. */
+  gradients?: { train: string; queries: string; method: "dot" | "cosine" | "trak" };
   mode: "pairwise" | "self";
   damping: number | null;
   queryRank: number | null;
@@ -276,6 +278,7 @@ export function describeScores(record: ScoresRecord) {
     factors: spec.factors,
     method: spec.method ?? "influence",
     tracin: spec.tracin ?? null,
+    gradients: spec.gradients ?? null,
     status: record.status,
     error: record.error,
     job: record.job,
