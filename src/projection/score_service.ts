@@ -19,10 +19,10 @@ export interface GradientScoreDeps {
   gpu: GpuHandle;
 }
 
-export async function startGradientScores(
+export function startGradientScores(
   deps: GradientScoreDeps,
   request: GradientScoresRequest,
-): Promise<{ scores: ScoresRecord; job: string }> {
+): { scores: ScoresRecord; job: string } {
   const { store } = deps;
   const train = readyGradients(store, request.gradients.train, "gradients.train");
   const queries = readyGradients(store, request.gradients.queries, "gradients.queries");
