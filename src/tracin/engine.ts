@@ -58,6 +58,11 @@ export interface ComputeTracinOptions {
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (p: TracinProgress) => void;
+  /**
+   * Lowers the largest tensor ("all": a chunk of query gradients) planned for, in elements
+   * (default: the device's binding limit), so that tests can take the query-chunk path.
+   */
+  maxBindingElements?: number;
 }
 
 /** One checkpoint's unweighted terms: [modules][Q·M], rows are queries. */
@@ -87,6 +92,7 @@ async function fullGradientTerms(
   queries: readonly Sequence[],
   progress: (phase: TracinProgress["phase"], done: number, total: number, tokens: number) => void,
   signal?: AbortSignal,
+  maxBindingElements = Infinity,
 ): Promise<CheckpointTerms> {
   const Q = queries.length;
   const M = train.length;
@@ -114,8 +120,11 @@ async function fullGradientTerms(
         pieces.push({ group, segment: slot.segment, offset: slot.offset, size: slot.size });
       }
     }
-    const binding = Math.floor(
-      Math.min(rt.device.limits.maxStorageBufferBindingSize, rt.device.limits.maxBufferSize) / 4,
+    const binding = Math.min(
+      maxBindingElements,
+      Math.floor(
+        Math.min(rt.device.limits.maxStorageBufferBindingSize, rt.device.limits.maxBufferSize) / 4,
+      ),
     );
     // Per piece, the queries' gradients in chunks of rows: [rows, size] each.
     const stored = pieces.map((piece) => {
@@ -231,7 +240,15 @@ export async function computeTracin(o: ComputeTracinOptions): Promise<ScoreResul
       });
     };
     const terms = o.parameters === "all"
-      ? await fullGradientTerms(o.runtime, params, o.train, o.queries, progress, o.signal)
+      ? await fullGradientTerms(
+        o.runtime,
+        params,
+        o.train,
+        o.queries,
+        progress,
+        o.signal,
+        o.maxBindingElements,
+      )
       : await linearModuleTerms(
         o.runtime,
         params,

@@ -105,6 +105,26 @@ Deno.test("tracin on a single checkpoint is lr × the gradient dot product", gpu
   assert.ok(relativeError(got.total, scaled) <= TOLERANCE);
 });
 
+Deno.test(
+  'tracin "all": query gradients split into chunks of rows give the same scores',
+  gpuTest,
+  async () => {
+    // 300 elements: wte (37 × 12 = 444) and the 12 × 36 c_attn weight hold one query per chunk,
+    // wpe (16 × 12 = 192) one, the biases and LayerNorms all three queries.
+    const chunked = await computeTracin({
+      runtime: await testRuntime(),
+      checkpoints: CHECKPOINTS.map((c) => ({ ...c, params: () => Promise.resolve(c.params) })),
+      parameters: "all",
+      train: TRAIN,
+      queries: QUERIES,
+      maxBindingElements: 300,
+    });
+    const want = referenceTracin(CHECKPOINTS, "all", TRAIN, QUERIES);
+    const err = relativeError(chunked.total, want.total);
+    assert.ok(err <= TOLERANCE, `error ${err}`);
+  },
+);
+
 Deno.test('tracin "mlp" is Σ_c η_c × identity influence scores', gpuTest, async () => {
   const runtime = await testRuntime();
   const got = await gpuTracin("mlp");
