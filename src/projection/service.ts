@@ -85,6 +85,9 @@ async function resolveWeights(store: Store, request: GradientsRequest): Promise<
       field,
     });
   }
+  if (!store.get(RUNS).get(request.run)) {
+    throw new NotFoundError(`run ${request.run}`, { field: "run", id: request.run });
+  }
   const bytes = await checkpointBytes(store, request.run, request.step);
   const recordedFrom = store.get(RUNS).provenance(request.run)?.model ?? null;
   const base = recordedFrom === null ? null : await loadModel(store, recordedFrom).catch((e) => {
