@@ -6,6 +6,7 @@ import { matmulConfig } from "../src/gpu/kernels/matmul.ts";
 import { influence124mSuite, influenceSuite } from "./influence.ts";
 import { matmulSuite } from "./matmul.ts";
 import { modelSuite } from "./model.ts";
+import { projection124mSuite, projectionSuite } from "./projection.ts";
 import { simfluenceSuite } from "./simfluence.ts";
 import { simulateSseSuite } from "./simulate_sse.ts";
 import { trainingSuite } from "./training.ts";
@@ -20,6 +21,8 @@ export const SUITES: BenchSuite[] = [
   trainingSuite,
   influenceSuite,
   influence124mSuite,
+  projectionSuite,
+  projection124mSuite,
 ];
 
 interface Args {
