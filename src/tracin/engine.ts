@@ -9,7 +9,8 @@
 // parameters "all": every parameter, the tied token embedding counted once (its gradient holds
 //   both the embedding and the LM head's share; wte's zero padding rows are left out). Each
 //   example's full gradient comes from a backward on a batch of one; the queries' gradients stay
-//   on the GPU ([Q, n] per parameter tensor, split into query chunks a binding can hold), the
+//   on the GPU ([Q, n] per parameter tensor, split into query chunks a binding can hold; past
+//   `queryBudgetElements` the queries go in groups, each streaming the training set again), the
 //   training examples stream through one at a time, and ⟨∇ℓ_q, ∇ℓ_m⟩ per parameter tensor is one
 //   matmul [Q, n]·[n, 1]. Modules ("all"): one term per parameter group, the weight and bias of
 //   a layer together: wte, wpe, h.{l}.ln_1, h.{l}.attn.c_attn, h.{l}.attn.c_proj, h.{l}.ln_2,
@@ -63,6 +64,28 @@ export interface ComputeTracinOptions {
    * (default: the device's binding limit), so that tests can take the query-chunk path.
    */
   maxBindingElements?: number;
+  /**
+   * "all": how many gradient elements of queries are held on the GPU at once (default 2^28, 1 GiB;
+   * at least one query). More queries than that are scored in groups, each streaming the
+   * training examples again.
+   */
+  queryBudgetElements?: number;
+}
+
+const DEFAULT_QUERY_BUDGET = 2 ** 28;
+
+/** How many times each checkpoint streams the training examples (query groups, "all"). */
+export function trainingPasses(
+  config: ParamSet["config"],
+  parameters: TracinParameters,
+  queries: number,
+  queryBudgetElements = DEFAULT_QUERY_BUDGET,
+): number {
+  if (parameters !== "all") return 1;
+  // Every parameter, wte without its padding rows: the pieces fullGradientTerms holds.
+  const P = paramSpecs(config).reduce((n, s) => n + s.size, 0);
+  const perGroup = Math.max(1, Math.min(queries, Math.floor(queryBudgetElements / P)));
+  return Math.ceil(queries / perGroup);
 }
 
 /** One checkpoint's unweighted terms: [modules][Q·M], rows are queries. */
@@ -93,11 +116,11 @@ async function fullGradientTerms(
   progress: (phase: TracinProgress["phase"], done: number, total: number, tokens: number) => void,
   signal?: AbortSignal,
   maxBindingElements = Infinity,
+  queryBudgetElements = DEFAULT_QUERY_BUDGET,
 ): Promise<CheckpointTerms> {
   const Q = queries.length;
   const M = train.length;
   const model = Gpt2Model.create(rt, params);
-  const owned: Tensor[] = [];
   try {
     const { layout } = model;
     const { vocab_size: V, n_embd: d } = params.config;
@@ -126,62 +149,68 @@ async function fullGradientTerms(
         Math.min(rt.device.limits.maxStorageBufferBindingSize, rt.device.limits.maxBufferSize) / 4,
       ),
     );
-    // Per piece, the queries' gradients in chunks of rows: [rows, size] each.
-    const stored = pieces.map((piece) => {
-      const perChunk = Math.max(1, Math.floor(binding / piece.size));
-      const chunks: { first: number; rows: number; tensor: Tensor }[] = [];
-      for (let first = 0; first < Q; first += perChunk) {
-        const rows = Math.min(perChunk, Q - first);
-        const tensor = rt.zeros([rows, piece.size]);
-        owned.push(tensor);
-        chunks.push({ first, rows, tensor });
-      }
-      return chunks;
-    });
     const gradView = (piece: Piece, shape: number[]) =>
       model.gradSegments[piece.segment].view(shape, undefined, piece.offset);
-    let tokens = 0;
-    for (const sb of sequenceBatches(queries, 1)) {
-      signal?.throwIfAborted();
-      await model.backward(sb.batch, summedLoss());
-      const q = sb.start;
-      pieces.forEach((piece, p) => {
-        const chunk = stored[p].find((c) => q >= c.first && q < c.first + c.rows)!;
-        const dst = chunk.tensor.view([piece.size], undefined, (q - chunk.first) * piece.size);
-        rt.copy(gradView(piece, [piece.size]), dst, piece.size);
-      });
-      tokens += sb.positions;
-      progress("queries", q + 1, Q, tokens);
-    }
-    const out = rt.zeros([pieces.length * Q]);
-    owned.push(out);
+    const P = pieces.reduce((n, piece) => n + piece.size, 0);
+    // Queries in groups whose gradients fit the budget; each group streams the training set once.
+    const perGroup = Math.max(1, Math.min(Q, Math.floor(queryBudgetElements / P)));
     const terms = groups.map(() => new Float64Array(Q * M));
-    for (const sb of sequenceBatches(train, 1)) {
-      signal?.throwIfAborted();
-      await model.backward(sb.batch, summedLoss());
-      for (const [p, piece] of pieces.entries()) {
-        const g = gradView(piece, [piece.size, 1]);
-        for (const chunk of stored[p]) {
-          await matmul(
-            rt,
-            chunk.tensor,
-            g,
-            out.view([chunk.rows, 1], undefined, p * Q + chunk.first),
-          );
+    let tokens = 0;
+    for (let first = 0; first < Q; first += perGroup) {
+      const G = Math.min(perGroup, Q - first);
+      const tensors: Tensor[] = [];
+      try {
+        // Per piece, the group's query gradients in chunks of rows: [rows, size] each.
+        const stored = pieces.map((piece) => {
+          const perChunk = Math.max(1, Math.floor(binding / piece.size));
+          const chunks: { first: number; rows: number; tensor: Tensor }[] = [];
+          for (let at = 0; at < G; at += perChunk) {
+            const rows = Math.min(perChunk, G - at);
+            const tensor = rt.zeros([rows, piece.size]);
+            tensors.push(tensor);
+            chunks.push({ first: at, rows, tensor });
+          }
+          return chunks;
+        });
+        for (const sb of sequenceBatches(queries.slice(first, first + G), 1)) {
+          signal?.throwIfAborted();
+          await model.backward(sb.batch, summedLoss());
+          const q = sb.start;
+          pieces.forEach((piece, p) => {
+            const chunk = stored[p].find((c) => q >= c.first && q < c.first + c.rows)!;
+            const dst = chunk.tensor.view([piece.size], undefined, (q - chunk.first) * piece.size);
+            rt.copy(gradView(piece, [piece.size]), dst, piece.size);
+          });
+          tokens += sb.positions;
+          progress("queries", first + q + 1, Q, tokens);
         }
+        const out = rt.zeros([pieces.length * G]);
+        tensors.push(out);
+        for (const sb of sequenceBatches(train, 1)) {
+          signal?.throwIfAborted();
+          await model.backward(sb.batch, summedLoss());
+          for (const [p, piece] of pieces.entries()) {
+            const g = gradView(piece, [piece.size, 1]);
+            for (const chunk of stored[p]) {
+              const target = out.view([chunk.rows, 1], undefined, p * G + chunk.first);
+              await matmul(rt, chunk.tensor, g, target);
+            }
+          }
+          const [values] = await rt.read([out]);
+          const m = sb.start;
+          for (const [p, piece] of pieces.entries()) {
+            const term = terms[piece.group];
+            for (let q = 0; q < G; q++) term[(first + q) * M + m] += values[p * G + q];
+          }
+          tokens += sb.positions;
+          progress("training", m + 1, M, tokens);
+        }
+      } finally {
+        for (const t of tensors) t.dispose();
       }
-      const [values] = await rt.read([out]);
-      const m = sb.start;
-      for (const [p, piece] of pieces.entries()) {
-        const term = terms[piece.group];
-        for (let q = 0; q < Q; q++) term[q * M + m] += values[p * Q + q];
-      }
-      tokens += sb.positions;
-      progress("training", m + 1, M, tokens);
     }
     return { modules: groups, perModule: terms };
   } finally {
-    for (const t of owned) t.dispose();
     model.dispose();
   }
 }
@@ -248,6 +277,7 @@ export async function computeTracin(o: ComputeTracinOptions): Promise<ScoreResul
         progress,
         o.signal,
         o.maxBindingElements,
+        o.queryBudgetElements,
       )
       : await linearModuleTerms(
         o.runtime,

@@ -18,7 +18,7 @@ import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/score
 import { INFLUENCE } from "../influence/store.ts";
 import { loadModel } from "../models/load.ts";
 import { RUNS } from "../runs/run_store.ts";
-import { computeTracin, type TracinCheckpoint } from "./engine.ts";
+import { computeTracin, type TracinCheckpoint, trainingPasses } from "./engine.ts";
 import type { TracinRequest } from "./schemas.ts";
 
 const GPU_NEED = { what: "TracIn needs a GPU", noDevice: "no GPU device is available" };
@@ -147,9 +147,11 @@ export async function startTracin(
     method: "tracin",
   }, async (ctx) => {
     const started = performance.now();
-    const perCheckpoint = train.reduce((n, s) => n + s.tokens.length, 0) +
-      queries.reduce((n, s) => n + s.tokens.length, 0);
-    const totalTokens = perCheckpoint * checkpoints.length;
+    // Per checkpoint: the queries once, the training examples once per query group.
+    const trainTokens = train.reduce((n, s) => n + s.tokens.length, 0);
+    const queryTokens = queries.reduce((n, s) => n + s.tokens.length, 0);
+    const passes = trainingPasses(config, request.parameters, queries.length);
+    const totalTokens = (queryTokens + passes * trainTokens) * checkpoints.length;
     const engineCheckpoints: TracinCheckpoint[] = checkpoints.map(({ step, lr, tensor }) => ({
       step,
       lr,

@@ -9,7 +9,11 @@ import { factorSetFrom } from "../../src/influence/factors/factor_set.ts";
 import { trackedModules } from "../../src/influence/modules.ts";
 import { computeScores } from "../../src/influence/scores/engine.ts";
 import type { Sequence } from "../../src/influence/sequences.ts";
-import { computeTracin, type TracinParameters } from "../../src/tracin/engine.ts";
+import {
+  computeTracin,
+  type TracinParameters,
+  trainingPasses as passesPlanned,
+} from "../../src/tracin/engine.ts";
 import { referenceTracin } from "../../src/tracin/reference/tracin.ts";
 import { seededUniform } from "../../src/random.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
@@ -106,7 +110,7 @@ Deno.test("tracin on a single checkpoint is lr × the gradient dot product", gpu
 });
 
 Deno.test(
-  'tracin "all": query gradients split into chunks of rows give the same scores',
+  'tracin "all": query gradients in chunks of rows, or queries in groups, give the same scores',
   gpuTest,
   async () => {
     // 300 elements: wte (37 × 12 = 444) and the 12 × 36 c_attn weight hold one query per chunk,
@@ -122,6 +126,26 @@ Deno.test(
     const want = referenceTracin(CHECKPOINTS, "all", TRAIN, QUERIES);
     const err = relativeError(chunked.total, want.total);
     assert.ok(err <= TOLERANCE, `error ${err}`);
+    // And queries in groups: a budget of two queries' gradients (of 3) streams training twice.
+    const P = [...CHECKPOINTS[0].params.values.values()].reduce((n, v) => n + v.length, 0);
+    let trainingPasses = 0;
+    const grouped = await computeTracin({
+      runtime: await testRuntime(),
+      checkpoints: CHECKPOINTS.map((c) => ({ ...c, params: () => Promise.resolve(c.params) })),
+      parameters: "all",
+      train: TRAIN,
+      queries: QUERIES,
+      queryBudgetElements: 2 * P,
+      onProgress: (p) => {
+        if (p.phase === "training" && p.done === TRAIN.length) trainingPasses++;
+      },
+    });
+    assert.equal(trainingPasses, 2 * CHECKPOINTS.length);
+    assert.equal(passesPlanned(CONFIG, "all", QUERIES.length, 2 * P), 2);
+    assert.equal(passesPlanned(CONFIG, "all", QUERIES.length), 1);
+    assert.equal(passesPlanned(CONFIG, "mlp", QUERIES.length, 1), 1);
+    const errGrouped = relativeError(grouped.total, want.total);
+    assert.ok(errGrouped <= TOLERANCE, `grouped: error ${errGrouped}`);
   },
 );
 
