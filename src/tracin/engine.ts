@@ -15,6 +15,10 @@
 //   matmul [Q, n]·[n, 1]. Modules ("all"): one term per parameter group, the weight and bias of
 //   a layer together: wte, wpe, h.{l}.ln_1, h.{l}.attn.c_attn, h.{l}.attn.c_proj, h.{l}.ln_2,
 //   h.{l}.mlp.c_fc, h.{l}.mlp.c_proj, ln_f.
+// With a projection (src/projection/: dense, TRAK's φ = Pᵀg, or Kronecker, LoGra's per-layer
+//   P_outᵀ·DW·P_in) the gradients of the selected parameters are projected to `dim` columns at
+//   every checkpoint and TracIn is Σ_c η_c ⟨φ_q(θ_c), φ_m(θ_c)⟩, one term named "projection".
+//   The training examples are projected in chunks, so their projections are never all held.
 import { matmul } from "../gpu/kernels/matmul.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
@@ -25,6 +29,8 @@ import { factorSetFrom } from "../influence/factors/factor_set.ts";
 import { trackedModules } from "../influence/modules.ts";
 import { computeScores, type ScoreResult } from "../influence/scores/engine.ts";
 import { type Sequence, sequenceBatches } from "../influence/sequences.ts";
+import { projectGradients } from "../projection/engine.ts";
+import type { ProjectionSpec } from "../projection/math.ts";
 
 export const TRACIN_PARAMETERS = ["all", "mlp", "linear"] as const;
 export type TracinParameters = (typeof TRACIN_PARAMETERS)[number];
@@ -55,8 +61,12 @@ export interface ComputeTracinOptions {
   parameters: TracinParameters;
   train: readonly Sequence[];
   queries: readonly Sequence[];
-  /** Training batch size of the identity-score passes ("mlp", "linear"). */
+  /** Training batch size of the identity-score and projection passes. */
   batchSize?: number;
+  /** Project the selected parameters' gradients first (null: exact gradients). */
+  projection?: ProjectionSpec | null;
+  /** With a projection: training examples projected per pass (default 256). */
+  projectionChunk?: number;
   signal?: AbortSignal;
   onProgress?: (p: TracinProgress) => void;
   /**
@@ -242,6 +252,76 @@ async function linearModuleTerms(
   return { modules: result.modules, perModule: result.perModule };
 }
 
+/** Training examples projected per call of projectGradients (bounds the φ held at once). */
+const DEFAULT_PROJECTION_CHUNK = 256;
+
+/** ⟨φ_q, φ_m⟩ of projected gradients at one set of weights: one term, "projection". */
+async function projectedTerms(
+  rt: GpuRuntime,
+  params: ParamSet,
+  parameters: TracinParameters,
+  projection: ProjectionSpec,
+  train: readonly Sequence[],
+  queries: readonly Sequence[],
+  batchSize: number,
+  progress: (phase: TracinProgress["phase"], done: number, total: number, tokens: number) => void,
+  signal?: AbortSignal,
+  chunkSize = DEFAULT_PROJECTION_CHUNK,
+): Promise<CheckpointTerms> {
+  const Q = queries.length;
+  const M = train.length;
+  const k = projection.dim;
+  const project = (
+    sequences: readonly Sequence[],
+    onProgress: (p: { done: number; tokens: number }) => void,
+  ) =>
+    projectGradients({
+      runtime: rt,
+      params,
+      sequences,
+      projection,
+      parameters,
+      batchSize,
+      signal,
+      onProgress,
+    });
+  const phiQ = rt.tensor(
+    await project(queries, (p) => progress("queries", p.done, Q, p.tokens)),
+    [Q, k],
+  );
+  let queryTokens = 0;
+  for (const q of queries) queryTokens += q.tokens.length;
+  const out = rt.zeros([Q, Math.min(chunkSize, M)]);
+  const terms = new Float64Array(Q * M);
+  let tokens = queryTokens;
+  try {
+    for (let start = 0; start < M; start += chunkSize) {
+      const chunk = train.slice(start, start + chunkSize);
+      const c = chunk.length;
+      const before = tokens;
+      const phiM = rt.tensor(
+        await project(chunk, (p) => progress("training", start + p.done, M, before + p.tokens)),
+        [c, k],
+      );
+      try {
+        const target = out.view([Q, c], undefined, 0);
+        await matmul(rt, phiQ, phiM.transposeView(), target);
+        const [values] = await rt.read([out]);
+        for (let q = 0; q < Q; q++) {
+          for (let j = 0; j < c; j++) terms[q * M + start + j] = values[q * c + j];
+        }
+      } finally {
+        phiM.dispose();
+      }
+      for (const s of chunk) tokens += s.tokens.length;
+    }
+  } finally {
+    phiQ.dispose();
+    out.dispose();
+  }
+  return { modules: ["projection"], perModule: [terms] };
+}
+
 /** TracIn-CP scores [Q·M] (rows are queries), as a pairwise ScoreResult with per-module terms. */
 export async function computeTracin(o: ComputeTracinOptions): Promise<ScoreResult> {
   const Q = o.queries.length;
@@ -268,7 +348,20 @@ export async function computeTracin(o: ComputeTracinOptions): Promise<ScoreResul
         tokens: tokensBefore + t,
       });
     };
-    const terms = o.parameters === "all"
+    const terms = o.projection
+      ? await projectedTerms(
+        o.runtime,
+        params,
+        o.parameters,
+        o.projection,
+        o.train,
+        o.queries,
+        o.batchSize ?? 8,
+        progress,
+        o.signal,
+        o.projectionChunk,
+      )
+      : o.parameters === "all"
       ? await fullGradientTerms(
         o.runtime,
         params,

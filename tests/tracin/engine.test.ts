@@ -17,6 +17,12 @@ import {
 import { referenceTracin } from "../../src/tracin/reference/tracin.ts";
 import { seededUniform } from "../../src/random.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
+import { prepareBatch } from "../../src/gpt2/batch.ts";
+import { referenceBackward, referenceForward, toParams64 } from "../../src/gpt2/reference/model.ts";
+import { projectGradients } from "../../src/projection/engine.ts";
+import { denseParameters } from "../../src/projection/math.ts";
+import { hashProjectReference } from "../../src/projection/reference/dense.ts";
+import { buildBatch } from "../../src/training/encode.ts";
 
 const CONFIG = parseGpt2Config({
   vocab_size: 37,
@@ -167,3 +173,94 @@ Deno.test('tracin "mlp" is Σ_c η_c × identity influence scores', gpuTest, asy
   const err = relativeError(got.total, want);
   assert.ok(err <= 1e-6, `error ${err}`);
 });
+
+/** A sequence's exact float64 gradient of its summed loss, over `names` concatenated. */
+function flatGradient(params: ParamSet, sequence: Sequence, names: string[]): Float64Array {
+  const p64 = toParams64(params);
+  const prepared = prepareBatch(buildBatch([sequence]), params.config);
+  const fwd = referenceForward(p64, params.config, prepared);
+  const weights = prepared.exampleWeights.map((w) => (w > 0 ? 1 : 0));
+  const grads = referenceBackward(p64, params.config, prepared, fwd, weights);
+  const parts = names.map((n) => grads.get(n)!);
+  const out = new Float64Array(parts.reduce((k, a) => k + a.length, 0));
+  let at = 0;
+  for (const a of parts) (out.set(a, at), (at += a.length));
+  return out;
+}
+
+Deno.test(
+  'tracin with a dense projection of "all" matches float64 projected gradients',
+  gpuTest,
+  async () => {
+    const projection = { kind: "dense" as const, dim: 50, seed: 7 };
+    const got = await computeTracin({
+      runtime: await testRuntime(),
+      checkpoints: CHECKPOINTS.map((c) => ({ ...c, params: () => Promise.resolve(c.params) })),
+      parameters: "all",
+      train: TRAIN,
+      queries: QUERIES,
+      projection,
+      projectionChunk: 2, // three passes over the five training examples
+    });
+    assert.deepEqual(got.modules, ["projection"]);
+    const names = denseParameters(CONFIG, "all").map((p) => p.name);
+    const k = projection.dim;
+    const phi = (params: ParamSet, s: Sequence) => {
+      const g = flatGradient(params, s, names);
+      return hashProjectReference(g, 1, g.length, k, projection.seed, 1 / Math.sqrt(k));
+    };
+    const want = new Float64Array(QUERIES.length * TRAIN.length);
+    for (const c of CHECKPOINTS) {
+      const pq = QUERIES.map((s) => phi(c.params, s));
+      const pm = TRAIN.map((s) => phi(c.params, s));
+      pq.forEach((a, q) =>
+        pm.forEach((b, m) => {
+          let dot = 0;
+          for (let j = 0; j < k; j++) dot += a[j] * b[j];
+          want[q * TRAIN.length + m] += c.lr * dot;
+        })
+      );
+    }
+    const err = relativeError(got.total, want);
+    console.log(`tracin dense projection: error ${err.toExponential(2)} of the largest score`);
+    assert.ok(err <= TOLERANCE, `error ${err}`);
+    // A projection approximates the exact scores, it does not reproduce them.
+    const exact = referenceTracin(CHECKPOINTS, "all", TRAIN, QUERIES).total;
+    assert.ok(relativeError(got.total, exact) > 1e-3);
+  },
+);
+
+Deno.test(
+  "tracin with a Kronecker projection is Σ_c η_c ⟨φ_q, φ_m⟩ of the projected gradients",
+  gpuTest,
+  async () => {
+    const runtime = await testRuntime();
+    const projection = { kind: "kronecker" as const, dim: 16, seed: 3 };
+    const got = await computeTracin({
+      runtime,
+      checkpoints: CHECKPOINTS.map((c) => ({ ...c, params: () => Promise.resolve(c.params) })),
+      parameters: "mlp",
+      train: TRAIN,
+      queries: QUERIES,
+      projection,
+      batchSize: 2,
+    });
+    const want = new Float64Array(QUERIES.length * TRAIN.length);
+    const k = projection.dim;
+    for (const c of CHECKPOINTS) {
+      const project = (sequences: Sequence[]) =>
+        projectGradients({ runtime, params: c.params, sequences, projection, parameters: "mlp" });
+      const pq = await project(QUERIES);
+      const pm = await project(TRAIN);
+      for (let q = 0; q < QUERIES.length; q++) {
+        for (let m = 0; m < TRAIN.length; m++) {
+          let dot = 0;
+          for (let j = 0; j < k; j++) dot += pq[q * k + j] * pm[m * k + j];
+          want[q * TRAIN.length + m] += c.lr * dot;
+        }
+      }
+    }
+    const err = relativeError(got.total, want);
+    assert.ok(err <= TOLERANCE, `error ${err}`);
+  },
+);
