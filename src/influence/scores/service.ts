@@ -37,6 +37,8 @@ export interface ScoresSpec {
     run: string;
     parameters: "all" | "mlp" | "linear";
     checkpoints: { step: number; lr: number }[];
+    /** The gradient projection (src/projection/), if any. */
+    projection?: { kind: "dense" | "kronecker"; dim: number; seed: number } | null;
   };
   /** Scores from stored projected gradients (src/projection/): the two sets and the method. */
   gradients?: { train: string; queries: string; method: "dot" | "cosine" | "trak" };
