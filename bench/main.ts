@@ -3,6 +3,7 @@
 // figures go to stdout (or FILE) as JSON and the table to stderr.
 import { GpuRuntime } from "../src/gpu/runtime.ts";
 import { matmulConfig } from "../src/gpu/kernels/matmul.ts";
+import { compareSuite } from "./compare.ts";
 import { influence124mSuite, influenceSuite } from "./influence.ts";
 import { matmulSuite } from "./matmul.ts";
 import { modelSuite } from "./model.ts";
