@@ -25,7 +25,9 @@ const createTracin = createRoute({
       z.object({ scores: z.record(z.string(), z.unknown()), job: z.string() }),
       "Started: poll the job or its events",
     ),
-    400: errorResponse("Invalid request: unknown ids, too-long examples, projection, no train"),
+    400: errorResponse(
+      "Invalid request: unknown ids, too-long examples, a bad projection, no train",
+    ),
     401: errorResponse("Missing or wrong API token"),
     404: errorResponse("Unknown run or dataset"),
     409: errorResponse("The run has no checkpoints, or its model no longer exists"),

@@ -1,7 +1,9 @@
 // The TracIn request body (POST /v1/influence/tracin), with its defaults. The query and training
-// selections are the influence scores request's own (src/influence/schemas.ts).
+// selections are the influence scores request's own (src/influence/schemas.ts), the projection
+// the gradient-projection request's (src/projection/schemas.ts).
 import { z } from "@hono/zod-openapi";
 import { ScoresRequestSchema } from "../influence/schemas.ts";
+import { GradientsRequestSchema } from "../projection/schemas.ts";
 import { TRACIN_PARAMETERS } from "./engine.ts";
 
 const scoresShape = ScoresRequestSchema.shape;
@@ -22,8 +24,9 @@ export const TracinRequestSchema = z.object({
     description: '"all": every parameter, the tied embedding once; "linear": the four linear ' +
       'layers of every block; "mlp": h.{i}.mlp.c_fc and h.{i}.mlp.c_proj',
   }),
-  projection: z.record(z.string(), z.unknown()).optional().openapi({
-    description: "Gradient projection: not available for TracIn yet (a 400)",
+  projection: GradientsRequestSchema.shape.projection.optional().openapi({
+    description: "Project the selected parameters' gradients first (POST /v1/gradients' " +
+      "projection: dense or kronecker, dim, seed); the score then has one term, projection",
   }),
   batchSize: scoresShape.batchSize,
 }).strict().openapi("TracinRequest");

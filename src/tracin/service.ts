@@ -4,6 +4,8 @@
 // (src/influence/store.ts, kind "scores", method "tracin"), so that the score-set readers
 // (GET /v1/influence/scores/:id, /matrix, /top, /modules) serve it like any other.
 //
+// With `projection`, the gradients are projected first (src/projection/), per checkpoint.
+//
 // η_c, the weight of checkpoint c, is the learning rate of the step the checkpoint was taken
 // after (the run's recorded step `lr`; the weights after step c were produced with it).
 import type { DatasetExample } from "../datasets/example.ts";
@@ -17,6 +19,7 @@ import { scoreTensors } from "../influence/scores/result_file.ts";
 import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/scores/service.ts";
 import { INFLUENCE } from "../influence/store.ts";
 import { loadModel } from "../models/load.ts";
+import { checkDim } from "../projection/math.ts";
 import { RUNS } from "../runs/run_store.ts";
 import { computeTracin, type TracinCheckpoint, trainingPasses } from "./engine.ts";
 import type { TracinRequest } from "./schemas.ts";
@@ -27,13 +30,6 @@ export async function startTracin(
   deps: InfluenceDeps,
   request: TracinRequest,
 ): Promise<{ scores: ScoresRecord; job: string }> {
-  if (request.projection !== undefined) {
-    throw new InvalidInputError(
-      "projection is not available for TracIn yet",
-      { field: "projection" },
-      "projection_unavailable",
-    );
-  }
   const runtime = requireRuntime(deps.gpu, GPU_NEED);
   const runs = deps.store.get(RUNS);
   const runRecord = runs.get(request.run);
@@ -95,6 +91,8 @@ export async function startTracin(
     throw e;
   });
   const { config, tokenizer } = loaded;
+  const projection = request.projection ?? null;
+  if (projection) checkDim(config, projection, request.parameters);
 
   const trainExamples = await datasetExamples(deps.store, trainSelection);
   const train = encodeSequences(tokenizer, trainExamples, config.n_positions, "train");
@@ -124,6 +122,7 @@ export async function startTracin(
       run: request.run,
       parameters: request.parameters,
       checkpoints: checkpoints.map(({ step, lr }) => ({ step, lr })),
+      projection,
     },
     mode: "pairwise",
     damping: null,
@@ -150,7 +149,7 @@ export async function startTracin(
     // Per checkpoint: the queries once, the training examples once per query group.
     const trainTokens = train.reduce((n, s) => n + s.tokens.length, 0);
     const queryTokens = queries.reduce((n, s) => n + s.tokens.length, 0);
-    const passes = trainingPasses(config, request.parameters, queries.length);
+    const passes = projection ? 1 : trainingPasses(config, request.parameters, queries.length);
     const totalTokens = (queryTokens + passes * trainTokens) * checkpoints.length;
     const engineCheckpoints: TracinCheckpoint[] = checkpoints.map(({ step, lr, tensor }) => ({
       step,
@@ -164,6 +163,7 @@ export async function startTracin(
       train,
       queries,
       batchSize: request.batchSize,
+      projection,
       signal: ctx.signal,
       onProgress: (p) => {
         const { perSecond, etaSeconds } = rate(started, p.tokens, totalTokens);

@@ -1,8 +1,8 @@
 // TracIn over HTTP, end to end: record a tiny study with checkpoints (POST /v1/training-runs),
 // score it with POST /v1/influence/tracin ("mlp" and the default "all"), check the stored score
 // set against the float64 reference computed from the downloaded checkpoints and the run's
-// learning rates, read it through matrix/top/modules; then every refusal, each leaving nothing
-// stored.
+// learning rates, read it through matrix/top/modules; a projected TracIn; then every refusal,
+// each leaving nothing stored.
 import assert from "node:assert/strict";
 import { loadDatasetExamples } from "../../src/datasets/load.ts";
 import { gpuFromRuntime } from "../../src/gpu/handle.ts";
@@ -10,6 +10,7 @@ import { initParams, loadParams, saveParams } from "../../src/gpt2/params.ts";
 import { encodeSequences } from "../../src/influence/inputs.ts";
 import { INFLUENCE } from "../../src/influence/store.ts";
 import { loadModel } from "../../src/models/load.ts";
+import { projectGradients } from "../../src/projection/engine.ts";
 import { RUNS } from "../../src/runs/run_store.ts";
 import { referenceTracin } from "../../src/tracin/reference/tracin.ts";
 import { parseSse, testApp } from "../helpers/app.ts";
@@ -123,6 +124,7 @@ Deno.test("tracin over HTTP: recorded run, scores, readers, refusals", gpuTest, 
         run: runId,
         parameters: "mlp",
         checkpoints: [{ step: 2, lr: steps[1].lr }, { step: 4, lr: steps[3].lr }],
+        projection: null,
       });
       assert.deepEqual(described.modules, ["h.0.mlp.c_fc", "h.0.mlp.c_proj"]);
       assert.deepEqual(described.shape, [2, trainIds.length]);
@@ -201,6 +203,51 @@ Deno.test("tracin over HTTP: recorded run, scores, readers, refusals", gpuTest, 
       assert.ok(relativeError((wte.scores as number[][]).flat(), wantWte) <= TOLERANCE);
     });
 
+    await t.step("a Kronecker projection: Σ_c η_c ⟨φ_q, φ_m⟩, one term", async () => {
+      const projection = { kind: "kronecker", dim: 8, seed: 4 } as const;
+      const res = await postJson(app, "/v1/influence/tracin", {
+        run: runId,
+        queries: { examples: [{ id: "p", text: "rev 4821=1284" }] },
+        parameters: "linear",
+        projection,
+      });
+      assert.equal(res.status, 202, await res.clone().text());
+      const started = await res.json();
+      await finish(app, started.job);
+      const id = started.scores.id as string;
+      const described = await (await app.request(`/v1/influence/scores/${id}`)).json();
+      assert.deepEqual(described.tracin.projection, projection);
+      assert.deepEqual(described.modules, ["projection"]);
+      const matrix = await (await app.request(`/v1/influence/scores/${id}/matrix`)).json();
+      const [query] = encodeSequences(
+        loaded.tokenizer,
+        [{ id: "p", text: "rev 4821=1284" }],
+        32,
+        "queries",
+      );
+      const runtime = await testRuntime();
+      const want = new Float64Array(trainIds.length);
+      for (const c of checkpoints) {
+        const project = (sequences: typeof train) =>
+          projectGradients({
+            runtime,
+            params: c.params,
+            sequences,
+            projection,
+            parameters: "linear",
+          });
+        const pq = await project([query]);
+        const pm = await project(train);
+        for (let m = 0; m < trainIds.length; m++) {
+          let dot = 0;
+          for (let j = 0; j < 8; j++) dot += pq[j] * pm[m * 8 + j];
+          want[m] += c.lr * dot;
+        }
+      }
+      const err = relativeError(matrix.scores[0], want);
+      assert.ok(err <= TOLERANCE, `error ${err.toExponential(2)} of the largest score`);
+    });
+
     await t.step("refusals are 4xx naming the problem and store nothing", async () => {
       const before = { sets: scoreSets(), files: files() };
       const refuse = async (body: unknown, status: number, pattern: RegExp, field?: string) => {
@@ -215,11 +262,18 @@ Deno.test("tracin over HTTP: recorded run, scores, readers, refusals", gpuTest, 
       await refuse({ run: runId }, 400, /queries/);
       await refuse({ run: runId, queries, parameters: "attn" }, 400, /parameters/);
       await refuse({ run: runId, queries, extra: 1 }, 400, /extra/);
+      await refuse({ run: runId, queries, projection: { dim: 64 } }, 400, /kind/);
       await refuse(
-        { run: runId, queries, projection: { dim: 64 } },
+        { run: runId, queries, projection: { kind: "kronecker", dim: 8 } },
         400,
-        /projection is not available for TracIn yet/,
-        "projection",
+        /linear layers/,
+        "parameters",
+      );
+      await refuse(
+        { run: runId, queries, parameters: "mlp", projection: { kind: "dense", dim: 1e6 } },
+        400,
+        /projection.dim/,
+        "projection.dim",
       );
       await refuse(
         { run: runId, queries, train: { dataset: "builtin:skills", ids: ["no-such-id"] } },
