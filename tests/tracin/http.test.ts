@@ -248,6 +248,26 @@ Deno.test("tracin over HTTP: recorded run, scores, readers, refusals", gpuTest, 
       assert.ok(err <= TOLERANCE, `error ${err.toExponential(2)} of the largest score`);
     });
 
+    await t.step("a cancelled TracIn job leaves a cancelled score set and no file", async () => {
+      const filesBefore = files();
+      const body = { run: runId, queries: { examples: [{ text: "rev 12=21" }] } };
+      const first = await (await postJson(app, "/v1/influence/tracin", body)).json();
+      const second = await (await postJson(app, "/v1/influence/tracin", body)).json();
+      // Jobs run one at a time: the second is still queued behind the first.
+      // A queued job is cancelled at once (200).
+      assert.equal((await app.request(`/v1/jobs/${second.job}`, { method: "DELETE" })).status, 200);
+      await finish(app, first.job);
+      const events = parseSse(await (await app.request(`/v1/jobs/${second.job}/events`)).text())
+        .filter((e) => e.event !== "comment");
+      assert.equal(events.at(-1)!.event, "cancelled");
+      const cancelled = await (await app.request(`/v1/influence/scores/${second.scores.id}`))
+        .json();
+      assert.equal(cancelled.status, "cancelled");
+      const matrix = await app.request(`/v1/influence/scores/${second.scores.id}/matrix`);
+      assert.equal(matrix.status, 409);
+      assert.equal(files(), filesBefore + 1, "only the first job's score file");
+    });
+
     await t.step("refusals are 4xx naming the problem and store nothing", async () => {
       const before = { sets: scoreSets(), files: files() };
       const refuse = async (body: unknown, status: number, pattern: RegExp, field?: string) => {
