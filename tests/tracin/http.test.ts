@@ -299,6 +299,13 @@ Deno.test("tracin over HTTP: recorded run, scores, readers, refusals", gpuTest, 
         { run: runId, queries, train: { dataset: "builtin:skills", ids: ["no-such-id"] } },
         400,
         /no-such-id/,
+        "train.ids",
+      );
+      await refuse(
+        { run: runId, queries: { dataset: "no-such-dataset" } },
+        404,
+        /no-such-dataset/,
+        "queries.dataset",
       );
       await refuse(
         { run: runId, queries: { examples: [{ text: "x".repeat(40) }] } },
