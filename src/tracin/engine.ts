@@ -271,6 +271,11 @@ async function projectedTerms(
   const Q = queries.length;
   const M = train.length;
   const k = projection.dim;
+  // A chunk's φ [c, k] must fit one binding too.
+  const binding = Math.floor(
+    Math.min(rt.device.limits.maxStorageBufferBindingSize, rt.device.limits.maxBufferSize) / 4,
+  );
+  chunkSize = Math.max(1, Math.min(chunkSize, Math.floor(binding / k)));
   const project = (
     sequences: readonly Sequence[],
     onProgress: (p: { done: number; tokens: number }) => void,
