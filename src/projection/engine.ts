@@ -1,12 +1,14 @@
 // Projected per-example gradients on the GPU: for each sequence, the gradient of its summed loss
 // over its labelled tokens (summedLoss), projected (math.ts says how).
-//   dense:     one backward per sequence with parameter gradients; each selected parameter's
-//              gradient buffer is projected in place (hashProject, base = its offset in g) and
-//              the pieces accumulated into the sequence's row.
+//   dense:     one backward per sequence with parameter gradients; the selected parameters'
+//              gradients are gathered into a row of a staging buffer and a group of rows is
+//              projected at once (hashProject), or, when g exceeds a binding, each parameter's
+//              buffer is projected in place (base = its offset in g) into the sequence's row.
 //   kronecker: sequences stream through in batches; the backward's visitor projects each tracked
 //              layer's masked taps, s·P_out and [a, 1]·P_in (hashProject), and sums their outer
 //              products over tokens into the layer's block (kroneckerOuterSum). DW is never formed
 //              and no parameter gradient is computed.
+import { copy } from "../gpu/kernels/copy.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { Gpt2Model } from "../gpt2/model.ts";
@@ -32,6 +34,8 @@ export interface ProjectGradientsOptions {
   parameters: ParameterSelection;
   /** Sequences per backward (Kronecker) or per readback (dense). Default 8. */
   batchSize?: number;
+  /** The staging buffer's limit in elements (default the binding limit; tests lower it). */
+  maxStagingElements?: number;
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number; tokens: number }) => void;
 }
@@ -75,20 +79,50 @@ function densePieces(model: Gpt2Model, selection: ParameterSelection): Piece[] {
   return pieces;
 }
 
+/**
+ * Dense projection. Up to `group` examples' gradients are gathered into one [group, p] staging
+ * buffer (one backward each) and projected together, so that each hashed sign serves every row;
+ * when one gradient exceeds a binding (GPT-2-124M's "all"), each parameter's gradient buffer is
+ * projected in place, one example at a time.
+ */
 async function dense(o: ProjectGradientsOptions): Promise<Float32Array> {
   const rt = o.runtime;
   const { dim, seed } = o.projection;
   const n = o.sequences.length;
-  const group = Math.max(1, Math.min(o.batchSize ?? 8, n));
-  const result = new Float32Array(n * dim);
+  const binding = Math.min(
+    o.maxStagingElements ?? Infinity,
+    Math.floor(
+      Math.min(rt.device.limits.maxStorageBufferBindingSize, rt.device.limits.maxBufferSize) / 4,
+    ),
+  );
   const model = Gpt2Model.create(rt, o.params);
+  const pieces = densePieces(model, o.parameters);
+  const p = denseParameters(o.params.config, o.parameters).reduce((sum, x) => sum + x.size, 0);
+  const group = Math.max(
+    1,
+    Math.min(o.batchSize ?? 8, n, Math.floor(binding / p), Math.floor(binding / dim)),
+  );
+  const staged = p <= binding;
+  const result = new Float32Array(n * dim);
   const out = rt.zeros([group, dim]);
-  const scratch = rt.zeros([dim * 64]);
+  const scratch = rt.zeros([
+    group * dim * Math.max(1, Math.min(16, Math.floor(2 ** 22 / (group * dim)))),
+  ]);
+  const staging = staged ? rt.zeros([group * p]) : null;
+  const options = { seed, scale: 1 / Math.sqrt(dim) };
   let tokens = 0;
   try {
-    const pieces = densePieces(model, o.parameters);
     let pending = 0;
     const flush = async (upTo: number) => {
+      if (staging) {
+        await hashProject(
+          rt,
+          staging.view([pending, p]),
+          out.view([pending, dim]),
+          scratch,
+          options,
+        );
+      }
       const rows = await rt.readOne(out);
       result.set(rows.subarray(0, pending * dim), (upTo - pending) * dim);
       pending = 0;
@@ -96,14 +130,22 @@ async function dense(o: ProjectGradientsOptions): Promise<Float32Array> {
     for (const sb of sequenceBatches(o.sequences, 1)) {
       o.signal?.throwIfAborted();
       await model.backward(sb.batch, summedLoss(), {}, { parameterGradients: true });
-      const row = out.view([1, dim], [dim, 1], pending * dim);
       for (const [i, piece] of pieces.entries()) {
-        await hashProject(rt, piece.grad, row, scratch, {
-          seed,
-          scale: 1 / Math.sqrt(dim),
-          base: piece.base,
-          accumulate: i > 0,
-        });
+        if (staging) {
+          const size = piece.grad.size;
+          await copy(
+            rt,
+            piece.grad.reshape([size]),
+            staging.view([size], [1], pending * p + piece.base),
+          );
+        } else {
+          const row = out.view([1, dim], [dim, 1], pending * dim);
+          await hashProject(rt, piece.grad, row, scratch, {
+            ...options,
+            base: piece.base,
+            accumulate: i > 0,
+          });
+        }
       }
       pending++;
       tokens += sb.positions;
@@ -112,8 +154,7 @@ async function dense(o: ProjectGradientsOptions): Promise<Float32Array> {
     }
     return result;
   } finally {
-    out.dispose();
-    scratch.dispose();
+    for (const t of [out, scratch, staging]) t?.dispose();
     model.dispose();
   }
 }

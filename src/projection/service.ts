@@ -44,6 +44,9 @@ export interface GradientsSummary {
 
 export type GradientsStoreRecord = GradientsRecord<GradientsSpec, GradientsSummary>;
 
+/** Values one stored set may hold (1 GiB of f32). */
+const MAX_ELEMENTS = 2 ** 28;
+
 const GPU_NEED = {
   what: "gradient projection needs a GPU",
   noDevice: "no GPU device is available",
@@ -128,6 +131,14 @@ export async function startGradients(
     weights.config.n_positions,
     "dataset",
   );
+  if (sequences.length * projection.dim > MAX_ELEMENTS) {
+    throw new InvalidInputError(
+      `${sequences.length} examples × dim ${projection.dim} exceed the ${MAX_ELEMENTS} values ` +
+        "one gradient set holds: choose a smaller dim or fewer ids",
+      { field: "projection.dim", dim: projection.dim, examples: sequences.length },
+      "too_large",
+    );
+  }
   const empty = sequences.findIndex((s) => !s.lossMask.slice(1).includes(1));
   if (empty >= 0) {
     throw new InvalidInputError(
