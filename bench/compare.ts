@@ -36,13 +36,13 @@ interface Settings {
 }
 
 const FULL: Settings = {
-  train: 96,
-  test: 24,
-  steps: 48,
-  fittingRuns: 8,
+  train: 128,
+  test: 32,
+  steps: 64,
+  fittingRuns: 10,
   heldOutRuns: 3,
-  subsampleRuns: 8,
-  checkpointEvery: 12,
+  subsampleRuns: 10,
+  checkpointEvery: 16,
 };
 const QUICK: Settings = {
   train: 32,
