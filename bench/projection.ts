@@ -66,8 +66,8 @@ async function projectionRate(
       parameters,
       batchSize: 8,
     });
-  // Warm-up (pipelines, matmul choices); a dense one at a small k, whose cost grows with k.
-  await run(seqs.slice(0, 1), kind === "dense" ? 64 : dim);
+  // Warm-up on a full batch (pipelines, matmul choices); dense at a small k (its cost grows with k).
+  await run(seqs.slice(0, 8), kind === "dense" ? 64 : dim);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
