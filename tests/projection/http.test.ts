@@ -228,6 +228,35 @@ Deno.test("gradients over HTTP: project, describe, download, score, refuse", gpu
       assert.equal(gradientSets(), before);
     });
 
+    await t.step("scoring running gradients is a 409; a cancel leaves no file", async () => {
+      const files = () => [...Deno.readDirSync(`${ctx.dataDir}/tensors`)].length;
+      const fileCount = files();
+      const res = await (await post(app, "/v1/gradients", {
+        model,
+        dataset: DATASET,
+        projection: { kind: "kronecker", dim: 64, seed: 4 },
+        parameters: "mlp",
+      })).json();
+      const busy = await errorOf(
+        await post(app, "/v1/influence/scores", {
+          gradients: { train: res.gradients.id, queries: sets.queries },
+        }),
+        409,
+      );
+      assert.equal(busy.code, "gradients_not_ready");
+      await app.request(`/v1/jobs/${res.job}`, { method: "DELETE" });
+      const events = parseSse(await (await app.request(`/v1/jobs/${res.job}/events`)).text())
+        .filter((e) => e.event !== "comment");
+      assert.equal(events.at(-1)!.event, "cancelled");
+      const got = await (await app.request(`/v1/gradients/${res.gradients.id}`)).json();
+      assert.equal(got.status, "cancelled");
+      assert.equal(files(), fileCount, "no gradients file was left behind");
+      await errorOf(await app.request(`/v1/gradients/${res.gradients.id}/data`), 409);
+      const del = await app.request(`/v1/gradients/${res.gradients.id}`, { method: "DELETE" });
+      assert.equal(del.status, 204);
+      await errorOf(await app.request(`/v1/gradients/${res.gradients.id}`), 404);
+    });
+
     await t.step("bad input is a 4xx naming the field and stores nothing", async () => {
       const before = gradientSets();
       const scoresBefore = scoreSets();
