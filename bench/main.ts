@@ -24,6 +24,7 @@ export const SUITES: BenchSuite[] = [
   influence124mSuite,
   projectionSuite,
   projection124mSuite,
+  compareSuite,
 ];
 
 interface Args {
