@@ -14,6 +14,7 @@ import { computeScores } from "../src/influence/scores/engine.ts";
 import type { Sequence } from "../src/influence/sequences.ts";
 import { seededUniform } from "../src/random.ts";
 import { buildBatch } from "../src/training/encode.ts";
+import { computeTracin, type TracinParameters } from "../src/tracin/engine.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 
 interface Shape {
@@ -151,6 +152,59 @@ async function scoreFigures(rt: GpuRuntime, quick: boolean): Promise<BenchFigure
   ];
 }
 
+/**
+ * TracIn-CP throughput (training examples/s) over 2 checkpoints and 16 queries: every parameter
+ * exactly, and the linear layers through Kronecker projections at k = 1,024 and 8,192; the
+ * baseline is the same exact scores restricted to the linear layers (identity influence).
+ */
+async function tracinFigures(rt: GpuRuntime, quick: boolean): Promise<BenchFigure[]> {
+  const shape: Shape = { L: 2, d: 64, T: 64, B: 8, V: 257 };
+  const params = modelOf(shape);
+  const checkpoints = [1, 2].map((step) => ({ step, lr: 1e-3 / step, params: async () => params }));
+  const queries = sequences("q", 16, shape.T, shape.V, 2);
+  const m = quick ? 32 : 128;
+  const train = sequences("t", m, shape.T, shape.V, 3);
+  const rate = async (
+    parameters: TracinParameters,
+    projection: { kind: "kronecker"; dim: number; seed: number } | null,
+  ) => {
+    const run = () =>
+      computeTracin({ runtime: rt, checkpoints, parameters, train, queries, projection });
+    await computeTracin({
+      runtime: rt,
+      checkpoints,
+      parameters,
+      train: train.slice(0, 8),
+      queries,
+      projection,
+    });
+    const t = performance.now();
+    await run();
+    return m / ((performance.now() - t) / 1000);
+  };
+  const linear = await rate("linear", null);
+  const figures: BenchFigure[] = [{
+    name: `TracIn-CP, all parameters, 2 checkpoints, 16 queries (${label(shape)})`,
+    unit: "examples/s",
+    value: await rate("all", null),
+    baselineName: "the linear layers only (identity influence per checkpoint)",
+    baseline: linear,
+    speedup: null,
+  }];
+  for (const k of [1024, 8192]) {
+    const value = await rate("linear", { kind: "kronecker", dim: k, seed: 0 });
+    figures.push({
+      name: `TracIn-CP, linear layers, Kronecker projection k=${k} (${label(shape)})`,
+      unit: "examples/s",
+      value,
+      baselineName: "exact gradients of the same layers",
+      baseline: linear,
+      speedup: value / linear,
+    });
+  }
+  return figures;
+}
+
 /** eigh at n against an n³ float64 matrix product in plain TypeScript (the same work class). */
 function eighFigure(quick: boolean): BenchFigure {
   const n = quick ? 768 : 3072;
@@ -223,6 +277,7 @@ export const influenceSuite: BenchSuite = {
       figures.push(await factorFigures(rt, shape, quick));
     }
     figures.push(...await scoreFigures(rt, quick));
+    figures.push(...await tracinFigures(rt, quick));
     figures.push(eighFigure(quick));
     return figures;
   },
