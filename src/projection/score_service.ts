@@ -2,9 +2,9 @@
 // `gradients`): both sets checked (ready, same model, same projection and parameters) before
 // anything is stored, then a job computes the scores in float64 (scores.ts) and stores them like
 // every score set, so that the score-set readers (matrix, top) and their consumers work on them.
-import { ConflictError, InvalidInputError } from "../errors.ts";
+import { InvalidInputError } from "../errors.ts";
 import type { GpuHandle } from "../gpu/handle.ts";
-import { rate, submitInfluenceJob } from "../influence/jobs.ts";
+import { rate, storeInfluenceResult, submitInfluenceJob } from "../influence/jobs.ts";
 import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/scores/service.ts";
 import { INFLUENCE } from "../influence/store.ts";
 import type { JobManager } from "../jobs/manager.ts";
@@ -93,13 +93,11 @@ export function startGradientScores(
       scoredPairs: pairs,
       seconds: (performance.now() - started) / 1000,
     };
-    const file = await store.tensors.put(
-      { scores: { shape: [q.n, t.n], data: Float32Array.from(scores) } },
-      { kind: "influence-scores", method: `gradients-${request.method}` },
-    );
-    if (!await influence.markReady("scores", record.id, summary, file.id)) {
-      throw new ConflictError("the score set was deleted while it was being computed");
-    }
+    await storeInfluenceResult(store, "scores", record.id, {
+      tensors: { scores: { shape: [q.n, t.n], data: Float32Array.from(scores) } },
+      metadata: { kind: "influence-scores", method: `gradients-${request.method}` },
+      summary,
+    });
     return { scores: record.id, seconds: summary.seconds };
   });
   return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };

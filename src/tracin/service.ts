@@ -14,7 +14,7 @@ import { requireRuntime } from "../gpu/handle.ts";
 import { loadParams } from "../gpt2/params.ts";
 import type { InfluenceDeps } from "../influence/factors/service.ts";
 import { datasetExamples, encodeSequences, inlineExamples } from "../influence/inputs.ts";
-import { rate, submitInfluenceJob } from "../influence/jobs.ts";
+import { rate, storeInfluenceResult, submitInfluenceJob } from "../influence/jobs.ts";
 import { scoreTensors } from "../influence/scores/result_file.ts";
 import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/scores/service.ts";
 import { INFLUENCE } from "../influence/store.ts";
@@ -219,10 +219,11 @@ export async function startTracin(
       scoredPairs: queries.length * train.length,
       seconds: (performance.now() - started) / 1000,
     };
-    const file = await deps.store.tensors.put(tensors, { kind: "influence-scores" });
-    if (!await influence.markReady("scores", record.id, summary, file.id)) {
-      throw new ConflictError("the score set was deleted while it was being computed");
-    }
+    await storeInfluenceResult(deps.store, "scores", record.id, {
+      tensors,
+      metadata: { kind: "influence-scores" },
+      summary,
+    });
     return { scores: record.id, seconds: summary.seconds };
   });
   return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };

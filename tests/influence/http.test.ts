@@ -7,6 +7,7 @@ import { INFLUENCE } from "../../src/influence/store.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
 import { parseSse, testApp } from "../helpers/app.ts";
 import { influenceFixture } from "./fixture.ts";
+import { pearson } from "../helpers/score_agreement.ts";
 
 type App = Awaited<ReturnType<typeof testApp>>["app"];
 const FIXTURE = new URL("../fixtures/influence/", import.meta.url);
@@ -54,18 +55,6 @@ async function errorOf(res: Response, status: number) {
   assert.equal(res.status, status, JSON.stringify(body));
   assert.ok(body.error?.code && body.error?.message, JSON.stringify(body));
   return body.error as { code: string; message: string; details: Record<string, unknown> };
-}
-
-function pearson(a: number[], b: number[]): number {
-  const n = a.length;
-  const ma = a.reduce((x, y) => x + y) / n, mb = b.reduce((x, y) => x + y) / n;
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < n; i++) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) ** 2;
-    bb += (b[i] - mb) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 Deno.test(

@@ -11,29 +11,7 @@ import { Gpt2Model } from "../../src/gpt2/model.ts";
 import { buildBatch } from "../../src/training/encode.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
 import { influenceFixture, type SettingExpected } from "./fixture.ts";
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) (ma += a[i] / n), (mb += b[i] / n);
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < n; i++) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) ** 2;
-    bb += (b[i] - mb) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
-
-/** Largest |a − b| as a fraction of max |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0, err = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]));
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-  }
-  return err / scale;
-}
+import { pearson, relativeError } from "../helpers/score_agreement.ts";
 
 // f32 GPU arithmetic against kronfluence's float64-accumulated scores: measured ≤ 1.1e-6 of the
 // largest score in every setting; 1e-5 leaves room for other adapters' rounding.

@@ -29,26 +29,11 @@ import {
 } from "../../src/influence/reference/scores.ts";
 import { sequenceBatch, sequenceTaps, tapGradient } from "../../src/influence/reference/taps.ts";
 import { influenceFixture, type SettingExpected } from "./fixture.ts";
+import { pearson } from "../helpers/score_agreement.ts";
 
 const fixture = influenceFixture();
 const params64 = toParams64(fixture.params);
 const { config } = fixture;
-
-function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const n = x.length;
-  let mx = 0, my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i] / n;
-    my += y[i] / n;
-  }
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-    syy += (y[i] - my) ** 2;
-  }
-  return sxy / Math.sqrt(sxx * syy);
-}
 
 const factorCache = new Map<string, InfluenceFactors>();
 

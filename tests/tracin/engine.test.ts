@@ -23,6 +23,7 @@ import { projectGradients } from "../../src/projection/engine.ts";
 import { denseParameters } from "../../src/projection/math.ts";
 import { hashProjectReference } from "../../src/projection/reference/dense.ts";
 import { buildBatch } from "../../src/training/encode.ts";
+import { relativeError } from "../helpers/score_agreement.ts";
 
 const CONFIG = parseGpt2Config({
   vocab_size: 37,
@@ -54,15 +55,6 @@ const CHECKPOINTS: { step: number; lr: number; params: ParamSet }[] = [
   { step: 4, lr: 0.011, params: initParams(CONFIG, 2) },
   { step: 6, lr: 0.005, params: initParams(CONFIG, 3) },
 ];
-
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0, err = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]));
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-  }
-  return err / scale;
-}
 
 async function gpuTracin(parameters: TracinParameters) {
   return await computeTracin({

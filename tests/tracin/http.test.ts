@@ -15,6 +15,7 @@ import { RUNS } from "../../src/runs/run_store.ts";
 import { referenceTracin } from "../../src/tracin/reference/tracin.ts";
 import { parseSse, testApp } from "../helpers/app.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
+import { relativeError } from "../helpers/score_agreement.ts";
 
 type AppLike = { request: (p: string, i?: RequestInit) => Response | Promise<Response> };
 
@@ -35,15 +36,6 @@ async function finish(app: AppLike, job: string) {
     .filter((e) => e.event !== "comment");
   assert.equal(events.at(-1)!.event, "done", events.at(-1)!.data);
   return events;
-}
-
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0, err = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]));
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-  }
-  return err / scale;
 }
 
 async function record(app: AppLike, model: string, study: string, checkpointEvery?: number) {

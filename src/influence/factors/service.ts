@@ -1,14 +1,14 @@
 // Influence factors as a service (POST/GET/DELETE /v1/influence/factors): the request is checked
 // in full before anything is stored (model, dataset, ids, modules, context, GPU), then a job fits
 // the factors and stores them as one checksummed safetensors file.
-import { ConflictError, InvalidInputError, NotFoundError } from "../../errors.ts";
+import { InvalidInputError, NotFoundError } from "../../errors.ts";
 import { type GpuHandle, requireRuntime } from "../../gpu/handle.ts";
 import type { JobManager } from "../../jobs/manager.ts";
 import { loadModel, modelRecord } from "../../models/load.ts";
 import type { Store } from "../../store/store.ts";
 import type { Gpt2Config } from "../../gpt2/config.ts";
 import { datasetExamples, encodeSequences } from "../inputs.ts";
-import { rate, submitInfluenceJob } from "../jobs.ts";
+import { deleteInfluenceRecord, rate, storeInfluenceResult, submitInfluenceJob } from "../jobs.ts";
 import { type TrackedModule, trackedModules } from "../modules.ts";
 import type { FactorsRequest } from "../schemas.ts";
 import { INFLUENCE, type InfluenceRecord } from "../store.ts";
@@ -151,15 +151,16 @@ export async function startFactors(
       })),
       seconds: (performance.now() - started) / 1000,
     };
-    const file = await deps.store.tensors.put(factorTensors(set), {
-      kind: "influence-factors",
-      strategy: set.strategy,
-      positions: String(set.positions),
-      sequences: String(set.sequences),
+    await storeInfluenceResult(deps.store, "factors", record.id, {
+      tensors: factorTensors(set),
+      metadata: {
+        kind: "influence-factors",
+        strategy: set.strategy,
+        positions: String(set.positions),
+        sequences: String(set.sequences),
+      },
+      summary,
     });
-    if (!await influence.markReady("factors", record.id, summary, file.id)) {
-      throw new ConflictError("the factors were deleted while they were being fitted");
-    }
     return { factors: record.id, seconds: summary.seconds };
   });
   return {
@@ -216,13 +217,5 @@ export function listFactors(store: Store, limit: number, offset: number) {
 
 /** Cancels a running fit, then removes the record and its file; 404 when unknown. */
 export async function deleteFactors(deps: InfluenceDeps, id: string): Promise<void> {
-  const record = getFactors(deps.store, id);
-  if (record.status === "running" && record.job) {
-    try {
-      deps.jobs.cancel(record.job);
-    } catch {
-      // Already finished: nothing to stop.
-    }
-  }
-  await deps.store.get(INFLUENCE).delete("factors", id);
+  await deleteInfluenceRecord(deps, getFactors(deps.store, id));
 }

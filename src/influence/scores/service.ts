@@ -20,7 +20,7 @@ import {
   resolveModules,
 } from "../factors/service.ts";
 import { datasetExamples, encodeSequences, inlineExamples } from "../inputs.ts";
-import { rate, submitInfluenceJob } from "../jobs.ts";
+import { deleteInfluenceRecord, rate, storeInfluenceResult, submitInfluenceJob } from "../jobs.ts";
 import type { ScoresRequest } from "../schemas.ts";
 import type { Sequence } from "../sequences.ts";
 import { INFLUENCE, type InfluenceRecord } from "../store.ts";
@@ -254,10 +254,11 @@ export async function startScores(
         : (pairwise ? queries.length : 1) * train.length,
       seconds: (performance.now() - started) / 1000,
     };
-    const file = await deps.store.tensors.put(tensors, { kind: "influence-scores" });
-    if (!await influence.markReady("scores", record.id, summary, file.id)) {
-      throw new ConflictError("the score set was deleted while it was being computed");
-    }
+    await storeInfluenceResult(deps.store, "scores", record.id, {
+      tensors,
+      metadata: { kind: "influence-scores" },
+      summary,
+    });
     return { scores: record.id, seconds: summary.seconds };
   });
   return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
@@ -318,15 +319,7 @@ export function listScores(store: Store, limit: number, offset: number) {
 }
 
 export async function deleteScores(deps: InfluenceDeps, id: string): Promise<void> {
-  const record = getScores(deps.store, id);
-  if (record.status === "running" && record.job) {
-    try {
-      deps.jobs.cancel(record.job);
-    } catch {
-      // Already finished.
-    }
-  }
-  await deps.store.get(INFLUENCE).delete("scores", id);
+  await deleteInfluenceRecord(deps, getScores(deps.store, id));
 }
 
 /** A ready score set's file; 409 while it is computed or when it failed. */
