@@ -241,11 +241,28 @@ async function gpt2SmallFigures(rt: GpuRuntime): Promise<BenchFigure[]> {
   const modules = trackedModules(params.config, "mlp");
   const train = sequences("t", 64, shape.T, shape.V, 1);
   const queries = sequences("q", 16, shape.T, shape.V, 2);
+  // Tens of minutes on a CPU adapter: say how far it got, on stderr.
+  const progress = (what: string) => (p: { done: number; total: number }) =>
+    console.error(`[${new Date().toISOString().slice(11, 19)}] ${what} ${p.done}/${p.total}`);
   const t0 = performance.now();
-  const factors = await fitFactors({ runtime: rt, params, sequences: train, modules });
+  const factors = await fitFactors({
+    runtime: rt,
+    params,
+    sequences: train,
+    modules,
+    onProgress: (p) => progress(`factors ${p.pass}`)(p),
+  });
   const fitSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  await computeScores({ runtime: rt, params, factors, train, queries, queryRank: 32 });
+  await computeScores({
+    runtime: rt,
+    params,
+    factors,
+    train,
+    queries,
+    queryRank: 32,
+    onProgress: (p) => progress(`scores ${p.phase}`)(p),
+  });
   const scoreSeconds = (performance.now() - t1) / 1000;
   return [
     {
