@@ -160,7 +160,11 @@ async function scoreFigures(rt: GpuRuntime, quick: boolean): Promise<BenchFigure
 async function tracinFigures(rt: GpuRuntime, quick: boolean): Promise<BenchFigure[]> {
   const shape: Shape = { L: 2, d: 64, T: 64, B: 8, V: 257 };
   const params = modelOf(shape);
-  const checkpoints = [1, 2].map((step) => ({ step, lr: 1e-3 / step, params: async () => params }));
+  const checkpoints = [1, 2].map((step) => ({
+    step,
+    lr: 1e-3 / step,
+    params: () => Promise.resolve(params),
+  }));
   const queries = sequences("q", 16, shape.T, shape.V, 2);
   const m = quick ? 32 : 128;
   const train = sequences("t", m, shape.T, shape.V, 3);
