@@ -1,7 +1,14 @@
 // Generates shaders/matmul_panel.wgsl: the broadcast-panel kernel with its accumulator grid
 // spelled out (NIR does not unroll loops over large private arrays; blocks beyond R / RN are dead
 // code).
-import { allOf, generatedHeader, type GeneratedShader, guarded, range } from "./common.ts";
+import {
+  allOf,
+  generatedHeader,
+  type GeneratedShader,
+  guarded,
+  range,
+  VEC4_MATMUL_BINDINGS,
+} from "./common.ts";
 
 /** The largest R (rows per panel) and RN (4-column blocks per invocation) the kernel supports. */
 const RMAX = 32;
@@ -32,30 +39,7 @@ const PROLOGUE =
 // The accumulator grid is spelled out by a generator script (shaders/gen/panel.ts; edit every
 // block alike) because NIR does not unroll loops over large private arrays.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  a_off: u32,
-  a_sm: u32,
-  a_sk: u32,
-  a_sb: u32,
-  b_off: u32,
-  b_sk: u32,
-  b_sn: u32,
-  b_sb: u32,
-  out_off: u32,
-  out_sb: u32,
-  bias_off: u32,
-  flags: u32,
-  alpha: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a_buf: array<vec4f>;
-@group(0) @binding(2) var<storage, read> b_buf: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> out: array<vec4f>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+${VEC4_MATMUL_BINDINGS}
 
 // A_T false: a_tile[r] = a[row0 + r, k .. k + 3];
 // A_T true: a_tile[kk·R/4 + q] = a[row0 + 4q .. + 3, k + kk].

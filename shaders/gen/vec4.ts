@@ -1,7 +1,14 @@
 // Generates shaders/matmul_vec4.wgsl: the explicit (unrolled) register-blocked kernel. NIR does
 // not unroll loops over large private arrays, so the accumulators are named variables guarded by
 // constant conditions on the RM / RN defines (dead blocks are removed at compile time).
-import { allOf, generatedHeader, type GeneratedShader, guarded, range } from "./common.ts";
+import {
+  allOf,
+  generatedHeader,
+  type GeneratedShader,
+  guarded,
+  range,
+  VEC4_MATMUL_BINDINGS,
+} from "./common.ts";
 
 /** The largest RM and RN the kernel supports: the accumulator grid is RMAX × RNMAX blocks. */
 const RMAX = 8;
@@ -29,30 +36,7 @@ const PROLOGUE =
 // Defines: RM (1..8), RN (1..8), WGX, WGY, A_T, B_T. Grid: x over column blocks, y over row
 // blocks, z over the batch.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  a_off: u32,
-  a_sm: u32,
-  a_sk: u32,
-  a_sb: u32,
-  b_off: u32,
-  b_sk: u32,
-  b_sn: u32,
-  b_sb: u32,
-  out_off: u32,
-  out_sb: u32,
-  bias_off: u32,
-  flags: u32,
-  alpha: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a_buf: array<vec4f>;
-@group(0) @binding(2) var<storage, read> b_buf: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> out: array<vec4f>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+${VEC4_MATMUL_BINDINGS}
 
 var<private> a_base: u32;
 var<private> b_base: u32;
