@@ -15,7 +15,25 @@ const routes = {
       "nothing else is stored.",
     security: BEARER_SECURITY,
     request: {
-      body: { required: true, content: { "application/json": { schema: LdsRequestSchema } } },
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: LdsRequestSchema,
+            example: {
+              study: "s1",
+              runs: [
+                "00000000-0000-4000-8000-000000000001",
+                "00000000-0000-4000-8000-000000000002",
+                "00000000-0000-4000-8000-000000000003",
+                "00000000-0000-4000-8000-000000000004",
+                "00000000-0000-4000-8000-000000000005",
+              ],
+              method: { simulator: "00000000-0000-4000-8000-000000000006" },
+            },
+          },
+        },
+      },
     },
     responses: {
       202: jsonContent(z.object({ job: z.string() }), "Started; the job's result is the LDS"),

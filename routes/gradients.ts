@@ -36,7 +36,19 @@ const route = {
       "never formed). Stored as one checksummed safetensors file [n, dim].",
     security: BEARER_SECURITY,
     request: {
-      body: { required: true, content: { "application/json": { schema: GradientsRequestSchema } } },
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: GradientsRequestSchema,
+            example: {
+              model: "00000000-0000-4000-8000-000000000006",
+              dataset: "builtin:skills",
+              projection: { kind: "dense", dim: 1024, seed: 0 },
+            },
+          },
+        },
+      },
     },
     responses: {
       202: jsonContent(

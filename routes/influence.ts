@@ -54,7 +54,19 @@ const route = {
       "gradient (EK-FAC). Stored as one checksummed safetensors file.",
     security: BEARER_SECURITY,
     request: {
-      body: { required: true, content: { "application/json": { schema: FactorsRequestSchema } } },
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: FactorsRequestSchema,
+            example: {
+              model: "00000000-0000-4000-8000-000000000006",
+              dataset: "builtin:skills",
+              strategy: "ekfac",
+            },
+          },
+        },
+      },
     },
     responses: {
       202: Started("factors"),
@@ -96,7 +108,19 @@ const route = {
       "labelled tokens. Training examples stream through in batches.",
     security: BEARER_SECURITY,
     request: {
-      body: { required: true, content: { "application/json": { schema: ScoresBodySchema } } },
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: ScoresBodySchema,
+            example: {
+              factors: "00000000-0000-4000-8000-000000000007",
+              queries: { examples: [{ id: "q1", prompt: "add 11 46 =", completion: " 57" }] },
+              perModule: true,
+            },
+          },
+        },
+      },
     },
     responses: {
       202: Started("scores"),
@@ -211,7 +235,12 @@ const route = {
     security: BEARER_SECURITY,
     request: {
       params: IdParams,
-      body: { required: true, content: { "application/json": { schema: SearchRequestSchema } } },
+      body: {
+        required: true,
+        content: {
+          "application/json": { schema: SearchRequestSchema, example: { query: "add 11", top: 5 } },
+        },
+      },
     },
     responses: { 200: jsonContent(Any, "{results: [{id, score, text}]}"), ...common },
   }),

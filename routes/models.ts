@@ -100,7 +100,14 @@ const createRoute_ = createRoute({
     body: {
       required: false,
       content: {
-        "application/json": { schema: CreateModelSchema },
+        "application/json": {
+          schema: CreateModelSchema,
+          example: {
+            config: { vocab_size: 257, n_positions: 64, n_embd: 32, n_layer: 2, n_head: 2 },
+            seed: 0,
+            name: "tiny",
+          },
+        },
         "multipart/form-data": {
           schema: z.object({
             [WEIGHTS_FILE]: z.unknown().openapi({ type: "string", format: "binary" }),
@@ -199,7 +206,15 @@ const lossesRoute = createRoute({
   security: BEARER_SECURITY,
   request: {
     params: IdParams,
-    body: { required: true, content: { "application/json": { schema: LossesRequestSchema } } },
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: LossesRequestSchema,
+          example: { examples: [{ id: "q1", prompt: "add 11 46 =", completion: " 57" }] },
+        },
+      },
+    },
   },
   responses: {
     200: json(

@@ -10,7 +10,10 @@ export const openapiRoutes: RouteModule = (app) => {
       title: "Simfluence Service",
       version: SERVICE_VERSION,
       description:
-        "Training-data attribution (Simfluence simulators, EK-FAC influence) on WebGPU. " +
+        "Training-data attribution on WebGPU: Simfluence simulators fitted on training runs, " +
+        "influence functions with EK-FAC (or KFAC, diagonal, identity) factors, TracIn-CP over " +
+        "checkpoints, and gradient projection (dense or Kronecker) with dot, cosine and TRAK " +
+        "scores; GPT-2 models are created, fine-tuned and recorded here. " +
         'Errors are JSON: {"error": {"code", "message", "details", "requestId"}}.',
     },
   });

@@ -51,7 +51,16 @@ const createRun = createRoute({
       // Not `required`: that would run the JSON validator on NDJSON bodies too.
       required: false,
       content: {
-        "application/json": { schema: RunJsonSchema },
+        "application/json": {
+          schema: RunJsonSchema,
+          example: {
+            study: "s1",
+            name: "run-1",
+            testExamples: ["q1", "q2"],
+            steps: [{ batch: ["e1", "e2"] }, { batch: ["e3", "e1"], lr: 0.001 }],
+            losses: [[2.0, 3.0], [1.8, 2.9], [1.7, 2.7]],
+          },
+        },
         [NDJSON]: { schema: z.string().openapi({ format: "binary" }) },
       },
     },

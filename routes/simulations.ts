@@ -6,7 +6,7 @@ import { BEARER_SECURITY, errorResponse, IdParams } from "../src/http/schemas.ts
 import { formatSse, keepAlive } from "../src/http/sse.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { simulationStatus, startSimulation, watchSimulation } from "../src/simfluence/service.ts";
-import { SimulationRequestSchema } from "../src/simfluence/simulation.ts";
+import { SimulationStartRequestSchema } from "../src/simfluence/simulation.ts";
 import { SimulationRegistry, type StoredEvent } from "../src/simfluence/simulation_registry.ts";
 
 const SimulationStatusSchema = z.object({
@@ -28,7 +28,12 @@ const start = createRoute({
       required: true,
       content: {
         "application/json": {
-          schema: SimulationRequestSchema.extend({ simulator: z.string().min(1).max(200) }),
+          schema: SimulationStartRequestSchema,
+          example: {
+            simulator: "00000000-0000-4000-8000-000000000005",
+            fromRun: "00000000-0000-4000-8000-000000000001",
+            drop: ["e3"],
+          },
         },
       },
     },

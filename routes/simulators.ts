@@ -64,7 +64,24 @@ const routes = {
     summary: "Fit a simulator on a study's runs (a job)",
     security: BEARER_SECURITY,
     request: {
-      body: { required: true, content: { "application/json": { schema: CreateSimulatorSchema } } },
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: CreateSimulatorSchema,
+            example: {
+              study: "s1",
+              kind: "linear",
+              trainRuns: [
+                "00000000-0000-4000-8000-000000000001",
+                "00000000-0000-4000-8000-000000000002",
+              ],
+              validationRuns: ["00000000-0000-4000-8000-000000000003"],
+              lambda: "auto",
+            },
+          },
+        },
+      },
     },
     responses: {
       202: jsonContent(
@@ -139,6 +156,7 @@ const routes = {
               runs: RunIdsSchema.min(1),
               allowFittingRuns: z.boolean().default(false),
             }).strict(),
+            example: { runs: ["00000000-0000-4000-8000-000000000004"] },
           },
         },
       },
@@ -195,7 +213,17 @@ const routes = {
       params: IdParams,
       body: {
         required: true,
-        content: { "application/json": { schema: SimulationRequestSchema } },
+        content: {
+          "application/json": {
+            schema: SimulationRequestSchema,
+            example: {
+              fromRun: "00000000-0000-4000-8000-000000000001",
+              permute: 7,
+              drop: ["e3"],
+              repeat: { e1: 2 },
+            },
+          },
+        },
       },
     },
     responses: {

@@ -18,7 +18,19 @@ const createTracin = createRoute({
     "GET /v1/influence/scores/{id}, /matrix, /top and /modules.",
   security: BEARER_SECURITY,
   request: {
-    body: { required: true, content: { "application/json": { schema: TracinRequestSchema } } },
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: TracinRequestSchema,
+          example: {
+            run: "00000000-0000-4000-8000-000000000001",
+            queries: { examples: [{ id: "q1", text: "the model learns" }] },
+            parameters: "linear",
+          },
+        },
+      },
+    },
   },
   responses: {
     202: jsonContent(

@@ -16,7 +16,27 @@ const route = createRoute({
     "and step; cancelling keeps the runs already finished.",
   security: BEARER_SECURITY,
   request: {
-    body: { required: true, content: { "application/json": { schema: TrainingRunsSchema } } },
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: TrainingRunsSchema,
+          example: {
+            study: "s1",
+            model: "00000000-0000-4000-8000-000000000006",
+            dataset: "builtin:skills",
+            trainExamples: 64,
+            testExamples: 8,
+            runs: 10,
+            steps: 20,
+            batchSize: 4,
+            optimizer: { kind: "adamw", lr: 0.001 },
+            curriculum: "subsample",
+            subsampleFraction: 0.5,
+          },
+        },
+      },
+    },
   },
   responses: {
     202: jsonContent(z.object({ job: z.string(), runNames: z.array(z.string()) }), "Started"),

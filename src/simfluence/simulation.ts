@@ -13,7 +13,9 @@ import { CurriculumRequestSchema, resolveCurriculum } from "./curriculum_request
 import type { LoadedSimulator, SimulatorStore } from "./simulator_store.ts";
 import { indexBatches } from "./study_runs.ts";
 
-export const SimulationRequestSchema = CurriculumRequestSchema.extend({
+// Unregistered, so that POST /v1/simulations can extend it into one closed object: extending a
+// registered schema documents an `allOf` of two closed objects, which no request satisfies.
+const SimulationRequestFields = CurriculumRequestSchema.extend({
   tests: z.array(z.string().max(256)).min(1).optional().openapi({
     description: "Test examples to simulate (default: all of the study's)",
   }),
@@ -23,7 +25,14 @@ export const SimulationRequestSchema = CurriculumRequestSchema.extend({
   chunkSteps: z.number().int().min(1).max(4096).optional().openapi({
     description: "Steps computed and sent together (default: about 1/50 of the curriculum)",
   }),
-}).strict().openapi("SimulationRequest");
+}).strict();
+
+export const SimulationRequestSchema = SimulationRequestFields.openapi("SimulationRequest");
+
+/** POST /v1/simulations: the same request naming its simulator. */
+export const SimulationStartRequestSchema = SimulationRequestFields.extend({
+  simulator: z.string().min(1).max(200).openapi({ description: "The simulator's id" }),
+}).strict().openapi("SimulationStartRequest");
 
 export type SimulationRequest = z.infer<typeof SimulationRequestSchema>;
 
