@@ -1,9 +1,11 @@
 // The HTTP application, built from its dependencies so tests can call `app.request()` with fakes
-// and no server. Middleware order: request id → access log → CORS → body limit → auth → routes.
+// and no server. Middleware order: request id → access log → CORS → body limit → body idle timeout
+// → auth → routes.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { accessLog } from "./http/access_log.ts";
 import { bearerAuth } from "./http/auth.ts";
 import { bodyLimit } from "./http/body_limit.ts";
+import { bodyIdleTimeout } from "./http/body_timeout.ts";
 import { cors } from "./http/cors.ts";
 import { notFound, onError } from "./http/error_handler.ts";
 import { requestId } from "./http/request_id.ts";
@@ -19,6 +21,7 @@ export function createApp(deps: AppDeps, routes: readonly RouteModule[] = ROUTE_
   app.use("*", accessLog());
   app.use("*", cors(deps.config.corsOrigins));
   app.use("*", bodyLimit(deps.config.maxBodyBytes));
+  app.use("*", bodyIdleTimeout(deps.bodyIdleTimeoutMs));
   app.use("*", bearerAuth(deps.config.apiToken));
   app.onError(onError);
   app.notFound(notFound(() => app.routes));

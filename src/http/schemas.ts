@@ -1,5 +1,6 @@
 // OpenAPI schemas shared by route modules.
 import { z } from "@hono/zod-openapi";
+import { identifierProblem } from "../identifiers.ts";
 
 export const ErrorSchema = z.object({
   error: z.object({
@@ -20,6 +21,17 @@ export const BEARER_SECURITY = [{ bearerAuth: [] as string[] }];
 /** A JSON response entry for createRoute's `responses`. */
 export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };
+}
+
+/**
+ * A user-chosen name or id (study, run or model name, example id): 1..`max` characters without
+ * control characters, bidirectional overrides or lone surrogates (src/identifiers.ts says why).
+ */
+export function identifier(max = 256) {
+  return z.string().min(1).max(max).superRefine((value, ctx) => {
+    const problem = identifierProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 }
 
 /** The `:id` path parameter every resource route takes. */

@@ -13,7 +13,7 @@ export interface AppEnv {
     requestId: string;
     /** Carries the request id on every line. */
     logger: Logger;
-    /** Set by the body limit when the body crossed it while being read. */
+    /** Set by the body limit (413) or the idle timeout (408) when the body failed while read. */
     bodyLimitError?: ApiError;
   };
 }
@@ -26,6 +26,8 @@ export interface AppDeps {
   logger: Logger;
   /** Simulations watched over GET; created by the simulations routes when not given. */
   simulations?: SimulationRegistry;
+  /** How long a request body may stay silent while read (408 after); 30 s by default. */
+  bodyIdleTimeoutMs?: number;
   /** Interval of SSE keep-alive comments; 15 s by default. */
   sseKeepAliveMs?: number;
 }

@@ -13,24 +13,51 @@ import {
   validateRunInput,
 } from "./run_input.ts";
 
-/** Yields [lineNumber, text] for each non-blank line of a UTF-8 byte stream. */
+/** The longest line accepted, in UTF-16 code units: a step of ~500k test examples' losses. */
+export const MAX_LINE_CHARS = 8 * 1024 * 1024;
+
+/**
+ * Yields [lineNumber, text] for each non-blank line of a UTF-8 byte stream. Linear in the body:
+ * each chunk is scanned once from where the last line ended, and a line split over chunks is kept
+ * as a list of pieces joined once. A line longer than `maxLineChars` is a 413 as soon as it passes
+ * the limit, before the rest of it is read.
+ */
 export async function* ndjsonLines(
   body: ReadableStream<Uint8Array>,
+  maxLineChars = MAX_LINE_CHARS,
 ): AsyncGenerator<[number, string]> {
-  let pending = "";
+  let pieces: string[] = [];
+  let pendingChars = 0;
   let lineNumber = 0;
+  const tooLong = () =>
+    new DomainError(
+      "too_large",
+      "line_too_long",
+      `line ${lineNumber + 1} is longer than ${maxLineChars} characters`,
+      { line: lineNumber + 1, limitChars: maxLineChars },
+    );
   for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
+    let start = 0;
     let newline: number;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
+    while ((newline = chunk.indexOf("\n", start)) >= 0) {
+      if (pendingChars + newline - start > maxLineChars) throw tooLong();
+      const tail = chunk.slice(start, newline);
+      const line = pieces.length === 0 ? tail : pieces.join("") + tail;
+      pieces = [];
+      pendingChars = 0;
+      start = newline + 1;
       lineNumber++;
       if (line.trim() !== "") yield [lineNumber, line];
     }
+    if (start < chunk.length) {
+      pendingChars += chunk.length - start;
+      if (pendingChars > maxLineChars) throw tooLong();
+      pieces.push(chunk.slice(start));
+    }
   }
   lineNumber++;
-  if (pending.trim() !== "") yield [lineNumber, pending];
+  const last = pieces.join("");
+  if (last.trim() !== "") yield [lineNumber, last];
 }
 
 function lineError(line: number, message: string, field?: string): InvalidInputError {
@@ -90,12 +117,12 @@ class FloatRows {
 /** Parses an NDJSON run; every error names its line. `maxSteps` bounds memory for hostile input. */
 export async function runFromNdjson(
   body: ReadableStream<Uint8Array>,
-  options: { maxSteps?: number } = {},
+  options: { maxSteps?: number; maxLineChars?: number } = {},
 ): Promise<RunInput> {
   let header: Omit<RunInput, "steps" | "losses"> | null = null;
   let rows: FloatRows | null = null;
   const steps: RunStep[] = [];
-  for await (const [line, text] of ndjsonLines(body)) {
+  for await (const [line, text] of ndjsonLines(body, options.maxLineChars)) {
     const obj = parseJsonLine(line, text);
     if (!header) {
       rejectUnknownKeys(obj, ["study", "name", "testExamples", "initialLosses"], line);
@@ -107,7 +134,7 @@ export async function runFromNdjson(
         checkId(obj.name, "name");
         checkTestExamples(testExamples);
       } catch (e) {
-        throw e instanceof InvalidInputError ? lineError(line, e.message) : e;
+        throw e instanceof InvalidInputError ? atLine(line, e) : e;
       }
       if (!Array.isArray(obj.initialLosses)) {
         throw lineError(line, "must be an array of numbers", "initialLosses");
@@ -152,9 +179,16 @@ function wrap<T>(line: number, check: () => T): T {
   try {
     return check();
   } catch (e) {
-    if (e instanceof InvalidInputError) throw lineError(line, e.message);
+    if (e instanceof InvalidInputError) throw atLine(line, e);
     throw e;
   }
+}
+
+/** A run check's error, located at an NDJSON line; keeps the field it named. */
+function atLine(line: number, e: InvalidInputError): InvalidInputError {
+  const details = e.details as { field?: unknown } | null;
+  const field = typeof details?.field === "string" ? details.field : null;
+  return new InvalidInputError(`line ${line}: ${e.message}`, { line, field }, "invalid_run");
 }
 
 /** Serialises a run back to the NDJSON upload format. */

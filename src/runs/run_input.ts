@@ -3,6 +3,7 @@
 // Losses are (T+1) x m row-major f32: row 0 is before training, row t after step t.
 
 import { InvalidInputError } from "../errors.ts";
+import { identifierProblem } from "../identifiers.ts";
 
 export const MAX_ID_LENGTH = 256;
 /** How many offending entries an error lists before it stops counting them individually. */
@@ -50,6 +51,8 @@ export function checkId(id: string, field: string): void {
   if (id.length > MAX_ID_LENGTH) {
     throw invalid(field, `id is ${id.length} characters long; the limit is ${MAX_ID_LENGTH}`);
   }
+  const problem = identifierProblem(id);
+  if (problem) throw invalid(field, problem);
 }
 
 export function checkTestExamples(ids: readonly string[], field = "testExamples"): void {

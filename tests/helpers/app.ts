@@ -40,6 +40,7 @@ export interface TestAppOptions {
   routes?: readonly RouteModule[];
   sseKeepAliveMs?: number;
   persistIntervalMs?: number;
+  bodyIdleTimeoutMs?: number;
 }
 
 export async function testApp(options: TestAppOptions = {}) {
@@ -60,6 +61,7 @@ export async function testApp(options: TestAppOptions = {}) {
       jobs,
       logger,
       sseKeepAliveMs: options.sseKeepAliveMs,
+      bodyIdleTimeoutMs: options.bodyIdleTimeoutMs,
     },
     options.routes ?? ROUTE_MODULES,
   );
