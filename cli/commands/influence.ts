@@ -1,0 +1,174 @@
+// simfluence influence factors|scores|top: fit influence factors, score queries against training
+// examples (both jobs, followed), and show a query's most helpful and harmful training examples.
+import { Command, Option } from "commander";
+import { type Context, contextOf } from "../context.ts";
+import { usageError } from "../errors.ts";
+import { followJob, requireSucceeded } from "../follow.ts";
+import { integer, list, number } from "../ids.ts";
+import { num, printJson, printTable } from "../output.ts";
+
+type Example = { id: string; text?: string; prompt?: string; completion?: string };
+interface Top {
+  query: string;
+  helpful: { id: string; score: number; example?: Example }[];
+  harmful: { id: string; score: number; example?: Example }[];
+}
+
+function preview(e: Example | undefined): string {
+  if (!e) return "";
+  const text = (e.text ?? `${e.prompt ?? ""} ⟶ ${e.completion ?? ""}`).replace(/\s+/g, " ");
+  return text.length > 60 ? text.slice(0, 59) + "…" : text;
+}
+
+async function started(ctx: Context, path: string, body: unknown, key: string, follow: boolean) {
+  const answer = await ctx.client.post<Record<string, { id: string } | string>>(path, body);
+  const id = (answer[key] as { id: string }).id;
+  const job = answer.job as string;
+  if (!follow) return { id, job, followed: false };
+  requireSucceeded(await followJob(ctx, job, key));
+  return { id, job, followed: true };
+}
+
+async function showTop(ctx: Context, scores: string, query: string, k: number): Promise<Top> {
+  return await ctx.client.get<Top>(
+    `/v1/influence/scores/${encodeURIComponent(scores)}/top`,
+    { query, k },
+  );
+}
+
+function printTop(top: Top): void {
+  console.log(`query ${top.query}`);
+  printTable(
+    ["", "rank", "training example", "score", "text"],
+    [
+      ...top.helpful.map((e, i) => ["helpful", i + 1, e.id, num(e.score), preview(e.example)]),
+      ...top.harmful.map((e, i) => ["harmful", i + 1, e.id, num(e.score), preview(e.example)]),
+    ],
+  );
+}
+
+export function influenceCommand(): Command {
+  const influence = new Command("influence")
+    .description("influence functions: factors, scores, top examples");
+
+  influence.command("factors")
+    .description("fit influence factors of a model on a dataset (follows the job)")
+    .requiredOption("--model <model>", "stored model")
+    .requiredOption("--dataset <dataset>", "training examples' dataset")
+    .option("--ids <ids>", "only these training examples", list)
+    .addOption(
+      new Option("--strategy <s>", "curvature").choices(["ekfac", "kfac", "diagonal", "identity"]),
+    )
+    .option("--modules <m>", 'tracked modules: "mlp", "all", or module names', list)
+    .addOption(new Option("--fisher <f>", "Fisher").choices(["true", "empirical"]))
+    .option("--seed <n>", "label sampling seed", integer)
+    .option("--no-follow", "print the ids and return at once")
+    .action(async (options, command: Command) => {
+      const ctx = contextOf(command);
+      const modules = options.modules?.length === 1 && ["mlp", "all"].includes(options.modules[0])
+        ? options.modules[0]
+        : options.modules;
+      const { id, job, followed } = await started(
+        ctx,
+        "/v1/influence/factors",
+        {
+          model: options.model,
+          dataset: options.dataset,
+          ids: options.ids,
+          strategy: options.strategy,
+          modules,
+          fisher: options.fisher,
+          seed: options.seed,
+        },
+        "factors",
+        options.follow,
+      );
+      const factors = followed
+        ? await ctx.client.get<Record<string, unknown>>(`/v1/influence/factors/${id}`)
+        : { id, job };
+      if (ctx.json) return printJson(factors);
+      console.log(`factors ${id}${followed ? "" : `, job ${job}`}`);
+      const mods = (factors.modules ?? []) as { name: string; shape?: number[] }[];
+      if (mods.length > 0) {
+        printTable(
+          ["module", "gradient shape"],
+          mods.map((m) => [m.name, JSON.stringify(m.shape ?? "")]),
+        );
+      }
+    });
+
+  influence.command("scores")
+    .description("score queries against training examples with fitted factors (follows the job)")
+    .requiredOption("--factors <id>", "fitted factors")
+    .option("--queries <dataset>", "queries: a dataset")
+    .option("--query-ids <ids>", "only these queries of the dataset", list)
+    .option(
+      "--query <text>",
+      "a query given inline (repeatable)",
+      (v, p: string[] = []) => [...p, v],
+    )
+    .option("--train <dataset>", "training examples (default: the factors')")
+    .option("--train-ids <ids>", "only these training examples", list)
+    .option("--self", "self-influence instead of pairwise")
+    .option("--damping <λ>", "damping (default: 0.1 × mean eigenvalue per module)", number)
+    .option("--query-rank <r>", "low-rank query batching", integer)
+    .option("--bm25 <top>", "score only each query's top BM25 matches", integer)
+    .option("--per-module", "keep per-module scores")
+    .option("--per-token", "keep per-token scores")
+    .option("--top <k>", "then show each query's k most helpful and harmful examples", integer)
+    .option("--no-follow", "print the ids and return at once")
+    .action(async (options, command: Command) => {
+      const ctx = contextOf(command);
+      if (!options.self && !options.queries && !options.query) {
+        throw usageError("give --queries, --query or --self");
+      }
+      const queries = options.queries
+        ? { dataset: options.queries, ids: options.queryIds }
+        : options.query
+        ? { examples: (options.query as string[]).map((text, i) => ({ id: `q${i}`, text })) }
+        : undefined;
+      const { id, job, followed } = await started(
+        ctx,
+        "/v1/influence/scores",
+        {
+          factors: options.factors,
+          queries,
+          train: options.train ? { dataset: options.train, ids: options.trainIds } : undefined,
+          mode: options.self ? "self" : undefined,
+          damping: options.damping,
+          queryRank: options.queryRank,
+          filter: options.bm25 ? { method: "bm25", top: options.bm25 } : undefined,
+          perModule: options.perModule,
+          perToken: options.perToken,
+        },
+        "scores",
+        options.follow,
+      );
+      if (!followed) {
+        if (ctx.json) return printJson({ scores: id, job });
+        return console.log(`scores ${id}, job ${job}`);
+      }
+      const set = await ctx.client.get<Record<string, unknown>>(`/v1/influence/scores/${id}`);
+      const queryIds = ((set.queries as { ids?: string[] } | undefined)?.ids) ?? [];
+      const tops = options.top && !options.self
+        ? await Promise.all(queryIds.map((q) => showTop(ctx, id, q, options.top)))
+        : [];
+      if (ctx.json) return printJson({ scores: set, top: tops });
+      console.log(`scores ${id} (${queryIds.length} queries)`);
+      tops.forEach(printTop);
+    });
+
+  influence.command("top")
+    .description("a query's most helpful and most harmful training examples")
+    .argument("<scores>", "score set id")
+    .requiredOption("--query <id>", "query id")
+    .option("-k, --k <k>", "how many of each", integer, 10)
+    .action(async (scores: string, options, command: Command) => {
+      const ctx = contextOf(command);
+      const top = await showTop(ctx, scores, options.query, options.k);
+      if (ctx.json) return printJson(top);
+      printTop(top);
+    });
+
+  return influence;
+}

@@ -1,0 +1,327 @@
+// The CLI against a real service: upload, list, fit (following the job), evaluate, simulate to
+// CSV, export and re-import, errors with the server's message and their exit codes.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { unzipSync } from "fflate";
+import { generateRuns, randomModel } from "../../src/simfluence/math/synthetic.ts";
+import type { Run } from "../../src/simfluence/math/types.ts";
+import { runCli, startService } from "./harness.ts";
+
+const N = 10;
+const M = 4;
+const tests = Array.from({ length: M }, (_, z) => `q${z}`);
+
+function studyRuns(): Run[] {
+  const model = randomModel(11, {
+    n: N,
+    m: M,
+    aMean: -0.01,
+    aSpread: 0.004,
+    bMean: 0,
+    bSpread: 0.01,
+  });
+  const initial = Float32Array.from({ length: M }, (_, z) => 2 + 0.25 * z);
+  return generateRuns(4, model, { runs: 7, steps: 20, batch: 3, noise: 1e-4, initial });
+}
+
+function lossRows(run: Run): number[][] {
+  return Array.from(
+    { length: run.batches.length + 1 },
+    (_, t) => Array.from(run.losses.subarray(t * M, (t + 1) * M)),
+  );
+}
+
+const batchIds = (run: Run) => (run.batches as number[][]).map((b) => b.map((i) => `e${i}`));
+
+/** Runs 0–5 as JSON files (name from the file name), run 6 as NDJSON. */
+async function writeRunFiles(dir: string): Promise<string[]> {
+  const paths: string[] = [];
+  for (const [r, run] of studyRuns().entries()) {
+    const losses = lossRows(run);
+    const batches = batchIds(run);
+    if (r < 6) {
+      const path = join(dir, `run-${r}.json`);
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({
+          study: "placeholder",
+          testExamples: tests,
+          steps: batches.map((batch) => ({ batch })),
+          losses,
+        }),
+      );
+      paths.push(path);
+    } else {
+      const path = join(dir, `run-${r}.ndjson`);
+      const lines = [
+        { study: "placeholder", name: "run-6", testExamples: tests, initialLosses: losses[0] },
+        ...batches.map((batch, t) => ({ batch, losses: losses[t + 1] })),
+      ];
+      await Deno.writeTextFile(path, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+      paths.push(path);
+    }
+  }
+  return paths;
+}
+
+Deno.test("cli: a study from upload to a streamed simulation", async (t) => {
+  const service = await startService();
+  const dir = await Deno.makeTempDir({ prefix: "simfluence-cli-" });
+  try {
+    const files = await writeRunFiles(dir);
+    let simulator = "";
+
+    await t.step("runs upload: JSON and NDJSON files land in --study", async () => {
+      const res = await service.cli(["--json", "runs", "upload", ...files, "--study", "s1"]);
+      assert.equal(res.code, 0, res.stderr);
+      const { runs } = JSON.parse(res.stdout);
+      assert.deepEqual(runs.map((r: { name: string }) => r.name), [
+        "run-0",
+        "run-1",
+        "run-2",
+        "run-3",
+        "run-4",
+        "run-5",
+        "run-6",
+      ]);
+      assert.ok(
+        runs.every((r: { study: string; steps: number }) => r.study === "s1" && r.steps === 20),
+      );
+      assert.equal(runs[6].source, "ndjson");
+    });
+
+    await t.step("runs list: a table for people, the page for scripts", async () => {
+      const table = await service.cli(["runs", "list", "--study", "s1", "--limit", "3"]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /run-0/);
+      assert.match(table.stdout, /run-2/);
+      assert.doesNotMatch(table.stdout, /run-3/);
+      assert.match(table.stderr, /1–3 of 7/);
+      const json = await service.cli(["--json", "runs", "list", "--study", "s1", "--offset", "5"]);
+      const page = JSON.parse(json.stdout);
+      assert.equal(page.total, 7);
+      assert.deepEqual(page.runs.map((r: { name: string }) => r.name), ["run-5", "run-6"]);
+    });
+
+    await t.step("fit: follows the job and prints the fitted simulator", async () => {
+      const res = await service.cli([
+        "--json",
+        "fit",
+        "--study",
+        "s1",
+        "--kind",
+        "linear",
+        "--train",
+        "run-0,run-1,run-2",
+        "--train",
+        "run-3",
+        "--validation",
+        "run-4",
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      const sim = JSON.parse(res.stdout);
+      assert.equal(sim.status, "ready");
+      assert.equal(sim.kind, "linear");
+      assert.equal(sim.trainRuns.length, 4);
+      assert.equal(sim.validationRuns.length, 1);
+      assert.ok(sim.lambdaFactor > 0);
+      simulator = sim.id;
+    });
+
+    await t.step("fit without --json: phases on stderr, the fit as a table", async () => {
+      const res = await service.cli([
+        "fit",
+        "--study",
+        "s1",
+        "--kind",
+        "additive",
+        "--train",
+        "run-0,run-1,run-2,run-3",
+        "--lambda",
+        "0.01",
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stderr, /^fit additive: succeeded$/m);
+      assert.match(res.stdout, /│ status\s+│ ready/);
+      assert.match(res.stdout, /│ kind\s+│ additive/);
+    });
+
+    await t.step("evaluate: a table per held-out run and pooled", async () => {
+      const res = await service.cli(["evaluate", simulator, "--runs", "run-5,run-6"]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /run-5/);
+      assert.match(res.stdout, /pooled/);
+      const json = await service.cli(["--json", "evaluate", simulator, "--runs", "run-5"]);
+      const evaluation = JSON.parse(json.stdout);
+      assert.equal(evaluation.runs.length, 1);
+      // Synthetic runs with noise 1e-4: a fitted linear simulator tracks them closely.
+      assert.ok(evaluation.pooled.allStepsMse < 1e-3, JSON.stringify(evaluation.pooled));
+    });
+
+    await t.step("simulate: streams to CSV, equal to the service's JSON answer", async () => {
+      const csvPath = join(dir, "sim.csv");
+      const res = await service.cli([
+        "simulate",
+        simulator,
+        "--from-run",
+        "run-0",
+        "--drop",
+        "e3",
+        "--permute",
+        "7",
+        "-o",
+        csvPath,
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      const lines = (await Deno.readTextFile(csvPath)).trim().split("\n");
+      assert.equal(lines[0], ["t", ...tests].join(","));
+      assert.equal(lines.length, 1 + 21);
+      const run0 =
+        JSON.parse((await service.cli(["--json", "runs", "list", "--study", "s1"])).stdout)
+          .runs[0].id;
+      const direct = await (await fetch(`${service.url}/v1/simulators/${simulator}/simulate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ fromRun: run0, drop: ["e3"], permute: 7 }),
+      })).json();
+      for (const [t, line] of lines.slice(1).entries()) {
+        const cells = line.split(",").map(Number);
+        assert.equal(cells[0], t);
+        tests.forEach((z, j) =>
+          assert.equal(cells[j + 1], direct.trajectories[z][t], `t=${t} ${z}`)
+        );
+      }
+      const json = await service.cli(["--json", "simulate", simulator, "--from-run", "run-0"]);
+      const result = JSON.parse(json.stdout);
+      assert.equal(result.steps, 20);
+      assert.equal(result.trajectories.q0.length, 21);
+    });
+
+    await t.step("runs export as GPTfluence, then upload the pair under a new name", async () => {
+      const zipPath = join(dir, "run-1.zip");
+      const res = await service.cli([
+        "runs",
+        "export",
+        "run-1",
+        "--study",
+        "s1",
+        "--format",
+        "gptfluence",
+        "-o",
+        zipPath,
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      const pairDir = join(dir, "imported-run");
+      await Deno.mkdir(pairDir);
+      for (const [name, data] of Object.entries(unzipSync(await Deno.readFile(zipPath)))) {
+        await Deno.writeFile(join(pairDir, name), data);
+      }
+      const up = await service.cli(["--json", "runs", "upload", pairDir, "--study", "s1"]);
+      assert.equal(up.code, 0, up.stderr);
+      const [run] = JSON.parse(up.stdout).runs;
+      assert.equal(run.name, "imported-run");
+      assert.equal(run.source, "gptfluence");
+      assert.equal(run.steps, 20);
+    });
+
+    await t.step("the server's message, with exit codes that mean something", async () => {
+      // Evaluating on a fitting run is the service's 409: exit 1, its message as sent.
+      const conflict = await service.cli(["evaluate", simulator, "--runs", "run-0"]);
+      assert.equal(conflict.code, 1);
+      const direct = await (await fetch(`${service.url}/v1/simulators/${simulator}/evaluate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          runs: [JSON.parse((await service.cli(["--json", "runs", "list"])).stdout).runs[0].id],
+        }),
+      })).json();
+      assert.ok(conflict.stderr.includes(`error: ${direct.error.message}`), conflict.stderr);
+      assert.match(conflict.stderr, /HTTP 409/);
+
+      const missing = await service.cli(["simulators", "show", "no-such-simulator"]);
+      assert.equal(missing.code, 3, missing.stderr);
+      assert.match(missing.stderr, /not found/);
+
+      const bad = await service.cli([
+        "--json",
+        "simulate",
+        simulator,
+        "--curriculum",
+        join(dir, "none.json"),
+      ]);
+      assert.equal(bad.code, 2, bad.stderr);
+
+      // An invalid run is the service's 400: exit 1, and with --json its error body on stderr.
+      const badRun = {
+        study: "s1",
+        name: "bad",
+        testExamples: tests,
+        steps: [{ batch: ["e1"] }],
+        losses: [[1, 2, 3, 4], [1, 2, 3]],
+      };
+      const badPath = join(dir, "bad.json");
+      await Deno.writeTextFile(badPath, JSON.stringify(badRun));
+      const invalid = await service.cli(["--json", "runs", "upload", badPath]);
+      assert.equal(invalid.code, 1, invalid.stderr);
+      const sent = await (await fetch(`${service.url}/v1/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(badRun),
+      })).json();
+      const shown = JSON.parse(invalid.stderr.trim().split("\n").at(-1)!);
+      assert.equal(shown.error.message, sent.error.message);
+      assert.equal(shown.error.code, sent.error.code);
+    });
+
+    await t.step("usage errors exit 2 before any request", async () => {
+      const noKind = await service.cli(["fit", "--study", "s1", "--train", "run-0"]);
+      assert.equal(noKind.code, 2);
+      assert.match(noKind.stderr, /--kind/);
+      const unknown = await service.cli(["frobnicate"]);
+      assert.equal(unknown.code, 2);
+      const badKind = await service.cli(["fit", "--study", "s1", "--kind", "cubic"]);
+      assert.equal(badKind.code, 2);
+      assert.match(badKind.stderr, /cubic/);
+    });
+
+    await t.step("jobs list shows the fits; runs delete removes a run", async () => {
+      const jobs = JSON.parse((await service.cli(["--json", "jobs", "list"])).stdout);
+      assert.ok(jobs.jobs.filter((j: { status: string }) => j.status === "succeeded").length >= 2);
+      const del = await service.cli(["runs", "delete", "imported-run", "--study", "s1"]);
+      assert.equal(del.code, 0, del.stderr);
+      const page = JSON.parse(
+        (await service.cli(["--json", "runs", "list", "--study", "s1"])).stdout,
+      );
+      assert.equal(page.total, 7);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await service.stop();
+  }
+});
+
+Deno.test("cli: the token comes from SIMFLUENCE_API_TOKEN; a wrong one exits 4", async () => {
+  const service = await startService({ env: { SIMFLUENCE_API_TOKEN: "s3cret-token" } });
+  try {
+    const denied = await service.cli(["runs", "list"], { SIMFLUENCE_API_TOKEN: "wrong" });
+    assert.equal(denied.code, 4, denied.stderr);
+    assert.match(denied.stderr, /invalid API token/);
+    const allowed = await service.cli(["--json", "runs", "list"], {
+      SIMFLUENCE_API_TOKEN: "s3cret-token",
+    });
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal(JSON.parse(allowed.stdout).total, 0);
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("cli: no service at the address exits 5", async () => {
+  // A port that was just free: nothing listens there.
+  const listener = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const res = await runCli(["--url", `http://127.0.0.1:${port}`, "runs", "list"]);
+  assert.equal(res.code, 5, res.stderr);
+  assert.match(res.stderr, /cannot reach the service/);
+});
