@@ -25,9 +25,15 @@ const SERVER_DRAIN_TIMEOUT_MS = 5_000;
  * directory, so only the first start on a machine measures), reported by /v1/device meanwhile as
  * the default choice with `tuningState: "running"`.
  */
-function kernelConfigFor(runtime: GpuRuntime, dataDir: string, logger: Logger): KernelConfigSource {
+function kernelConfigFor(
+  runtime: GpuRuntime,
+  config: Config,
+  logger: Logger,
+): KernelConfigSource {
+  // SIMFLUENCE_AUTOTUNE=off: the default tiles, no timing (tests that start many fresh stores).
+  if (!config.autotune) return () => ({ matmul: { ...matmulConfig(runtime), tuningState: "off" } });
   let tuning: "running" | "done" | "failed" = "running";
-  tuneMatmul(runtime, { cacheFile: join(dataDir, "autotune.json") })
+  tuneMatmul(runtime, { cacheFile: join(config.dataDir, "autotune.json") })
     .then((config) => {
       tuning = "done";
       logger.info("matmul tiles chosen", { config });
@@ -40,10 +46,10 @@ function kernelConfigFor(runtime: GpuRuntime, dataDir: string, logger: Logger): 
   return () => ({ matmul: { ...matmulConfig(runtime), tuningState: tuning } });
 }
 
-async function acquireGpu(logger: Logger, dataDir: string): Promise<GpuHandle> {
+async function acquireGpu(logger: Logger, config: Config): Promise<GpuHandle> {
   try {
     const runtime = await GpuRuntime.create();
-    const gpu = gpuFromRuntime(runtime, kernelConfigFor(runtime, dataDir, logger));
+    const gpu = gpuFromRuntime(runtime, kernelConfigFor(runtime, config, logger));
     const d = runtime.gpu.describe();
     logger.info("gpu ready", {
       vendor: d.vendor,
@@ -89,8 +95,12 @@ async function main(): Promise<void> {
       count: store.interruptedAtOpen,
     });
   }
+  const { unowned, strays } = store.reclaimedAtOpen;
+  if (unowned + strays > 0) {
+    logger.warn("tensor files no record owned were removed", { unowned, strays });
+  }
 
-  const gpu = await acquireGpu(logger, config.dataDir);
+  const gpu = await acquireGpu(logger, config);
   const jobs = new JobManager({ store: store.jobs, logger });
   const simulations = new SimulationRegistry();
   const app = createApp({ config, store, gpu, jobs, logger, simulations });

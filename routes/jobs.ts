@@ -122,6 +122,27 @@ const cancelJob = createRoute({
   },
 });
 
+const resumeJob = createRoute({
+  method: "post",
+  path: "/v1/jobs/{id}/resume",
+  summary: "Redo a failed, cancelled or interrupted job as a new job",
+  description: "Starts a new job with the stored request of a failed or cancelled one (a job " +
+    "interrupted by a crash is failed with `interrupted`). A training-runs job records only " +
+    "the runs its study lacks, with the same names and seeds; fits and influence jobs start " +
+    "again from the beginning.",
+  security: BEARER_SECURITY,
+  request: { params: IdParams },
+  responses: {
+    202: jsonContent(
+      z.object({ job: z.string(), resumes: z.string() }).loose(),
+      "The new job (and what its kind reports, e.g. training's `runNames` and `skipped`)",
+    ),
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such job"),
+    409: errorResponse("The job is not failed or cancelled, or its kind cannot be resumed"),
+  },
+});
+
 function eventData(event: JobEvent): string {
   return JSON.stringify(event.type === "progress" ? event.progress : event.job);
 }
@@ -140,6 +161,12 @@ export const jobRoutes: RouteModule = (app, deps) => {
     const job = deps.jobs.get(id);
     if (!job) throw ApiError.notFound(`job ${id}`);
     return c.json(job, 200);
+  });
+
+  app.openapi(resumeJob, async (c) => {
+    const { id } = c.req.valid("param");
+    const { job, ...rest } = await deps.jobs.resume(id);
+    return c.json({ ...rest, job: job.id, resumes: id }, 202);
   });
 
   app.openapi(cancelJob, (c) => {

@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BEARER_SECURITY, errorResponse, jsonContent } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
-import { startRecording, TrainingRunsSchema } from "../src/training/service.ts";
+import { resumeRecording, startRecording, TrainingRunsSchema } from "../src/training/service.ts";
 
 const route = createRoute({
   method: "post",
@@ -49,6 +49,7 @@ const route = createRoute({
 });
 
 export const trainingRunRoutes: RouteModule = (app, deps) => {
+  deps.jobs.registerResumer("training-runs", (job) => resumeRecording(deps, job));
   app.openapi(route, async (c) => {
     const { job, runNames } = await startRecording(deps, c.req.valid("json"));
     return c.json({ job: job.id, runNames }, 202);

@@ -15,6 +15,8 @@ export interface Config {
   logLevel: LogLevel;
   /** `["*"]` allows any origin. */
   corsOrigins: string[];
+  /** Time the matmul kernels at start-up (cached per data directory); off keeps the defaults. */
+  autotune: boolean;
 }
 
 /** Every variable the service reads; main.ts's `--allow-env` list must match it. */
@@ -26,6 +28,7 @@ export const ENV_VARS = [
   "SIMFLUENCE_API_TOKEN",
   "SIMFLUENCE_LOG_LEVEL",
   "SIMFLUENCE_CORS_ORIGINS",
+  "SIMFLUENCE_AUTOTUNE",
 ] as const;
 
 export class ConfigError extends Error {
@@ -103,6 +106,10 @@ const envSchema = z.object({
       return origins;
     }),
   ),
+  SIMFLUENCE_AUTOTUNE: z.preprocess(
+    (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : undefined),
+    z.enum(["on", "off"], { message: "expected on|off" }).default("on"),
+  ),
 });
 
 /** Pure: validates `env` and returns the configuration, or throws ConfigError naming each bad variable. */
@@ -127,6 +134,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     apiToken: e.SIMFLUENCE_API_TOKEN ?? null,
     logLevel: e.SIMFLUENCE_LOG_LEVEL,
     corsOrigins: e.SIMFLUENCE_CORS_ORIGINS.includes("*") ? ["*"] : e.SIMFLUENCE_CORS_ORIGINS,
+    autotune: e.SIMFLUENCE_AUTOTUNE === "on",
   };
 }
 

@@ -12,6 +12,7 @@ export const ERROR_KINDS = [
   "rate_limited", // 429
   "unavailable", // a dependency (GPU, built-in data) is missing or shutting down (503)
   "corrupt", // stored data no longer matches its checksum: a server-side fault (500)
+  "storage", // the data directory refused a write: disk full or read-only (507)
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 

@@ -2,6 +2,7 @@
 // `toApiError` is the one place where domain errors (src/errors.ts) get their status codes.
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DomainError, type ErrorKind } from "../errors.ts";
+import { storageFailure } from "../store/storage_error.ts";
 
 export class ApiError extends Error {
   override name = "ApiError";
@@ -34,10 +35,13 @@ export const STATUS_BY_KIND: Record<ErrorKind, ContentfulStatusCode> = {
   rate_limited: 429,
   unavailable: 503,
   corrupt: 500,
+  storage: 507,
 };
 
 export function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
+  // A raw disk-full or read-only failure from any write (SQLite or a file) is a 507, not a 500.
+  error = storageFailure(error) ?? error;
   if (error instanceof DomainError) {
     return new ApiError(STATUS_BY_KIND[error.kind], error.code, error.message, error.details);
   }

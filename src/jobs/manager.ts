@@ -15,7 +15,28 @@ export interface JobContext<I = unknown> {
   /** Aborted when the job is cancelled or the service shuts down; handlers should stop promptly. */
   readonly signal: AbortSignal;
   progress(update: ProgressUpdate): void;
+  /**
+   * Records what the job has made so far (e.g. the runs it stored), persisted at once: it stays
+   * the job's result when the job fails, is cancelled, or its process dies.
+   */
+  keep(partial: unknown): void;
   readonly logger: Logger;
+}
+
+/** Starts a new job that redoes a failed or cancelled one; returns what the route answers. */
+export type JobResumer = (
+  previous: JobRecord,
+) => Promise<{ job: JobRecord } & Record<string, unknown>>;
+
+export class NotResumableError extends ConflictError {
+  override name = "NotResumableError";
+  constructor(job: JobRecord, why: string) {
+    super(
+      `job ${job.id} cannot be resumed: ${why}`,
+      { job: job.id, status: job.status },
+      "not_resumable",
+    );
+  }
 }
 
 export type JobHandler<I = unknown, R = unknown> = (ctx: JobContext<I>) => Promise<R>;
@@ -69,6 +90,7 @@ export class JobManager {
   private readonly persistIntervalMs: number;
   private readonly active = new Map<string, ActiveJob>();
   private readonly queue: string[] = [];
+  private readonly resumers = new Map<string, JobResumer>();
   private running = 0;
   private accepting = true;
 
@@ -101,6 +123,25 @@ export class JobManager {
     // Start on a later tick so submit never runs handler code inside the request.
     queueMicrotask(() => this.pump());
     return { ...record };
+  }
+
+  /** How jobs of `kind` are resumed (POST /v1/jobs/:id/resume); one resumer per kind. */
+  registerResumer(kind: string, resumer: JobResumer): void {
+    this.resumers.set(kind, resumer);
+  }
+
+  /** Starts a job that redoes a failed or cancelled one (interrupted by a crash included). */
+  async resume(id: string): Promise<{ job: JobRecord } & Record<string, unknown>> {
+    const previous = this.get(id);
+    if (!previous) throw new NotFoundError(`job ${id}`);
+    if (previous.status !== "failed" && previous.status !== "cancelled") {
+      throw new NotResumableError(previous, `it is ${previous.status}, not failed or cancelled`);
+    }
+    const resumer = this.resumers.get(previous.kind);
+    if (!resumer) {
+      throw new NotResumableError(previous, `jobs of kind ${previous.kind} are not resumable`);
+    }
+    return await resumer(previous);
   }
 
   /** The freshest view: in-memory progress for live jobs, the store otherwise. */
@@ -230,6 +271,10 @@ export class JobManager {
       signal: live.controller.signal,
       logger: this.logger.child({ jobId: live.record.id }),
       progress: (update) => this.onProgress(live, update),
+      keep: (partial) => {
+        live.record.result = partial;
+        this.persist(live, { result: partial });
+      },
     };
     // Promise.resolve().then: a handler that throws synchronously still settles as a failure.
     Promise.resolve().then(() => live.handler(ctx)).then(
@@ -301,7 +346,8 @@ export class JobManager {
     record.status = status;
     record.finishedAt = new Date().toISOString();
     record.error = outcome.error ?? null;
-    record.result = outcome.result ?? null;
+    // A job that stopped keeps what it recorded with ctx.keep; a success replaces it.
+    record.result = status === "succeeded" ? outcome.result ?? null : record.result ?? null;
     if (status === "succeeded" && record.progress) {
       record.progress = nextProgress(record.progress, { fraction: 1 }, live.clock, Date.now());
     }

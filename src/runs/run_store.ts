@@ -186,12 +186,15 @@ export class RunStore {
   /**
    * Stores a validated run, with the checkpoint files already written for it (they become the
    * run's). Nothing is left behind when any step fails; the checkpoint files stay the caller's.
+   * `alongside` runs inside the run's transaction (e.g. a job recording that it stored the run),
+   * so the run and that record commit together or not at all.
    */
   async create(
     input: RunInput,
     source: string,
     checkpoints: readonly RunCheckpoint[] = [],
     provenance: RunProvenance = { model: null, dataset: null },
+    alongside?: (id: string) => void,
   ): Promise<RunRecord> {
     this.assertNameFree(input.study, input.name);
     const run = this.alignToStudy(input);
@@ -234,6 +237,7 @@ export class RunStore {
           "INSERT INTO run_checkpoints (run, step, tensor) VALUES (?, ?, ?)",
         );
         for (const c of checkpoints) checkpoint.run(id, c.step, c.tensor);
+        alongside?.(id);
       });
     } catch (e) {
       await this.deps.tensors.delete(file.id);

@@ -7,6 +7,7 @@ import { adoptGlobalVersions, CORE_MIGRATIONS, CORE_MODULE, migrate } from "./mi
 import { SqliteJobStore } from "./jobs_table.ts";
 import { FileTensorStore } from "./tensor_files.ts";
 import { type Store, type StoreModule, UnregisteredStoreModuleError } from "./store.ts";
+import { type Reclaimed, reclaimUnownedTensors } from "./tensor_gc.ts";
 
 export interface OpenStoreOptions {
   dataDir: string;
@@ -21,6 +22,8 @@ export class SqliteStore implements Store {
   readonly tensors: FileTensorStore;
   /** Jobs found queued or running at open and marked failed. */
   readonly interruptedAtOpen: number;
+  /** Tensor files found at open that nothing owned (a dead process's unfinished work), removed. */
+  readonly reclaimedAtOpen: Reclaimed;
   private readonly opened = new Map<string, unknown>();
   private depth = 0;
   private closed = false;
@@ -45,6 +48,8 @@ export class SqliteStore implements Store {
       this.opened.set(module.name, store);
       module.recover?.(store);
     }
+    // After every module's tables exist, before any job of this process can write a file.
+    this.reclaimedAtOpen = reclaimUnownedTensors(db, this.tensors.dir);
   }
 
   static open(options: OpenStoreOptions): SqliteStore {

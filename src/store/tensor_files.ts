@@ -67,9 +67,13 @@ export class FileTensorStore implements TensorStore {
     try {
       await writeFully(file, bytes);
       await file.sync();
-    } finally {
+    } catch (e) {
+      // Disk full mid-write: leave nothing, not even the partial file, for this caller's error.
       file.close();
+      await Deno.remove(temp).catch(() => {});
+      throw e;
     }
+    file.close();
     try {
       await Deno.rename(temp, path);
       await this.syncDir();

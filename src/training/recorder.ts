@@ -71,6 +71,8 @@ export interface RecordRunsOptions {
   onCheckpoint?: (run: number, step: number, safetensors: Uint8Array) => void | Promise<void>;
   onProgress?: (progress: RecorderProgress) => void;
   signal?: AbortSignal;
+  /** Runs not recorded (a resumed job's runs stored before); the others are unchanged by it. */
+  skipRuns?: ReadonlySet<number>;
 }
 
 export interface RunStats {
@@ -279,6 +281,7 @@ export async function* recordRuns(
     const initial = initialLosses((await rt.read([readback]))[0]);
 
     for (let r = 0; r < options.runs; r++) {
+      if (options.skipRuns?.has(r)) continue;
       const started = performance.now();
       const curriculum = plan.curricula[r];
       if (r > 0) model.setParams(options.baseParams);

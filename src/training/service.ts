@@ -174,16 +174,23 @@ function checkRecordingSize(
   }
 }
 
-/** The run names, none of them taken in the study yet. */
-function freeRunNames(store: Store, request: TrainingRunsRequest): string[] {
-  const prefix = request.namePrefix ?? `training-${crypto.randomUUID().slice(0, 8)}`;
-  const runNames = Array.from({ length: request.runs }, (_, r) => `${prefix}-${r}`);
-  const existing = new Set(
-    store.get(RUNS).list({ study: request.study, limit: 100_000, offset: 0 }).runs.map((r) =>
-      r.name
-    ),
+function runNamesInStudy(store: Store, study: string): Set<string> {
+  return new Set(
+    store.get(RUNS).list({ study, limit: 100_000, offset: 0 }).runs.map((r) => r.name),
   );
-  const taken = runNames.filter((name) => existing.has(name));
+}
+
+/** The run names, none of them taken in the study yet (except the runs a resumed job skips). */
+function freeRunNames(
+  store: Store,
+  request: TrainingRunsRequest,
+  resume?: ResumePlan,
+): string[] {
+  const prefix = request.namePrefix ?? `training-${crypto.randomUUID().slice(0, 8)}`;
+  const runNames = resume?.runNames ??
+    Array.from({ length: request.runs }, (_, r) => `${prefix}-${r}`);
+  const existing = runNamesInStudy(store, request.study);
+  const taken = runNames.filter((name, r) => existing.has(name) && !resume?.skipRuns.has(r));
   if (taken.length > 0) {
     throw new ConflictError(`run names already used in study "${request.study}"`, {
       field: "namePrefix",
@@ -200,6 +207,7 @@ function freeRunNames(store: Store, request: TrainingRunsRequest): string[] {
 export async function startRecording(
   deps: TrainingDeps,
   request: TrainingRunsRequest,
+  resume?: ResumePlan,
 ): Promise<{ job: JobRecord; runNames: string[] }> {
   const runtime = requireRuntime(deps.gpu, { what: "training needs a GPU", noDevice: "none" });
   checkRunLength(request);
@@ -218,7 +226,7 @@ export async function startRecording(
   );
   checkStudyTests(deps.store, request.study, test);
   checkRecordingSize(request, train.length, test.length);
-  const runNames = freeRunNames(deps.store, request);
+  const runNames = freeRunNames(deps.store, request, resume);
   const curriculum = request.curriculum === "shuffle"
     ? { kind: "shuffle" as const }
     : request.curriculum === "subsample"
@@ -255,6 +263,10 @@ export async function startRecording(
     epochs: request.epochs,
     seed: request.seed,
     checkpointEvery: request.checkpointEvery,
+    request,
+    ...(resume
+      ? { skipRuns: [...resume.skipRuns].sort((a, b) => a - b), resumes: resume.from }
+      : {}),
   };
   const job = deps.jobs.submit(
     "training-runs",
@@ -262,4 +274,47 @@ export async function startRecording(
     trainingJob({ store: deps.store, runtime, options, plan }),
   );
   return { job, runNames };
+}
+
+/** What a resumed recording keeps from the job it redoes. */
+interface ResumePlan {
+  from: string;
+  runNames: string[];
+  /** Indices of the runs already in the study: not recorded again. */
+  skipRuns: ReadonlySet<number>;
+}
+
+/**
+ * POST /v1/jobs/:id/resume of a training-runs job: the same request, run names and seeds, recording
+ * only the runs the study lacks, so the study ends as the uninterrupted job would have left it.
+ */
+export async function resumeRecording(
+  deps: TrainingDeps,
+  previous: JobRecord,
+): Promise<{ job: JobRecord; runNames: string[]; skipped: number[] }> {
+  const input = previous.input as Partial<TrainingJobInput> | null;
+  const parsed = TrainingRunsSchema.safeParse(input?.request);
+  if (!parsed.success || !Array.isArray(input?.runNames)) {
+    throw new ConflictError(
+      `job ${previous.id} was started before its request was stored with it; send the request again`,
+      { job: previous.id },
+      "not_resumable",
+    );
+  }
+  const request = parsed.data;
+  const runNames = input.runNames as string[];
+  const existing = runNamesInStudy(deps.store, request.study);
+  const skipRuns = new Set(runNames.flatMap((name, r) => (existing.has(name) ? [r] : [])));
+  if (skipRuns.size === runNames.length) {
+    throw new ConflictError(`every run of job ${previous.id} is already stored`, {
+      job: previous.id,
+      runs: runNames.length,
+    }, "nothing_to_resume");
+  }
+  const started = await startRecording(deps, request, {
+    from: previous.id,
+    runNames,
+    skipRuns,
+  });
+  return { ...started, skipped: [...skipRuns].sort((a, b) => a - b) };
 }

@@ -21,6 +21,12 @@ export interface TrainingJobInput {
   epochs?: number;
   seed: number;
   checkpointEvery?: number;
+  /** The request as sent (defaults applied), so that POST /v1/jobs/:id/resume can redo it. */
+  request: unknown;
+  /** Run indices a resumed job skips because an earlier job stored them. */
+  skipRuns?: number[];
+  /** The job this one resumes. */
+  resumes?: string;
 }
 
 export interface TrainingJobDeps {
@@ -36,14 +42,37 @@ interface Checkpoint {
   tensor: string;
 }
 
+interface StoredRun {
+  run: number;
+  id: string;
+  name: string;
+  finalTrainLoss: number;
+}
+
+/** The job's result, and what an interrupted or cancelled job keeps as its result. */
+function summary(
+  input: TrainingJobInput,
+  runs: StoredRun[],
+  checkpoints: Checkpoint[],
+  skip: ReadonlySet<number>,
+) {
+  return {
+    study: input.study,
+    runs,
+    checkpoints,
+    ...(input.resumes ? { resumes: input.resumes, skipped: [...skip] } : {}),
+  };
+}
+
 export function trainingJob(deps: TrainingJobDeps) {
   return async (ctx: JobContext<TrainingJobInput>) => {
     const { store, plan } = deps;
-    const totalSteps = plan.curricula.reduce((acc, c) => acc + c.length, 0);
-    const stepsBefore = plan.curricula.map((_, r) =>
-      plan.curricula.slice(0, r).reduce((acc, c) => acc + c.length, 0)
-    );
-    const stored: { run: number; id: string; name: string; finalTrainLoss: number }[] = [];
+    // Steps of the runs this job records (a resumed job skips the runs stored before).
+    const skip = new Set(ctx.input.skipRuns ?? []);
+    const stepsOf = plan.curricula.map((c, r) => (skip.has(r) ? 0 : c.length));
+    const totalSteps = stepsOf.reduce((acc, n) => acc + n, 0);
+    const stepsBefore = stepsOf.map((_, r) => stepsOf.slice(0, r).reduce((acc, n) => acc + n, 0));
+    const stored: StoredRun[] = [];
     const checkpoints: Checkpoint[] = [];
     let pending: Checkpoint[] = [];
     try {
@@ -51,6 +80,7 @@ export function trainingJob(deps: TrainingJobDeps) {
         ...deps.options,
         runtime: deps.runtime,
         signal: ctx.signal,
+        skipRuns: skip,
         // step counts across all runs (for the ETA), so throughput is given explicitly: the
         // derived one assumes steps restart with each phase.
         onProgress: (p) =>
@@ -78,24 +108,25 @@ export function trainingJob(deps: TrainingJobDeps) {
         },
       }, plan);
       for await (const { index, run, stats } of recorded) {
-        const record = await store.get(RUNS).create(run, "training", pending, {
-          model: ctx.input.model,
-          dataset: ctx.input.dataset,
+        const provenance = { model: ctx.input.model, dataset: ctx.input.dataset };
+        let entry: StoredRun | null = null;
+        // The job's result lists the run in the run's own transaction: a crash never leaves a
+        // stored run that the interrupted job's result does not name, nor the reverse.
+        await store.get(RUNS).create(run, "training", pending, provenance, (id) => {
+          entry = { run: index, id, name: run.name, finalTrainLoss: stats.finalTrainLoss };
+          ctx.keep(summary(ctx.input, [...stored, entry], [...checkpoints, ...pending], skip));
         });
-        stored.push({
-          run: index,
-          id: record.id,
-          name: record.name,
-          finalTrainLoss: stats.finalTrainLoss,
-        });
+        stored.push(entry!);
         checkpoints.push(...pending);
         pending = [];
       }
-      return { study: ctx.input.study, runs: stored, checkpoints };
+      return summary(ctx.input, stored, checkpoints, skip);
     } catch (e) {
       // Checkpoints of the run that did not finish (or failed to store) belong to nothing; those
       // of finished runs are theirs (GET /v1/runs/:id/checkpoints) and stay with them.
       for (const c of pending) await store.tensors.delete(c.tensor);
+      // Rewritten outside any transaction: one rolled back with a failed run may have named it.
+      ctx.keep(summary(ctx.input, stored, checkpoints, skip));
       if (stored.length > 0) {
         ctx.logger.warn("training stopped; finished runs were kept", {
           kept: stored.map((s) => s.id),

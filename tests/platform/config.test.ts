@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, ENV_VARS, parseConfig } from "../../src/config.ts";
+import { servicePermissionFlags } from "../../src/launcher.ts";
 
 function problemsOf(env: Record<string, string>): { variable: string; message: string }[] {
   try {
@@ -94,10 +95,36 @@ Deno.test("config", async (t) => {
   });
 });
 
-Deno.test("the start task may read exactly the variables the service reads", async () => {
-  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  const match = /--allow-env=(\S+)/.exec(denoJson.tasks.start);
-  assert.ok(match, "start task must list its environment variables");
+Deno.test("the service is started with exactly the variables it reads", () => {
+  const flags = servicePermissionFlags(parseConfig({}), {}, "/srv");
+  const env = flags.find((f) => f.startsWith("--allow-env="));
+  assert.ok(env, "the launcher must list the service's environment variables");
   // DENO_WEBGPU_BACKEND is read by the GPU layer (backend choice and /v1/device).
-  assert.deepEqual(match[1].split(",").sort(), [...ENV_VARS, "DENO_WEBGPU_BACKEND"].sort());
+  assert.deepEqual(
+    env.slice("--allow-env=".length).split(",").sort(),
+    [...ENV_VARS, "DENO_WEBGPU_BACKEND"].sort(),
+  );
+});
+
+Deno.test("SIMFLUENCE_AUTOTUNE is on unless set to off", () => {
+  assert.equal(parseConfig({}).autotune, true);
+  assert.equal(parseConfig({ SIMFLUENCE_AUTOTUNE: " OFF " }).autotune, false);
+  assert.throws(() => parseConfig({ SIMFLUENCE_AUTOTUNE: "never" }), /SIMFLUENCE_AUTOTUNE/);
+});
+
+Deno.test("the service may write only its data directory, wherever that is", () => {
+  const outside = servicePermissionFlags(
+    parseConfig({ SIMFLUENCE_DATA_DIR: "/var/lib/simfluence" }),
+    { DENO_DIR: "/cache/deno" },
+    "/srv",
+  );
+  assert.ok(outside.includes("--allow-write=/var/lib/simfluence"));
+  const read = outside.find((f) => f.startsWith("--allow-read="))!.split("=")[1].split(",");
+  assert.ok(read.includes("/var/lib/simfluence") && read.includes("/cache/deno/npm"));
+  assert.ok(!outside.some((f) => f === "--allow-all" || f === "--allow-write" || f === "-A"));
+  const relative = servicePermissionFlags(parseConfig({}), { HOME: "/home/u" }, "/srv");
+  assert.ok(relative.includes("--allow-write=/srv/data"));
+  assert.ok(
+    relative.find((f) => f.startsWith("--allow-read="))!.includes("/home/u/.cache/deno/npm"),
+  );
 });

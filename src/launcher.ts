@@ -1,0 +1,89 @@
+// `deno task start`: reads the configuration, then runs main.ts in a child Deno with exactly the
+// permissions that configuration needs (read the project, the npm cache and the data directory;
+// write only the data directory; the service's own environment variables; the network). Deriving
+// the flags here is what lets SIMFLUENCE_DATA_DIR point anywhere without widening them by hand.
+// Signals are forwarded and the child's exit status becomes the launcher's.
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Config, ConfigError, ENV_VARS, loadConfig } from "./config.ts";
+
+/** Variables the service reads besides ENV_VARS (the GPU layer's backend choice). */
+export const EXTRA_SERVICE_ENV = ["DENO_WEBGPU_BACKEND"] as const;
+
+/** Where this checkout lives: main.ts, shaders/ and deno.json are read from here. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/**
+ * Deno's npm cache, which the service reads at run time (the built-in spam dataset ships as an
+ * npm package's files): $DENO_DIR/npm, else the platform cache directory's deno/npm.
+ */
+export function npmCacheDir(env: Record<string, string | undefined>): string | null {
+  if (env.DENO_DIR) return join(env.DENO_DIR, "npm");
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "deno", "npm");
+  if (env.HOME) return join(env.HOME, ".cache", "deno", "npm");
+  return null;
+}
+
+/** The absolute data directory: relative ones are taken from the launcher's working directory. */
+export function absoluteDataDir(config: Config, cwd: string): string {
+  return isAbsolute(config.dataDir) ? config.dataDir : resolve(cwd, config.dataDir);
+}
+
+/** The `deno run` permission flags of the service for this configuration. */
+export function servicePermissionFlags(
+  config: Config,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): string[] {
+  const dataDir = absoluteDataDir(config, cwd);
+  const cache = npmCacheDir(env);
+  const readable = [PROJECT_ROOT, dataDir, ...(cache ? [cache] : [])];
+  return [
+    "--allow-net",
+    `--allow-read=${readable.join(",")}`,
+    `--allow-write=${dataDir}`,
+    `--allow-env=${[...ENV_VARS, ...EXTRA_SERVICE_ENV].join(",")}`,
+    "--no-prompt",
+  ];
+}
+
+async function launch(): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : `Cannot read configuration: ${e}`);
+    return 1;
+  }
+  const env = Deno.env.toObject();
+  const cwd = Deno.cwd();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      `--config=${join(PROJECT_ROOT, "deno.json")}`,
+      ...servicePermissionFlags(config, env, cwd),
+      join(PROJECT_ROOT, "main.ts"),
+    ],
+    // The service sees the same directory, resolved once, so it cannot drift from the flags.
+    env: { SIMFLUENCE_DATA_DIR: absoluteDataDir(config, cwd) },
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const forward = (signal: Deno.Signal) => () => {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((s) => [s, forward(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  const status = await child.status;
+  for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  // Deno reports a child killed by signal n as code 128 + n, the shell's convention.
+  return status.code;
+}
+
+if (import.meta.main) Deno.exit(await launch());

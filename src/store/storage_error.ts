@@ -1,0 +1,33 @@
+// Writes that fail because the disk is full, read-only or not writable are the operator's problem,
+// not the client's and not a bug: they answer 507 with the JSON error shape instead of a 500. The
+// store's ordering (temp file, fsync, rename, then the commit) means such a failure has changed
+// nothing a reader can see; the request can be retried once space is back.
+import { DomainError } from "../errors.ts";
+
+export class StorageFullError extends DomainError {
+  override name = "StorageFullError";
+  constructor(cause: string) {
+    super(
+      "storage",
+      "insufficient_storage",
+      `the data directory cannot be written (${cause}); nothing was stored, retry once there is space`,
+      { cause },
+    );
+  }
+}
+
+/** OS error codes of a write the disk refused. */
+const FS_CODES = new Set(["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EFBIG"]);
+/** What node:sqlite reports for SQLITE_FULL, SQLITE_READONLY and SQLITE_IOERR. */
+const SQLITE_MESSAGES =
+  /database or disk is full|attempt to write a readonly database|disk I\/O error/i;
+
+/** The StorageFullError that `error` amounts to, or null when it is something else. */
+export function storageFailure(error: unknown): StorageFullError | null {
+  if (error instanceof StorageFullError) return error;
+  if (!(error instanceof Error) || error instanceof DomainError) return null;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && FS_CODES.has(code)) return new StorageFullError(code);
+  if (SQLITE_MESSAGES.test(error.message)) return new StorageFullError(error.message);
+  return null;
+}
