@@ -22,6 +22,7 @@ Deno.test("config", async (t) => {
       apiToken: null,
       logLevel: "info",
       corsOrigins: ["*"],
+      autotune: true,
     });
   });
 
