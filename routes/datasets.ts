@@ -146,12 +146,7 @@ async function uploadText(c: Context): Promise<string> {
     if (typeof file === "string") return file;
     throw ApiError.badRequest(`multipart field "${FILE_FIELD}" is missing`, { field: FILE_FIELD });
   }
-  throw new ApiError(
-    415,
-    "unsupported_media_type",
-    `Content-Type must be ${NDJSON} or multipart/form-data, got "${type || "(none)"}"`,
-    { field: "content-type" },
-  );
+  throw ApiError.unsupportedMediaType(type, [NDJSON, "multipart/form-data"]);
 }
 
 export const datasetRoutes: RouteModule = (app, deps) => {

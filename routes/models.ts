@@ -39,7 +39,7 @@ const CreateModelSchema = z.object({
   tokenizer: z.record(z.string(), z.unknown()).optional().openapi({
     description: "A tokenizer.json object; byte-level (ids 0..256) when absent",
   }),
-}).openapi("CreateModel");
+}).strict().openapi("CreateModel");
 
 const TextExample = z.strictObject({
   id: z.string().min(1).max(200).optional(),
@@ -51,7 +51,7 @@ const PromptExample = z.strictObject({
   completion: z.string().min(1),
 });
 
-const LossesRequestSchema = z.object({
+const LossesRequestSchema = z.strictObject({
   examples: z.array(z.union([TextExample, PromptExample])).min(1).max(MAX_SCORED_EXAMPLES)
     .optional(),
   dataset: z.string().min(1).max(200).optional(),
@@ -254,12 +254,7 @@ export const modelRoutes: RouteModule = (app, deps) => {
       return c.json(await createModel(store, body), 201);
     }
     if (type !== "multipart/form-data") {
-      throw new ApiError(
-        415,
-        "unsupported_media_type",
-        `Content-Type must be application/json or multipart/form-data, got "${type || "(none)"}"`,
-        { field: "content-type" },
-      );
+      throw ApiError.unsupportedMediaType(type, ["application/json", "multipart/form-data"]);
     }
     let form: Record<string, unknown>;
     try {

@@ -1,9 +1,12 @@
 // GET /openapi.json: the OpenAPI 3.1 document generated from every route's zod schemas.
+import { indexMediaTypes } from "../src/http/media_types.ts";
 import type { RouteModule } from "../src/http/types.ts";
 
 export const SERVICE_VERSION = "0.1.0";
 
 export const openapiRoutes: RouteModule = (app) => {
+  // Registered last, so every other route's body media types are known here.
+  indexMediaTypes(app);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

@@ -277,26 +277,14 @@ export const runRoutes: RouteModule = (app, deps) => {
     } else if (type === "application/json") {
       record = await uploadRun(store, { format: "json", run: c.req.valid("json") as RunJson });
     } else {
-      throw new ApiError(
-        415,
-        "unsupported_media_type",
-        `Content-Type must be application/json or ${NDJSON}, got "${type || "(none)"}"`,
-        { field: "content-type" },
-      );
+      throw ApiError.unsupportedMediaType(type, ["application/json", NDJSON]);
     }
     return c.json(record, 201);
   });
 
   app.openapi(importRun, async (c) => {
     if (mediaType(c) !== "multipart/form-data") {
-      throw new ApiError(
-        415,
-        "unsupported_media_type",
-        "Content-Type must be multipart/form-data",
-        {
-          field: "content-type",
-        },
-      );
+      throw ApiError.unsupportedMediaType(mediaType(c), ["multipart/form-data"]);
     }
     let form: Record<string, unknown>;
     try {

@@ -24,6 +24,17 @@ export class ApiError extends Error {
   static conflict(message: string, details: unknown = null): ApiError {
     return new ApiError(409, "conflict", message, details);
   }
+  /** 415 naming the Content-Type received and the ones accepted (`details.accepted`). */
+  static unsupportedMediaType(got: string | undefined, accepted: readonly string[]): ApiError {
+    const received = got && got.trim() !== "" ? got : "(none)";
+    const list = accepted.length > 0 ? `; send ${accepted.join(" or ")}` : "";
+    return new ApiError(
+      415,
+      "unsupported_media_type",
+      `Content-Type "${received}" is not accepted here${list}`,
+      { field: "content-type", in: "header", got: received, accepted: [...accepted] },
+    );
+  }
 }
 
 export const STATUS_BY_KIND: Record<ErrorKind, ContentfulStatusCode> = {

@@ -7,6 +7,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError, toApiError } from "./api_error.ts";
 import { bodyLimitError } from "./body_limit.ts";
 import { malformedJsonError } from "./json_body.ts";
+import { acceptedMediaTypes } from "./media_types.ts";
 import type { AppEnv } from "./types.ts";
 
 const CODE_BY_STATUS: Record<number, string> = {
@@ -23,13 +24,21 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: "unavailable",
 };
 
+/** `details` is always an object (src/http/schemas.ts documents its keys); `{}` when empty. */
+function detailsObject(details: unknown): Record<string, unknown> {
+  if (details === null || details === undefined) return {};
+  if (Array.isArray(details)) return { items: details };
+  if (typeof details !== "object") return { value: details };
+  return details as Record<string, unknown>;
+}
+
 export function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
   return c.json(
     {
       error: {
         code: error.code,
         message: error.message,
-        details: error.details ?? null,
+        details: detailsObject(error.details),
         requestId: c.get("requestId") ?? null,
       },
     },
@@ -41,15 +50,9 @@ async function fromHttpException(c: Context<AppEnv>, e: HTTPException): Promise<
   if (e.status === 400 && /malformed json/i.test(e.message)) return await malformedJsonError(c);
   const status = e.status as ContentfulStatusCode;
   if (status === 415) {
-    const got = c.req.header("content-type") ?? "(none)";
-    return new ApiError(
-      415,
-      "unsupported_media_type",
-      `Content-Type "${got}" is not accepted here`,
-      {
-        field: "content-type",
-        got,
-      },
+    return ApiError.unsupportedMediaType(
+      c.req.header("content-type"),
+      acceptedMediaTypes(c.req.method, c.req.routePath),
     );
   }
   return new ApiError(status, CODE_BY_STATUS[status] ?? `http_${status}`, e.message || "error");

@@ -2,11 +2,53 @@
 import { z } from "@hono/zod-openapi";
 import { identifierProblem } from "../identifiers.ts";
 
+/**
+ * The one error shape every 4xx and 5xx answers with:
+ *
+ *     {"error": {"code", "message", "details", "requestId"}}
+ *
+ * - `code`: stable and machine-readable (`validation_failed`, `not_found`, `conflict`,
+ *   `unsupported_media_type`, …); branch on it, not on `message`.
+ * - `message`: one human-readable sentence naming what is wrong and where.
+ * - `details`: always an object (`{}` when there is nothing more). Keys used across routes:
+ *   `field` (the request field at fault, dotted inside its place: `steps.1.lr`, `limit`, `id`,
+ *   `file`, `content-type`), `in` (that place: `body`, `query`, `path`, `header`), `line` (1-based
+ *   line of an NDJSON/JSONL upload), `accepted` (415: the media types the route takes), `got`
+ *   (what was sent), `issues` (validation: every problem as {field, in, message, code}),
+ *   `dependants` (409 on delete: what still uses the resource), `unknown` ({total, ids}: ids not
+ *   found). Other keys are specific to one code and documented with the route.
+ * - `requestId`: also in the `X-Request-Id` header; quote it when reporting a 500.
+ */
+const ErrorDetailsSchema = z.object({
+  field: z.string().optional().openapi({
+    description: "The request field at fault, dotted inside its place (`in`), e.g. `steps.1.lr`",
+  }),
+  in: z.enum(["body", "query", "path", "header", "cookie"]).optional().openapi({
+    description: "Where `field` was sent",
+  }),
+  line: z.number().int().min(1).optional().openapi({
+    description: "1-based line of an NDJSON/JSONL upload at fault",
+  }),
+  accepted: z.array(z.string()).optional().openapi({
+    description: "415: the media types this route accepts",
+  }),
+  issues: z.array(z.object({
+    field: z.string(),
+    in: z.string(),
+    message: z.string(),
+    code: z.string(),
+  })).optional().openapi({ description: "validation_failed: every problem found" }),
+}).catchall(z.unknown()).openapi({
+  description: "Machine-readable specifics; always an object, `{}` when there are none",
+});
+
 export const ErrorSchema = z.object({
   error: z.object({
     code: z.string().openapi({ example: "validation_failed" }),
-    message: z.string(),
-    details: z.unknown().openapi({ description: "Machine-readable specifics, e.g. field paths" }),
+    message: z.string().openapi({
+      example: "field steps.1.lr: Too small: expected number to be >=0",
+    }),
+    details: ErrorDetailsSchema,
     requestId: z.string().nullable(),
   }),
 }).openapi("Error");

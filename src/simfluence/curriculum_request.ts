@@ -24,7 +24,8 @@ export const CurriculumRequestSchema = z.object({
     example: { e4: 2 },
   }),
   unknown: z.enum(["error", "ignore"]).default("error").openapi({
-    description: "Training ids the simulator has never seen: a 400 listing them, or no effect",
+    description: "Training ids the simulator has never seen, in `curriculum`, `drop` or " +
+      "`repeat`: a 400 listing them (`details.field` names which), or no effect",
   }),
 });
 
@@ -53,6 +54,12 @@ export async function resolveCurriculum(
       }
     }
   }
+  if (request.unknown === "error") {
+    // Like the curriculum's own ids: a misspelt id in `drop` or `repeat` would otherwise leave
+    // the baseline unchanged without a word.
+    refuseUnknown("drop", request.drop ?? [], known);
+    refuseUnknown("repeat", Object.keys(request.repeat ?? {}), known);
+  }
   let batches = request.curriculum ?? await loadRun(request.fromRun!);
   if (batches.length === 0) {
     throw new InvalidInputError("the curriculum has no steps", { field: "curriculum" });
@@ -70,15 +77,23 @@ export async function resolveCurriculum(
   if (request.unknown === "error") {
     const unknown = new Set<string>();
     for (const batch of batches) for (const id of batch) if (!known.has(id)) unknown.add(id);
-    if (unknown.size > 0) {
-      const listed = listSome(unknown);
-      throw new InvalidInputError(
-        `the curriculum names ${listed.total} training id(s) the simulator does not know: ` +
-          `${listed.ids.slice(0, 5).join(", ")}${listed.total > 5 ? ", …" : ""} ` +
-          '(send "unknown": "ignore" to simulate them as having no effect)',
-        { field: "curriculum", unknown: listed },
-      );
-    }
+    throwUnknown("curriculum", unknown);
   }
   return batches;
+}
+
+function refuseUnknown(field: string, ids: readonly string[], known: ReadonlySet<string>): void {
+  throwUnknown(field, new Set(ids.filter((id) => !known.has(id))));
+}
+
+function throwUnknown(field: string, unknown: ReadonlySet<string>): void {
+  if (unknown.size === 0) return;
+  const listed = listSome(unknown);
+  const where = field === "curriculum" ? "the curriculum" : `\`${field}\``;
+  throw new InvalidInputError(
+    `${where} names ${listed.total} training id(s) the simulator does not know: ` +
+      `${listed.ids.slice(0, 5).join(", ")}${listed.total > 5 ? ", …" : ""} ` +
+      '(send "unknown": "ignore" to simulate them as having no effect)',
+    { field, unknown: listed },
+  );
 }

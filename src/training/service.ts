@@ -34,12 +34,24 @@ export const TrainingRunsSchema = z.object({
   steps: z.number().int().min(1).max(1_000_000).optional(),
   epochs: z.number().int().min(1).max(10_000).optional(),
   batchSize: z.number().int().min(1).max(4096),
+  // Closed like every body: a misspelt hyperparameter is a 400 naming it. The recorder checks
+  // each value against the kind's own schema (src/gpt2/optimizer.ts).
   optimizer: z.object({
     kind: z.enum(["adamw", "sgd"]),
     lr: z.number().positive(),
+    beta1: z.number().optional(),
+    beta2: z.number().optional(),
+    eps: z.number().optional(),
+    momentum: z.number().optional(),
     weightDecay: z.number().min(0).max(1e6).optional(),
-    schedule: z.record(z.string(), z.unknown()).optional(),
-  }).passthrough().openapi({
+    maxGradNorm: z.number().min(0).optional(),
+    schedule: z.object({
+      warmupSteps: z.number().int().min(0).optional(),
+      totalSteps: z.number().int().min(1).optional(),
+      decay: z.enum(["constant", "linear", "cosine"]).optional(),
+      minLrRatio: z.number().min(0).max(1).optional(),
+    }).strict().optional(),
+  }).strict().openapi({
     description: "AdamW (beta1, beta2, eps, weightDecay) or SGD (momentum, weightDecay); " +
       "`schedule` = {warmupSteps, decay: constant|linear|cosine, minLrRatio, totalSteps?} " +
       "(decay spans the run when totalSteps is omitted); global-norm clipping by `maxGradNorm`.",

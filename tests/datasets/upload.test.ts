@@ -152,7 +152,7 @@ Deno.test("datasets: bad uploads are 400s naming the line, and store nothing", a
         body: '{"text": "a"}',
       });
       assert.equal(noName.status, 400);
-      assert.match((await errorOf(noName)).message, /query\.name/);
+      assert.match((await errorOf(noName)).message, /query parameter name/);
       assert.equal((await upload(ctx.app, "d", '{"text": "a"}', "text/plain")).status, 415);
       const form = new FormData();
       form.set("other", "x");

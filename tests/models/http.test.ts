@@ -171,9 +171,9 @@ Deno.test("models: bad input is a 4xx that says what is wrong", async (t) => {
     await t.step("request shape: seed, missing config, content type", async () => {
       const seed = await postJson(ctx.app, "/v1/models", { config: TINY, seed: -1 });
       assert.equal(seed.status, 400);
-      assert.match((await errorOf(seed)).message, /json\.seed/);
+      assert.match((await errorOf(seed)).message, /field seed/);
       const none = await postJson(ctx.app, "/v1/models", { seed: 1 });
-      assert.match((await errorOf(none)).message, /json\.config/);
+      assert.match((await errorOf(none)).message, /field config/);
       const text = await ctx.app.request("/v1/models", { method: "POST", body: "x" });
       assert.equal(text.status, 415);
     });

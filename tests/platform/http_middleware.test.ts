@@ -117,20 +117,25 @@ Deno.test("middleware", async (t) => {
     assert.equal(res.status, 400);
     const error = await errorOf(res);
     assert.equal(error.code, "validation_failed");
-    assert.deepEqual(error.details.issues.map((i: { path: string }) => i.path), [
-      "json.steps.1.lr",
+    assert.deepEqual(error.details.issues.map((i: { field: string }) => i.field), [
+      "steps.1.lr",
     ]);
-    assert.match(error.message, /json\.steps\.1\.lr/);
+    assert.equal(error.details.field, "steps.1.lr");
+    assert.equal(error.details.in, "body");
+    assert.match(error.message, /^field steps\.1\.lr: /);
 
     const missing = await errorOf(await app.request("/v1/echo", json("{}")));
-    assert.deepEqual(missing.details.issues.map((i: { path: string }) => i.path).sort(), [
-      "json.name",
-      "json.steps",
+    assert.deepEqual(missing.details.issues.map((i: { field: string }) => i.field).sort(), [
+      "name",
+      "steps",
     ]);
+    assert.match(missing.message, /: required/);
 
     const query = await app.request("/v1/jobs?limit=0");
     assert.equal(query.status, 400);
-    assert.equal((await errorOf(query)).details.issues[0].path, "query.limit");
+    const limit = await errorOf(query);
+    assert.deepEqual([limit.details.field, limit.details.in], ["limit", "query"]);
+    assert.match(limit.message, /^query parameter limit: /);
   });
 
   await t.step("a valid body passes through", async () => {

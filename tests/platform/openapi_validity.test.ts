@@ -55,6 +55,35 @@ function closedObjectsUnderAllOf(doc: Json): string[] {
   return found;
 }
 
+/** Objects with named properties inside request bodies that still accept unknown keys. */
+function openObjectsInBodies(doc: Json): string[] {
+  const schemas = (doc.components as Json).schemas as Record<string, Json>;
+  const found: string[] = [];
+  const walk = (node: unknown, where: string, seen: Set<string>) => {
+    if (Array.isArray(node)) return node.forEach((n) => walk(n, where, seen));
+    if (!node || typeof node !== "object") return;
+    const schema = node as Json;
+    if (typeof schema.$ref === "string") {
+      const name = schema.$ref.split("/").pop()!;
+      if (seen.has(name)) return;
+      return walk(schemas[name], `${where}>${name}`, new Set([...seen, name]));
+    }
+    const properties = schema.properties as Record<string, unknown> | undefined;
+    if (properties && schema.additionalProperties !== false) found.push(where);
+    for (const [key, child] of Object.entries(schema)) {
+      if (key === "properties") {
+        for (const [name, sub] of Object.entries(child as Json)) {
+          walk(sub, `${where}.${name}`, seen);
+        }
+      } else if (key !== "example" && key !== "examples") walk(child, where, seen);
+    }
+  };
+  for (const body of jsonBodies(doc)) {
+    walk(body.schema, `${body.method.toUpperCase()} ${body.path}`, new Set());
+  }
+  return found;
+}
+
 Deno.test("openapi: the document validates, and every route's example request fits", async (t) => {
   const ctx = await testApp();
   const doc = await (await ctx.app.request("/openapi.json")).json() as Json;
@@ -72,6 +101,10 @@ Deno.test("openapi: the document validates, and every route's example request fi
 
   await t.step("no allOf of closed objects (nothing could satisfy one)", () => {
     assert.deepEqual(closedObjectsUnderAllOf(doc), []);
+  });
+
+  await t.step("every object in every JSON body is closed (unknown keys are refused)", () => {
+    assert.deepEqual(openObjectsInBodies(doc), []);
   });
 
   const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });

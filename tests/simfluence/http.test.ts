@@ -208,6 +208,42 @@ Deno.test(
         assert.deepEqual(Object.keys(body.trajectories), ["q3"]);
         assert.equal(body.trajectories.q3[0], 1.5);
       });
+      await t.step(
+        "unknown ids in drop and repeat are a 400 naming the field unless ignored",
+        async () => {
+          const path = `/v1/simulators/${simulator}/simulate`;
+          const base = await (await postJson(app, path, { fromRun: runIds[3] })).json();
+          for (
+            const [field, variation] of [
+              ["drop", { drop: ["e1", "zzz"] }],
+              ["repeat", { repeat: { nope: 2, e2: 2 } }],
+            ] as const
+          ) {
+            const res = await postJson(app, path, { fromRun: runIds[3], ...variation });
+            assert.equal(res.status, 400, field);
+            const error = (await res.json()).error;
+            assert.equal(error.details.field, field);
+            assert.deepEqual(error.details.unknown.ids, [field === "drop" ? "zzz" : "nope"]);
+            assert.match(
+              error.message,
+              new RegExp(`\`${field}\`.*${error.details.unknown.ids[0]}`),
+            );
+            // Ignored, the unknown id has no effect and the known one still does.
+            const ignored = await postJson(app, path, {
+              fromRun: runIds[3],
+              ...variation,
+              unknown: "ignore",
+            });
+            assert.equal(ignored.status, 200, field);
+            const body = await ignored.json();
+            const knownOnly = field === "drop" ? { drop: ["e1"] } : { repeat: { e2: 2 } };
+            const expected = await (await postJson(app, path, { fromRun: runIds[3], ...knownOnly }))
+              .json();
+            assert.deepEqual(body.trajectories, expected.trajectories);
+            assert.notDeepEqual(body.trajectories, base.trajectories);
+          }
+        },
+      );
       await t.step("bad simulate requests name the field", async () => {
         const cases: [unknown, RegExp][] = [
           [{}, /exactly one of/],
