@@ -14,6 +14,7 @@ import { simulationRoutes } from "./simulations.ts";
 import { simulatorRoutes } from "./simulators.ts";
 import { trainingRunRoutes } from "./training_runs.ts";
 import { tracinRoutes } from "./tracin.ts";
+import { uiRoutes } from "./ui.ts";
 
 export const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
@@ -30,4 +31,5 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   evaluationRoutes,
   gradientRoutes,
   openapiRoutes,
+  uiRoutes,
 ];

@@ -1,0 +1,136 @@
+// Line charts on uPlot: x is the training step, y a loss in nats. One chart per plot area; series
+// can be added and extended while a stream arrives.
+import uPlot from "uplot";
+import { el } from "./dom.ts";
+
+export interface SeriesSpec {
+  label: string;
+  /** y values at x = 0, 1, 2, …; null where the series has no point (yet). */
+  values: (number | null)[];
+  dash?: boolean;
+}
+
+export interface ChartOptions {
+  title: string;
+  xLabel?: string;
+  yLabel?: string;
+  height?: number;
+}
+
+/** Distinct hues at a lightness dark enough for text-level contrast on white. */
+export function colour(i: number): string {
+  const hue = (i * 137.508) % 360;
+  return `hsl(${hue.toFixed(0)}, 75%, 36%)`;
+}
+
+const LEGEND_LIMIT = 12;
+
+export class LineChart {
+  readonly root: HTMLElement;
+  private plot: uPlot | null = null;
+  private series: SeriesSpec[] = [];
+  private length = 0;
+
+  constructor(private options: ChartOptions) {
+    this.root = el("figure", { class: "chart" });
+  }
+
+  /** Replaces every series and redraws; returns the milliseconds the draw took. */
+  set(series: SeriesSpec[]): number {
+    const started = performance.now();
+    this.series = series;
+    this.length = Math.max(0, ...series.map((s) => s.values.length));
+    this.plot?.destroy();
+    this.root.replaceChildren(el("figcaption", {}, this.options.title));
+    const width = Math.max(320, Math.min(this.root.parentElement?.clientWidth ?? 800, 900) - 8);
+    this.plot = new uPlot(
+      {
+        width,
+        height: this.options.height ?? 280,
+        legend: { show: series.length <= LEGEND_LIMIT },
+        scales: { x: { time: false } },
+        axes: [
+          { label: this.options.xLabel ?? "training step", stroke: "#222" },
+          { label: this.options.yLabel ?? "loss (nats)", stroke: "#222" },
+        ],
+        series: [
+          { label: "step" },
+          ...series.map((s, i) => ({
+            label: s.label,
+            stroke: colour(i),
+            width: series.length > 40 ? 1 : 1.5,
+            dash: s.dash ? [6, 4] : undefined,
+            spanGaps: false,
+            points: { show: false },
+          })),
+        ],
+      },
+      this.data(),
+      this.root,
+    );
+    const ms = performance.now() - started;
+    this.root.dataset.drawMs = ms.toFixed(1);
+    this.root.dataset.series = String(series.length);
+    return ms;
+  }
+
+  /** Adds a series (its values may be filled in later by `update`); returns its index. */
+  add(spec: SeriesSpec): number {
+    this.set([...this.series, spec]);
+    return this.series.length - 1;
+  }
+
+  /** Values of one series changed (in place or longer): redraw the data only. */
+  update(index: number, values: (number | null)[]): void {
+    this.series[index].values = values;
+    this.length = Math.max(this.length, values.length);
+    this.plot?.setData(this.data());
+  }
+
+  /** How many points series `index` has (its non-null values). */
+  points(index: number): number {
+    return this.series[index]?.values.filter((v) => v !== null).length ?? 0;
+  }
+
+  get count(): number {
+    return this.series.length;
+  }
+
+  private data(): uPlot.AlignedData {
+    const xs = Array.from({ length: this.length }, (_, i) => i);
+    const ys = this.series.map((s) => {
+      const column: (number | null)[] = s.values.slice();
+      while (column.length < this.length) column.push(null);
+      return column;
+    });
+    return [xs, ...ys] as uPlot.AlignedData;
+  }
+}
+
+/** Horizontal bars as plain elements (per-layer scores): each bar's width is its share of the max. */
+export function bars(
+  entries: readonly { label: string; value: number }[],
+  unit: string,
+): HTMLElement {
+  const max = Math.max(1e-30, ...entries.map((e) => Math.abs(e.value)));
+  return el(
+    "div",
+    { class: "bars", role: "list" },
+    entries.map((e) =>
+      el(
+        "div",
+        { class: "bar-row", role: "listitem" },
+        el("span", { class: "bar-label" }, e.label),
+        el(
+          "span",
+          { class: "bar-track" },
+          el("span", {
+            class: `bar ${e.value >= 0 ? "pos" : "neg"}`,
+            style: `width: ${(100 * Math.abs(e.value) / max).toFixed(1)}%`,
+          }),
+        ),
+        el("span", { class: "bar-value" }, `${e.value.toExponential(2)} ${unit}`),
+      )
+    ),
+  );
+}

@@ -1,0 +1,180 @@
+// View 4: models and datasets, and recording training runs with live progress (run, step,
+// training loss, tokens/s, ETA) and a live training-loss chart.
+import { getJson, listAll } from "./api.ts";
+import { LineChart } from "./chart.ts";
+import { el, field, fmt, guarded, note, put, select, table } from "./dom.ts";
+import { JobView } from "./job_progress.ts";
+import type { View } from "./view.ts";
+
+interface Model {
+  id: string;
+  name: string | null;
+  parameters: number;
+  source: string;
+  tokenizer: string;
+  config: Record<string, number>;
+  createdAt: string;
+}
+
+interface Dataset {
+  id: string;
+  name: string;
+  source: string;
+  examples: number;
+  format: string;
+}
+
+export function modelsView(): View {
+  const lists = el("div");
+  const formArea = el("div");
+  const jobArea = el("div");
+  const chart = new LineChart({ title: "Training loss", xLabel: "step (all runs)", height: 220 });
+
+  async function load(): Promise<void> {
+    put(lists);
+    await guarded(lists, async () => {
+      const [models, datasets] = await Promise.all([
+        listAll<Model>("/v1/models", "models"),
+        listAll<Dataset>("/v1/datasets", "datasets"),
+      ]);
+      put(
+        lists,
+        el("h3", {}, "Models"),
+        models.length === 0
+          ? note("No models yet (POST /v1/models creates or uploads one).")
+          : table(
+            ["name", "id", "parameters", "layers × width", "tokenizer", "source"],
+            models.map((m) => [
+              m.name ?? "–",
+              el("code", {}, m.id.slice(0, 8)),
+              m.parameters.toLocaleString("en"),
+              `${m.config.n_layer} × ${m.config.n_embd}`,
+              m.tokenizer,
+              m.source,
+            ]),
+            { class: "models-table" },
+          ),
+        el("h3", {}, "Datasets"),
+        table(
+          ["name", "id", "examples", "format", "source"],
+          datasets.map((d) => [d.name, el("code", {}, d.id), d.examples, d.format, d.source]),
+          { class: "datasets-table" },
+        ),
+      );
+      renderForm(models, datasets);
+    });
+  }
+
+  function renderForm(models: Model[], datasets: Dataset[]): void {
+    if (models.length === 0) {
+      put(formArea);
+      return;
+    }
+    const input = (name: string, value: string | number, type = "number") =>
+      el("input", {
+        type,
+        name,
+        value,
+        size: 8,
+        min: type === "number" ? 0 : undefined,
+        step: "any",
+      });
+    const model = select(models.map((m) => ({ value: m.id, label: m.name ?? m.id.slice(0, 8) })), {
+      name: "train-model",
+    });
+    const dataset = select(datasets.map((d) => ({ value: d.id, label: d.name })), {
+      name: "train-dataset",
+    });
+    const study = input("train-study", "recorded", "text");
+    const trainCount = input("train-examples", 12);
+    const testCount = input("test-examples", 4);
+    const runs = input("runs", 2);
+    const steps = input("steps", 10);
+    const batchSize = input("batch-size", 4);
+    const lr = input("lr", 0.01);
+    const optimizer = select([{ value: "adamw", label: "AdamW" }, { value: "sgd", label: "SGD" }], {
+      name: "optimizer",
+    });
+    const curriculum = select([
+      { value: "shuffle", label: "shuffle" },
+      { value: "subsample", label: "subsample (½)" },
+    ], { name: "curriculum" });
+    put(
+      formArea,
+      el("h3", {}, "Record training runs"),
+      el(
+        "form",
+        {
+          "aria-label": "record training runs",
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            void record({
+              study: study.value.trim(),
+              model: model.value,
+              dataset: dataset.value,
+              trainExamples: Number(trainCount.value),
+              testExamples: Number(testCount.value),
+              runs: Number(runs.value),
+              steps: Number(steps.value),
+              batchSize: Number(batchSize.value),
+              optimizer: { kind: optimizer.value, lr: Number(lr.value) },
+              curriculum: curriculum.value,
+              ...(curriculum.value === "subsample" ? { subsampleFraction: 0.5 } : {}),
+            });
+          },
+        },
+        el(
+          "div",
+          { class: "row" },
+          field("Study", study),
+          field("Model", model),
+          field("Dataset", dataset),
+          field("Curriculum", curriculum),
+        ),
+        el(
+          "div",
+          { class: "row" },
+          field("Training examples", trainCount),
+          field("Test examples", testCount),
+          field("Runs", runs),
+          field("Steps per run", steps),
+          field("Batch size", batchSize),
+          field("Optimizer", optimizer),
+          field("Learning rate", lr),
+        ),
+        el("button", { type: "submit", name: "record" }, "Start training runs"),
+      ),
+    );
+  }
+
+  async function record(body: Record<string, unknown>): Promise<void> {
+    put(jobArea);
+    await guarded(jobArea, async () => {
+      const started = await getJson<{ job: string; runNames: string[] }>("/v1/training-runs", {
+        json: body,
+      });
+      const view = new JobView(started.job, `Recording ${started.runNames.join(", ")}`);
+      const losses: (number | null)[] = [];
+      chart.set([{ label: "training loss", values: losses }]);
+      put(jobArea, view.root, chart.root);
+      await view.follow((p) => {
+        if (p.step !== null && p.details && typeof p.details.trainLoss === "number") {
+          losses[p.step] = p.details.trainLoss;
+          for (let i = 0; i < losses.length; i++) losses[i] ??= null;
+          chart.update(0, losses);
+          view.root.dataset.lastLoss = fmt(p.details.trainLoss);
+        }
+      });
+    });
+  }
+
+  const root = el(
+    "div",
+    { class: "view", id: "view-models" },
+    el("button", { type: "button", class: "secondary", onclick: () => void load() }, "Refresh"),
+    lists,
+    formArea,
+    jobArea,
+  );
+  return { root, refresh: () => void load() };
+}
