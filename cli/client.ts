@@ -70,7 +70,10 @@ export class Client {
     } catch {
       // Not the service's JSON: a proxy's page or another program on the port.
     }
-    if (isErrorBody(parsed)) throw new ServerError(response.status, parsed);
+    if (isErrorBody(parsed)) {
+      const retryAfter = Number(response.headers.get("retry-after"));
+      throw new ServerError(response.status, parsed, retryAfter > 0 ? retryAfter : null);
+    }
     throw new CliError(
       `${method} ${path}: HTTP ${response.status} ${response.statusText}` +
         (text ? `: ${text.slice(0, 200)}` : ""),

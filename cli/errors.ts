@@ -33,7 +33,12 @@ export interface ServerErrorBody {
 
 export class ServerError extends CliError {
   override name = "ServerError";
-  constructor(readonly status: number, readonly body: ServerErrorBody) {
+  constructor(
+    readonly status: number,
+    readonly body: ServerErrorBody,
+    /** Seconds from a 429's Retry-After header. */
+    readonly retryAfter: number | null = null,
+  ) {
     super(body.error.message, exitCodeForStatus(status));
   }
 }

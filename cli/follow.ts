@@ -73,10 +73,16 @@ export async function followJob(ctx: Context, jobId: string, label: string): Pro
     if (!ctx.json && !Deno.stderr.isTerminal()) note(`${label}: ${job.status}`);
     return job;
   };
+  // A reconnect sends the last event id seen, so the service skips what was already shown.
+  let lastEventId: string | null = null;
   try {
     for (let attempt = 0; attempt <= RECONNECTS; attempt++) {
       try {
-        for await (const event of ctx.client.events("GET", `/v1/jobs/${jobId}/events`)) {
+        const headers: Record<string, string> = lastEventId ? { "last-event-id": lastEventId } : {};
+        for await (
+          const event of ctx.client.events("GET", `/v1/jobs/${jobId}/events`, { headers })
+        ) {
+          if (event.id !== null) lastEventId = event.id;
           const data = JSON.parse(event.data);
           if (event.event === "progress") show(data as JobProgress);
           else if (FINAL_EVENTS.has(event.event)) return finished(data as Job);

@@ -72,6 +72,7 @@ function report(error: unknown, json: boolean): ExitCode {
       console.error(`error: ${error.body.error.message}`);
       const extra = details === null || details === undefined ? "" : ` ${JSON.stringify(details)}`;
       console.error(`  (HTTP ${error.status} ${code}${extra})`);
+      if (error.retryAfter) console.error(`  retry after ${error.retryAfter} s`);
     }
     return error.exitCode;
   }
@@ -97,4 +98,9 @@ export async function main(args: string[]): Promise<ExitCode> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  // `deno task cli` runs in the repository root; file arguments are relative to where it was typed.
+  const typedIn = Deno.env.get("INIT_CWD");
+  if (typedIn) Deno.chdir(typedIn);
+  Deno.exit(await main(Deno.args));
+}

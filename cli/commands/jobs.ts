@@ -27,7 +27,9 @@ export function printJob(job: Job): void {
 }
 
 export function jobsCommand(): Command {
-  const jobs = new Command("jobs").description("background jobs: list, show, cancel, follow");
+  const jobs = new Command("jobs").description(
+    "background jobs: list, show, cancel, follow, resume",
+  );
 
   jobs.command("list")
     .description("jobs, newest first")
@@ -86,6 +88,26 @@ export function jobsCommand(): Command {
     .action(async (id: string, _options, command: Command) => {
       const ctx = contextOf(command);
       const job = await followJob(ctx, id, `job ${id.slice(0, 8)}`);
+      if (ctx.json) printJson(job);
+      else printJob(job);
+      requireSucceeded(job);
+    });
+
+  jobs.command("resume")
+    .description("start a failed or cancelled job again as a new job (and follow it)")
+    .argument("<job>", "job id")
+    .option("--no-follow", "print the new job's id and return at once")
+    .action(async (id: string, options, command: Command) => {
+      const ctx = contextOf(command);
+      const started = await ctx.client.post<{ job: string; resumes: string }>(
+        `/v1/jobs/${encodeURIComponent(id)}/resume`,
+        {},
+      );
+      if (!options.follow) {
+        if (ctx.json) return printJson(started);
+        return console.log(`job ${started.job} resumes job ${id}`);
+      }
+      const job = await followJob(ctx, started.job, `job ${started.job.slice(0, 8)}`);
       if (ctx.json) printJson(job);
       else printJob(job);
       requireSucceeded(job);

@@ -287,6 +287,15 @@ Deno.test("cli: a study from upload to a streamed simulation", async (t) => {
     await t.step("jobs list shows the fits; runs delete removes a run", async () => {
       const jobs = JSON.parse((await service.cli(["--json", "jobs", "list"])).stdout);
       assert.ok(jobs.jobs.filter((j: { status: string }) => j.status === "succeeded").length >= 2);
+      // Following a finished job gives its final state at once.
+      const followed = await service.cli(["--json", "jobs", "follow", jobs.jobs[0].id]);
+      assert.equal(followed.code, 0, followed.stderr);
+      assert.equal(JSON.parse(followed.stdout).status, "succeeded");
+      const studies = JSON.parse((await service.cli(["--json", "studies", "list"])).stdout);
+      const s1 = studies.studies.find((s: { name?: string; id?: string }) =>
+        s.name === "s1" || s.id === "s1"
+      );
+      assert.ok(s1, JSON.stringify(studies));
       const del = await service.cli(["runs", "delete", "imported-run", "--study", "s1"]);
       assert.equal(del.code, 0, del.stderr);
       const page = JSON.parse(
