@@ -9,6 +9,7 @@ import {
   pageQuery,
 } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
+import { storedRequest } from "../src/jobs/resume.ts";
 import {
   deleteFactors,
   describeFactors,
@@ -248,6 +249,19 @@ const route = {
 
 export const influenceRoutes: RouteModule = (app, deps) => {
   const { store } = deps;
+  // POST /v1/jobs/:id/resume: the same request again, as a new record and job.
+  deps.jobs.registerResumer("influence-factors", async (previous) => {
+    const request = storedRequest(previous, FactorsRequestSchema);
+    const { factors, job } = await startFactors(deps, request);
+    return { job, factors: factors.id };
+  });
+  deps.jobs.registerResumer("influence-scores", async (previous) => {
+    const body = storedRequest(previous, ScoresBodySchema);
+    const { scores, job } = "gradients" in body
+      ? await startGradientScores(deps, body)
+      : await startScores(deps, body);
+    return { job, scores: scores.id };
+  });
   app.openapi(route.createFactors, async (c) => {
     const { factors, job } = await startFactors(deps, c.req.valid("json"));
     return c.json({ factors: describeFactors(factors), job }, 202);

@@ -166,7 +166,7 @@ export const jobRoutes: RouteModule = (app, deps) => {
   app.openapi(resumeJob, async (c) => {
     const { id } = c.req.valid("param");
     const { job, ...rest } = await deps.jobs.resume(id);
-    return c.json({ ...rest, job: job.id, resumes: id }, 202);
+    return c.json({ ...rest, job, resumes: id }, 202);
   });
 
   app.openapi(cancelJob, (c) => {

@@ -49,7 +49,10 @@ const route = createRoute({
 });
 
 export const trainingRunRoutes: RouteModule = (app, deps) => {
-  deps.jobs.registerResumer("training-runs", (job) => resumeRecording(deps, job));
+  deps.jobs.registerResumer("training-runs", async (previous) => {
+    const { job, runNames, skipped } = await resumeRecording(deps, previous);
+    return { job: job.id, runNames, skipped };
+  });
   app.openapi(route, async (c) => {
     const { job, runNames } = await startRecording(deps, c.req.valid("json"));
     return c.json({ job: job.id, runNames }, 202);

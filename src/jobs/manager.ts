@@ -23,10 +23,10 @@ export interface JobContext<I = unknown> {
   readonly logger: Logger;
 }
 
-/** Starts a new job that redoes a failed or cancelled one; returns what the route answers. */
+/** Starts a new job that redoes a failed or cancelled one; returns its id and what else to answer. */
 export type JobResumer = (
   previous: JobRecord,
-) => Promise<{ job: JobRecord } & Record<string, unknown>>;
+) => Promise<{ job: string } & Record<string, unknown>>;
 
 export class NotResumableError extends ConflictError {
   override name = "NotResumableError";
@@ -131,7 +131,7 @@ export class JobManager {
   }
 
   /** Starts a job that redoes a failed or cancelled one (interrupted by a crash included). */
-  async resume(id: string): Promise<{ job: JobRecord } & Record<string, unknown>> {
+  async resume(id: string): Promise<{ job: string } & Record<string, unknown>> {
     const previous = this.get(id);
     if (!previous) throw new NotFoundError(`job ${id}`);
     if (previous.status !== "failed" && previous.status !== "cancelled") {

@@ -46,6 +46,8 @@ export interface FitJobInput {
   validationRuns: string[];
   /** The requested λ factor or "auto"; null for kind "scores", which fits no λ. */
   lambda: number | "auto" | null;
+  /** The request as sent, so that POST /v1/jobs/:id/resume can start the fit again. */
+  request?: unknown;
 }
 
 export interface FitJobDeps {

@@ -192,6 +192,7 @@ export async function startFit(
     trainRuns: request.trainRuns,
     validationRuns: request.validationRuns,
     lambda: record.lambda,
+    request,
   };
   const job = deps.jobs.submit(
     "simulator-fit",

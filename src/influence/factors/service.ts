@@ -102,6 +102,7 @@ export async function startFactors(
   const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "factors", record.id, {
     factors: record.id,
     model: request.model,
+    request, // for POST /v1/jobs/:id/resume
   }, async (ctx) => {
     const started = performance.now();
     const set = await fitFactors({

@@ -200,6 +200,7 @@ export async function startScores(
   const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "scores", record.id, {
     scores: record.id,
     factors: factors.id,
+    request, // for POST /v1/jobs/:id/resume
   }, async (ctx) => {
     const started = performance.now();
     const trainScored = scoredTrain.map((i) => train[i]);
