@@ -14,6 +14,7 @@ import type { RouteModule } from "../src/http/types.ts";
 import { type RunJson, RunJsonSchema, runToJson } from "../src/runs/json_format.ts";
 import { runToNdjson } from "../src/runs/ndjson_format.ts";
 import { LOSS_FILE, runToGptfluenceZip, TRAIN_FILE } from "../src/runs/gptfluence_format.ts";
+import { readGptfluenceArchive } from "../src/runs/gptfluence_archive.ts";
 import { RUNS } from "../src/runs/run_store.ts";
 import {
   checkpointBytes,
@@ -81,8 +82,10 @@ const importRun = createRoute({
   summary: "Import a run recorded in GPTfluence's layout",
   description: `multipart/form-data with text fields \`study\` and \`name\` and the files ` +
     `\`${TRAIN_FILE}\` (JSONL {step, samples_id}) and \`${LOSS_FILE}\` (JSONL {id, ` +
-    "loss_trajectory: [{step, loss}]}), sent under those field names or file names. Numeric ids " +
-    "become strings.",
+    "loss_trajectory: [{step, loss}]}), sent under those field names or file names, or instead " +
+    "of them the file `archive`: a zip holding both (what `?format=gptfluence` exports; its " +
+    "files may inflate to at most SIMFLUENCE_MAX_BODY_MB, 413 beyond). Numeric ids become " +
+    "strings.",
   security: BEARER_SECURITY,
   request: {
     body: {
@@ -92,8 +95,10 @@ const importRun = createRoute({
           schema: z.object({
             study: z.string(),
             name: z.string(),
-            [TRAIN_FILE]: z.unknown().openapi({ type: "string", format: "binary" }),
-            [LOSS_FILE]: z.unknown().openapi({ type: "string", format: "binary" }),
+            // Required unless `archive` holds them (the handler names the one missing).
+            [TRAIN_FILE]: z.unknown().optional().openapi({ type: "string", format: "binary" }),
+            [LOSS_FILE]: z.unknown().optional().openapi({ type: "string", format: "binary" }),
+            archive: z.unknown().optional().openapi({ type: "string", format: "binary" }),
           }),
         },
       },
@@ -104,7 +109,7 @@ const importRun = createRoute({
     400: errorResponse("Invalid files; the message names the file and line"),
     401: errorResponse("Missing or wrong API token"),
     409: errorResponse("Name already used in the study, or test examples differ from the study's"),
-    413: errorResponse("Body over SIMFLUENCE_MAX_BODY_MB"),
+    413: errorResponse("Body, or the archive's inflated files, over SIMFLUENCE_MAX_BODY_MB"),
   },
 });
 
@@ -299,13 +304,11 @@ export const runRoutes: RouteModule = (app, deps) => {
         field: typeof study !== "string" ? "study" : "name",
       });
     }
-    const record = await uploadRun(store, {
-      format: "gptfluence",
-      study,
-      name,
-      trainSamples: await formText(form, TRAIN_FILE),
-      losses: await formText(form, LOSS_FILE),
-    });
+    const archive = form.archive;
+    const files = archive instanceof File
+      ? readGptfluenceArchive(new Uint8Array(await archive.arrayBuffer()), deps.config.maxBodyBytes)
+      : { trainSamples: await formText(form, TRAIN_FILE), losses: await formText(form, LOSS_FILE) };
+    const record = await uploadRun(store, { format: "gptfluence", study, name, ...files });
     return c.json(record, 201);
   });
 

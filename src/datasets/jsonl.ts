@@ -2,6 +2,7 @@
 // `{"id"?, "prompt", "completion"}`. Blank lines are skipped; line numbers in errors are 1-based
 // and count every line. Missing ids become `<name>-<line>`.
 import { DomainError } from "../errors.ts";
+import { identifierProblem, textProblem } from "../identifiers.ts";
 import type { DatasetExample } from "./example.ts";
 
 export class DatasetFormatError extends DomainError {
@@ -28,6 +29,8 @@ function exampleId(raw: unknown, name: string, line: number): string {
   if (typeof raw !== "string" || raw.trim() === "" || raw.length > MAX_ID_LENGTH) {
     fail(line, "id", `"id" must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
   }
+  const problem = identifierProblem(raw);
+  if (problem) fail(line, "id", `"id" ${problem}`);
   return raw;
 }
 
@@ -45,13 +48,21 @@ function parseLine(value: unknown, name: string, line: number): DatasetExample {
     if (typeof o.text !== "string" || o.text === "") {
       fail(line, "text", '"text" must be a non-empty string', id);
     }
+    checkText(o.text, "text", line, id);
     return { id, text: o.text };
   }
   if (typeof o.prompt !== "string") fail(line, "prompt", '"prompt" must be a string', id);
   if (typeof o.completion !== "string" || o.completion === "") {
     fail(line, "completion", '"completion" must be a non-empty string', id);
   }
+  checkText(o.prompt, "prompt", line, id);
+  checkText(o.completion, "completion", line, id);
   return { id, prompt: o.prompt, completion: o.completion };
+}
+
+function checkText(value: string, field: string, line: number, id: string): void {
+  const problem = textProblem(value);
+  if (problem) fail(line, field, `"${field}" ${problem}`, id);
 }
 
 export function parseDatasetJsonl(text: string, name: string): DatasetExample[] {

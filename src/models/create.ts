@@ -2,6 +2,7 @@
 // (model.safetensors + config.json, optional tokenizer.json). Everything is validated before
 // anything is stored; malformed input surfaces as 400s naming the field or tensor.
 import { InvalidInputError } from "../errors.ts";
+import { checkIdentifier } from "../identifiers.ts";
 import { type Gpt2Config, parseGpt2Config } from "../gpt2/config.ts";
 import { configFromMetadata, initParams, loadParams } from "../gpt2/params.ts";
 import type { Store } from "../store/store.ts";
@@ -18,6 +19,7 @@ export interface CreateFromConfig {
 }
 
 export function createModel(store: Store, input: CreateFromConfig): Promise<ModelRecord> {
+  if (input.name != null) checkIdentifier(input.name, "name");
   const config = parseGpt2Config(input.config);
   const tokenizer = modelTokenizer(config, input.tokenizer ?? null);
   return store.get(MODELS).create({
@@ -60,6 +62,7 @@ function checkpointConfig(upload: CheckpointUpload): Gpt2Config {
 }
 
 export function importCheckpoint(store: Store, upload: CheckpointUpload): Promise<ModelRecord> {
+  if (upload.name != null) checkIdentifier(upload.name, "name");
   const config = checkpointConfig(upload);
   const tokenizer = modelTokenizer(config, upload.tokenizerJson ?? null);
   const params = loadParams(upload.weights, config);

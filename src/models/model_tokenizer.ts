@@ -2,7 +2,7 @@
 // model's vocabulary.
 import { InvalidInputError } from "../errors.ts";
 import type { Gpt2Config } from "../gpt2/config.ts";
-import { hfTokenizer } from "../text/hf_tokenizer.ts";
+import { declaredIdCount, hfTokenizer, readTokenizerJson } from "../text/hf_tokenizer.ts";
 import { byteTokenizer, type TextTokenizer } from "../text/tokenizer.ts";
 import type { TokenizerKind } from "./model_store.ts";
 
@@ -14,18 +14,25 @@ export interface ModelTokenizer {
 
 /** 400 when the tokenizer can produce ids at or above vocab_size. */
 export function modelTokenizer(config: Gpt2Config, json: string | object | null): ModelTokenizer {
-  const tokenizer = json === null ? byteTokenizer : hfTokenizer(json);
-  if (tokenizer.vocabSize > config.vocab_size) {
-    throw new InvalidInputError(
-      `the ${tokenizer.kind} tokenizer has ${tokenizer.vocabSize} ids but the config's ` +
-        `vocab_size is ${config.vocab_size}`,
-      { field: "vocab_size", tokenizerVocab: tokenizer.vocabSize, vocabSize: config.vocab_size },
-      "invalid_model_config",
-    );
-  }
+  // The vocabulary must fit the model: checked on the JSON first, before the library spends
+  // seconds loading a vocabulary too large for it, then on what the library loaded.
+  const parsed = json === null ? null : readTokenizerJson(json);
+  if (parsed !== null) tooManyIds(config, "huggingface", declaredIdCount(parsed));
+  const tokenizer = parsed === null ? byteTokenizer : hfTokenizer(parsed);
+  tooManyIds(config, tokenizer.kind, tokenizer.vocabSize);
   return json === null ? { tokenizer, kind: "byte", json: null } : {
     tokenizer,
     kind: "huggingface",
     json: typeof json === "string" ? json : JSON.stringify(json),
   };
+}
+
+function tooManyIds(config: Gpt2Config, kind: string, ids: number): void {
+  if (ids > config.vocab_size) {
+    throw new InvalidInputError(
+      `the ${kind} tokenizer has ${ids} ids but the config's vocab_size is ${config.vocab_size}`,
+      { field: "vocab_size", tokenizerVocab: ids, vocabSize: config.vocab_size },
+      "invalid_model_config",
+    );
+  }
 }
