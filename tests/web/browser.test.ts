@@ -1,7 +1,8 @@
 // The web page in a real browser: Debian's Chromium, headless, driven by puppeteer-core against
 // the real service (a child process on a free port, temporary store, API token set). The flow:
 // token prompt, upload runs, plot 200 × 400 curves (timed), fit Linear with live progress,
-// evaluation, a streamed counterfactual, models with a recorded training run, attribution.
+// evaluation, a streamed counterfactual, models with a recorded training run, attribution of a
+// query scored from the page (factors fitted through the API).
 // Screenshots of each view land in a temporary folder (printed); no console errors allowed.
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -273,11 +274,56 @@ Deno.test({
         await shot("4-models");
       });
 
-      await t.step("attribution: the view loads (no score sets in this store)", async () => {
-        await page.click("#tab-attribution");
-        await waitText(page, "#view-attribution", /No pairwise score sets yet/);
-        await shot("5-attribution");
-      });
+      await t.step(
+        "5. attribution: score a query, top examples, token heat-map, layer bars",
+        async () => {
+          const api = (path: string, body: unknown) =>
+            fetch(`${service.url}${path}`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+              body: JSON.stringify(body),
+            }).then(async (r) => ({ status: r.status, body: await r.json() }));
+          const models = await fetch(`${service.url}/v1/models`, {
+            headers: { authorization: `Bearer ${TOKEN}` },
+          }).then((r) => r.json());
+          const examples = await fetch(`${service.url}/v1/datasets/builtin:skills?limit=12`, {
+            headers: { authorization: `Bearer ${TOKEN}` },
+          }).then((r) => r.json());
+          const factors = await api("/v1/influence/factors", {
+            model: models.models[0].id,
+            dataset: "builtin:skills",
+            ids: examples.examples.map((e: { id: string }) => e.id),
+          });
+          assert.equal(factors.status, 202, JSON.stringify(factors.body));
+          // The factors' job is quick on a 1-layer model: wait for it, then open the view.
+          const events = await fetch(`${service.url}/v1/jobs/${factors.body.job}/events`, {
+            headers: { authorization: `Bearer ${TOKEN}` },
+          }).then((r) => r.text());
+          assert.match(events, /event: done/);
+          await page.click("#tab-attribution");
+          await waitText(page, "#view-attribution", /No pairwise score sets yet/);
+          await page.waitForSelector("select[name=new-factors] option");
+          await page.type("textarea[name=new-prompt]", "rev 123=");
+          await page.type("textarea[name=new-completion]", "321");
+          await page.click("button[name=score]");
+          // Found and clicked in one go: the list may be redrawn while the lists reload.
+          await waitFor(
+            page,
+            `(() => { const b = document.querySelector("#view-attribution .top .ranked button[data-train]"); ` +
+              `b?.click(); return !!b; })()`,
+            60_000,
+          );
+          await page.waitForSelector("#view-attribution .bars .bar-row", { timeout: 30_000 });
+          const detail = await evaluate<{ tokens: number; bars: number }>(
+            page,
+            `({ tokens: document.querySelectorAll("#view-attribution .heatmap .tok").length, ` +
+              `bars: document.querySelectorAll("#view-attribution .bars .bar-row").length })`,
+          );
+          assert.ok(detail.tokens > 3, JSON.stringify(detail));
+          assert.equal(detail.bars, 2, "one bar per tracked module: c_fc and c_proj of one layer");
+          await shot("5-attribution");
+        },
+      );
 
       await t.step("no console errors", () => {
         assert.deepEqual(consoleErrors, []);

@@ -77,7 +77,8 @@ export function attributionView(): View {
   const messages = el("div");
   let scoreSets: ScoreSet[] = [];
 
-  async function load(): Promise<void> {
+  /** Loads lists; `prefer` picks a score set (a query just scored) over the one shown. */
+  async function load(prefer?: string): Promise<void> {
     put(messages);
     await guarded(messages, async () => {
       const [factors, sets] = await Promise.all([
@@ -103,7 +104,7 @@ export function attributionView(): View {
           ),
       );
       renderNewQuery(factors.filter((f) => f.status === "ready"));
-      const previous = scoreSetPicker.value;
+      const previous = prefer ?? scoreSetPicker.value;
       put(
         scoreSetPicker,
         scoreSets.map((s) =>
@@ -146,15 +147,18 @@ export function attributionView(): View {
     });
   }
 
+  let topTicket = 0;
   async function loadTop(): Promise<void> {
     put(topArea);
     put(detailArea);
     const set = current();
     if (!set || !queryPicker.value) return;
+    const ticket = ++topTicket;
     await guarded(topArea, async () => {
       const top = await getJson<{ helpful: Scored[]; harmful: Scored[] }>(
         `/v1/influence/scores/${enc(set.id)}/top?query=${enc(queryPicker.value)}&k=8`,
       );
+      if (ticket !== topTicket) return; // a later choice replaced this one
       const list = (title: string, entries: Scored[], kind: string) =>
         el(
           "section",
@@ -283,12 +287,7 @@ export function attributionView(): View {
               const view = new JobView(started.job, "Scoring the query");
               put(jobArea, view.root);
               const job = await view.follow();
-              if (job.status === "succeeded") {
-                scoreSetPicker.value = started.scores.id;
-                await load();
-                scoreSetPicker.value = started.scores.id;
-                await loadQueries();
-              }
+              if (job.status === "succeeded") await load(started.scores.id);
             });
           },
         },
