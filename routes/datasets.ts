@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../src/http/api_error.ts";
-import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
+import { BEARER_SECURITY, errorResponse, pageQuery } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { datasetPage, datasetRecord, listDatasets } from "../src/datasets/load.ts";
 import { deleteDataset, uploadDataset } from "../src/datasets/service.ts";
@@ -24,7 +24,10 @@ export const DatasetExampleSchema = z.union([
 ]).openapi("DatasetExample");
 
 const IdParams = z.object({
-  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }),
+  id: z.string().min(1).max(200).openapi({
+    param: { name: "id", in: "path" },
+    description: "The dataset's id, or an uploaded dataset's name",
+  }),
 });
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
@@ -66,6 +69,7 @@ const uploadRoute = createRoute({
     201: json(DatasetSchema, "Stored"),
     400: errorResponse("Invalid dataset; the message names the line"),
     401: errorResponse("Missing or wrong API token"),
+    409: errorResponse("A dataset of that name exists (names are unique)"),
     413: errorResponse("Body over SIMFLUENCE_MAX_BODY_MB"),
     415: errorResponse("Unsupported content type"),
   },
@@ -76,8 +80,18 @@ const listRoute = createRoute({
   path: "/v1/datasets",
   summary: "List built-in and uploaded datasets",
   security: BEARER_SECURITY,
+  request: { query: z.object(pageQuery(50, 500)) },
   responses: {
-    200: json(z.object({ datasets: z.array(DatasetSchema) }), "Built-ins first, then uploads"),
+    200: json(
+      z.object({
+        datasets: z.array(DatasetSchema),
+        total: z.number().int(),
+        limit: z.number().int(),
+        offset: z.number().int(),
+      }),
+      "A page: built-ins first, then uploads oldest first",
+    ),
+    400: errorResponse("Invalid query"),
     401: errorResponse("Missing or wrong API token"),
   },
 });
@@ -99,6 +113,7 @@ const getRoute = createRoute({
       z.object({
         dataset: DatasetSchema,
         examples: z.array(DatasetExampleSchema),
+        total: z.number().int().openapi({ description: "The dataset's number of examples" }),
         limit: z.number().int(),
         offset: z.number().int(),
       }),
@@ -157,14 +172,17 @@ export const datasetRoutes: RouteModule = (app, deps) => {
     return c.json(uploadDataset(store, name, await uploadText(c)), 201);
   });
 
-  app.openapi(listRoute, (c) => c.json({ datasets: listDatasets(store) }, 200));
+  app.openapi(listRoute, (c) => {
+    const page = c.req.valid("query");
+    return c.json({ ...listDatasets(store, page), ...page }, 200);
+  });
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { limit, offset } = c.req.valid("query");
     const dataset = datasetRecord(store, id);
     const examples = await datasetPage(store, id, offset, limit);
-    return c.json({ dataset, examples, limit, offset }, 200);
+    return c.json({ dataset, examples, total: dataset.examples, limit, offset }, 200);
   });
 
   app.openapi(deleteRoute, (c) => {

@@ -12,6 +12,7 @@ import { openapiRoutes } from "./openapi.ts";
 import { runRoutes } from "./runs.ts";
 import { simulationRoutes } from "./simulations.ts";
 import { simulatorRoutes } from "./simulators.ts";
+import { studyRoutes } from "./studies.ts";
 import { trainingRunRoutes } from "./training_runs.ts";
 import { tracinRoutes } from "./tracin.ts";
 import { uiRoutes } from "./ui.ts";
@@ -20,6 +21,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
   deviceRoutes,
   jobRoutes,
+  studyRoutes,
   runRoutes,
   simulatorRoutes,
   simulationRoutes,

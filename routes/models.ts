@@ -73,7 +73,10 @@ const ExampleLossSchema = z.object({
 });
 
 const IdParams = z.object({
-  id: z.string().min(1).max(200).openapi({ param: { name: "id", in: "path" } }),
+  id: z.string().min(1).max(200).openapi({
+    param: { name: "id", in: "path" },
+    description: "The model's id, or its name",
+  }),
 });
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
@@ -123,6 +126,7 @@ const createRoute_ = createRoute({
     201: json(ModelSchema, "Stored"),
     400: errorResponse("Invalid config, weights or tokenizer; the message names what"),
     401: errorResponse("Missing or wrong API token"),
+    409: errorResponse("A model of that name exists (names are unique)"),
     413: errorResponse("Body over SIMFLUENCE_MAX_BODY_MB"),
     415: errorResponse("Unsupported content type"),
   },

@@ -18,12 +18,12 @@ import { readGptfluenceArchive } from "../src/runs/gptfluence_archive.ts";
 import { RUNS } from "../src/runs/run_store.ts";
 import {
   checkpointBytes,
-  deleteRun,
   requireRun,
   runCheckpoints,
   runTrajectories,
   uploadRun,
 } from "../src/runs/service.ts";
+import { deleteRunWithDependants } from "../src/simfluence/run_dependants.ts";
 
 export const RunSchema = z.object({
   id: z.string(),
@@ -201,7 +201,7 @@ const listCheckpoints = createRoute({
   path: "/v1/runs/{id}/checkpoints",
   summary: "The weights checkpoints of a recorded run (POST /v1/training-runs, checkpointEvery)",
   security: BEARER_SECURITY,
-  request: { params: IdParams },
+  request: { params: IdParams, query: z.object(pageQuery(100, 1000)) },
   responses: {
     200: jsonContent(
       z.object({
@@ -211,9 +211,13 @@ const listCheckpoints = createRoute({
           bytes: z.number().int(),
           sha256: z.string(),
         })),
+        total: z.number().int(),
+        limit: z.number().int(),
+        offset: z.number().int(),
       }),
-      "Checkpoints by step; empty for uploaded runs",
+      "A page of checkpoints by step; empty for uploaded runs",
     ),
+    400: errorResponse("Invalid query"),
     401: errorResponse("Missing or wrong API token"),
     404: errorResponse("No such run"),
   },
@@ -247,13 +251,25 @@ const getCheckpoint = createRoute({
 const deleteRunRoute = createRoute({
   method: "delete",
   path: "/v1/runs/{id}",
-  summary: "Delete a run and its stored losses",
+  summary: "Delete a run, its stored losses and its checkpoints",
+  description: "A run that simulators were fitted on is a 409 listing them in " +
+    "`details.dependants`, unless `force=true`: then it is deleted and each of them lists it " +
+    "in `deletedRuns`.",
   security: BEARER_SECURITY,
-  request: { params: IdParams },
+  request: {
+    params: IdParams,
+    query: z.object({
+      force: z.enum(["true", "false"]).default("false").openapi({
+        description: "Delete even when simulators were fitted on the run (and mark them)",
+      }),
+    }),
+  },
   responses: {
     204: { description: "Deleted" },
+    400: errorResponse("Invalid query"),
     401: errorResponse("Missing or wrong API token"),
     404: errorResponse("No such run"),
+    409: errorResponse("Simulators were fitted on the run (`details.dependants`)"),
   },
 });
 
@@ -340,7 +356,10 @@ export const runRoutes: RouteModule = (app, deps) => {
 
   app.openapi(listCheckpoints, (c) => {
     const { id } = c.req.valid("param");
-    return c.json({ run: id, checkpoints: runCheckpoints(store, id) }, 200);
+    const { limit, offset } = c.req.valid("query");
+    const all = runCheckpoints(store, id);
+    const checkpoints = all.slice(offset, offset + limit);
+    return c.json({ run: id, checkpoints, total: all.length, limit, offset }, 200);
   });
 
   app.openapi(getCheckpoint, async (c) => {
@@ -353,7 +372,8 @@ export const runRoutes: RouteModule = (app, deps) => {
   });
 
   app.openapi(deleteRunRoute, async (c) => {
-    await deleteRun(store, c.req.valid("param").id);
+    const force = c.req.valid("query").force === "true";
+    await deleteRunWithDependants(store, c.req.valid("param").id, { force });
     return c.body(null, 204);
   });
 };

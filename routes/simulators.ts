@@ -37,6 +37,9 @@ const SimulatorSchema = z.object({
   lambdaFactor: z.number().nullable(),
   fit: z.record(z.string(), z.unknown()).nullable(),
   unseenTrainExamples: z.array(z.string()),
+  deletedRuns: z.array(z.string()).openapi({
+    description: "Fitting runs deleted since with DELETE /v1/runs/{id}?force=true",
+  }),
   evaluation: z.unknown(),
   error: z.string().nullable(),
   createdAt: z.string(),
@@ -111,7 +114,12 @@ const routes = {
     },
     responses: {
       200: jsonContent(
-        z.object({ simulators: z.array(SimulatorSchema), total: z.number().int() }),
+        z.object({
+          simulators: z.array(SimulatorSchema),
+          total: z.number().int(),
+          limit: z.number().int(),
+          offset: z.number().int(),
+        }),
         "A page of simulators",
       ),
       400: errorResponse("Invalid query"),
@@ -281,7 +289,10 @@ export const simulatorRoutes: RouteModule = (app, deps) => {
     return c.json({ simulator, job: job.id }, 202);
   });
 
-  app.openapi(routes.list, (c) => c.json(simulators.list(c.req.valid("query")), 200));
+  app.openapi(routes.list, (c) => {
+    const query = c.req.valid("query");
+    return c.json({ ...simulators.list(query), limit: query.limit, offset: query.offset }, 200);
+  });
 
   app.openapi(routes.get, (c) => c.json(simulators.require(c.req.valid("param").id), 200));
 

@@ -1,8 +1,10 @@
 // Uploaded datasets in SQLite: one row per dataset, one per example (in upload order), written in
 // one transaction so a failed upload leaves nothing behind.
 import type { DatabaseSync } from "node:sqlite";
+import { ConflictError, InvalidInputError } from "../errors.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";
+import { adoptUniqueNames } from "../store/unique_names.ts";
 import { type DatasetExample, isPromptCompletion } from "./example.ts";
 
 const DATASET_MIGRATIONS: readonly Migration[] = [
@@ -28,6 +30,14 @@ const DATASET_MIGRATIONS: readonly Migration[] = [
           UNIQUE (dataset, position)
         );
       `);
+    },
+  },
+  {
+    // Datasets are addressed by name too (GET /v1/datasets/<name>), so names become unique;
+    // duplicates stored before this keep their ids and get a suffix (`-2`, …), oldest first.
+    name: "datasets_unique_names",
+    up(db) {
+      adoptUniqueNames(db, "datasets", { index: "datasets_name", orderBy: "created_at, id" });
     },
   },
 ];
@@ -95,10 +105,22 @@ export class DatasetStore {
     return this.deps.db;
   }
 
-  /** Stores validated examples (unique ids, at least one). */
+  /** Stores validated examples (unique ids, at least one); a name already used is a conflict. */
   create(name: string, examples: readonly DatasetExample[]): DatasetRecord {
     const id = crypto.randomUUID();
     this.deps.transaction(() => {
+      if (name.startsWith("builtin:")) {
+        throw new InvalidInputError('dataset names starting "builtin:" are reserved', {
+          field: "name",
+        });
+      }
+      const existing = this.byName(name);
+      if (existing) {
+        throw new ConflictError(`a dataset named "${name}" exists already`, {
+          field: "name",
+          existing: existing.id,
+        }, "name_taken");
+      }
       this.db.prepare(
         "INSERT INTO datasets (id, name, examples, format, created_at) VALUES (?, ?, ?, ?, ?)",
       ).run(id, name, examples.length, formatOf(examples), Date.now());
@@ -114,22 +136,35 @@ export class DatasetStore {
     return this.get(id)!;
   }
 
-  get(id: string): DatasetRecord | null {
-    const row = this.db.prepare("SELECT * FROM datasets WHERE id = ?").get(id) as
+  /** By id, else by name. */
+  get(idOrName: string): DatasetRecord | null {
+    const row = this.db.prepare("SELECT * FROM datasets WHERE id = ?").get(idOrName) as
+      | DatasetRow
+      | undefined;
+    return row ? toRecord(row) : this.byName(idOrName);
+  }
+
+  private byName(name: string): DatasetRecord | null {
+    const row = this.db.prepare("SELECT * FROM datasets WHERE name = ?").get(name) as
       | DatasetRow
       | undefined;
     return row ? toRecord(row) : null;
   }
 
-  /** Oldest first. */
-  list(): DatasetRecord[] {
-    const rows = this.db.prepare("SELECT * FROM datasets ORDER BY created_at, id")
-      .all() as unknown[];
+  /** Oldest first, `limit` from `offset` (all by default). */
+  list(offset = 0, limit = -1): DatasetRecord[] {
+    const rows = this.db.prepare("SELECT * FROM datasets ORDER BY created_at, id LIMIT ? OFFSET ?")
+      .all(limit, offset) as unknown[];
     return (rows as DatasetRow[]).map(toRecord);
   }
 
+  count(): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM datasets").get() as { n: number }).n;
+  }
+
   /** Examples in upload order, `limit` from `offset`. */
-  page(id: string, offset: number, limit: number): DatasetExample[] {
+  page(idOrName: string, offset: number, limit: number): DatasetExample[] {
+    const id = this.get(idOrName)?.id ?? idOrName;
     const rows = this.db.prepare(
       `SELECT id, text, prompt, completion FROM dataset_examples WHERE dataset = ?
        ORDER BY position LIMIT ? OFFSET ?`,
@@ -141,7 +176,9 @@ export class DatasetStore {
     return this.page(id, 0, -1);
   }
 
-  delete(id: string): boolean {
+  delete(idOrName: string): boolean {
+    const id = this.get(idOrName)?.id;
+    if (id === undefined) return false;
     return this.deps.transaction(() => {
       this.db.prepare("DELETE FROM dataset_examples WHERE dataset = ?").run(id);
       return this.db.prepare("DELETE FROM datasets WHERE id = ?").run(id).changes > 0;

@@ -6,12 +6,20 @@ import type { DatasetRecord } from "./dataset_store.ts";
 import type { DatasetExample } from "./example.ts";
 import { DATASETS } from "./dataset_store.ts";
 
-/** Built-ins first, then uploads oldest first. */
-export function listDatasets(store: Store): DatasetRecord[] {
-  return [...BUILTIN_DATASETS.map((d) => d.record), ...store.get(DATASETS).list()];
+/** A page of the datasets: built-ins first, then uploads oldest first. */
+export function listDatasets(
+  store: Store,
+  page: { limit: number; offset: number },
+): { datasets: DatasetRecord[]; total: number } {
+  const uploads = store.get(DATASETS);
+  const builtins = BUILTIN_DATASETS.slice(page.offset, page.offset + page.limit)
+    .map((d) => d.record);
+  const uploadOffset = Math.max(0, page.offset - BUILTIN_DATASETS.length);
+  const datasets = [...builtins, ...uploads.list(uploadOffset, page.limit - builtins.length)];
+  return { datasets, total: BUILTIN_DATASETS.length + uploads.count() };
 }
 
-/** 404 when unknown. */
+/** By id (built-in or uploaded) or by an upload's name; 404 when unknown. */
 export function datasetRecord(store: Store, id: string): DatasetRecord {
   const record = builtinDataset(id)?.record ?? store.get(DATASETS).get(id);
   if (!record) throw new NotFoundError(`dataset ${id}`, { field: "dataset", id });

@@ -4,9 +4,11 @@ import type { DatabaseSync } from "node:sqlite";
 import type { Gpt2Config } from "../gpt2/config.ts";
 import { parameterCount } from "../gpt2/config.ts";
 import { type ParamSet, saveParams } from "../gpt2/params.ts";
+import { ConflictError } from "../errors.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";
 import type { TensorStore } from "../store/store.ts";
+import { adoptUniqueNames } from "../store/unique_names.ts";
 
 const MODEL_MIGRATIONS: readonly Migration[] = [
   {
@@ -27,6 +29,14 @@ const MODEL_MIGRATIONS: readonly Migration[] = [
         );
         CREATE INDEX models_created ON models (created_at);
       `);
+    },
+  },
+  {
+    // Models are addressed by name too, so names (when given) become unique; duplicates stored
+    // before this keep their ids and get a suffix (`-2`, …), oldest first.
+    name: "models_unique_names",
+    up(db) {
+      adoptUniqueNames(db, "models", { index: "models_name", orderBy: "created_at, id" });
     },
   },
 ];
@@ -102,6 +112,7 @@ export class ModelStore {
 
   /** Writes the weights (F32, HF names, config in the metadata), then the row. */
   async create(model: NewModel): Promise<ModelRecord> {
+    this.checkNameFree(model.name);
     const file = await this.deps.tensors.putEncoded(saveParams(model.params));
     const id = crypto.randomUUID();
     try {
@@ -122,19 +133,36 @@ export class ModelStore {
       );
     } catch (e) {
       await this.deps.tensors.delete(file.id);
+      // The weights took a while to write: another upload may have taken the name meanwhile.
+      this.checkNameFree(model.name);
       throw e;
     }
     return this.get(id)!;
   }
 
-  get(id: string): ModelRecord | null {
-    return this.row(id)?.record ?? null;
+  private checkNameFree(name: string | null): void {
+    if (name === null) return;
+    const existing = this.db.prepare("SELECT id FROM models WHERE name = ?").get(name) as
+      | { id: string }
+      | undefined;
+    if (existing) {
+      throw new ConflictError(`a model named "${name}" exists already`, {
+        field: "name",
+        existing: existing.id,
+      }, "name_taken");
+    }
   }
 
-  row(id: string): StoredModelRow | null {
-    const row = this.db.prepare("SELECT * FROM models WHERE id = ?").get(id) as
-      | ModelRow
-      | undefined;
+  /** By id, else by name. */
+  get(idOrName: string): ModelRecord | null {
+    return this.row(idOrName)?.record ?? null;
+  }
+
+  /** By id, else by name. */
+  row(idOrName: string): StoredModelRow | null {
+    const row = this.db.prepare(
+      "SELECT * FROM models WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1",
+    ).get(idOrName, idOrName, idOrName) as ModelRow | undefined;
     return row ? { record: toRecord(row), tokenizerJson: row.tokenizer_json } : null;
   }
 
@@ -148,10 +176,10 @@ export class ModelStore {
   }
 
   /** Deletes the row and its weights file. */
-  async delete(id: string): Promise<boolean> {
-    const row = this.row(id);
+  async delete(idOrName: string): Promise<boolean> {
+    const row = this.row(idOrName);
     if (!row) return false;
-    this.db.prepare("DELETE FROM models WHERE id = ?").run(id);
+    this.db.prepare("DELETE FROM models WHERE id = ?").run(row.record.id);
     await this.deps.tensors.delete(row.record.paramsTensor);
     return true;
   }

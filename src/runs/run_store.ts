@@ -132,6 +132,45 @@ export interface RunStoreDeps {
   transaction<T>(fn: () => T): T;
 }
 
+/** A study: the runs sharing one set of test examples, and the simulators fitted on them. */
+export interface StudySummary {
+  name: string;
+  testExamples: string[];
+  runs: number;
+  simulators: number;
+  createdAt: string;
+  /** When its last run was stored (its creation when it has none). */
+  updatedAt: string;
+}
+
+interface StudyRow {
+  id: string;
+  test_examples: string;
+  created_at: number;
+  runs: number;
+  simulators: number;
+  last_run: number | null;
+}
+
+// Simulators are another module's table; a study's count of them is read here all the same, as
+// delete() below already does, so that a list of studies is one query.
+const STUDY_SELECT = `SELECT s.id, s.test_examples, s.created_at,
+    (SELECT COUNT(*) FROM runs r WHERE r.study = s.id) AS runs,
+    (SELECT COUNT(*) FROM simulators m WHERE m.study = s.id) AS simulators,
+    (SELECT MAX(r.created_at) FROM runs r WHERE r.study = s.id) AS last_run
+  FROM studies s`;
+
+function toStudy(row: StudyRow): StudySummary {
+  return {
+    name: row.id,
+    testExamples: JSON.parse(row.test_examples),
+    runs: row.runs,
+    simulators: row.simulators,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.last_run ?? row.created_at).toISOString(),
+  };
+}
+
 export class RunStore {
   constructor(private readonly deps: RunStoreDeps) {}
 
@@ -313,6 +352,51 @@ export class RunStore {
     return this.db.prepare(
       "SELECT step, tensor FROM run_checkpoints WHERE run = ? ORDER BY step",
     ).all(id) as unknown as RunCheckpoint[];
+  }
+
+  /** Studies oldest first, with their run and simulator counts. */
+  listStudies(
+    query: { limit: number; offset: number },
+  ): { studies: StudySummary[]; total: number } {
+    const total = (this.db.prepare("SELECT COUNT(*) AS n FROM studies").get() as { n: number }).n;
+    const rows = this.db.prepare(
+      `${STUDY_SELECT} ORDER BY s.created_at, s.id LIMIT ? OFFSET ?`,
+    ).all(query.limit, query.offset) as unknown as StudyRow[];
+    return { studies: rows.map(toStudy), total };
+  }
+
+  study(name: string): StudySummary | null {
+    const row = this.db.prepare(`${STUDY_SELECT} WHERE s.id = ?`).get(name) as
+      | StudyRow
+      | undefined;
+    return row ? toStudy(row) : null;
+  }
+
+  /**
+   * Deletes a study: its runs, their checkpoints and the study row in one transaction, together
+   * with whatever `alongside` deletes (its simulators), then the files once that has committed.
+   * `alongside` returns the tensor files it orphaned. False when there is no such study.
+   */
+  async deleteStudy(
+    study: string,
+    alongside: () => string[],
+  ): Promise<{ runs: number; files: number } | null> {
+    if (!this.study(study)) return null;
+    const files = this.deps.transaction(() => {
+      const runs = this.db.prepare("SELECT id, losses_tensor FROM runs WHERE study = ?")
+        .all(study) as { id: string; losses_tensor: string }[];
+      const orphaned = runs.map((r) => r.losses_tensor);
+      for (const run of runs) {
+        for (const c of this.checkpoints(run.id)) orphaned.push(c.tensor);
+        this.db.prepare("DELETE FROM run_checkpoints WHERE run = ?").run(run.id);
+      }
+      this.db.prepare("DELETE FROM runs WHERE study = ?").run(study);
+      this.db.prepare("DELETE FROM studies WHERE id = ?").run(study);
+      orphaned.push(...alongside());
+      return { runs: runs.length, orphaned };
+    });
+    for (const file of files.orphaned) await this.deps.tensors.delete(file);
+    return { runs: files.runs, files: files.orphaned.length };
   }
 
   /** Deletes a run and its checkpoints; the study goes with its last run unless simulators use it. */

@@ -37,6 +37,14 @@ const SIMULATOR_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Runs deleted with ?force=true while this simulator was fitted on them: it can no longer be
+    // refitted or simulate `fromRun` those runs, and says so.
+    name: "simulators_deleted_runs",
+    up(db) {
+      db.exec("ALTER TABLE simulators ADD COLUMN deleted_runs TEXT");
+    },
+  },
 ];
 
 export type SimulatorStatus = "fitting" | "ready" | "failed" | "cancelled";
@@ -55,6 +63,8 @@ export interface SimulatorRecord {
   fit: Record<string, unknown> | null;
   /** Training ids of the study that no fitting run contained: their A = B = 0. */
   unseenTrainExamples: string[];
+  /** Fitting runs deleted since (DELETE /v1/runs/{id}?force=true). */
+  deletedRuns: string[];
   evaluation: unknown;
   error: string | null;
   createdAt: string;
@@ -87,6 +97,7 @@ interface SimulatorRow {
   params_tensor: string | null;
   evaluation: string | null;
   error: string | null;
+  deleted_runs: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -109,6 +120,7 @@ function toRecord(row: SimulatorRow): SimulatorRecord {
     lambdaFactor: row.lambda_factor,
     fit: parse(row.fit, null),
     unseenTrainExamples: parse(row.unseen, []),
+    deletedRuns: parse(row.deleted_runs, []),
     evaluation: parse(row.evaluation, null),
     error: row.error,
     createdAt: new Date(row.created_at).toISOString(),
@@ -311,6 +323,41 @@ export class SimulatorStore {
       this.cache.delete(this.cache.keys().next().value as string);
     }
     return loaded;
+  }
+
+  /** Simulators fitted (training or validation) on the run. */
+  usingRun(runId: string): SimulatorRecord[] {
+    // The run lists are JSON arrays of ids; LIKE narrows, the exact check decides.
+    const rows = this.db.prepare(
+      `SELECT * FROM simulators WHERE train_runs LIKE ? OR validation_runs LIKE ?
+       ORDER BY created_at, id`,
+    ).all(`%${JSON.stringify(runId)}%`, `%${JSON.stringify(runId)}%`) as unknown as SimulatorRow[];
+    return rows.map(toRecord).filter((s) =>
+      s.trainRuns.includes(runId) || s.validationRuns.includes(runId)
+    );
+  }
+
+  /** Records that the simulator's fitting run `runId` is gone. */
+  markRunDeleted(id: string, runId: string): void {
+    const record = this.get(id);
+    if (!record || record.deletedRuns.includes(runId)) return;
+    this.db.prepare("UPDATE simulators SET deleted_runs = ?, updated_at = ? WHERE id = ?").run(
+      JSON.stringify([...record.deletedRuns, runId]),
+      Date.now(),
+      id,
+    );
+  }
+
+  /**
+   * Deletes the study's simulator rows, inside the caller's transaction (a study's delete); the
+   * parameter files to delete once it has committed.
+   */
+  deleteRowsOfStudy(study: string): string[] {
+    const rows = this.db.prepare("SELECT id, params_tensor FROM simulators WHERE study = ?")
+      .all(study) as { id: string; params_tensor: string | null }[];
+    this.db.prepare("DELETE FROM simulators WHERE study = ?").run(study);
+    for (const row of rows) this.cache.delete(row.id);
+    return rows.flatMap((row) => row.params_tensor ? [row.params_tensor] : []);
   }
 
   /** Deletes a simulator and its parameters; false when it does not exist. */

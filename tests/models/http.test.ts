@@ -95,11 +95,12 @@ Deno.test("models: create, upload, download, list and delete", async (t) => {
     });
     await t.step("checkpoint upload with and without `transformer.` round-trips", async () => {
       const bytes = saveParams(initParams(config, 11));
-      for (const weights of [bytes, withPrefix(bytes)]) {
-        const res = await uploadCheckpoint(ctx.app, { weights, config: TINY, name: "up" });
+      // Model names are unique, so each upload gets its own.
+      for (const [weights, name] of [[bytes, "up"], [withPrefix(bytes), "up-prefixed"]] as const) {
+        const res = await uploadCheckpoint(ctx.app, { weights, config: TINY, name });
         assert.equal(res.status, 201, await res.clone().text());
         const model = await res.json();
-        assert.deepEqual([model.source, model.tokenizer, model.name], ["upload", "byte", "up"]);
+        assert.deepEqual([model.source, model.tokenizer, model.name], ["upload", "byte", name]);
         const back = await ctx.app.request(`/v1/models/${model.id}/weights`);
         assert.deepEqual(new Uint8Array(await back.arrayBuffer()), bytes);
       }
