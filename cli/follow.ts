@@ -43,7 +43,6 @@ export function progressText(p: JobProgress): string {
   if (p.step !== null && p.step !== undefined && steps) {
     parts.push(`${p.step}/${steps}${p.unit ? ` ${p.unit}` : ""}`);
   }
-  if (p.details && p.details.runs) parts.push(`run ${p.details.run}/${p.details.runs}`);
   if (p.details && typeof p.details.trainLoss === "number") {
     parts.push(`loss ${num(p.details.trainLoss)}`);
   }

@@ -100,7 +100,9 @@ export async function main(args: string[]): Promise<ExitCode> {
 
 if (import.meta.main) {
   // `deno task cli` runs in the repository root; file arguments are relative to where it was typed.
-  const typedIn = Deno.env.get("INIT_CWD");
+  // (The compiled binary is not granted INIT_CWD and runs where it was typed anyway.)
+  const granted = Deno.permissions.querySync({ name: "env", variable: "INIT_CWD" });
+  const typedIn = granted.state === "granted" ? Deno.env.get("INIT_CWD") : undefined;
   if (typedIn) Deno.chdir(typedIn);
   Deno.exit(await main(Deno.args));
 }

@@ -8,7 +8,7 @@ export function printJson(value: unknown): void {
 }
 
 export function table(head: string[], rows: (string | number)[][]): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
+  const t = new Table({ head, style: { head: [], border: [], compact: true } });
   t.push(...rows);
   return t.toString();
 }

@@ -36,6 +36,25 @@ async function showTop(ctx: Context, scores: string, query: string, k: number): 
   );
 }
 
+/**
+ * The queries' ids, which the score set does not list: the inline ones as named here, the listed
+ * ones, or the dataset's first `count` examples (all of them, in order).
+ */
+async function queryIdsOf(
+  ctx: Context,
+  queries: { dataset: string; ids?: string[] } | { examples: { id: string }[] } | undefined,
+  count: number,
+): Promise<string[]> {
+  if (!queries) return [];
+  if ("examples" in queries) return queries.examples.map((e) => e.id);
+  if (queries.ids) return queries.ids;
+  const page = await ctx.client.get<{ examples: { id: string }[] }>(
+    `/v1/datasets/${encodeURIComponent(queries.dataset)}`,
+    { limit: Math.min(count, 1000) },
+  );
+  return page.examples.map((e) => e.id);
+}
+
 function printTop(top: Top): void {
   console.log(`query ${top.query}`);
   printTable(
@@ -149,12 +168,15 @@ export function influenceCommand(): Command {
         return console.log(`scores ${id}, job ${job}`);
       }
       const set = await ctx.client.get<Record<string, unknown>>(`/v1/influence/scores/${id}`);
-      const queryIds = ((set.queries as { ids?: string[] } | undefined)?.ids) ?? [];
+      const count = (set.queries as { count?: number } | null)?.count ?? 0;
+      const queryIds = await queryIdsOf(ctx, queries, count);
       const tops = options.top && !options.self
         ? await Promise.all(queryIds.map((q) => showTop(ctx, id, q, options.top)))
         : [];
       if (ctx.json) return printJson({ scores: set, top: tops });
-      console.log(`scores ${id} (${queryIds.length} queries)`);
+      console.log(
+        `scores ${id}: ${count} queries × ${(set.shape as number[])?.[1] ?? "?"} training examples`,
+      );
       tops.forEach(printTop);
     });
 

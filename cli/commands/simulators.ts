@@ -20,6 +20,13 @@ export interface Simulator {
   createdAt: string;
 }
 
+interface LambdaTrial {
+  factor: number;
+  validationMse: number;
+  maxIterations: number;
+  seconds: number;
+}
+
 /** Scalars of the fit statistics, nested objects flattened ("iterations.max"). */
 function fitRows(fit: Record<string, unknown>, prefix = ""): [string, string][] {
   const rows: [string, string][] = [];
@@ -54,6 +61,20 @@ export function printSimulator(sim: Simulator): void {
   if (sim.error) rows.push(["error", sim.error]);
   if (sim.fit) rows.push(...fitRows(sim.fit).map(([k, v]): [string, string] => [`fit.${k}`, v]));
   printTable(["field", "value"], rows);
+  const trials = (sim.fit?.lambdaTrials ?? []) as LambdaTrial[];
+  if (trials.length > 0) {
+    const chosen = sim.lambdaFactor;
+    printTable(
+      ["λ factor", "validation MSE", "CG iterations", "seconds", ""],
+      trials.map((t) => [
+        num(t.factor),
+        num(t.validationMse),
+        t.maxIterations,
+        num(t.seconds),
+        t.factor === chosen ? "chosen" : "",
+      ]),
+    );
+  }
 }
 
 export function simulatorsCommand(): Command {
