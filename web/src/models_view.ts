@@ -28,7 +28,7 @@ export function modelsView(): View {
   const lists = el("div");
   const formArea = el("div");
   const jobArea = el("div");
-  const chart = new LineChart({ title: "Training loss", xLabel: "step (all runs)", height: 220 });
+  const chart = new LineChart({ title: "Training loss", xLabel: "training step", height: 220 });
 
   async function load(): Promise<void> {
     put(lists);
@@ -154,16 +154,26 @@ export function modelsView(): View {
         json: body,
       });
       const view = new JobView(started.job, `Recording ${started.runNames.join(", ")}`);
-      const losses: (number | null)[] = [];
-      chart.set([{ label: "training loss", values: losses }]);
+      // One curve per run, x = the run's own step.
+      const perRun = new Map<number, { index: number; losses: (number | null)[] }>();
+      chart.set([]);
       put(jobArea, view.root, chart.root);
       await view.follow((p) => {
-        if (p.step !== null && p.details && typeof p.details.trainLoss === "number") {
-          losses[p.step] = p.details.trainLoss;
-          for (let i = 0; i < losses.length; i++) losses[i] ??= null;
-          chart.update(0, losses);
-          view.root.dataset.lastLoss = fmt(p.details.trainLoss);
+        const d = p.details;
+        if (!d || typeof d.trainLoss !== "number" || typeof d.run !== "number") return;
+        let series = perRun.get(d.run);
+        if (!series) {
+          const losses: (number | null)[] = [null];
+          series = {
+            index: chart.add({ label: started.runNames[d.run] ?? `run ${d.run}`, values: losses }),
+            losses,
+          };
+          perRun.set(d.run, series);
         }
+        series.losses[d.runStep] = d.trainLoss;
+        for (let i = 0; i < series.losses.length; i++) series.losses[i] ??= null;
+        chart.update(series.index, series.losses);
+        view.root.dataset.lastLoss = fmt(d.trainLoss);
       });
     });
   }
