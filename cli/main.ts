@@ -13,6 +13,7 @@ import { modelsCommand } from "./commands/models.ts";
 import { recordCommand } from "./commands/record.ts";
 import { runsCommand } from "./commands/runs.ts";
 import { simulateCommand } from "./commands/simulate.ts";
+import { simulationsCommand } from "./commands/simulations.ts";
 import { simulatorsCommand } from "./commands/simulators.ts";
 import { studiesCommand } from "./commands/studies.ts";
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
       evaluateCommand,
       simulateCommand,
       simulatorsCommand,
+      simulationsCommand,
       recordCommand,
       studiesCommand,
       jobsCommand,
