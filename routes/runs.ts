@@ -185,7 +185,8 @@ const getTrajectories = createRoute({
         run: z.string(),
         steps: z.number().int(),
         trajectories: z.record(z.string(), z.array(z.number())).openapi({
-          description: "test id → losses L_0 … L_T",
+          description: "test id → losses L_0 … L_T (stored as float32, given as the shortest " +
+            "decimal that rounds to the same float32)",
         }),
       }),
       "Trajectories",

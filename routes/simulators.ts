@@ -243,7 +243,10 @@ const routes = {
             schema: z.object({
               tests: z.array(z.string()),
               steps: z.number().int(),
-              trajectories: z.record(z.string(), z.array(z.number())),
+              trajectories: z.record(z.string(), z.array(z.number())).openapi({
+                description: "Test id → losses L_0 … L_T, computed in float32 and given as the " +
+                  "shortest decimal that rounds to the same float32",
+              }),
             }),
           },
           "text/event-stream": { schema: z.string() },

@@ -7,6 +7,7 @@
 // export (when they are plain integers), so a round trip gives back the original files.
 
 import { zipSync } from "fflate";
+import { float32Decimal } from "../float32.ts";
 import { InvalidInputError } from "../errors.ts";
 import { type RunInput, validateRunInput } from "./run_input.ts";
 
@@ -158,7 +159,7 @@ export function runToGptfluence(run: RunInput): { train: string; loss: string } 
       id: exportId(id),
       loss_trajectory: Array.from(
         { length: run.steps.length + 1 },
-        (_, t) => ({ step: t, loss: run.losses[t * m + j] }),
+        (_, t) => ({ step: t, loss: float32Decimal(run.losses[t * m + j]) }),
       ),
     })
   ).join("\n") + "\n";

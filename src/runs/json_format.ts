@@ -1,4 +1,5 @@
 // The JSON upload format of a run: {study, name, testExamples, steps: [{batch, lr?}], losses}.
+import { float32Decimals } from "../float32.ts";
 import { z } from "@hono/zod-openapi";
 import { checkLossRow, type RunInput, validateRunInput } from "./run_input.ts";
 
@@ -13,7 +14,9 @@ export const RunJsonSchema = z.object({
   testExamples: z.array(z.string()).openapi({ example: ["q1", "q2"] }),
   steps: z.array(RunStepSchema),
   losses: z.array(z.array(z.number())).openapi({
-    description: "T+1 rows (row 0 before training), one column per test example",
+    description: "T+1 rows (row 0 before training), one column per test example. Stored as " +
+      "float32 and returned as the shortest decimal that rounds to the same float32 (1.9, not " +
+      "1.899999976158142): more digits than float32 holds are not kept.",
     example: [[2.3, 1.9], [2.1, 1.8]],
   }),
 }).strict().openapi("RunJson");
@@ -39,7 +42,7 @@ export function runToJson(run: RunInput): RunJson {
   const m = run.testExamples.length;
   const losses: number[][] = [];
   for (let t = 0; t <= run.steps.length; t++) {
-    losses.push(Array.from(run.losses.subarray(t * m, (t + 1) * m)));
+    losses.push(float32Decimals(run.losses.subarray(t * m, (t + 1) * m)));
   }
   return {
     study: run.study,

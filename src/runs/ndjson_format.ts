@@ -2,6 +2,7 @@
 //   line 1: {"study", "name", "testExamples", "initialLosses"}
 //   line t+1: {"batch": [...], "losses": [...], "lr"?}  (losses after step t)
 
+import { float32Decimals } from "../float32.ts";
 import { DomainError, InvalidInputError } from "../errors.ts";
 import {
   checkId,
@@ -198,13 +199,13 @@ export function* runToNdjson(run: RunInput): Generator<string> {
     study: run.study,
     name: run.name,
     testExamples: run.testExamples,
-    initialLosses: Array.from(run.losses.subarray(0, m)),
+    initialLosses: float32Decimals(run.losses.subarray(0, m)),
   }) + "\n";
   for (let t = 1; t <= run.steps.length; t++) {
     const step = run.steps[t - 1];
     yield JSON.stringify({
       batch: step.batch,
-      losses: Array.from(run.losses.subarray(t * m, (t + 1) * m)),
+      losses: float32Decimals(run.losses.subarray(t * m, (t + 1) * m)),
       ...(step.lr === undefined ? {} : { lr: step.lr }),
     }) + "\n";
   }

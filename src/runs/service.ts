@@ -1,5 +1,6 @@
 // What the run routes ask of runs: storing an upload in any of its formats, a run's trajectories,
 // its checkpoints, and deleting it. Failures are DomainErrors (src/errors.ts).
+import { float32Decimal } from "../float32.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
 import { runFromGptfluence } from "./gptfluence_format.ts";
@@ -65,7 +66,7 @@ export async function runTrajectories(
   for (const j of columns) {
     trajectories[run.testExamples[j]] = Array.from(
       { length: rows },
-      (_, t) => run.losses[t * m + j],
+      (_, t) => float32Decimal(run.losses[t * m + j]),
     );
   }
   return { run: id, steps: run.steps.length, trajectories };

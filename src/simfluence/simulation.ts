@@ -4,6 +4,7 @@
 // either way.
 import { z } from "@hono/zod-openapi";
 import { InvalidInputError } from "../errors.ts";
+import { float32Decimal, float32Decimals } from "../float32.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { RunStore } from "../runs/run_store.ts";
 import { listSome } from "../runs/run_input.ts";
@@ -127,7 +128,7 @@ export async function planSimulation(
 function rows(losses: Float32Array, s: number, tStart: number, count: number): SimulationEvent[] {
   return Array.from({ length: count }, (_, k) => ({
     event: "step" as const,
-    data: { t: tStart + k, losses: Array.from(losses.subarray(k * s, (k + 1) * s)) },
+    data: { t: tStart + k, losses: float32Decimals(losses.subarray(k * s, (k + 1) * s)) },
   }));
 }
 
@@ -150,7 +151,7 @@ export async function* simulationEvents(
       tests: testIds,
       steps: T,
       chunkSteps: plan.chunkSteps,
-      initialLosses: Array.from(plan.initial),
+      initialLosses: float32Decimals(plan.initial),
     },
   }];
   const request = { batches: plan.batches, initialLosses: plan.initial, tests: plan.tests };
@@ -170,7 +171,7 @@ export async function* simulationEvents(
     event: "done",
     data: {
       steps: T,
-      finalLosses: Object.fromEntries(testIds.map((id, j) => [id, last[j]])),
+      finalLosses: Object.fromEntries(testIds.map((id, j) => [id, float32Decimal(last[j])])),
       elapsedMs: performance.now() - started,
     },
   }];
@@ -183,7 +184,7 @@ export async function collectSimulation(
 ): Promise<{ tests: string[]; steps: number; trajectories: Record<string, number[]> }> {
   const testIds = plan.tests.map((z) => plan.sim.testIds[z]);
   const trajectories: Record<string, number[]> = Object.fromEntries(
-    testIds.map((id, j) => [id, [plan.initial[j]]]),
+    testIds.map((id, j) => [id, [float32Decimal(plan.initial[j])]]),
   );
   // Nobody watches the steps arrive: one chunk, one readback.
   const whole = { ...plan, chunkSteps: Math.max(1, plan.batches.length) };
