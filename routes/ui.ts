@@ -44,7 +44,9 @@ export const uiRoutes: RouteModule = (app) => {
   });
 
   app.get("/ui/:asset", async (c) => {
-    const asset = ASSETS[c.req.param("asset")];
+    // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+    const name = c.req.param("asset");
+    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
     if (!asset) throw ApiError.notFound(`asset ${c.req.param("asset")}`);
     return c.body((await read(asset.file)).slice().buffer, 200, {
       "Content-Type": asset.type,

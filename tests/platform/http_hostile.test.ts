@@ -4,11 +4,12 @@
 // claim terabytes; tokenizer.json files that would take minutes or gigabytes to load. Each answers
 // a 4xx JSON error (or is stored verbatim where that is the stated rule), never a 5xx.
 import assert from "node:assert/strict";
-import { Zip, ZipDeflate, zipSync } from "fflate";
+import { zipSync } from "fflate";
 import { join } from "node:path";
 import { LOSS_FILE, TRAIN_FILE } from "../../src/runs/gptfluence_format.ts";
 import { MAX_ARCHIVE_ENTRIES } from "../../src/runs/gptfluence_archive.ts";
 import { testApp } from "../helpers/app.ts";
+import { nestedJson, safetensorsWith, zipBomb } from "../helpers/hostile_inputs.ts";
 import { tinyTokenizerJson } from "../helpers/tiny_tokenizer.ts";
 
 type Ctx = Awaited<ReturnType<typeof testApp>>;
@@ -343,15 +344,10 @@ Deno.test("path traversal in names is stored verbatim and never becomes a path",
 
 // ---------------------------------------------------------------------------------------------
 
-/** `depth` nested arrays around `inner`, without recursion. */
-function nested(depth: number, inner = "1"): string {
-  return "[".repeat(depth) + inner + "]".repeat(depth);
-}
-
 Deno.test("deeply nested JSON is a 400 (or a 413 past the body limit) on every route", () =>
   withApp(async ({ app }) => {
-    const deep = nested(100_000);
-    const deepObject = '{"a":'.repeat(100_000) + "1" + "}".repeat(100_000);
+    const deep = nestedJson(100_000);
+    const deepObject = nestedJson(100_000, "object");
     const posts = [...new Set(app.routes.filter((r) => r.method === "POST").map((r) => r.path))];
     assert.ok(posts.length >= 10, posts.join(" "));
     for (const template of posts) {
@@ -360,7 +356,7 @@ Deno.test("deeply nested JSON is a 400 (or a 413 past the body limit) on every r
         await expectStatus(postJson(app, path, body), [400, 404, 413, 415], `${path} deep`);
       }
     }
-    const deepLine = `{"study": ${nested(100_000, '"s"')}}`;
+    const deepLine = `{"study": ${nestedJson(100_000, "array", '"s"')}}`;
     await expectStatus(postText(app, "/v1/runs", NDJSON, deepLine), 400, "NDJSON line");
     await expectStatus(postText(app, "/v1/datasets?name=d", NDJSON, deepLine), 400, "JSONL line");
     const files = { train: deepLine + "\n", loss: deepLine + "\n" };
@@ -374,7 +370,10 @@ Deno.test("deeply nested JSON is a 400 (or a 413 past the body limit) on every r
       const [field, text] of [
         ["config.json", deepObject],
         ["tokenizer.json", deepObject],
-        ["tokenizer.json", JSON.stringify({ model: { vocab: {} }, pre: JSON.parse(nested(5000)) })],
+        [
+          "tokenizer.json",
+          JSON.stringify({ model: { vocab: {} }, pre: JSON.parse(nestedJson(5000)) }),
+        ],
       ]
     ) {
       await expectStatus(
@@ -456,31 +455,6 @@ Deno.test("huge numbers, -0 and duplicate keys are handled deliberately", () =>
 
 // ---------------------------------------------------------------------------------------------
 
-/** A zip whose `name` entry inflates to `bytes` zeros, built as a stream (never `bytes` in memory). */
-function zipBomb(entries: [string, number][]): Uint8Array {
-  const out: Uint8Array[] = [];
-  const zip = new Zip((error, chunk) => {
-    if (error) throw error;
-    out.push(chunk);
-  });
-  const zeros = new Uint8Array(MiB);
-  for (const [name, bytes] of entries) {
-    const file = new ZipDeflate(name, { level: 9 });
-    zip.add(file);
-    for (let sent = 0; sent < bytes; sent += zeros.length) {
-      file.push(zeros.subarray(0, Math.min(zeros.length, bytes - sent)), sent + MiB >= bytes);
-    }
-  }
-  zip.end();
-  const all = new Uint8Array(out.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of out) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return all;
-}
-
 Deno.test("GPTfluence archives: a round trip imports, zip bombs stop at the limit", () =>
   withApp(async ({ app }) => {
     const created = await expectStatus(postJson(app, "/v1/runs", run("s1", "r")), 201, "run");
@@ -549,14 +523,6 @@ Deno.test("GPTfluence archives: a round trip imports, zip bombs stop at the limi
   }, { env: { SIMFLUENCE_MAX_BODY_MB: "16" } }));
 
 // ---------------------------------------------------------------------------------------------
-
-function safetensorsWith(header: unknown, dataBytes = 0, declared?: bigint): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + dataBytes);
-  new DataView(out.buffer).setBigUint64(0, declared ?? BigInt(json.length), true);
-  out.set(json, 8);
-  return out;
-}
 
 Deno.test("safetensors headers that claim terabytes are 400s before anything is allocated", () =>
   withApp(async ({ app }) => {

@@ -15,8 +15,21 @@ import { LOSS_FILE, TRAIN_FILE } from "../../src/runs/gptfluence_format.ts";
 import { SIMULATOR_KINDS } from "../../src/simfluence/math/types.ts";
 import type { GpuHandle } from "../../src/gpu/handle.ts";
 import { fakeGpu, testApp, until } from "../helpers/app.ts";
+import {
+  deepJson,
+  hostileSafetensors,
+  hostileString,
+  hostileTokenizers,
+  twistedJson,
+  zipBomb,
+} from "../helpers/hostile_inputs.ts";
 import { SIMULATORS } from "../../src/simfluence/simulator_store.ts";
 
+/**
+ * The long fuzz mode (`deno task fuzz`) runs the same properties with every run count multiplied
+ * by SIMFLUENCE_FUZZ_SCALE and prints a report; 1 in the test suite.
+ */
+const SCALE = Number(Deno.env.get("SIMFLUENCE_FUZZ_SCALE") ?? "1");
 /** Runs per (method, path) pair; ~30 pairs, so a few seconds in all on a small CPU. */
 const RUNS_PER_ROUTE = 100;
 /** Runs per pair with a GPU handle that reports an error (so /readyz and /v1/device 503 too). */
@@ -42,6 +55,7 @@ const FILE_FIELDS = [
   "tokenizer.json",
   TRAIN_FILE,
   LOSS_FILE,
+  "archive",
   "study",
   "name",
 ];
@@ -183,6 +197,7 @@ async function seed(ctx: Awaited<ReturnType<typeof testApp>>) {
     name: "seeded",
   }))).id;
   const weights = await (await app.request(`/v1/models/${model}/weights`)).bytes();
+  const archive = await (await app.request(`/v1/runs/${runs[4]}?format=gptfluence`)).bytes();
 
   const fits: { simulator: { id: string }; job: string }[] = [];
   for (const kind of SIMULATOR_KINDS) {
@@ -222,7 +237,7 @@ async function seed(ctx: Awaited<ReturnType<typeof testApp>>) {
   // properties' timing independent of what they submit.
   const running = ctx.jobs.submit("forever", null, foreverJob);
   const jobs = [finished.id, running.id, ...fits.map((f) => f.job)];
-  return { runs, dataset, model, weights, simulators, simulation, jobs };
+  return { runs, dataset, model, weights, archive, simulators, simulation, jobs };
 }
 
 function foreverJob(c: { signal: AbortSignal }): Promise<never> {
@@ -306,6 +321,18 @@ function chunked(text: string, count: number): ReadableStream<Uint8Array> {
   });
 }
 
+/** What the requests got, for the fuzz mode's report. */
+const stats = {
+  requests: 0,
+  statuses: new Map<number, number>(),
+  peakRss: 0,
+  record(status: number) {
+    this.requests++;
+    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+    if (this.requests % 100 === 0) this.peakRss = Math.max(this.peakRss, Deno.memoryUsage().rss);
+  },
+};
+
 /** Sends the request and checks the answer: no 5xx but the GPU's 503, errors in our JSON shape. */
 async function check(app: AppLike, d: Draw): Promise<void> {
   const label = describe(d);
@@ -322,6 +349,7 @@ async function check(app: AppLike, d: Draw): Promise<void> {
       Promise.resolve(app.request(`${d.path}${q ? `?${q}` : ""}`, requestInit(d))),
       timeout,
     ]);
+    stats.record(res.status);
     const type = res.headers.get("content-type") ?? "";
     if (res.status < 400) {
       if (d.method === "HEAD") await res.body?.cancel();
@@ -388,6 +416,7 @@ function arbitraries(seeded: Awaited<ReturnType<typeof seed>>) {
     { weight: 3, arbitrary: fc.constantFrom(...knownStrings) },
     { weight: 2, arbitrary: fc.string({ maxLength: 24 }) },
     { weight: 1, arbitrary: fc.constantFrom("x".repeat(300), "\u0000", "é€😀", "__proto__") },
+    { weight: 1, arbitrary: hostileString },
   );
   const num = fc.oneof(
     fc.integer({ min: -3, max: 40 }),
@@ -477,6 +506,7 @@ function arbitraries(seeded: Awaited<ReturnType<typeof seed>>) {
     anything,
   );
   const tokenizer = fc.oneof(
+    fc.constantFrom(...hostileTokenizers()),
     fc.constant({ model: { type: "BPE", vocab: {}, merges: [] } }),
     fc.constant({ version: "1.0", model: { type: "WordLevel", vocab: { a: 0 }, unk_token: "a" } }),
     fc.dictionary(fc.constantFrom("model", "version", "added_tokens", "normalizer"), anything),
@@ -687,6 +717,13 @@ function arbitraries(seeded: Awaited<ReturnType<typeof seed>>) {
     fc.constant(DATASET_LINES),
   );
 
+  /** GPTfluence archives: a run's own export, half of it, and zip bombs past the body limit. */
+  const archives = [
+    seeded.archive as Uint8Array<ArrayBuffer>,
+    seeded.archive.slice(0, seeded.archive.length >> 1) as Uint8Array<ArrayBuffer>,
+    zipBomb([[TRAIN_FILE, 4 * 2 ** 20], [LOSS_FILE, 1]]),
+    zipBomb([["notes.txt", 4 * 2 ** 20]]),
+  ];
   const fileText = fc.oneof(
     fc.constantFrom(
       GPTFLUENCE_TRAIN,
@@ -704,6 +741,8 @@ function arbitraries(seeded: Awaited<ReturnType<typeof seed>>) {
     fileText.map((t) => new TextEncoder().encode(t) as Uint8Array<ArrayBuffer>),
     fc.uint8Array({ maxLength: 64 }) as fc.Arbitrary<Uint8Array<ArrayBuffer>>,
     fc.constant(seeded.weights as Uint8Array<ArrayBuffer>),
+    fc.constantFrom(...hostileSafetensors()),
+    fc.constantFrom(...archives),
     // Truncated or corrupted safetensors: a valid header length with a broken rest.
     fc.tuple(fc.integer({ min: 0, max: seeded.weights.length }), fc.integer({ min: 0, max: 255 }))
       .map(([cut, byte]) => {
@@ -727,11 +766,20 @@ function arbitraries(seeded: Awaited<ReturnType<typeof seed>>) {
     fc.option(entry, { nil: null }).map((e): Entry[] => e ? [e] : []);
   /** The fields an upload route reads, with plausible contents: often a valid upload. */
   const coherentForm: Record<string, fc.Arbitrary<Entry[]>> = {
-    "POST /v1/runs/import": fc.tuple(
-      fc.constantFrom("s1", "s1", "s2").map((v): Entry => ["study", v]),
-      fc.stringMatching(/^[a-z0-9-]{1,10}$/).map((v): Entry => ["name", v]),
-      asFile(TRAIN_FILE, fc.oneof(fc.constant(GPTFLUENCE_TRAIN), fileText)),
-      asFile(LOSS_FILE, fc.oneof(fc.constant(GPTFLUENCE_LOSS), fileText)),
+    "POST /v1/runs/import": fc.oneof(
+      fc.tuple(
+        fc.constantFrom("s1", "s1", "s2").map((v): Entry => ["study", v]),
+        fc.stringMatching(/^[a-z0-9-]{1,10}$/).map((v): Entry => ["name", v]),
+        asFile(TRAIN_FILE, fc.oneof(fc.constant(GPTFLUENCE_TRAIN), fileText)),
+        asFile(LOSS_FILE, fc.oneof(fc.constant(GPTFLUENCE_LOSS), fileText)),
+      ).map((entries): Entry[] => entries),
+      fc.tuple(
+        fc.constantFrom("s1", "s2").map((v): Entry => ["study", v]),
+        fc.stringMatching(/^[a-z0-9-]{1,10}$/).map((v): Entry => ["name", v]),
+        fc.constantFrom(...archives).map((
+          bytes,
+        ): Entry => ["archive", { bytes, filename: "r.zip" }]),
+      ).map((entries): Entry[] => entries),
     ),
     "POST /v1/models": fc.tuple(
       fc.tuple(fileBytes, fc.constantFrom("model.safetensors", "weights.bin"))
@@ -822,6 +870,8 @@ function arbitraries(seeded: Awaited<ReturnType<typeof seed>>) {
       { weight: 3, arbitrary: jsonObject(route).map((v) => JSON.stringify(v)) },
       { weight: 1, arbitrary: anything.map((v) => JSON.stringify(v)) },
       { weight: 1, arbitrary: fc.constantFrom('{"unterminated": ', "", "{}", "[]", "null") },
+      { weight: 1, arbitrary: deepJson(OVERSIZE_BYTES) },
+      { weight: 1, arbitrary: twistedJson(jsonObject(route)) },
     );
     const accepts = BODY_TYPES[route] ?? ["json"];
     const weight = (kind: string, w: number) => route === "any" || accepts.includes(kind) ? w : 1;
@@ -1046,9 +1096,10 @@ async function suite(t: Deno.TestContext, options: SuiteOptions): Promise<void> 
     await t.step("the seeded runs, dataset and model are deleted", async () => {
       for (
         const path of [
-          ...seeded.runs.map((id) => `/v1/runs/${id}`),
-          `/v1/datasets/${seeded.dataset}`,
-          `/v1/models/${seeded.model}`,
+          // force: the simulators fitted on them must be left dangling.
+          ...seeded.runs.map((id) => `/v1/runs/${id}?force=true`),
+          `/v1/datasets/${seeded.dataset}?force=true`,
+          `/v1/models/${seeded.model}?force=true`,
         ]
       ) {
         const res = await ctx.app.request(path, { method: "DELETE" });
@@ -1092,17 +1143,34 @@ async function suite(t: Deno.TestContext, options: SuiteOptions): Promise<void> 
   }
 }
 
+const started = performance.now();
+
 Deno.test("property: no route answers random requests with a 5xx", (t) =>
   suite(t, {
-    runsPerRoute: RUNS_PER_ROUTE,
-    runsAfterDeletions: RUNS_AFTER_DELETIONS,
-    runsAnyMethod: RUNS_ANY_METHOD,
+    runsPerRoute: Math.round(RUNS_PER_ROUTE * SCALE),
+    runsAfterDeletions: Math.round(RUNS_AFTER_DELETIONS * SCALE),
+    runsAnyMethod: Math.round(RUNS_ANY_METHOD * SCALE),
   }));
 
 Deno.test("property: without a usable GPU, only the GPU's JSON 503 is a 5xx", (t) =>
   suite(t, {
     gpu: fakeGpu({ error: "no adapter found (test)" }),
-    runsPerRoute: RUNS_PER_ROUTE_NO_GPU,
+    runsPerRoute: Math.round(RUNS_PER_ROUTE_NO_GPU * SCALE),
     runsAfterDeletions: 0,
     runsAnyMethod: 0,
   }));
+
+if (SCALE !== 1) {
+  Deno.test("fuzz report", () => {
+    const histogram = Object.fromEntries([...stats.statuses].sort(([a], [b]) => a - b));
+    const serverErrors = [...stats.statuses].filter(([s]) => s >= 500 && s !== 503);
+    console.log(JSON.stringify({
+      scale: SCALE,
+      requests: stats.requests,
+      wallSeconds: Math.round((performance.now() - started) / 1000),
+      statuses: histogram,
+      serverErrorsBut503: serverErrors.reduce((n, [, count]) => n + count, 0),
+      peakRssMiB: Math.round(Math.max(stats.peakRss, Deno.memoryUsage().rss) / 2 ** 20),
+    }));
+  });
+}
