@@ -25,7 +25,8 @@ function parseBlock(block: string): SseEvent | null {
 export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
   let buffer = "";
   for await (const text of body.pipeThrough(new TextDecoderStream())) {
-    buffer += text.replaceAll("\r\n", "\n");
+    // Normalised on the whole buffer: a CRLF may be split between two chunks.
+    buffer = (buffer + text).replaceAll("\r\n", "\n");
     let end: number;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
       const event = parseBlock(buffer.slice(0, end));
