@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { startService } from "./service_process.ts";
-import { linearStudy, toNdjson, wideRun } from "./sample_runs.ts";
+import { linearStudy, toGptfluence, toNdjson, wideRun } from "./sample_runs.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "browser-test-token";
@@ -167,6 +167,21 @@ Deno.test({
           assert.match(failed[0].text!, /broken\.json/);
           assert.match(failed[0].text!, /losses/);
           await waitText(page, ".study-list li", /demo\s+6 runs/);
+          // GPTfluence's two files go together, with a study and a run name from the form.
+          const pair = toGptfluence(study[0]);
+          const pairDir = join(work, "gptfluence");
+          await Deno.mkdir(pairDir);
+          await Deno.writeTextFile(join(pairDir, "train_samples_id.json"), pair.train);
+          await Deno.writeTextFile(join(pairDir, "all_loss_trajectory.out"), pair.losses);
+          await page.type("input[name=import-study]", "imported");
+          await page.type("input[name=import-name]", "gpt-run");
+          const again = await page.waitForSelector("input[name=run-files]");
+          await again!.uploadFile(
+            join(pairDir, "train_samples_id.json"),
+            join(pairDir, "all_loss_trajectory.out"),
+          );
+          await waitText(page, ".upload-line", /stored run gpt-run in imported \(20 steps\)/);
+          await waitText(page, ".study-list li", /imported\s+1 run\b/);
         },
       );
 
@@ -192,10 +207,17 @@ Deno.test({
         "2. fit a Linear simulator: progress reaches done; 3. the evaluation",
         async () => {
           await page.click("#tab-fit");
-          await choose(page, "select[name=fit-study]", "demo");
+          await page.waitForSelector("select[name=fit-study] option");
+          if (
+            await evaluate(page, `document.querySelector("select[name=fit-study]").value`) !==
+              "demo"
+          ) {
+            await page.select("select[name=fit-study]", "demo");
+          }
           await waitFor(
             page,
-            `document.querySelectorAll("select[name=train-runs] option:checked").length === 4`,
+            `document.querySelectorAll("form.fit-form[data-study=demo] ` +
+              `select[name=train-runs] option:checked").length === 4`,
           );
           await page.click("button[name=fit]");
           await page.waitForSelector("#view-fit .job[data-status]", { timeout: 120_000 });

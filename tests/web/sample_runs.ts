@@ -75,3 +75,15 @@ export function toNdjson(run: RunFile): string {
   );
   return [JSON.stringify(header), ...lines].join("\n") + "\n";
 }
+
+/** The same run in GPTfluence's layout: the batch under step t produced loss step t. */
+export function toGptfluence(run: RunFile): { train: string; losses: string } {
+  const train = run.steps.map((s, t) => JSON.stringify({ step: t + 1, samples_id: s.batch }));
+  const losses = run.testExamples.map((id, j) =>
+    JSON.stringify({
+      id,
+      loss_trajectory: run.losses.map((row, t) => ({ step: t, loss: row[j] })),
+    })
+  );
+  return { train: train.join("\n") + "\n", losses: losses.join("\n") + "\n" };
+}

@@ -46,10 +46,12 @@ export function fitView(): View {
     });
   }
 
+  let formTicket = 0;
   async function loadForm(study: string): Promise<void> {
-    put(formArea);
+    const ticket = ++formTicket;
     await guarded(formArea, async () => {
       const runs = await runsOf(study);
+      if (ticket !== formTicket) return; // another study was chosen meanwhile
       renderForm(study, runs);
       await renderExisting(study, runs);
     });
@@ -87,6 +89,7 @@ export function fitView(): View {
       "form",
       {
         class: "fit-form",
+        "data-study": study,
         "aria-label": "fit a simulator",
         onsubmit: (e: Event) => {
           e.preventDefault();
