@@ -2,6 +2,7 @@
 // the dataset and the study, the example selection, and the job that fine-tunes K runs. Failures
 // are DomainErrors (src/errors.ts), which the HTTP layer maps.
 import { z } from "@hono/zod-openapi";
+import { identifier } from "../http/schemas.ts";
 import type { DatasetExample } from "../datasets/example.ts";
 import { loadDatasetExamples } from "../datasets/load.ts";
 import { ConflictError, InvalidInputError } from "../errors.ts";
@@ -21,7 +22,7 @@ const ExampleSelection = z.union([
 ]);
 
 export const TrainingRunsSchema = z.object({
-  study: z.string().min(1).max(256),
+  study: identifier(256),
   model: z.string().min(1).max(200),
   dataset: z.string().min(1).max(200),
   trainExamples: ExampleSelection.openapi({
@@ -63,7 +64,7 @@ export const TrainingRunsSchema = z.object({
   subsampleFraction: z.number().gt(0).max(1).optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
   checkpointEvery: z.number().int().min(1).optional(),
-  namePrefix: z.string().min(1).max(200).optional().openapi({
+  namePrefix: identifier(200).optional().openapi({
     description: "Runs are stored as <namePrefix>-<k>; default training-<job id prefix>",
   }),
 }).strict().openapi("TrainingRunsRequest");

@@ -183,6 +183,24 @@ Deno.test("control characters, bidi overrides and lone surrogates in names and i
         `model name ${label}`,
       );
       assert.equal(model.error.details.field, "name", label);
+      for (const field of ["study", "namePrefix"]) {
+        const training = await expectStatus(
+          postJson(app, "/v1/training-runs", {
+            study: "s1",
+            model: "m",
+            dataset: "builtin:skills",
+            trainExamples: 2,
+            testExamples: 1,
+            runs: 1,
+            batchSize: 1,
+            optimizer: { kind: "sgd", lr: 0.1 },
+            [field]: bad,
+          }),
+          400,
+          `training ${field} ${label}`,
+        );
+        assert.ok(JSON.stringify(training.error.details).includes(field), label);
+      }
     }
     // Lone surrogates cannot be stored as UTF-8: they would read back as U+FFFD.
     for (const bad of ["a\ud800", "\udc00b"]) {
