@@ -11,6 +11,8 @@ import {
   pageQuery,
 } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
+import { LastEventIdHeaders, mintStreamUrl, StreamTokenSchema } from "../src/http/event_streams.ts";
+import { writeOrDrop } from "../src/http/sse_pump.ts";
 import { JOB_STATUSES } from "../src/store/store.ts";
 
 export const JobProgressSchema = z.object({
@@ -92,15 +94,31 @@ const jobEvents = createRoute({
   description:
     "First the current state, then `progress` events (data: JobProgress) and one final " +
     "`done`, `failed` or `cancelled` event (data: Job), after which the stream ends. " +
-    "`: ping` comments keep idle connections open.",
+    "`: ping` comments keep idle connections open. Each event's `id:` is the millisecond time " +
+    "of its update (the final event's is past every progress update's); with " +
+    "`Last-Event-ID: n` the stream skips a current state older than n and answers 204 when the " +
+    "final event was already seen. A slow client gets only the latest progress (updates it has " +
+    "not read yet are replaced); one that stops reading for 30 s is disconnected. Under " +
+    "authentication, `?stream_token=` from POST /v1/jobs/{id}/stream-token replaces the bearer " +
+    "token.",
   security: BEARER_SECURITY,
-  request: { params: IdParams },
+  request: {
+    params: IdParams,
+    headers: LastEventIdHeaders,
+    query: z.object({
+      stream_token: z.string().max(200).optional().openapi({
+        description: "From POST /v1/jobs/{id}/stream-token",
+      }),
+    }),
+  },
   responses: {
     200: {
       description: "An event stream",
       content: { "text/event-stream": { schema: z.string() } },
     },
-    401: errorResponse("Missing or wrong API token"),
+    204: { description: "Finished, and Last-Event-ID was its final event" },
+    400: errorResponse("Malformed Last-Event-ID"),
+    401: errorResponse("Missing or wrong API token, or an invalid or expired stream token"),
     404: errorResponse("No such job"),
   },
 });
@@ -119,6 +137,22 @@ const cancelJob = createRoute({
     401: errorResponse("Missing or wrong API token"),
     404: errorResponse("No such job"),
     409: errorResponse("The job already finished"),
+  },
+});
+
+const jobStreamToken = createRoute({
+  method: "post",
+  path: "/v1/jobs/{id}/stream-token",
+  summary: "A short-lived URL that opens this job's event stream without a bearer token",
+  description: "For browser EventSource clients under authentication: the token opens only " +
+    "`/v1/jobs/{id}/events` and expires after 5 minutes (a stream open by then stays open). " +
+    "A `read` token may mint it.",
+  security: BEARER_SECURITY,
+  request: { params: IdParams },
+  responses: {
+    201: jsonContent(StreamTokenSchema, "The token and the URL that carries it"),
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such job"),
   },
 });
 
@@ -147,8 +181,19 @@ function eventData(event: JobEvent): string {
   return JSON.stringify(event.type === "progress" ? event.progress : event.job);
 }
 
+/**
+ * A job event's SSE id: the millisecond time of the progress update, or for the final event the
+ * job's end, kept past its last progress update so that it always sorts last.
+ */
+function jobEventId(event: JobEvent): number {
+  if (event.type === "progress") return Date.parse(event.progress.updatedAt);
+  const lastProgress = event.job.progress ? Date.parse(event.job.progress.updatedAt) : 0;
+  return Math.max(Date.parse(event.job.finishedAt ?? event.job.createdAt), lastProgress + 1);
+}
+
 export const jobRoutes: RouteModule = (app, deps) => {
   const keepAliveMs = deps.sseKeepAliveMs ?? 15_000;
+  const stallMs = deps.sseStallMs ?? 30_000;
 
   app.openapi(listJobs, (c) => {
     const query = c.req.valid("query");
@@ -175,36 +220,71 @@ export const jobRoutes: RouteModule = (app, deps) => {
     return c.json(job, job.status === "cancelled" ? 200 : 202);
   });
 
+  app.openapi(jobStreamToken, (c) => {
+    const { id } = c.req.valid("param");
+    if (!deps.jobs.get(id)) throw ApiError.notFound(`job ${id}`);
+    return c.json(mintStreamUrl(deps, `/v1/jobs/${id}/events`), 201);
+  });
+
   app.openapi(jobEvents, (c) => {
     const { id } = c.req.valid("param");
+    const lastSeen = c.req.valid("header")["last-event-id"];
+    const seenUpTo = lastSeen === undefined ? -1 : Number(lastSeen);
     // Subscribe before streaming: events between now and the first write are queued, not lost.
-    const pending: JobEvent[] = [];
+    // Progress is a snapshot, so a client that reads slowly keeps only the latest one pending.
+    let progress: JobEvent | null = null;
+    let final: JobEvent | null = null;
     let wake: (() => void) | null = null;
+    let replaying = true;
     const unsubscribe = deps.jobs.subscribe(id, (event) => {
-      pending.push(event);
+      // A reconnecting client skips the current state it has seen (an equal id may be a later
+      // update in the same millisecond, so that one is sent again).
+      const seen = replaying && jobEventId(event) < seenUpTo;
+      if (event.type === "progress") progress = seen ? null : event;
+      else final = event;
       wake?.();
     });
+    replaying = false;
     if (!unsubscribe) throw ApiError.notFound(`job ${id}`);
+    const finalEvent = final as JobEvent | null;
+    if (finalEvent && jobEventId(finalEvent) <= seenUpTo) {
+      unsubscribe();
+      return c.body(null, 204) as unknown as Response & { _data: never };
+    }
     return streamSSE(c, async (stream) => {
       let open = true;
       stream.onAbort(() => {
         open = false;
         wake?.();
       });
-      const ping = setInterval(() => void stream.write(": ping\n\n"), keepAliveMs);
+      const write = (event: JobEvent) =>
+        writeOrDrop(
+          stream,
+          `id: ${jobEventId(event)}\nevent: ${event.type}\ndata: ${eventData(event)}\n\n`,
+          stallMs,
+        );
       try {
         while (open) {
-          const event = pending.shift();
-          if (!event) {
-            await new Promise<void>((resolve) => (wake = resolve));
-            wake = null;
+          if (progress) {
+            const next: JobEvent = progress;
+            progress = null;
+            if (!await write(next)) break;
             continue;
           }
-          await stream.writeSSE({ event: event.type, data: eventData(event) });
-          if (event.type !== "progress") break;
+          if (final) {
+            await write(final);
+            break;
+          }
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const woken = await new Promise<boolean>((resolve) => {
+            wake = () => resolve(true);
+            timer = setTimeout(resolve, keepAliveMs, false);
+          });
+          wake = null;
+          clearTimeout(timer);
+          if (!woken && open && !await writeOrDrop(stream, ": ping\n\n", stallMs)) break;
         }
       } finally {
-        clearInterval(ping);
         unsubscribe();
       }
     }) as unknown as Response & { _data: never };

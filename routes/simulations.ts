@@ -1,19 +1,36 @@
 // Simulations for browser EventSource clients, which can only GET: POST starts one and answers its
-// id; GET …/events streams it, replaying what was computed so far (also after it finished).
+// id; GET …/events streams it, replaying what was computed so far (also after it finished), from
+// Last-Event-ID on for a reconnecting client. List, status, cancel, and stream tokens for
+// EventSource under authentication.
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import { BEARER_SECURITY, errorResponse, IdParams } from "../src/http/schemas.ts";
-import { formatSse, keepAlive } from "../src/http/sse.ts";
+import {
+  firstEventAfter,
+  LastEventIdHeaders,
+  mintStreamUrl,
+  StreamTokenSchema,
+} from "../src/http/event_streams.ts";
+import {
+  BEARER_SECURITY,
+  errorResponse,
+  IdParams,
+  jsonContent,
+  pageQuery,
+} from "../src/http/schemas.ts";
+import { pumpEventLog } from "../src/http/sse_pump.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { simulationStatus, startSimulation, watchSimulation } from "../src/simfluence/service.ts";
 import { SimulationStartRequestSchema } from "../src/simfluence/simulation.ts";
-import { SimulationRegistry, type StoredEvent } from "../src/simfluence/simulation_registry.ts";
+import { SimulationRegistry } from "../src/simfluence/simulation_registry.ts";
 
 const SimulationStatusSchema = z.object({
   id: z.string(),
   simulator: z.string(),
-  status: z.enum(["running", "done", "failed"]),
-  events: z.number().int(),
+  status: z.enum(["running", "done", "failed", "cancelled"]),
+  events: z.number().int().openapi({ description: "Events so far; the next has this SSE id" }),
+  steps: z.number().int(),
+  totalSteps: z.number().int(),
+  watchers: z.number().int().openapi({ description: "Clients streaming its events now" }),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
 }).openapi("Simulation");
@@ -47,7 +64,65 @@ const start = createRoute({
     401: errorResponse("Missing or wrong API token"),
     404: errorResponse("No such simulator"),
     409: errorResponse("Simulator not ready"),
-    429: errorResponse("Too many simulations running at once; retry when one has finished"),
+    429: errorResponse(
+      "Too many simulations running at once; retry after `Retry-After` seconds (an estimate of " +
+        "when the first running one finishes)",
+    ),
+  },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/simulations",
+  summary:
+    "List the simulations kept (running, or finished within the replay window), newest first",
+  security: BEARER_SECURITY,
+  request: { query: z.object(pageQuery(20, 100)) },
+  responses: {
+    200: jsonContent(
+      z.object({
+        simulations: z.array(SimulationStatusSchema),
+        total: z.number().int(),
+        limit: z.number().int(),
+        offset: z.number().int(),
+      }),
+      "A page of simulations",
+    ),
+    400: errorResponse("Invalid query"),
+    401: errorResponse("Missing or wrong API token"),
+  },
+});
+
+const cancel = createRoute({
+  method: "delete",
+  path: "/v1/simulations/{id}",
+  summary: "Cancel a running simulation, or forget a finished one",
+  description: "A running simulation stops at its next chunk (202); its events so far stay " +
+    "replayable and end with a `cancelled` event. A finished one is removed at once (204).",
+  security: BEARER_SECURITY,
+  request: { params: IdParams },
+  responses: {
+    202: jsonContent(SimulationStatusSchema, "Cancellation requested"),
+    204: { description: "Forgotten" },
+    401: errorResponse("Missing or wrong API token"),
+    403: errorResponse("The token's scope is read"),
+    404: errorResponse("No such simulation (or it expired)"),
+  },
+});
+
+const streamToken = createRoute({
+  method: "post",
+  path: "/v1/simulations/{id}/stream-token",
+  summary: "A short-lived URL that opens this simulation's event stream without a bearer token",
+  description: "For browser EventSource clients under authentication: the token opens only " +
+    "`/v1/simulations/{id}/events` and expires after 5 minutes (a stream open by then stays " +
+    "open). A `read` token may mint it.",
+  security: BEARER_SECURITY,
+  request: { params: IdParams },
+  responses: {
+    201: jsonContent(StreamTokenSchema, "The token and the URL that carries it"),
+    401: errorResponse("Missing or wrong API token"),
+    404: errorResponse("No such simulation (or it expired)"),
   },
 });
 
@@ -72,15 +147,30 @@ const events = createRoute({
   path: "/v1/simulations/{id}/events",
   summary: "Watch a simulation (Server-Sent Events)",
   description: "The same events as POST /v1/simulators/{id}/simulate streams: `meta`, `step`…, " +
-    "`done` (or `error`). Replayable for 10 minutes after the simulation finished.",
+    "`done` (or `error`, or `cancelled` {reason: unwatched|deleted|shutdown}). Event i has " +
+    "`id: i`; with `Last-Event-ID: n` the stream resumes at n + 1. Replayable for 10 minutes " +
+    "after the simulation finished. A running simulation that nobody watches for 10 s is " +
+    "cancelled. A client that stops reading for 30 s is disconnected (it may reconnect with " +
+    "Last-Event-ID). Under authentication, `?stream_token=` from POST …/stream-token replaces " +
+    "the bearer token.",
   security: BEARER_SECURITY,
-  request: { params: IdParams },
+  request: {
+    params: IdParams,
+    headers: LastEventIdHeaders,
+    query: z.object({
+      stream_token: z.string().max(200).optional().openapi({
+        description: "From POST /v1/simulations/{id}/stream-token",
+      }),
+    }),
+  },
   responses: {
     200: {
       description: "An event stream",
       content: { "text/event-stream": { schema: z.string() } },
     },
-    401: errorResponse("Missing or wrong API token"),
+    204: { description: "Finished, and Last-Event-ID was its last event: nothing more to send" },
+    400: errorResponse("Malformed Last-Event-ID"),
+    401: errorResponse("Missing or wrong API token, or an invalid or expired stream token"),
     404: errorResponse("No such simulation (or it expired)"),
   },
 });
@@ -88,6 +178,7 @@ const events = createRoute({
 export const simulationRoutes: RouteModule = (app, deps) => {
   const registry = deps.simulations ?? new SimulationRegistry();
   const keepAliveMs = deps.sseKeepAliveMs ?? 15_000;
+  const stallMs = deps.sseStallMs ?? 30_000;
 
   app.openapi(start, async (c) => {
     const { simulator, ...request } = c.req.valid("json");
@@ -97,36 +188,38 @@ export const simulationRoutes: RouteModule = (app, deps) => {
 
   app.openapi(status, (c) => c.json(simulationStatus(registry, c.req.valid("param").id), 200));
 
+  app.openapi(list, (c) => {
+    const page = c.req.valid("query");
+    return c.json({ ...registry.list(page), ...page }, 200);
+  });
+
+  app.openapi(cancel, (c) => {
+    const { id } = c.req.valid("param");
+    const status = simulationStatus(registry, id);
+    if (registry.cancel(id) === "forgotten") return c.body(null, 204);
+    return c.json(status, 202);
+  });
+
+  app.openapi(streamToken, (c) => {
+    const { id } = c.req.valid("param");
+    simulationStatus(registry, id);
+    return c.json(mintStreamUrl(deps, `/v1/simulations/${id}/events`), 201);
+  });
+
   app.openapi(events, (c) => {
     const { id } = c.req.valid("param");
-    const pending: StoredEvent[] = [];
-    let finished = false;
-    let wake: (() => void) | null = null;
-    const unsubscribe = watchSimulation(registry, id, (batch, done) => {
-      pending.push(...batch);
-      finished ||= done;
-      wake?.();
-    });
+    const from = firstEventAfter(c.req.valid("header")["last-event-id"]);
+    const watch = watchSimulation(registry, id);
+    if (watch.finished && from >= watch.length) {
+      // EventSource stops reconnecting on a 204.
+      watch.close();
+      return c.body(null, 204);
+    }
     return streamSSE(c, async (stream) => {
-      let open = true;
-      stream.onAbort(() => {
-        open = false;
-        wake?.();
-      });
-      const stopPings = keepAlive(stream, keepAliveMs);
       try {
-        while (open) {
-          if (pending.length > 0) {
-            await stream.write(formatSse(pending.splice(0)));
-            continue;
-          }
-          if (finished) break;
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = null;
-        }
+        await pumpEventLog(stream, watch, { from, keepAliveMs, stallMs });
       } finally {
-        stopPings();
-        unsubscribe();
+        watch.close();
       }
     }) as unknown as Response & { _data: never };
   });

@@ -10,13 +10,28 @@ export interface Config {
   host: string;
   dataDir: string;
   maxBodyBytes: number;
-  /** When set, /v1 routes (except GET /v1/device) require `Authorization: Bearer <token>`. */
-  apiToken: string | null;
+  /**
+   * Bearer tokens; when any is set, /v1 routes (except GET /v1/device) require one. From
+   * SIMFLUENCE_API_TOKENS ("name:scope:token,…") plus SIMFLUENCE_API_TOKEN (kept for backward
+   * compatibility: one `write` token named "default"). Empty: no authentication.
+   */
+  apiTokens: ApiToken[];
   logLevel: LogLevel;
   /** `["*"]` allows any origin. */
   corsOrigins: string[];
   /** Time the matmul kernels at start-up (cached per data directory); off keeps the defaults. */
   autotune: boolean;
+}
+
+export const TOKEN_SCOPES = ["read", "write"] as const;
+/** `read`: GET routes and event streams (and minting stream tokens); `write`: every route. */
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+export interface ApiToken {
+  /** Shown in logs instead of the secret. */
+  name: string;
+  scope: TokenScope;
+  token: string;
 }
 
 /** Every variable the service reads; main.ts's `--allow-env` list must match it. */
@@ -26,6 +41,7 @@ export const ENV_VARS = [
   "SIMFLUENCE_DATA_DIR",
   "SIMFLUENCE_MAX_BODY_MB",
   "SIMFLUENCE_API_TOKEN",
+  "SIMFLUENCE_API_TOKENS",
   "SIMFLUENCE_LOG_LEVEL",
   "SIMFLUENCE_CORS_ORIGINS",
   "SIMFLUENCE_AUTOTUNE",
@@ -59,6 +75,43 @@ const integerString = (min: number, max: number, fallback: number) =>
       .transform((v) => v ?? fallback),
   );
 
+const TOKEN_NAME = /^[\w.-]{1,64}$/;
+const TOKEN_SECRET = /^[\x21-\x2b\x2d-\x7e]{16,}$/;
+const MIN_SECRET_LENGTH = 16;
+
+/** "name:scope:token,…": the secret is everything after the second colon (it may hold colons). */
+const tokenList = z.string().transform((list, ctx): ApiToken[] => {
+  const tokens: ApiToken[] = [];
+  for (const [i, entry] of list.split(",").map((e) => e.trim()).entries()) {
+    if (entry === "") continue;
+    const [name, scope, ...rest] = entry.split(":");
+    const token = rest.join(":");
+    // Messages name the entry by position and name, never echo a secret.
+    const where = `entry ${i + 1}${TOKEN_NAME.test(name) ? ` (${name})` : ""}`;
+    if (!TOKEN_NAME.test(name)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${where}: expected name:scope:token, name [A-Za-z0-9_.-]`,
+      });
+    } else if (!(TOKEN_SCOPES as readonly string[]).includes(scope)) {
+      ctx.addIssue({ code: "custom", message: `${where}: scope must be read or write` });
+    } else if (!TOKEN_SECRET.test(token)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${where}: token must be at least ${MIN_SECRET_LENGTH} printable ASCII ` +
+          "characters without spaces or commas",
+      });
+    } else if (tokens.some((t) => t.name === name)) {
+      ctx.addIssue({ code: "custom", message: `${where}: name used twice` });
+    } else if (tokens.some((t) => t.token === token)) {
+      ctx.addIssue({ code: "custom", message: `${where}: the same token is listed twice` });
+    } else {
+      tokens.push({ name, scope: scope as TokenScope, token });
+    }
+  }
+  return tokens;
+});
+
 const ORIGIN = /^https?:\/\/[^\s/?#]+$/i;
 
 const envSchema = z.object({
@@ -81,6 +134,7 @@ const envSchema = z.object({
     blankToUndefined,
     z.string().regex(/^[\x21-\x7e]+$/, "expected printable ASCII without spaces").optional(),
   ),
+  SIMFLUENCE_API_TOKENS: z.preprocess(blankToUndefined, tokenList.default([])),
   SIMFLUENCE_LOG_LEVEL: z.preprocess(
     (
       v,
@@ -119,7 +173,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(result.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? "environment");
       const raw = env[variable];
-      const shown = variable === "SIMFLUENCE_API_TOKEN" || raw === undefined
+      const shown = variable.startsWith("SIMFLUENCE_API_TOKEN") || raw === undefined
         ? ""
         : ` (got ${JSON.stringify(raw)})`;
       return { variable, message: issue.message + shown };
@@ -131,7 +185,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     dataDir: e.SIMFLUENCE_DATA_DIR,
     maxBodyBytes: Math.floor(e.SIMFLUENCE_MAX_BODY_MB * 1024 * 1024),
-    apiToken: e.SIMFLUENCE_API_TOKEN ?? null,
+    apiTokens: [
+      ...(e.SIMFLUENCE_API_TOKEN === undefined
+        ? []
+        : [{ name: "default", scope: "write" as const, token: e.SIMFLUENCE_API_TOKEN }]),
+      ...e.SIMFLUENCE_API_TOKENS,
+    ],
     logLevel: e.SIMFLUENCE_LOG_LEVEL,
     corsOrigins: e.SIMFLUENCE_CORS_ORIGINS.includes("*") ? ["*"] : e.SIMFLUENCE_CORS_ORIGINS,
     autotune: e.SIMFLUENCE_AUTOTUNE === "on",

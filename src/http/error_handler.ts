@@ -24,6 +24,12 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: "unavailable",
 };
 
+/** Seconds a 429 asks the client to wait: its details' `retryAfterSeconds`, else 1. */
+function retryAfterSeconds(details: unknown): number {
+  const given = (details as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+  return typeof given === "number" && given >= 1 ? Math.ceil(given) : 1;
+}
+
 /** `details` is always an object (src/http/schemas.ts documents its keys); `{}` when empty. */
 function detailsObject(details: unknown): Record<string, unknown> {
   if (details === null || details === undefined) return {};
@@ -33,6 +39,7 @@ function detailsObject(details: unknown): Record<string, unknown> {
 }
 
 export function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
+  if (error.status === 429) c.header("Retry-After", String(retryAfterSeconds(error.details)));
   return c.json(
     {
       error: {

@@ -2,6 +2,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
 import type { ApiError } from "./api_error.ts";
+import type { FailedAuthLimiter } from "./auth_failures.ts";
+import type { StreamTokens } from "./stream_tokens.ts";
 import type { GpuHandle } from "../gpu/handle.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import type { Logger } from "../log.ts";
@@ -30,6 +32,12 @@ export interface AppDeps {
   bodyIdleTimeoutMs?: number;
   /** Interval of SSE keep-alive comments; 15 s by default. */
   sseKeepAliveMs?: number;
+  /** Signs stream-token URLs; createApp makes one (random key) when not given. */
+  streamTokens?: StreamTokens;
+  /** Failed authentications per address; a fresh one per app when not given. */
+  authFailures?: FailedAuthLimiter;
+  /** An SSE write blocked this long (a client that stopped reading) drops the client; 30 s. */
+  sseStallMs?: number;
 }
 
 export type App = OpenAPIHono<AppEnv>;

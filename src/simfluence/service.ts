@@ -19,7 +19,7 @@ import {
   simulationEvents,
   type SimulationRequest,
 } from "./simulation.ts";
-import type { SimulationRegistry } from "./simulation_registry.ts";
+import type { SimulationRegistry, SimulationWatch } from "./simulation_registry.ts";
 import { loadPairwiseScoreSet, missingPairs, requireCoverage, runTrainIds } from "./score_set.ts";
 import { type SimulatorRecord, SIMULATORS } from "./simulator_store.ts";
 import { loadStudyRuns } from "./study_runs.ts";
@@ -353,15 +353,11 @@ export function simulationStatus(
 }
 
 /**
- * Replays a simulation's events so far to `listener`, then delivers new ones; the unsubscribe
- * function. NotFoundError once it is unknown (or expired).
+ * A watcher's view of a simulation's event log (close it when the watcher leaves). NotFoundError
+ * once it is unknown (or expired).
  */
-export function watchSimulation(
-  registry: SimulationRegistry,
-  id: string,
-  listener: Parameters<SimulationRegistry["subscribe"]>[1],
-): () => void {
-  const unsubscribe = registry.subscribe(id, listener);
-  if (!unsubscribe) throw new NotFoundError(`simulation ${id}`, { field: "id" });
-  return unsubscribe;
+export function watchSimulation(registry: SimulationRegistry, id: string): SimulationWatch {
+  const watch = registry.watch(id);
+  if (!watch) throw new NotFoundError(`simulation ${id}`, { field: "id" });
+  return watch;
 }

@@ -1,22 +1,46 @@
 // Simulations started with POST /v1/simulations and watched with GET …/events, for browser
-// EventSource clients (which can only GET). Each simulation's events are kept after it finishes,
-// for `ttlMs`, so a client that connects late or reconnects gets the whole stream again.
+// EventSource clients (which can only GET). Each simulation's events form a log that every watcher
+// reads with its own cursor (event i has SSE id i); the log is kept after the simulation finishes,
+// for `ttlMs`, so a client that connects late or reconnects gets the stream again. A running
+// simulation nobody watches for `unwatchedGraceMs` (none connected, or all left) is cancelled:
+// nobody could read what it computes.
 import { describeError, DomainError } from "../errors.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import { type SimulationEvent, simulationEvents, type SimulationPlan } from "./simulation.ts";
 
-export type StoredEvent = SimulationEvent | { event: "error"; data: unknown };
-type Listener = (events: readonly StoredEvent[], finished: boolean) => void;
+export type StoredEvent =
+  | SimulationEvent
+  | { event: "error"; data: unknown }
+  | { event: "cancelled"; data: { reason: CancelReason } };
+
+export type SimulationState = "running" | "done" | "failed" | "cancelled";
+/** `unwatched`: no watcher for the grace period; `deleted`: DELETE /v1/simulations/:id. */
+export type CancelReason = "unwatched" | "deleted" | "shutdown";
 
 interface Entry {
   id: string;
   simulator: string;
-  status: "running" | "done" | "failed";
+  status: SimulationState;
   events: StoredEvent[];
-  listeners: Set<Listener>;
+  totalSteps: number;
+  steps: number;
+  /** Wake-ups of the watchers' pumps; called after every change. */
+  changeListeners: Set<() => void>;
+  watchers: number;
+  unwatchedTimer: ReturnType<typeof setTimeout> | null;
   createdAt: number;
   finishedAt: number | null;
   controller: AbortController;
+}
+
+/** One watcher's view of a simulation's log (see src/http/sse_pump.ts's EventLog). */
+export interface SimulationWatch {
+  readonly length: number;
+  readonly finished: boolean;
+  at(index: number): StoredEvent;
+  onChange(wake: () => void): () => void;
+  /** The watcher left; the last one to leave a running simulation starts its grace period. */
+  close(): void;
 }
 
 export interface SimulationRegistryOptions {
@@ -25,6 +49,8 @@ export interface SimulationRegistryOptions {
   maxEntries?: number;
   /** Simulations computing at once; past it a new one is a 429 (each holds its events). */
   maxRunning?: number;
+  /** How long a running simulation may have no watcher before it is cancelled; 10 s. */
+  unwatchedGraceMs?: number;
   /** Where events come from (tests substitute a controllable stream). */
   events?: typeof simulationEvents;
 }
@@ -34,6 +60,7 @@ export class SimulationRegistry {
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly maxRunning: number;
+  private readonly unwatchedGraceMs: number;
   private readonly events: typeof simulationEvents;
 
   constructor(options: SimulationRegistryOptions = {}) {
@@ -41,18 +68,20 @@ export class SimulationRegistry {
     this.ttlMs = options.ttlMs ?? 10 * 60_000;
     this.maxEntries = options.maxEntries ?? 64;
     this.maxRunning = Math.min(options.maxRunning ?? 8, this.maxEntries);
+    this.unwatchedGraceMs = options.unwatchedGraceMs ?? 10_000;
   }
 
   start(rt: GpuRuntime | null, plan: SimulationPlan): { id: string } {
     this.evict();
-    const running = [...this.entries.values()].filter((e) => e.status === "running").length;
-    if (running >= this.maxRunning || this.entries.size >= this.maxEntries) {
+    const running = [...this.entries.values()].filter((e) => e.status === "running");
+    if (running.length >= this.maxRunning || this.entries.size >= this.maxEntries) {
+      const retryAfterSeconds = this.soonestFinishSeconds(running);
       throw new DomainError(
         "rate_limited",
         "too_many_simulations",
-        `${running} simulations are still running (at most ${this.maxRunning} at once); ` +
-          "retry when one has finished",
-        { running, maxRunning: this.maxRunning },
+        `${running.length} simulations are still running (at most ${this.maxRunning} at once); ` +
+          `retry in ${retryAfterSeconds} s`,
+        { running: running.length, maxRunning: this.maxRunning, retryAfterSeconds },
       );
     }
     const entry: Entry = {
@@ -60,19 +89,39 @@ export class SimulationRegistry {
       simulator: plan.sim.record.id,
       status: "running",
       events: [],
-      listeners: new Set(),
+      totalSteps: plan.batches?.length ?? 0,
+      steps: 0,
+      changeListeners: new Set(),
+      watchers: 0,
+      unwatchedTimer: null,
       createdAt: Date.now(),
       finishedAt: null,
       controller: new AbortController(),
     };
     this.entries.set(entry.id, entry);
+    this.armUnwatchedTimer(entry);
     void this.run(entry, rt, plan);
     return { id: entry.id };
   }
 
-  private publish(entry: Entry, events: readonly StoredEvent[], finished = false): void {
-    entry.events.push(...events);
-    for (const listener of entry.listeners) listener(events, finished);
+  /** When the first running simulation should finish, from its pace so far: 1 to 60 s. */
+  private soonestFinishSeconds(running: Entry[]): number {
+    const now = Date.now();
+    let soonest = Infinity;
+    for (const entry of running) {
+      if (entry.steps === 0 || entry.totalSteps === 0) continue;
+      const perStep = (now - entry.createdAt) / entry.steps;
+      soonest = Math.min(soonest, (entry.totalSteps - entry.steps) * perStep);
+    }
+    return Number.isFinite(soonest) ? Math.min(60, Math.max(1, Math.ceil(soonest / 1000))) : 1;
+  }
+
+  private publish(entry: Entry, events: readonly StoredEvent[]): void {
+    for (const e of events) {
+      entry.events.push(e);
+      if (e.event === "step") entry.steps++;
+    }
+    for (const wake of [...entry.changeListeners]) wake();
   }
 
   private async run(entry: Entry, rt: GpuRuntime | null, plan: SimulationPlan): Promise<void> {
@@ -82,47 +131,99 @@ export class SimulationRegistry {
       }
       entry.status = "done";
     } catch (e) {
-      entry.status = "failed";
-      const known = describeError(e);
-      this.publish(entry, [{
-        event: "error",
-        data: {
-          code: known?.code ?? "simulation_failed",
-          message: known?.message ?? (e instanceof Error ? e.message : String(e)),
-        },
-      }]);
+      const reason = entry.controller.signal.reason;
+      if (entry.controller.signal.aborted && isCancelReason(reason)) {
+        entry.status = "cancelled";
+        this.publish(entry, [{ event: "cancelled", data: { reason } }]);
+      } else {
+        entry.status = "failed";
+        const known = describeError(e);
+        this.publish(entry, [{
+          event: "error",
+          data: {
+            code: known?.code ?? "simulation_failed",
+            message: known?.message ?? (e instanceof Error ? e.message : String(e)),
+          },
+        }]);
+      }
     } finally {
+      if (entry.unwatchedTimer !== null) clearTimeout(entry.unwatchedTimer);
+      entry.unwatchedTimer = null;
       entry.finishedAt = Date.now();
-      this.publish(entry, [], true);
-      entry.listeners.clear();
+      // Watchers see `finished` on this last wake-up and end their streams.
+      this.publish(entry, []);
+      entry.changeListeners.clear();
     }
   }
 
   status(id: string) {
     const entry = this.entries.get(id);
-    if (!entry) return null;
+    return entry ? describe(entry) : null;
+  }
+
+  /** A page of the simulations kept (running or replayable), newest first. */
+  list(page: { limit: number; offset: number }) {
+    this.evict();
+    const all = [...this.entries.values()].reverse();
     return {
-      id,
-      simulator: entry.simulator,
-      status: entry.status,
-      events: entry.events.length,
-      createdAt: new Date(entry.createdAt).toISOString(),
-      finishedAt: entry.finishedAt === null ? null : new Date(entry.finishedAt).toISOString(),
+      simulations: all.slice(page.offset, page.offset + page.limit).map(describe),
+      total: all.length,
     };
   }
 
   /**
-   * Replays the events so far, then delivers new ones; `finished` is true with the last batch.
-   * Returns the unsubscribe function, or null for an unknown id.
+   * A watcher's view of the log, or null for an unknown id. While it is open the simulation is not
+   * cancelled for want of watchers.
    */
-  subscribe(id: string, listener: Listener): (() => void) | null {
+  watch(id: string): SimulationWatch | null {
     const entry = this.entries.get(id);
     if (!entry) return null;
-    const finished = entry.status !== "running";
-    listener([...entry.events], finished);
-    if (finished) return () => {};
-    entry.listeners.add(listener);
-    return () => entry.listeners.delete(listener);
+    entry.watchers++;
+    if (entry.unwatchedTimer !== null) clearTimeout(entry.unwatchedTimer);
+    entry.unwatchedTimer = null;
+    let closed = false;
+    return {
+      get length() {
+        return entry.events.length;
+      },
+      get finished() {
+        return entry.finishedAt !== null;
+      },
+      at: (index) => entry.events[index],
+      onChange: (wake) => {
+        entry.changeListeners.add(wake);
+        return () => entry.changeListeners.delete(wake);
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        entry.watchers--;
+        this.armUnwatchedTimer(entry);
+      },
+    };
+  }
+
+  private armUnwatchedTimer(entry: Entry): void {
+    if (entry.status !== "running" || entry.watchers > 0 || entry.unwatchedTimer !== null) return;
+    entry.unwatchedTimer = setTimeout(() => {
+      entry.unwatchedTimer = null;
+      if (entry.watchers === 0) entry.controller.abort("unwatched" satisfies CancelReason);
+    }, this.unwatchedGraceMs);
+  }
+
+  /**
+   * DELETE: a running simulation is cancelled (its events so far stay replayable, ending with a
+   * `cancelled` event) → "cancelling"; a finished one is forgotten → "forgotten"; null if unknown.
+   */
+  cancel(id: string): "cancelling" | "forgotten" | null {
+    const entry = this.entries.get(id);
+    if (!entry) return null;
+    if (entry.status === "running") {
+      entry.controller.abort("deleted" satisfies CancelReason);
+      return "cancelling";
+    }
+    this.entries.delete(id);
+    return "forgotten";
   }
 
   private evict(): void {
@@ -139,6 +240,26 @@ export class SimulationRegistry {
 
   /** Stops every running simulation (service shutdown). */
   shutdown(): void {
-    for (const entry of this.entries.values()) entry.controller.abort(new Error("shutting down"));
+    for (const entry of this.entries.values()) {
+      entry.controller.abort("shutdown" satisfies CancelReason);
+    }
   }
+}
+
+function isCancelReason(reason: unknown): reason is CancelReason {
+  return reason === "unwatched" || reason === "deleted" || reason === "shutdown";
+}
+
+function describe(entry: Entry) {
+  return {
+    id: entry.id,
+    simulator: entry.simulator,
+    status: entry.status,
+    events: entry.events.length,
+    steps: entry.steps,
+    totalSteps: entry.totalSteps,
+    watchers: entry.watchers,
+    createdAt: new Date(entry.createdAt).toISOString(),
+    finishedAt: entry.finishedAt === null ? null : new Date(entry.finishedAt).toISOString(),
+  };
 }

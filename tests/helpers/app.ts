@@ -3,7 +3,7 @@ import { createApp } from "../../src/app.ts";
 import { type Config, parseConfig } from "../../src/config.ts";
 import type { DeviceDescription } from "../../src/gpu/device.ts";
 import type { GpuHandle } from "../../src/gpu/handle.ts";
-import type { RouteModule } from "../../src/http/types.ts";
+import type { AppDeps, RouteModule } from "../../src/http/types.ts";
 import { JobManager } from "../../src/jobs/manager.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
@@ -41,6 +41,8 @@ export interface TestAppOptions {
   sseKeepAliveMs?: number;
   persistIntervalMs?: number;
   bodyIdleTimeoutMs?: number;
+  /** Streaming and access-control dependencies (simulation registry, stream tokens, …). */
+  streaming?: Pick<AppDeps, "simulations" | "streamTokens" | "authFailures" | "sseStallMs">;
 }
 
 export async function testApp(options: TestAppOptions = {}) {
@@ -62,6 +64,7 @@ export async function testApp(options: TestAppOptions = {}) {
       logger,
       sseKeepAliveMs: options.sseKeepAliveMs,
       bodyIdleTimeoutMs: options.bodyIdleTimeoutMs,
+      ...options.streaming,
     },
     options.routes ?? ROUTE_MODULES,
   );

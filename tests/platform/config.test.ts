@@ -19,7 +19,7 @@ Deno.test("config", async (t) => {
       host: "127.0.0.1",
       dataDir: "./data",
       maxBodyBytes: 64 * 1024 * 1024,
-      apiToken: null,
+      apiTokens: [],
       logLevel: "info",
       corsOrigins: ["*"],
       autotune: true,
@@ -40,7 +40,11 @@ Deno.test("config", async (t) => {
     assert.equal(config.host, "0.0.0.0");
     assert.equal(config.dataDir, "/var/lib/simfluence");
     assert.equal(config.maxBodyBytes, Math.floor(1.5 * 1024 * 1024));
-    assert.equal(config.apiToken, "s3cret-token");
+    assert.deepEqual(config.apiTokens, [{
+      name: "default",
+      scope: "write",
+      token: "s3cret-token",
+    }]);
     assert.equal(config.logLevel, "debug");
     assert.deepEqual(config.corsOrigins, ["https://a.example", "http://localhost:3000"]);
   });
@@ -48,7 +52,7 @@ Deno.test("config", async (t) => {
   await t.step("empty values mean the default", () => {
     const config = parseConfig({ PORT: "", SIMFLUENCE_API_TOKEN: "  ", SIMFLUENCE_LOG_LEVEL: "" });
     assert.equal(config.port, 8787);
-    assert.equal(config.apiToken, null);
+    assert.deepEqual(config.apiTokens, []);
     assert.equal(config.logLevel, "info");
   });
 
@@ -69,6 +73,17 @@ Deno.test("config", async (t) => {
       [{ SIMFLUENCE_MAX_BODY_MB: "-3" }, "SIMFLUENCE_MAX_BODY_MB"],
       [{ SIMFLUENCE_MAX_BODY_MB: "lots" }, "SIMFLUENCE_MAX_BODY_MB"],
       [{ SIMFLUENCE_API_TOKEN: "has space" }, "SIMFLUENCE_API_TOKEN"],
+      [{ SIMFLUENCE_API_TOKENS: "ci:admin:0123456789abcdef" }, "SIMFLUENCE_API_TOKENS"],
+      [{ SIMFLUENCE_API_TOKENS: "ci:read:short" }, "SIMFLUENCE_API_TOKENS"],
+      [{ SIMFLUENCE_API_TOKENS: "0123456789abcdef" }, "SIMFLUENCE_API_TOKENS"],
+      [
+        { SIMFLUENCE_API_TOKENS: "a:read:0123456789abcdef,a:write:fedcba9876543210" },
+        "SIMFLUENCE_API_TOKENS",
+      ],
+      [
+        { SIMFLUENCE_API_TOKENS: "a:read:0123456789abcdef,b:write:0123456789abcdef" },
+        "SIMFLUENCE_API_TOKENS",
+      ],
       [{ SIMFLUENCE_LOG_LEVEL: "verbose" }, "SIMFLUENCE_LOG_LEVEL"],
       [{ SIMFLUENCE_CORS_ORIGINS: "example.com" }, "SIMFLUENCE_CORS_ORIGINS"],
       [{ SIMFLUENCE_CORS_ORIGINS: " , " }, "SIMFLUENCE_CORS_ORIGINS"],
@@ -93,6 +108,20 @@ Deno.test("config", async (t) => {
   await t.step("the token's value never appears in the message", () => {
     const problems = problemsOf({ SIMFLUENCE_API_TOKEN: "top secret" });
     assert.ok(!problems[0].message.includes("top secret"));
+    const listed = problemsOf({ SIMFLUENCE_API_TOKENS: "ci:admin:hunter2-hunter2-hunter2" });
+    assert.ok(!listed[0].message.includes("hunter2"), listed[0].message);
+  });
+
+  await t.step("named tokens with scopes, after the legacy one; secrets may hold colons", () => {
+    const config = parseConfig({
+      SIMFLUENCE_API_TOKEN: "legacy-token",
+      SIMFLUENCE_API_TOKENS: " dash:read:0123456789abcdef , ci:write:a:b:c:d:e:f:g:h:i:j ,",
+    });
+    assert.deepEqual(config.apiTokens, [
+      { name: "default", scope: "write", token: "legacy-token" },
+      { name: "dash", scope: "read", token: "0123456789abcdef" },
+      { name: "ci", scope: "write", token: "a:b:c:d:e:f:g:h:i:j" },
+    ]);
   });
 });
 

@@ -49,9 +49,12 @@ Deno.test("simulations: past maxRunning a new one is a 429; a finished one makes
   assert.equal(registry.status(third.id)!.status, "running");
   // The finished one still replays its whole stream.
   const replayed: string[] = [];
-  registry.subscribe(first.id, (events) => replayed.push(...events.map((e) => e.event)));
+  const watch = registry.watch(first.id)!;
+  for (let i = 0; i < watch.length; i++) replayed.push(watch.at(i).event);
   assert.deepEqual(replayed, ["meta", "done"]);
+  assert.equal(watch.finished, true);
+  watch.close();
   registry.shutdown();
   await settle();
-  assert.equal(registry.status(third.id)!.status, "failed");
+  assert.equal(registry.status(third.id)!.status, "cancelled");
 });
