@@ -61,6 +61,7 @@ export function startGradientScores(
   const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "scores", record.id, {
     scores: record.id,
     gradients: spec.gradients,
+    request, // for POST /v1/jobs/:id/resume
   }, async (ctx) => {
     const started = performance.now();
     const t = await gradientMatrix(store, train.id, "gradients.train");

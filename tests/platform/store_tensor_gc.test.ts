@@ -1,0 +1,56 @@
+// Start-up removes tensor files that no row owns (committed, but their owner never was) and files
+// that have no row (renamed, then killed before the commit); owned files stay.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { defineStoreModule } from "../../src/store/store.ts";
+import { SqliteStore } from "../../src/store/sqlite.ts";
+import { tensorOwnerColumns } from "../../src/store/tensor_gc.ts";
+
+const OWNERS = defineStoreModule({
+  name: "gc_owners",
+  migrations: [{
+    name: "gc_owners",
+    up: (db) => db.exec("CREATE TABLE gc_owners (id TEXT, weights_tensor TEXT, note TEXT)"),
+  }],
+  open: (context) => context,
+});
+
+const tensor = () => ({ x: { shape: [2], data: new Float32Array([1, 2]) } });
+
+Deno.test("unowned tensor rows and stray files are removed at open; owned ones stay", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "simfluence-gc-" });
+  try {
+    let store = SqliteStore.open({ dataDir, modules: [OWNERS] });
+    assert.deepEqual(store.reclaimedAtOpen, { unowned: 0, strays: 0 });
+    const owned = await store.tensors.put(tensor());
+    const orphan = await store.tensors.put(tensor());
+    store.get(OWNERS).db.prepare("INSERT INTO gc_owners VALUES ('o', ?, ?)").run(
+      owned.id,
+      orphan.id,
+    );
+    const tensorDir = join(dataDir, "tensors");
+    await Deno.writeFile(join(tensorDir, "stray.safetensors"), new Uint8Array([1]));
+    await Deno.writeFile(join(tensorDir, "x.safetensors.partial"), new Uint8Array([1]));
+    assert.deepEqual(
+      tensorOwnerColumns(store.get(OWNERS).db).filter((c) => c.table === "gc_owners"),
+      [
+        { table: "gc_owners", column: "weights_tensor" },
+      ],
+    );
+    store.close();
+
+    store = SqliteStore.open({ dataDir, modules: [OWNERS] });
+    try {
+      // The orphan's id sits in a column that is not an owner column ("note"): still unowned.
+      assert.deepEqual(store.reclaimedAtOpen, { unowned: 1, strays: 1 });
+      assert.equal(store.tensors.info(orphan.id), null);
+      assert.deepEqual((await store.tensors.get(owned.id)).tensors.get("x")?.shape, [2]);
+      const left = [...Deno.readDirSync(tensorDir)].map((e) => e.name);
+      assert.deepEqual(left, [`${owned.id}.safetensors`]);
+    } finally {
+      store.close();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
