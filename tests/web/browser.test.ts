@@ -166,7 +166,7 @@ Deno.test({
           assert.equal(failed.length, 1, JSON.stringify(results));
           assert.match(failed[0].text!, /broken\.json/);
           assert.match(failed[0].text!, /losses/);
-          await waitText(page, ".study-list li", /demo\s+6 runs/);
+          await waitText(page, ".study-list li", /demo\s+6 runs, 4 test examples, 0 simulators/);
           // GPTfluence's two files go together, with a study and a run name from the form.
           const pair = toGptfluence(study[0]);
           const pairDir = join(work, "gptfluence");

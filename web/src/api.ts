@@ -120,33 +120,13 @@ export interface Run {
 
 export interface Study {
   name: string;
+  testExamples: string[];
   runs: number;
+  simulators: number;
 }
 
-let studiesRoute: Promise<boolean> | null = null;
-/** Whether this service has GET /v1/studies (asked of its OpenAPI document once, not by a 404). */
-function hasStudiesRoute(): Promise<boolean> {
-  studiesRoute ??= fetch("/openapi.json")
-    .then((r) => (r.ok ? r.json() : { paths: {} }))
-    .then((doc) => Boolean(doc?.paths?.["/v1/studies"]?.get))
-    .catch(() => false);
-  return studiesRoute;
-}
-
-/** The studies: GET /v1/studies where the service has it, else the runs grouped by study. */
-export async function listStudies(): Promise<Study[]> {
-  if (await hasStudiesRoute()) {
-    const raw = await listAll<Record<string, unknown>>("/v1/studies", "studies", 100);
-    return raw.map((s) => ({
-      name: String(s.name ?? s.study ?? s.id),
-      runs: Number(s.runs ?? s.runCount ?? s.runsCount ?? 0),
-    }));
-  }
-  const counts = new Map<string, number>();
-  for (const run of await listAll<Run>("/v1/runs", "runs")) {
-    counts.set(run.study, (counts.get(run.study) ?? 0) + 1);
-  }
-  return [...counts].map(([name, runs]) => ({ name, runs }));
+export function listStudies(): Promise<Study[]> {
+  return listAll<Study>("/v1/studies", "studies");
 }
 
 export function runsOf(study: string): Promise<Run[]> {

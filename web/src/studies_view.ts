@@ -1,6 +1,6 @@
 // View 1: studies and their runs, observed loss curves of chosen test examples across chosen runs,
 // and run upload by drag-and-drop (JSON, NDJSON, or GPTfluence's two files).
-import { getJson, listStudies, type Run, runsOf, trajectories } from "./api.ts";
+import { getJson, listStudies, type Run, runsOf, type Study, trajectories } from "./api.ts";
 import { LineChart, type SeriesSpec } from "./chart.ts";
 import type { View } from "./view.ts";
 import { el, errorBox, field, guarded, note, put, select, selectedValues, table } from "./dom.ts";
@@ -35,7 +35,8 @@ export function studiesView(): View {
               "data-study": s.name,
               onclick: () => void openStudy(s.name),
             }, s.name),
-            ` ${s.runs} run${s.runs === 1 ? "" : "s"}`,
+            ` ${s.runs} run${s.runs === 1 ? "" : "s"}, ${s.testExamples.length} test examples, ` +
+              `${s.simulators} simulator${s.simulators === 1 ? "" : "s"}`,
           )
         ),
       );
@@ -51,9 +52,11 @@ export function studiesView(): View {
     }
     put(runsArea, note(`loading ${study}…`));
     await guarded(runsArea, async () => {
-      const runs = await runsOf(study);
-      const first = runs[0];
-      const tests = first ? Object.keys((await trajectories(first.id)).trajectories) : [];
+      const [runs, about] = await Promise.all([
+        runsOf(study),
+        getJson<Study>(`/v1/studies/${encodeURIComponent(study)}`),
+      ]);
+      const tests = about.testExamples;
       // A later click superseded this one while it loaded.
       if (ticket === opening) renderRuns(study, runs, tests);
     });
