@@ -74,6 +74,13 @@ export async function followJob(ctx: Context, jobId: string, label: string): Pro
   };
   // A reconnect sends the last event id seen, so the service skips what was already shown.
   let lastEventId: string | null = null;
+  // Ctrl-C stops watching, not the job: say how to get back to it.
+  const interrupted = () => {
+    bar.stop();
+    console.error(`\nstopped following; job ${jobId} goes on (simfluence jobs follow ${jobId})`);
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
   try {
     for (let attempt = 0; attempt <= RECONNECTS; attempt++) {
       try {
@@ -100,6 +107,7 @@ export async function followJob(ctx: Context, jobId: string, label: string): Pro
     }
     throw new CliError(`lost the event stream of job ${jobId}`, EXIT.connection);
   } finally {
+    Deno.removeSignalListener("SIGINT", interrupted);
     bar.stop();
   }
 }

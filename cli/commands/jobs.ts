@@ -21,7 +21,11 @@ export function printJob(job: Job): void {
   ];
   if (job.error) rows.push(["error", job.error]);
   if (job.result !== null && job.result !== undefined) {
-    rows.push(["result", JSON.stringify(job.result)]);
+    const result = JSON.stringify(job.result);
+    rows.push([
+      "result",
+      result.length > 100 ? `${result.slice(0, 99)}… (--json shows all)` : result,
+    ]);
   }
   printTable(["field", "value"], rows);
 }
