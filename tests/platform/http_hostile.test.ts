@@ -446,7 +446,7 @@ Deno.test("huge numbers, -0 and duplicate keys are handled deliberately", () =>
     for (const query of ["limit=1e400", "limit=-0.0", "offset=1e400", "limit=9007199254740993"]) {
       const res = await app.request(`/v1/runs?${query}`);
       await res.body?.cancel();
-      assert.ok(res.status === 200 || res.status === 400, `${query}: ${res.status}`);
+      assert.equal(res.status, 400, query);
     }
     // -0 is 0: a loss of -0 is not negative, and reads back as 0.
     const negativeZero = base.replace("[1,2]", "[-0,2]").replace(
