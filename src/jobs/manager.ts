@@ -236,7 +236,6 @@ export class JobManager {
       step: null,
       total: null,
       etaSeconds: null,
-      unit: null,
       throughput: null,
       throughputUnit: null,
       message: null,

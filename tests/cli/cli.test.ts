@@ -284,24 +284,38 @@ Deno.test("cli: a study from upload to a streamed simulation", async (t) => {
       assert.match(badKind.stderr, /cubic/);
     });
 
-    await t.step("jobs list shows the fits; runs delete removes a run", async () => {
+    await t.step("jobs list and follow; runs delete removes a run", async () => {
       const jobs = JSON.parse((await service.cli(["--json", "jobs", "list"])).stdout);
       assert.ok(jobs.jobs.filter((j: { status: string }) => j.status === "succeeded").length >= 2);
       // Following a finished job gives its final state at once.
       const followed = await service.cli(["--json", "jobs", "follow", jobs.jobs[0].id]);
       assert.equal(followed.code, 0, followed.stderr);
       assert.equal(JSON.parse(followed.stdout).status, "succeeded");
-      const studies = JSON.parse((await service.cli(["--json", "studies", "list"])).stdout);
-      const s1 = studies.studies.find((s: { name?: string; id?: string }) =>
-        s.name === "s1" || s.id === "s1"
-      );
-      assert.ok(s1, JSON.stringify(studies));
       const del = await service.cli(["runs", "delete", "imported-run", "--study", "s1"]);
       assert.equal(del.code, 0, del.stderr);
       const page = JSON.parse(
         (await service.cli(["--json", "runs", "list", "--study", "s1"])).stdout,
       );
       assert.equal(page.total, 7);
+    });
+
+    await t.step("studies list, show, delete", async () => {
+      const studies = JSON.parse((await service.cli(["--json", "studies", "list"])).stdout);
+      const s1 = studies.studies.find((s: { name?: string; id?: string }) =>
+        s.name === "s1" || s.id === "s1"
+      );
+      assert.ok(s1, JSON.stringify(studies));
+      assert.equal(s1.runs, 7);
+      const shown = await service.cli(["studies", "show", "s1"]);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /test examples: q0, q1, q2, q3/);
+      const gone = await service.cli(["studies", "delete", "s1"]);
+      assert.equal(gone.code, 0, gone.stderr);
+      assert.match(gone.stdout, /deleted study s1 \(7 runs, 2 simulators\)/);
+      const after = JSON.parse(
+        (await service.cli(["--json", "runs", "list", "--study", "s1"])).stdout,
+      );
+      assert.equal(after.total, 0);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
