@@ -219,6 +219,15 @@ Deno.test({
             `document.querySelectorAll("form.fit-form[data-study=demo] ` +
               `select[name=train-runs] option:checked").length === 4`,
           );
+          // A request the server refuses shows its error where it happened.
+          const chosen = await evaluate<string[]>(
+            page,
+            `[...document.querySelectorAll("select[name=train-runs] option:checked")].map((o) => o.value)`,
+          );
+          await page.select("select[name=train-runs]");
+          await page.click("button[name=fit]");
+          await waitText(page, "#view-fit .error", /400 .*trainRuns/);
+          await page.select("select[name=train-runs]", ...chosen);
           await page.click("button[name=fit]");
           await page.waitForSelector("#view-fit .job[data-status]", { timeout: 120_000 });
           const job = await evaluate<{ status: string; value: number; text: string }>(
@@ -294,6 +303,17 @@ Deno.test({
         assert.equal(job.status, "succeeded", job.text ?? "");
         assert.ok(Number(job.loss) > 0, job.text ?? "");
         await shot("4-models");
+        // A long recording, cancelled from the page: the job view says so.
+        await setValue(page, "input[name=steps]", "5000");
+        await page.click("button[name=record]");
+        await waitFor(
+          page,
+          `document.querySelector("#view-models .job progress")?.value > 0`,
+          60_000,
+        );
+        await page.click("#view-models .job button[name=cancel]");
+        await page.waitForSelector("#view-models .job[data-status=cancelled]", { timeout: 60_000 });
+        await waitText(page, "#view-models .job .error", /job cancelled/);
       });
 
       await t.step(

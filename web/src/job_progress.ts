@@ -42,7 +42,11 @@ export class JobView {
   private status = el("span", { class: "job-status" }, "starting");
   private line = el("span", { class: "job-line" });
   private alert = el("div");
-  private cancelButton = el("button", { type: "button", class: "secondary" }, "Cancel");
+  private cancelButton = el("button", {
+    type: "button",
+    class: "secondary",
+    name: "cancel",
+  }, "Cancel");
   private abort = new AbortController();
 
   constructor(readonly jobId: string, title: string) {
