@@ -101,6 +101,15 @@ export class ServiceProcess {
     throw new Error(`the service was not ready within ${timeoutMs} ms:\n${this.output}`);
   }
 
+  /**
+   * A graceful stop: `signal` to the whole process group (as a terminal's Ctrl-C does) or to the
+   * task alone (as a process manager does); resolves with the exit code.
+   */
+  async stop(signal: "SIGINT" | "SIGTERM", target: "group" | "task"): Promise<number> {
+    Deno.kill(target === "group" ? -this.child.pid : this.child.pid, signal);
+    return (await this.child.status).code;
+  }
+
   /** SIGKILL to the task, the launcher and the service at once; resolves once the port is free. */
   async kill(): Promise<void> {
     if (!this.exited) {

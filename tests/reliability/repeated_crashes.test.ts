@@ -94,6 +94,7 @@ Deno.test("20 kills at random moments: every acknowledged object intact after ea
   const acknowledged = new Map<string, SentRun>(); // run id → what was sent
   const unfinished: string[] = []; // names of uploads whose body never ended
   const keptRuns = new Set<string>(); // runs that training jobs' results name
+  const readySimulators = new Set<string>();
   let service = await ServiceProcess.start({ dataDir });
   try {
     const model = (await service.api("POST", "/v1/models", { config: TINY, seed: 1 })).body.id;
@@ -173,6 +174,18 @@ Deno.test("20 kills at random moments: every acknowledged object intact after ea
       }
       const names = await runNames(service);
       for (const n of unfinished) assert.ok(!names.has(n), `unfinished upload ${n} exists`);
+      // The model's weights and every fitted simulator's parameters read back (checksummed).
+      const weights = await fetch(`${service.url}/v1/models/${model}/weights`);
+      assert.equal(weights.status, 200, `kill ${kill}: the model's weights`);
+      await weights.arrayBuffer();
+      const simulators = await service.api("GET", "/v1/simulators?limit=100");
+      for (const simulator of simulators.body.simulators) {
+        assert.notEqual(simulator.status, "fitting", `kill ${kill}: simulator left fitting`);
+        if (simulator.status !== "ready") continue;
+        readySimulators.add(simulator.id);
+        const read = await service.api("GET", `/v1/simulators/${simulator.id}/influence?test=q1`);
+        assert.equal(read.status, 200, `kill ${kill}, simulator ${simulator.id}: ${read.text}`);
+      }
       const jobs = await service.api("GET", "/v1/jobs?kind=training-runs&limit=100");
       for (const job of jobs.body.jobs) {
         for (const kept of job.result?.runs ?? []) {
@@ -189,8 +202,11 @@ Deno.test("20 kills at random moments: every acknowledged object intact after ea
     const interrupted = await service.api("GET", "/v1/jobs?status=failed&limit=100");
     console.log(
       `${KILLS} kills survived: ${acknowledged.size} acknowledged uploads intact, ` +
-        `${keptRuns.size} training runs kept by interrupted jobs, ` +
-        `${interrupted.body.total} jobs marked failed (interrupted), ` +
+        `${keptRuns.size} recorded training runs intact with their checkpoints, ` +
+        `${readySimulators.size} fitted simulators readable, ` +
+        `${
+          interrupted.body.jobs.filter((j: { error: string }) => j.error === "interrupted").length
+        } jobs interrupted, ` +
         `${unfinished.length} unfinished uploads absent`,
     );
   } finally {
