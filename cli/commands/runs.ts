@@ -25,7 +25,8 @@ const LOSS_FILE = "all_loss_trajectory.out";
 type Upload =
   | { format: "json"; path: string }
   | { format: "ndjson"; path: string }
-  | { format: "gptfluence"; train: string; losses: string; name: string };
+  | { format: "gptfluence"; train: string; losses: string; name: string }
+  | { format: "archive"; path: string };
 
 /** What each argument is: a JSON or NDJSON run, or a GPTfluence pair (a folder, or both files). */
 export async function planUploads(paths: string[], format?: string): Promise<Upload[]> {
@@ -46,6 +47,8 @@ export async function planUploads(paths: string[], format?: string): Promise<Upl
         losses: join(path, LOSS_FILE),
         name: basename(path.replace(/\/+$/, "")),
       });
+    } else if (/\.zip$/i.test(name)) {
+      uploads.push({ format: "archive", path });
     } else if (format === "gptfluence" || name === TRAIN_FILE || name === LOSS_FILE) {
       pair[name === LOSS_FILE || name.endsWith(".out") ? "losses" : "train"] = path;
     } else {
@@ -74,6 +77,7 @@ async function uploadOne(
   options: { study?: string; name?: string },
 ): Promise<Run> {
   const label = upload.format === "gptfluence" ? upload.train : upload.path;
+  const runName = upload.format === "gptfluence" ? upload.name : stem(label);
   const bar = progressBar(`upload ${basename(label)}`, !ctx.json);
   try {
     if (upload.format === "json") {
@@ -102,14 +106,18 @@ async function uploadOne(
     if (options.study === undefined) throw usageError("a GPTfluence run needs --study");
     const form = new FormData();
     form.set("study", options.study);
-    form.set("name", options.name ?? upload.name);
-    for (const [field, path] of [[TRAIN_FILE, upload.train], [LOSS_FILE, upload.losses]]) {
-      await fileSize(path);
-      form.set(field, new File([await Deno.readFile(path)], field));
+    form.set("name", options.name ?? runName);
+    // The two files, or the zip `runs export --format gptfluence` writes.
+    const files: [string, string][] = upload.format === "archive"
+      ? [["archive", upload.path]]
+      : [[TRAIN_FILE, upload.train], [LOSS_FILE, upload.losses]];
+    let total = 0;
+    for (const [field, path] of files) {
+      total += await fileSize(path);
+      form.set(field, new File([await Deno.readFile(path)], basename(path)));
     }
     // Let fetch frame the multipart body, then count it as it leaves.
     const framed = new Request("http://localhost/", { method: "POST", body: form });
-    const total = (await fileSize(upload.train)) + (await fileSize(upload.losses));
     return await ctx.client.json<Run>("POST", "/v1/runs/import", {
       body: counted(framed.body!, total, bar),
       headers: { "content-type": framed.headers.get("content-type")! },
@@ -137,8 +145,10 @@ export function runsCommand(): Command {
   const runs = new Command("runs").description("training runs: upload, list, export, delete");
 
   runs.command("upload")
-    .description("upload runs: JSON, NDJSON (.ndjson/.jsonl), or GPTfluence pairs (a folder)")
-    .argument("<files...>", "run files, or GPTfluence folders / file pairs")
+    .description(
+      "upload runs: JSON, NDJSON (.ndjson/.jsonl), GPTfluence pairs (a folder) or zips",
+    )
+    .argument("<files...>", "run files, or GPTfluence folders, file pairs or .zip archives")
     .option("--study <study>", "study to store the runs in (overrides the file's)")
     .option("--name <name>", "run name (one run only; default: the file's, or its file name)")
     .addOption(

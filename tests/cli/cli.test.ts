@@ -222,6 +222,25 @@ Deno.test("cli: a study from upload to a streamed simulation", async (t) => {
       assert.equal(run.name, "imported-run");
       assert.equal(run.source, "gptfluence");
       assert.equal(run.steps, 20);
+
+      // The zip itself uploads too (the service unpacks it), under the name given.
+      const zipped = await service.cli([
+        "--json",
+        "runs",
+        "upload",
+        zipPath,
+        "--study",
+        "s1",
+        "--name",
+        "from-zip",
+      ]);
+      assert.equal(zipped.code, 0, zipped.stderr);
+      const [fromZip] = JSON.parse(zipped.stdout).runs;
+      assert.equal(fromZip.name, "from-zip");
+      assert.equal(fromZip.steps, 20);
+      const del = await service.cli(["runs", "delete", "from-zip", "--study", "s1"]);
+      assert.equal(del.code, 0, del.stderr);
+      assert.match(del.stdout, new RegExp(`deleted run ${fromZip.id}`));
     });
 
     await t.step("the server's message, with exit codes that mean something", async () => {
@@ -293,10 +312,17 @@ Deno.test("cli: a study from upload to a streamed simulation", async (t) => {
       assert.equal(JSON.parse(followed.stdout).status, "succeeded");
       const del = await service.cli(["runs", "delete", "imported-run", "--study", "s1"]);
       assert.equal(del.code, 0, del.stderr);
+      // A run simulators were fitted on: the service's 409 unless --force.
+      const inUse = await service.cli(["runs", "delete", "run-0", "--study", "s1"]);
+      assert.equal(inUse.code, 1, inUse.stderr);
+      assert.match(inUse.stderr, /HTTP 409/);
+      const forced = await service.cli(["runs", "delete", "run-0", "--study", "s1", "--force"]);
+      assert.equal(forced.code, 0, forced.stderr);
       const page = JSON.parse(
         (await service.cli(["--json", "runs", "list", "--study", "s1"])).stdout,
       );
-      assert.equal(page.total, 7);
+      assert.equal(page.total, 6);
+      assert.ok(!page.runs.some((r: { name: string }) => r.name === "run-0"));
     });
 
     await t.step("studies list, show, delete", async () => {
@@ -305,13 +331,13 @@ Deno.test("cli: a study from upload to a streamed simulation", async (t) => {
         s.name === "s1" || s.id === "s1"
       );
       assert.ok(s1, JSON.stringify(studies));
-      assert.equal(s1.runs, 7);
+      assert.equal(s1.runs, 6);
       const shown = await service.cli(["studies", "show", "s1"]);
       assert.equal(shown.code, 0, shown.stderr);
       assert.match(shown.stdout, /test examples: q0, q1, q2, q3/);
       const gone = await service.cli(["studies", "delete", "s1"]);
       assert.equal(gone.code, 0, gone.stderr);
-      assert.match(gone.stdout, /deleted study s1 \(7 runs, 2 simulators\)/);
+      assert.match(gone.stdout, /deleted study s1 \(6 runs, 2 simulators\)/);
       const after = JSON.parse(
         (await service.cli(["--json", "runs", "list", "--study", "s1"])).stdout,
       );
