@@ -326,10 +326,16 @@ const stats = {
   requests: 0,
   statuses: new Map<number, number>(),
   peakRss: 0,
+  /** [requests, RSS MiB, V8 heap MiB] every 5,000 requests: growth without bound would show here. */
+  memory: [] as [number, number, number][],
   record(status: number) {
     this.requests++;
     this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
     if (this.requests % 100 === 0) this.peakRss = Math.max(this.peakRss, Deno.memoryUsage().rss);
+    if (this.requests % 5_000 === 0) {
+      const { rss, heapUsed } = Deno.memoryUsage();
+      this.memory.push([this.requests, Math.round(rss / 2 ** 20), Math.round(heapUsed / 2 ** 20)]);
+    }
   },
 };
 
@@ -1171,6 +1177,7 @@ if (SCALE !== 1) {
       statuses: histogram,
       serverErrorsBut503: serverErrors.reduce((n, [, count]) => n + count, 0),
       peakRssMiB: Math.round(Math.max(stats.peakRss, Deno.memoryUsage().rss) / 2 ** 20),
+      memory: stats.memory,
     }));
   });
 }
