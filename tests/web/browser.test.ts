@@ -192,7 +192,7 @@ Deno.test({
           await page.waitForSelector("button[name=all-tests]");
           await page.click("button[name=all-tests]");
           await page.click("button[name=plot]");
-          await page.waitForSelector("#view-studies .chart[data-ready=true]", { timeout: 30_000 });
+          await page.waitForSelector("#view-studies .chart[data-drawn=true]", { timeout: 30_000 });
           const chart = await dataset(page, "#view-studies .chart");
           const ms = Number(chart.drawMs);
           const series = Number(chart.series);

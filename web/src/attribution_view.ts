@@ -69,6 +69,7 @@ function heat(score: number, max: number): string {
 
 export function attributionView(): View {
   const factorsArea = el("div");
+  const factorsPicker = el("select", { name: "factors" });
   const scoreSetPicker = el("select", { name: "score-set" });
   const queryPicker = el("select", { name: "query" });
   const topArea = el("div", { class: "top" });
@@ -85,7 +86,20 @@ export function attributionView(): View {
         listAll<Factors>("/v1/influence/factors", "factors"),
         listAll<ScoreSet>("/v1/influence/scores", "scores"),
       ]);
-      scoreSets = sets.filter((s) => s.settings.mode === "pairwise");
+      // The factors filter: score sets computed from the chosen factors, or all of them.
+      const chosenFactors = factorsPicker.value;
+      put(
+        factorsPicker,
+        el("option", { value: "" }, "any factors"),
+        factors.map((f) =>
+          el("option", { value: f.id }, `${f.id.slice(0, 8)} · ${f.strategy} · ${f.dataset}`)
+        ),
+      );
+      if (factors.some((f) => f.id === chosenFactors)) factorsPicker.value = chosenFactors;
+      scoreSets = sets.filter((s) =>
+        s.settings.mode === "pairwise" &&
+        (factorsPicker.value === "" || s.factors === factorsPicker.value)
+      );
       put(
         factorsArea,
         el("h3", {}, "Factors"),
@@ -320,13 +334,20 @@ export function attributionView(): View {
     );
   }
 
+  factorsPicker.addEventListener("change", () => void load());
   scoreSetPicker.addEventListener("change", () => void loadQueries());
   queryPicker.addEventListener("change", () => void loadTop());
   const root = el(
     "div",
     { class: "view", id: "view-attribution" },
     messages,
-    el("div", { class: "row" }, field("Score set", scoreSetPicker), field("Query", queryPicker)),
+    el(
+      "div",
+      { class: "row" },
+      field("Factors", factorsPicker),
+      field("Score set", scoreSetPicker),
+      field("Query", queryPicker),
+    ),
     el("div", { class: "columns" }, el("section", { class: "main" }, topArea), detailArea),
     factorsArea,
     newQueryArea,

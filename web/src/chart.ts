@@ -35,9 +35,14 @@ export class LineChart {
     this.root = el("figure", { class: "chart" });
   }
 
-  /** Replaces every series and redraws; returns the milliseconds the draw took. */
-  set(series: SeriesSpec[]): number {
+  /**
+   * Replaces every series and redraws. When the first draw is done, `data-draw-ms` on the root holds
+   * the time from this call to the end of that draw (data preparation, layout and every path).
+   */
+  set(series: SeriesSpec[]): void {
     const started = performance.now();
+    delete this.root.dataset.drawn;
+    let first = true;
     this.series = series;
     this.length = Math.max(0, ...series.map((s) => s.values.length));
     this.plot?.destroy();
@@ -49,6 +54,14 @@ export class LineChart {
         height: this.options.height ?? 280,
         legend: { show: series.length <= LEGEND_LIMIT },
         scales: { x: { time: false } },
+        hooks: {
+          draw: [() => {
+            if (!first) return;
+            first = false;
+            this.root.dataset.drawMs = (performance.now() - started).toFixed(1);
+            this.root.dataset.drawn = "true";
+          }],
+        },
         axes: [
           { label: this.options.xLabel ?? "training step", stroke: "#222" },
           { label: this.options.yLabel ?? "loss (nats)", stroke: "#222" },
@@ -68,10 +81,7 @@ export class LineChart {
       this.data(),
       this.root,
     );
-    const ms = performance.now() - started;
-    this.root.dataset.drawMs = ms.toFixed(1);
     this.root.dataset.series = String(series.length);
-    return ms;
   }
 
   /** Adds a series (its values may be filled in later by `update`); returns its index. */
