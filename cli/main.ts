@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { DEFAULT_URL, TOKEN_ENV, URL_ENV } from "./client.ts";
 import { CliError, EXIT, type ExitCode, ServerError } from "./errors.ts";
 import { datasetsCommand } from "./commands/datasets.ts";
+import { deviceCommand } from "./commands/device.ts";
 import { evaluateCommand } from "./commands/evaluate.ts";
 import { fitCommand } from "./commands/fit.ts";
 import { influenceCommand } from "./commands/influence.ts";
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
       modelsCommand,
       datasetsCommand,
       influenceCommand,
+      deviceCommand,
     ]
   ) {
     program.addCommand(command());

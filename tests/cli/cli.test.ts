@@ -365,6 +365,18 @@ Deno.test("cli: the token comes from SIMFLUENCE_API_TOKEN; a wrong one exits 4",
   }
 });
 
+Deno.test("cli: device shows the adapter and its kernel choice", async () => {
+  const service = await startService();
+  try {
+    const res = await service.cli(["device"]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /│ adapter\s+│ a fake adapter for tests/);
+    assert.match(res.stdout, /│ kernels\.matmul\.tileM\s+│ 64/);
+  } finally {
+    await service.stop();
+  }
+});
+
 Deno.test("cli: no service at the address exits 5", async () => {
   // A port that was just free: nothing listens there.
   const listener = Deno.listen({ port: 0, hostname: "127.0.0.1" });
