@@ -4,6 +4,7 @@ import { type Config, ConfigError, loadConfig } from "./src/config.ts";
 import { GpuUnavailableError } from "./src/gpu/device.ts";
 import { GpuRuntime } from "./src/gpu/runtime.ts";
 import { matmulConfig, tuneMatmul } from "./src/gpu/kernels/matmul.ts";
+import { removeStaleTuneTemps } from "./src/gpu/autotune.ts";
 import { join } from "node:path";
 import {
   gpuFromRuntime,
@@ -100,6 +101,8 @@ async function main(): Promise<void> {
     logger.warn("tensor files no record owned were removed", { unowned, strays });
   }
 
+  // A cache write killed before its rename left a temporary file; nothing of ours writes yet.
+  await removeStaleTuneTemps(join(config.dataDir, "autotune.json"));
   const gpu = await acquireGpu(logger, config);
   const jobs = new JobManager({ store: store.jobs, logger });
   const simulations = new SimulationRegistry();

@@ -1,5 +1,6 @@
 // Per-adapter autotuning support: a key naming the adapter and driver, a JSON cache file of
 // choices keyed by it, and honest timing (warm-up, then the median of synced runs).
+import { basename, dirname, join } from "node:path";
 import type { GpuRuntime } from "./runtime.ts";
 
 /** Names the adapter and driver; tuning results are only reused for the same key. */
@@ -51,6 +52,30 @@ export async function writeTuneCache(
   const tmp = `${path}.${Deno.pid}.tmp`;
   await Deno.writeTextFile(tmp, JSON.stringify(all, null, 2) + "\n");
   await Deno.rename(tmp, path);
+}
+
+/**
+ * Removes the temporary files of cache writes that a killed process never renamed; called at
+ * start-up, before anything of this process writes the cache.
+ */
+export async function removeStaleTuneTemps(path: string): Promise<number> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  let removed = 0;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (
+        entry.isFile && entry.name.startsWith(prefix) &&
+        /^\d+\.tmp$/.test(entry.name.slice(prefix.length))
+      ) {
+        await Deno.remove(join(dir, entry.name));
+        removed++;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return removed;
 }
 
 export function median(values: readonly number[]): number {

@@ -5,6 +5,7 @@ import {
   adapterKey,
   median,
   readTuneCache,
+  removeStaleTuneTemps,
   timeGpu,
   writeTuneCache,
 } from "../../src/gpu/autotune.ts";
@@ -15,6 +16,23 @@ import {
   MATMUL_TUNE_VERSION,
 } from "../../src/gpu/kernels/matmul_configs.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
+
+Deno.test("start-up removes the temporary files of cache writes that were never renamed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/autotune.json`;
+    await writeTuneCache(file, "gpu A", "matmul", { x: 1 });
+    await Deno.writeTextFile(`${file}.4242.tmp`, '{"half');
+    await Deno.writeTextFile(`${dir}/other.json.7.tmp`, "not ours");
+    assert.equal(await removeStaleTuneTemps(file), 1);
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(left, ["autotune.json", "other.json.7.tmp"]);
+    assert.deepEqual(await readTuneCache(file, "gpu A", "matmul"), { x: 1 });
+    assert.equal(await removeStaleTuneTemps(`${dir}/missing/autotune.json`), 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("median of odd and even counts", () => {
   assert.equal(median([3, 1, 2]), 2);

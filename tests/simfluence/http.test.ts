@@ -391,6 +391,7 @@ Deno.test("simulators: a cancel or delete while the fit stores its parameters wi
         progress: (p) => {
           if (p.phase === "storing") storing(id, controller);
         },
+        keep: () => {},
       });
       return { id, done };
     };
