@@ -19,6 +19,8 @@ export interface Config {
   logLevel: LogLevel;
   /** `["*"]` allows any origin. */
   corsOrigins: string[];
+  /** Simulations (POST /v1/simulations) computing at once; past it a 429 with Retry-After. */
+  maxSimulations: number;
   /** Time the matmul kernels at start-up (cached per data directory); off keeps the defaults. */
   autotune: boolean;
 }
@@ -45,6 +47,7 @@ export const ENV_VARS = [
   "SIMFLUENCE_LOG_LEVEL",
   "SIMFLUENCE_CORS_ORIGINS",
   "SIMFLUENCE_AUTOTUNE",
+  "SIMFLUENCE_MAX_SIMULATIONS",
 ] as const;
 
 export class ConfigError extends Error {
@@ -160,6 +163,7 @@ const envSchema = z.object({
       return origins;
     }),
   ),
+  SIMFLUENCE_MAX_SIMULATIONS: integerString(1, 256, 8),
   SIMFLUENCE_AUTOTUNE: z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : undefined),
     z.enum(["on", "off"], { message: "expected on|off" }).default("on"),
@@ -193,6 +197,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     ],
     logLevel: e.SIMFLUENCE_LOG_LEVEL,
     corsOrigins: e.SIMFLUENCE_CORS_ORIGINS.includes("*") ? ["*"] : e.SIMFLUENCE_CORS_ORIGINS,
+    maxSimulations: e.SIMFLUENCE_MAX_SIMULATIONS,
     autotune: e.SIMFLUENCE_AUTOTUNE === "on",
   };
 }

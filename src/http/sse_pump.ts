@@ -5,6 +5,30 @@
 import type { SSEStreamingApi } from "hono/streaming";
 import { eventBody, type SseEvent } from "./sse.ts";
 
+// Event i of a log has id i whoever reads it, so each event is encoded once, id line included, and
+// every watcher's chunk is a copy of those bytes: no per-watcher formatting or encoding.
+const encoded = new WeakMap<SseEvent, Uint8Array>();
+const encoder = new TextEncoder();
+
+function encodedEvent(event: SseEvent, id: number): Uint8Array {
+  let bytes = encoded.get(event);
+  if (bytes === undefined) {
+    bytes = encoder.encode(`id: ${id}\n${eventBody(event)}\n`);
+    encoded.set(event, bytes);
+  }
+  return bytes;
+}
+
+function concat(parts: Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
 export interface EventLog {
   /** Events so far; event i has SSE id i. */
   readonly length: number;
@@ -30,7 +54,7 @@ const MAX_CHUNK_EVENTS = 1024;
 /** Writes `text`, or drops the client when the write has not gone through after `stallMs`. */
 export async function writeOrDrop(
   stream: SSEStreamingApi,
-  text: string,
+  text: string | Uint8Array,
   stallMs: number,
 ): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -68,15 +92,20 @@ export async function pumpEventLog(
   try {
     while (open) {
       if (cursor < log.length) {
-        let text = "";
+        const parts: Uint8Array[] = [];
+        let bytes = 0;
         const first = cursor;
         while (
-          cursor < log.length && text.length < MAX_CHUNK_BYTES && cursor - first < MAX_CHUNK_EVENTS
+          cursor < log.length && bytes < MAX_CHUNK_BYTES && cursor - first < MAX_CHUNK_EVENTS
         ) {
-          text += `id: ${cursor}\n${eventBody(log.at(cursor))}\n`;
+          const part = encodedEvent(log.at(cursor), cursor);
+          parts.push(part);
+          bytes += part.length;
           cursor++;
         }
-        if (!await writeOrDrop(stream, text, options.stallMs)) return "stalled";
+        // Always a copy: the cached bytes must never reach a stream that might transfer them.
+        const chunk = concat(parts, bytes);
+        if (!await writeOrDrop(stream, chunk, options.stallMs)) return "stalled";
         continue;
       }
       if (log.finished) return "finished";

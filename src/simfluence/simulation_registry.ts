@@ -104,7 +104,10 @@ export class SimulationRegistry {
     return { id: entry.id };
   }
 
-  /** When the first running simulation should finish, from its pace so far: 1 to 60 s. */
+  /**
+   * When the first running simulation should finish, from its pace so far: 1 to 10 s (an early
+   * pace, before the GPU pipeline is warm, overestimates; a client may always come back sooner).
+   */
   private soonestFinishSeconds(running: Entry[]): number {
     const now = Date.now();
     let soonest = Infinity;
@@ -113,7 +116,7 @@ export class SimulationRegistry {
       const perStep = (now - entry.createdAt) / entry.steps;
       soonest = Math.min(soonest, (entry.totalSteps - entry.steps) * perStep);
     }
-    return Number.isFinite(soonest) ? Math.min(60, Math.max(1, Math.ceil(soonest / 1000))) : 1;
+    return Number.isFinite(soonest) ? Math.min(10, Math.max(1, Math.ceil(soonest / 1000))) : 1;
   }
 
   private publish(entry: Entry, events: readonly StoredEvent[]): void {
