@@ -2,7 +2,8 @@
 // Open without the API token so operators can check the hardware.
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireDevice } from "../src/gpu/handle.ts";
-import { errorResponse } from "../src/http/schemas.ts";
+import { startTuning } from "../src/gpu/tune_service.ts";
+import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 
 const DeviceSchema = z.object({
@@ -34,7 +35,46 @@ const route = createRoute({
 
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software/i;
 
+const tune = createRoute({
+  method: "post",
+  path: "/v1/device/tune",
+  summary: "Measure the matmul tile candidates again now (a job), whatever the cache holds",
+  description: "At start-up a cached choice is only measured again when its figure is far " +
+    "below the best this adapter measured, or a probe of it runs far faster than cached (it " +
+    "was tuned on a busy machine). This forces it; the job's result is the new configuration, " +
+    "also shown by GET /v1/device.",
+  security: BEARER_SECURITY,
+  request: {
+    body: {
+      required: false,
+      content: {
+        "application/json": {
+          schema: z.object({
+            quick: z.boolean().default(false).openapi({ description: "Fewer repeats" }),
+          }).strict(),
+          example: { quick: true },
+        },
+      },
+    },
+  },
+  responses: {
+    202: {
+      description: "Tuning started",
+      content: { "application/json": { schema: z.object({ job: z.string() }) } },
+    },
+    400: errorResponse("Invalid request"),
+    401: errorResponse("Missing or wrong API token"),
+    503: errorResponse("No usable GPU"),
+  },
+});
+
 export const deviceRoutes: RouteModule = (app, deps) => {
+  app.openapi(tune, (c) => {
+    const body = c.req.valid("json") as { quick?: boolean } | undefined;
+    const job = startTuning(deps, { quick: body?.quick ?? false });
+    return c.json({ job: job.id }, 202);
+  });
+
   app.openapi(route, (c) => {
     const description = requireDevice(deps.gpu);
     const softwareFallback = description.isFallbackAdapter ||

@@ -2,6 +2,7 @@
 // from the strides and dispatched to the best kernel of the family (see matmul_configs.ts):
 // 4-aligned NN / NT / TN / TT layouts use the tuned "fast" kernel, anything else the "general" one.
 import { adapterKey, readTuneCache, timeGpu, writeTuneCache } from "../autotune.ts";
+import { bestFigure, retuneReason } from "../retune.ts";
 import type { DispatchRequest, GpuRuntime } from "../runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import {
@@ -484,25 +485,58 @@ function feasible(rt: GpuRuntime, c: MatmulConfig): boolean {
     invocationsPerWorkgroup(c) <= limits.maxComputeInvocationsPerWorkgroup;
 }
 
-async function measureCandidates(
-  rt: GpuRuntime,
-  quick: boolean,
-): Promise<{ choice: MatmulChoice; report: Record<string, unknown> }> {
-  // Large enough that the biggest blocks fill the lanes and that per-launch costs (sync, the
-  // texture kernel's packing) weigh as little as in a model's matmuls: results at 256 mislead on
-  // llvmpipe, and at 512 the texture kernel only ties what it beats by 1.3x at 1024. Quick mode
-  // takes fewer repeats instead.
-  const size = 1024;
+// Large enough that the biggest blocks fill the lanes and that per-launch costs (sync, the
+// texture kernel's packing) weigh as little as in a model's matmuls: results at 256 mislead on
+// llvmpipe, and at 512 the texture kernel only ties what it beats by 1.3x at 1024. Quick mode
+// takes fewer repeats instead.
+const PROBE_SIZE = 1024;
+
+/** The square problem every candidate (and a probe of a cached choice) is timed on. */
+function probeProblem(rt: GpuRuntime) {
+  const size = PROBE_SIZE;
   const data = new Float32Array(size * size);
   for (let i = 0; i < data.length; i++) data[i] = ((i * 7919) % 1000) / 1000 - 0.5;
   const a = rt.tensor(data, [size, size]);
   const b = rt.tensor(data, [size, size]);
   const out = rt.zeros([size, size]);
+  return {
+    size,
+    a,
+    b,
+    out,
+    dispose() {
+      a.dispose();
+      b.dispose();
+      out.dispose();
+    },
+  };
+}
+
+/** GFLOP/s of one configuration on the probe problem now (one warm-up, one timed run). */
+async function probeRate(rt: GpuRuntime, config: MatmulConfig): Promise<number> {
+  const probe = probeProblem(rt);
+  try {
+    const ms = await timeGpu(rt, () => matmulWith(rt, config, probe.a, probe.b, probe.out), {
+      warmup: 1,
+      reps: 1,
+    });
+    return 2 * probe.size ** 3 / ms / 1e6;
+  } finally {
+    probe.dispose();
+  }
+}
+
+async function measureCandidates(
+  rt: GpuRuntime,
+  quick: boolean,
+  only?: readonly MatmulConfig[],
+): Promise<{ choice: MatmulChoice; report: Record<string, unknown> }> {
+  const { size, a, b, out, dispose } = probeProblem(rt);
   const gflops: Record<string, number | string> = {};
   let best: { config: MatmulConfig; rate: number } | null = null;
   let bestGeneral: { config: GeneralConfig; rate: number } | null = null;
   try {
-    const candidates = candidatesFor(rt.gpu.describe().isFallbackAdapter);
+    const candidates = only ?? candidatesFor(rt.gpu.describe().isFallbackAdapter);
     for (const config of candidates.filter((c) => feasible(rt, c))) {
       const name = configName(config);
       try {
@@ -523,9 +557,7 @@ async function measureCandidates(
       }
     }
   } finally {
-    a.dispose();
-    b.dispose();
-    out.dispose();
+    dispose();
   }
   const fallback = defaultChoice(rt.gpu.describe().isFallbackAdapter);
   return {
@@ -552,43 +584,93 @@ export function useMatmulChoice(rt: GpuRuntime, fast: MatmulConfig): () => void 
   };
 }
 
+/** Measures every candidate again now, whatever the cache holds, and caches the result. */
+export function retuneMatmul(
+  rt: GpuRuntime,
+  options: Omit<TuneOptions, "force"> = {},
+): Promise<Record<string, unknown>> {
+  const state = stateOf(rt);
+  // A tuning under way is superseded: the next call starts afresh.
+  state.tuning = undefined;
+  return tuneMatmul(rt, { ...options, force: true });
+}
+
 /** Drops this runtime's tuning (the next tuneMatmul measures or reads the cache again). */
 export function forgetMatmulTuning(rt: GpuRuntime): void {
   states.delete(rt);
 }
 
+export interface TuneOptions {
+  /** JSON cache keyed by adapter description + driver. */
+  cacheFile?: string;
+  /** Fewer repeats per candidate. */
+  quick?: boolean;
+  /** Measure even when the cache holds a choice (POST /v1/device/tune). */
+  force?: boolean;
+  /** Probe a cached choice before trusting it (default true); see src/gpu/retune.ts. */
+  probe?: boolean;
+  /** Measure only these candidates (default: every candidate for the adapter). */
+  candidates?: readonly MatmulConfig[];
+}
+
 /**
- * Autotunes a small candidate set once per adapter; caches the choice in `cacheFile` (JSON keyed
- * by adapter description + driver) when given. Safe to call many times (only the first does work).
+ * Autotunes a small candidate set once per adapter; caches the choice in `cacheFile` when given.
+ * A cached choice is measured again when its figure is far below the adapter's best measurement
+ * or a probe of it now runs far faster (it was tuned on a busy machine; src/gpu/retune.ts). The
+ * cache keeps `bestGflops`, the best any tuning measured on the adapter. Safe to call many times
+ * (only the first does work).
  */
 export function tuneMatmul(
   rt: GpuRuntime,
-  options: { cacheFile?: string; quick?: boolean } = {},
+  options: TuneOptions = {},
 ): Promise<Record<string, unknown>> {
   const state = stateOf(rt);
   state.tuning ??= (async () => {
     const key = adapterKey(rt);
+    let retuned: string | null = options.force ? "requested" : null;
+    let previousBest: number | null = null;
     if (options.cacheFile) {
       const cached = await readTuneCache(options.cacheFile, key, "matmul");
       const fast = parseConfig(cached?.fast);
       const general = parseConfig(cached?.general);
+      previousBest = typeof cached?.bestGflops === "number"
+        ? cached.bestGflops
+        : bestFigure(cached?.gflops);
       if (
-        cached?.version === MATMUL_TUNE_VERSION && fast && general && isGeneral(general) &&
-        feasible(rt, fast) && feasible(rt, general)
+        !options.force && cached?.version === MATMUL_TUNE_VERSION && fast && general &&
+        isGeneral(general) && feasible(rt, fast) && feasible(rt, general)
       ) {
-        state.choice = { fast, general, source: "cache" };
-        return matmulConfig(rt);
+        const recorded = (cached.gflops as Record<string, unknown> | undefined)?.[configName(fast)];
+        const figures = {
+          figure: typeof recorded === "number" ? recorded : null,
+          best: previousBest,
+        };
+        let reason = retuneReason(figures, null);
+        if (reason === null && (options.probe ?? true)) {
+          reason = retuneReason(figures, await probeRate(rt, fast));
+        }
+        if (reason === null) {
+          state.choice = { fast, general, source: "cache" };
+          return matmulConfig(rt);
+        }
+        retuned = reason;
       }
     }
-    const { choice, report } = await measureCandidates(rt, options.quick ?? false);
+    const { choice, report } = await measureCandidates(
+      rt,
+      options.quick ?? false,
+      options.candidates,
+    );
+    const bestGflops = Math.max(previousBest ?? 0, bestFigure(report.gflops) ?? 0);
     state.choice = choice;
-    state.report = report;
+    state.report = { ...report, bestGflops, ...(retuned ? { retuned } : {}) };
     if (options.cacheFile) {
       await writeTuneCache(options.cacheFile, key, "matmul", {
         version: MATMUL_TUNE_VERSION,
         fast: choice.fast,
         general: choice.general,
         ...report,
+        bestGflops,
       });
     }
     return matmulConfig(rt);

@@ -1,0 +1,32 @@
+// POST /v1/device/tune: measure the matmul candidates again now, as a job, whatever the cache
+// holds (after a busy machine's tuning was cached, or a driver update that kept the adapter key).
+import { join } from "node:path";
+import type { JobManager } from "../jobs/manager.ts";
+import type { JobRecord } from "../store/store.ts";
+import { type GpuHandle, requireRuntime } from "./handle.ts";
+import { retuneMatmul } from "./kernels/matmul.ts";
+
+/** Where the service keeps its tuning choices: one JSON file in the data directory. */
+export function autotuneCacheFile(dataDir: string): string {
+  return join(dataDir, "autotune.json");
+}
+
+export interface TuneDeps {
+  gpu: GpuHandle;
+  jobs: JobManager;
+  config: { dataDir: string };
+}
+
+export function startTuning(deps: TuneDeps, request: { quick: boolean }): JobRecord {
+  const runtime = requireRuntime(deps.gpu, {
+    what: "tuning needs a GPU",
+    noDevice: "no GPU adapter",
+  });
+  return deps.jobs.submit("device-tune", request, async (ctx) => {
+    ctx.progress({ phase: "measuring matmul candidates", fraction: 0 });
+    return await retuneMatmul(runtime, {
+      cacheFile: autotuneCacheFile(deps.config.dataDir),
+      quick: request.quick,
+    });
+  });
+}
