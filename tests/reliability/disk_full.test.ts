@@ -5,7 +5,7 @@
 // stop root, so "read-only" is covered by the error mapping's unit test only.)
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { filesUnder, ServiceProcess, tensorFilesOnDisk } from "../helpers/service_process.ts";
+import { ServiceProcess, tensorFilesOnDisk } from "../helpers/service_process.ts";
 
 async function run(cmd: string, ...args: string[]): Promise<boolean> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output()
