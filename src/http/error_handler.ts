@@ -30,12 +30,17 @@ function retryAfterSeconds(details: unknown): number {
   return typeof given === "number" && given >= 1 ? Math.ceil(given) : 1;
 }
 
+/** Keys of `details` documented once (src/http/schemas.ts): absent rather than null. */
+const DOCUMENTED_KEYS = ["field", "in", "line", "accepted"];
+
 /** `details` is always an object (src/http/schemas.ts documents its keys); `{}` when empty. */
 function detailsObject(details: unknown): Record<string, unknown> {
   if (details === null || details === undefined) return {};
   if (Array.isArray(details)) return { items: details };
   if (typeof details !== "object") return { value: details };
-  return details as Record<string, unknown>;
+  const object = { ...details } as Record<string, unknown>;
+  for (const key of DOCUMENTED_KEYS) if (object[key] === null) delete object[key];
+  return object;
 }
 
 export function errorResponse(c: Context<AppEnv>, error: ApiError): Response {

@@ -178,6 +178,27 @@ Deno.test("errors: one shape on every route", async (t) => {
       await app.request(`/v1/runs/${MISSING_ID}/checkpoints/zz`),
     );
     assert.equal(step.message, "path parameter step: must be a number");
+    // Uploads line by line name the line.
+    const ndjson = (path: string, body: string) =>
+      app.request(path, {
+        method: "POST",
+        headers: { "content-type": "application/x-ndjson" },
+        body,
+      });
+    const run = await errorOf(
+      "NDJSON run",
+      await ndjson(
+        "/v1/runs",
+        '{"study": "s", "name": "r", "testExamples": ["q"], ' +
+          '"initialLosses": [1]}\n{"batch": ["e1"], "losses": "x"}\n',
+      ),
+    );
+    assert.equal(run.details.line, 2);
+    const dataset = await errorOf(
+      "JSONL dataset",
+      await ndjson("/v1/datasets?name=lines", '{"text": "a"}\n{"txt": "b"}\n'),
+    );
+    assert.equal(dataset.details.line, 2);
     const unknownRoute = await errorOf("no route", await app.request("/v1/nothing"));
     assert.deepEqual(unknownRoute.details, {});
   });
