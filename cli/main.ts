@@ -68,6 +68,8 @@ function report(error: unknown, json: boolean): ExitCode {
     const benign = ["commander.helpDisplayed", "commander.version", "commander.help"];
     return benign.includes(error.code) || error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
+  // The reader of stdout went away (`| head`): nothing more to say, and not a failure.
+  if (error instanceof Deno.errors.BrokenPipe) return EXIT.ok;
   if (error instanceof ServerError) {
     if (json) {
       console.error(JSON.stringify(error.body));

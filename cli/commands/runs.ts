@@ -6,6 +6,7 @@ import { usageError } from "../errors.ts";
 import { integer, list, runIds } from "../ids.ts";
 import { note, pageNote, printJson, printTable } from "../output.ts";
 import { progressBar } from "../progress.ts";
+import { csvRow, formatOf, openOutput } from "../csv.ts";
 import { chunked, counted, fileSize, patchedNdjson, readJsonFile, stem } from "../upload.ts";
 
 export interface Run {
@@ -218,6 +219,39 @@ export function runsCommand(): Command {
         else printJson({ run: id, format: options.format, output: options.output });
       } else {
         await Deno.stdout.write(data);
+      }
+    });
+
+  runs.command("trajectories")
+    .description("a run's observed losses, CSV (t, one column per test example) or JSON")
+    .argument("<run>", "run id (or name, with --study)")
+    .option("--study <study>", "resolve the run by name in this study")
+    .option("--tests <ids>", "only these test examples", list)
+    .addOption(new Option("--format <format>", "output format (default: csv, or json with --json)")
+      .choices(["csv", "json"]))
+    .option("-o, --output <file>", "write here instead of stdout (format from .csv/.json)")
+    .action(async (ref: string, options, command: Command) => {
+      const ctx = contextOf(command);
+      const [id] = await runIds(ctx, options.study, [ref]);
+      const answer = await ctx.client.get<
+        { steps: number; trajectories: Record<string, number[]> }
+      >(
+        `/v1/runs/${encodeURIComponent(id)}/trajectories`,
+        { tests: options.tests?.join(",") },
+      );
+      const out = await openOutput(options.output);
+      try {
+        if (formatOf(options, ctx.json) === "json") {
+          await out.write(JSON.stringify(answer, null, 2) + "\n");
+        } else {
+          const tests = Object.keys(answer.trajectories);
+          await out.write(csvRow(["t", ...tests]));
+          for (let t = 0; t <= answer.steps; t++) {
+            await out.write(csvRow([t, ...tests.map((z) => answer.trajectories[z][t])]));
+          }
+        }
+      } finally {
+        await out.close();
       }
     });
 

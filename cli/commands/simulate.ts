@@ -7,6 +7,7 @@ import { counts, integer, list, runIds } from "../ids.ts";
 import { note } from "../output.ts";
 import { progressBar } from "../progress.ts";
 import { readJsonFile } from "../upload.ts";
+import { csvRow, formatOf, openOutput } from "../csv.ts";
 import type { Simulator } from "./simulators.ts";
 
 interface Meta {
@@ -15,33 +16,6 @@ interface Meta {
   tests: string[];
   steps: number;
   initialLosses: number[];
-}
-
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
-/** Where the rows go: stdout, or a file; text written as it comes. */
-async function openOutput(path: string | undefined) {
-  const file = path ? await Deno.open(path, { write: true, create: true, truncate: true }) : null;
-  const writer = file ?? Deno.stdout;
-  const encoder = new TextEncoder();
-  return {
-    async write(text: string) {
-      const data = encoder.encode(text);
-      for (let offset = 0; offset < data.byteLength;) {
-        offset += await writer.write(data.subarray(offset));
-      }
-    },
-    close: () => file?.close(),
-  };
-}
-
-function formatOf(options: { format?: string; output?: string }, json: boolean): "csv" | "json" {
-  if (options.format) return options.format as "csv" | "json";
-  if (options.output?.toLowerCase().endsWith(".json")) return "json";
-  if (options.output?.toLowerCase().endsWith(".csv")) return "csv";
-  return json ? "json" : "csv";
 }
 
 export function simulateCommand(): Command {
@@ -92,12 +66,12 @@ export function simulateCommand(): Command {
             meta = data as Meta;
             trajectories.push(...meta.tests.map((_, j) => [meta!.initialLosses[j]]));
             if (format === "csv") {
-              await out.write(["t", ...meta.tests].map(csvField).join(",") + "\n");
-              await out.write([0, ...meta.initialLosses].join(",") + "\n");
+              await out.write(csvRow(["t", ...meta.tests]));
+              await out.write(csvRow([0, ...meta.initialLosses]));
             }
           } else if (event.event === "step" && meta) {
             const { t, losses } = data as { t: number; losses: number[] };
-            if (format === "csv") await out.write([t, ...losses].join(",") + "\n");
+            if (format === "csv") await out.write(csvRow([t, ...losses]));
             else losses.forEach((l, j) => trajectories[j].push(l));
             bar.update(t, meta.steps, `step ${t}/${meta.steps}`);
           } else if (event.event === "done") {
@@ -121,7 +95,7 @@ export function simulateCommand(): Command {
         }
       } finally {
         bar.stop();
-        out.close();
+        await out.close();
       }
       if (options.output && !ctx.json) note(`wrote ${options.output}`);
     });

@@ -197,6 +197,23 @@ Deno.test("cli: a study from upload to a streamed simulation", async (t) => {
       assert.equal(result.trajectories.q0.length, 21);
     });
 
+    await t.step("runs trajectories: the observed losses as CSV", async () => {
+      const res = await service.cli(["runs", "trajectories", "run-2", "--study", "s1"]);
+      assert.equal(res.code, 0, res.stderr);
+      const lines = res.stdout.trim().split("\n");
+      assert.equal(lines[0], ["t", ...tests].join(","));
+      const expected = lossRows(studyRuns()[2]);
+      assert.equal(lines.length, expected.length + 1);
+      for (const [t, line] of lines.slice(1).entries()) {
+        const cells = line.split(",").map(Number);
+        assert.equal(cells[0], t);
+        // Stored as float32: the same float32 comes back.
+        expected[t].forEach((loss, z) =>
+          assert.equal(Math.fround(cells[z + 1]), Math.fround(loss))
+        );
+      }
+    });
+
     await t.step("runs export as GPTfluence, then upload the pair under a new name", async () => {
       const zipPath = join(dir, "run-1.zip");
       const res = await service.cli([
