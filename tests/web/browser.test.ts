@@ -253,6 +253,7 @@ Deno.test({
 
       await t.step("4. a counterfactual streams the expected number of points", async () => {
         await page.click("#tab-counterfactuals");
+        await page.waitForSelector("#view-counterfactuals[data-ready=true]", { timeout: 30_000 });
         await page.waitForSelector(".influence button[data-train]", { timeout: 30_000 });
         const dropped = (await dataset(page, ".influence .helpful button[data-train]")).train;
         await page.click(".influence .helpful button[data-train]");
@@ -364,6 +365,69 @@ Deno.test({
           assert.ok(detail.tokens > 3, JSON.stringify(detail));
           assert.equal(detail.bars, 2, "one bar per tracked module: c_fc and c_proj of one layer");
           await shot("5-attribution");
+        },
+      );
+
+      await t.step(
+        "lost streams: a cut simulation says so; a cut job stream reconnects",
+        async () => {
+          // The browser's requests pass through here: the first of each stream is cut short.
+          let simulateCut = 0;
+          let jobStreamCuts = 0;
+          await page.setRequestInterception(true);
+          page.on("request", (request) => {
+            if (request.isInterceptResolutionHandled()) return;
+            const url = request.url();
+            if (url.endsWith("/simulate") && simulateCut === 0) {
+              simulateCut++;
+              const meta = { tests: ["q0"], steps: 20, chunkSteps: 1, initialLosses: [2.5] };
+              const steps = [1, 2, 3].map((t) =>
+                `event: step\ndata: ${JSON.stringify({ t, losses: [2.5 - 0.1 * t] })}\n\n`
+              );
+              void request.respond({
+                status: 200,
+                contentType: "text/event-stream",
+                body: `event: meta\ndata: ${JSON.stringify(meta)}\n\n${steps.join("")}`,
+              });
+            } else if (/\/v1\/jobs\/[^/]+\/events$/.test(url) && jobStreamCuts === 0) {
+              jobStreamCuts++;
+              const progress = {
+                phase: "run 1/2",
+                fraction: 0.01,
+                step: 0,
+                total: 20,
+                etaSeconds: null,
+                throughput: null,
+                message: null,
+              };
+              void request.respond({
+                status: 200,
+                contentType: "text/event-stream",
+                body: `event: progress\ndata: ${JSON.stringify(progress)}\n\n`,
+              });
+            } else void request.continue();
+          });
+          try {
+            await page.click("#tab-counterfactuals");
+            await page.waitForSelector("#view-counterfactuals[data-ready=true]", {
+              timeout: 30_000,
+            });
+            await page.waitForSelector(".influence button[data-train]", { timeout: 30_000 });
+            await page.click("button[name=simulate]");
+            await waitText(page, "#view-counterfactuals .error", /stream was lost after step 3/);
+            assert.equal((await dataset(page, "#view-counterfactuals .chart")).status, "lost");
+
+            await page.click("#tab-models");
+            await page.waitForSelector("button[name=record]");
+            await setValue(page, "input[name=steps]", "10");
+            await page.click("button[name=record]");
+            await page.waitForSelector("#view-models .job[data-status]", { timeout: 120_000 });
+            assert.equal((await dataset(page, "#view-models .job")).status, "succeeded");
+            assert.equal(jobStreamCuts, 1);
+            assert.equal(simulateCut, 1);
+          } finally {
+            await page.setRequestInterception(false);
+          }
         },
       );
 

@@ -92,7 +92,9 @@ export class LineChart {
 
   /** Values of one series changed (in place or longer): redraw the data only. */
   update(index: number, values: (number | null)[]): void {
-    this.series[index].values = values;
+    const series = this.series[index];
+    if (!series) return; // the chart was reset since this series was added
+    series.values = values;
     this.length = Math.max(this.length, values.length);
     this.plot?.setData(this.data());
   }

@@ -54,7 +54,9 @@ export function counterfactualView(): View {
   let original: number[] = [];
   let running: AbortController | null = null;
 
+  /** Lists the ready simulators; the plot is kept when the chosen simulator still exists. */
   async function loadSimulators(): Promise<void> {
+    delete root.dataset.ready;
     await guarded(messages, async () => {
       const ready = (await listSimulators()).filter((s) => s.status === "ready");
       const previous = simulatorPicker.value;
@@ -74,8 +76,9 @@ export function counterfactualView(): View {
         return;
       }
       put(messages);
-      await loadRuns();
+      if (simulatorPicker.value !== previous || runs.length === 0) await loadRuns();
     });
+    root.dataset.ready = "true";
   }
 
   async function loadRuns(): Promise<void> {
@@ -98,6 +101,7 @@ export function counterfactualView(): View {
   }
 
   async function resetPlot(): Promise<void> {
+    running?.abort(); // its curve is about to go
     const test = testPicker.value;
     if (!test) return;
     original = (await trajectories(runPicker.value, [test])).trajectories[test];
