@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   await removeStaleTuneTemps(join(config.dataDir, "autotune.json"));
   const gpu = await acquireGpu(logger, config);
   const jobs = new JobManager({ store: store.jobs, logger });
-  const simulations = new SimulationRegistry();
+  const simulations = new SimulationRegistry({ maxRunning: config.maxSimulations });
   const app = createApp({ config, store, gpu, jobs, logger, simulations });
 
   const server = Deno.serve({
