@@ -15,15 +15,26 @@ import { LastEventIdHeaders, mintStreamUrl, StreamTokenSchema } from "../src/htt
 import { writeOrDrop } from "../src/http/sse_pump.ts";
 import { JOB_STATUSES } from "../src/store/store.ts";
 
+// Each field's meaning is defined once, in src/jobs/progress.ts; these descriptions repeat it.
 export const JobProgressSchema = z.object({
-  phase: z.string(),
-  fraction: z.number().min(0).max(1),
-  step: z.number().nullable(),
+  phase: z.string().openapi({ description: "What the job is doing now" }),
+  fraction: z.number().min(0).max(1).openapi({
+    description: "Share of the whole job's work done; never goes back",
+  }),
+  step: z.number().nullable().openapi({
+    description: "How far the current phase is: `step` of `total`, counted in `unit`",
+  }),
   total: z.number().nullable(),
-  etaSeconds: z.number().nullable(),
+  unit: z.string().nullable().optional().openapi({
+    description: "What `step` and `total` count: steps (training), solves (a fit's λ trials " +
+      "and refit), examples, …; null when the phase counts nothing",
+  }),
+  etaSeconds: z.number().nullable().openapi({
+    description: "Seconds left at the rate `fraction` advanced over the last 10 s",
+  }),
   throughput: z.number().nullable().openapi({
-    description: "Per second, in `throughputUnit`: steps of the current phase by default, " +
-      "fraction of the job without steps, or the job's own unit (training: tokens)",
+    description: "Measured per second over the last 10 s, in `throughputUnit`: the phase's " +
+      "`unit`, unless the job measures its own (training: tokens); null when nothing is counted",
   }),
   throughputUnit: z.string().nullable().optional(),
   message: z.string().nullable(),

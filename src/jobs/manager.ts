@@ -236,6 +236,7 @@ export class JobManager {
       step: null,
       total: null,
       etaSeconds: null,
+      unit: null,
       throughput: null,
       throughputUnit: null,
       message: null,

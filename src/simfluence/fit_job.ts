@@ -113,13 +113,17 @@ export function fitJob(deps: FitJobDeps) {
           ...fitSolver(deps.runtime),
           validationRuns: validation.length > 0 ? validation : undefined,
           signal: ctx.signal,
+          // Loading takes the first 2 %, storing the last 3 %; the solves, counted in `step` of
+          // `total` (λ trials expected so far, then the refit), the rest, in time.
           onProgress: (p) =>
             ctx.progress({
-              phase: p.phase === "lambda-search"
-                ? `lambda search (λ=${p.lambdaFactor})`
-                : "final solve",
-              fraction: 0.05 + 0.9 * p.fraction,
-              step: p.iterations,
+              phase: p.phase === "lambda-search" ? "lambda search" : "final solve",
+              fraction: 0.02 + 0.95 * p.fraction,
+              step: p.solvesDone,
+              total: p.solves,
+              unit: "solves",
+              message: `λ factor ${p.lambdaFactor}: ${p.iterations} CG iterations`,
+              details: { lambdaFactor: p.lambdaFactor, iterations: p.iterations },
             }),
         });
         const { report } = result;

@@ -9,16 +9,20 @@ export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancel
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const FINISHED_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "cancelled"];
 
+/** What each field means is defined once, in src/jobs/progress.ts. */
 export interface JobProgress {
   phase: string;
-  /** 0..1 */
+  /** 0..1 of the whole job; never goes back. */
   fraction: number;
+  /** The current phase's progress, `step` of `total`, counted in `unit`. */
   step: number | null;
   total: number | null;
+  /** What step and total count, e.g. "steps", "solves", "examples"; null if nothing. */
+  unit: string | null;
+  /** From the fraction's measured rate over the last few seconds. */
   etaSeconds: number | null;
-  /** Per second, in `throughputUnit`: steps of the phase unless the handler names its own unit. */
+  /** Measured per second, in `throughputUnit` (the phase's `unit` unless the job names its own). */
   throughput: number | null;
-  /** What `throughput` counts: "steps", "fraction", or the handler's unit (e.g. "tokens"). */
   throughputUnit: string | null;
   message: string | null;
   /** Job-specific figures (a training run's index, step, loss), as numbers. */

@@ -43,25 +43,29 @@ function abortable(signal: AbortSignal, work: Promise<unknown>): Promise<unknown
   });
 }
 
-Deno.test("progress: ETA and throughput derived from elapsed time", () => {
+Deno.test("progress: one meaning for every field; rates measured over the recent window", () => {
   const clock = { startedMs: 0, phaseStartedMs: 0 };
   const p1 = nextProgress(null, { phase: "train", step: 10, total: 40 }, clock, 2_000);
   assert.equal(p1.fraction, 0.25);
+  assert.equal(p1.unit, "steps", "step counts steps unless the job names its unit");
   assert.equal(p1.throughput, 5); // 10 steps in 2 s
   assert.equal(p1.throughputUnit, "steps");
-  assert.equal(p1.etaSeconds, 6); // 2 s for a quarter: 6 s for the rest
+  assert.equal(p1.etaSeconds, 6); // a quarter in 2 s: 6 s for the rest
   const p2 = nextProgress(p1, { step: 30 }, clock, 4_000);
   assert.equal(p2.total, 40, "total carries over within a phase");
   assert.equal(p2.fraction, 0.75);
-  assert.equal(p2.etaSeconds, 4_000 / 1000 * 0.25 / 0.75);
+  assert.equal(p2.etaSeconds, 0.25 / (0.75 / 4));
+  // A phase that counts nothing has no throughput (never a "fraction" unit).
   const p3 = nextProgress(p2, { phase: "score", fraction: 0.8 }, clock, 5_000);
   assert.equal(p3.step, null, "steps reset with a new phase");
   assert.equal(p3.message, null);
-  assert.equal(p3.throughput, 0.8 / 5);
-  assert.equal(p3.throughputUnit, "fraction");
-  // Steps of a new phase are timed from the previous phase's last report.
-  const p4 = nextProgress(p3, { phase: "write", step: 3 }, clock, 8_000);
-  assert.equal(p4.throughput, 1);
+  assert.equal(p3.throughput, null);
+  assert.equal(p3.throughputUnit, null);
+  assert.equal(p3.unit, null);
+  // Steps of a new phase are timed from the previous phase's last report, in its own unit.
+  const p4 = nextProgress(p3, { phase: "write", step: 3, total: 9, unit: "files" }, clock, 8_000);
+  assert.deepEqual([p4.throughput, p4.throughputUnit, p4.unit], [1, "files", "files"]);
+  assert.equal(p4.fraction, 0.8, "the fraction never goes back");
   const given = nextProgress(
     p4,
     { fraction: 2, etaSeconds: 7, throughput: 99, message: "m" },
@@ -71,7 +75,7 @@ Deno.test("progress: ETA and throughput derived from elapsed time", () => {
   assert.equal(given.fraction, 1, "clamped");
   assert.equal(given.etaSeconds, 7);
   assert.equal(given.throughput, 99);
-  assert.equal(given.throughputUnit, "steps", "an explicit throughput defaults to steps");
+  assert.equal(given.throughputUnit, "files", "an explicit throughput is in the phase's unit");
   assert.equal(given.message, "m");
   const tokens = nextProgress(
     given,
@@ -86,8 +90,19 @@ Deno.test("progress: ETA and throughput derived from elapsed time", () => {
     { run: 1, trainLoss: 0.5 },
     "details carry over within a phase",
   );
+  // The job's last event (the manager's fraction 1) keeps the unit the job measured in.
+  const last = nextProgress(tokens, { fraction: 1 }, clock, 6_400);
+  assert.deepEqual([last.throughput, last.throughputUnit, last.etaSeconds], [1234, "tokens", 0]);
   const nan = nextProgress(given, { fraction: NaN }, clock, 6_500);
   assert.equal(nan.fraction, 1, "NaN is ignored");
+
+  // A slow start (set-up, compilation) does not skew the ETA once the work runs at its pace.
+  const slow = { startedMs: 0, phaseStartedMs: 0 };
+  let p = nextProgress(null, { phase: "started", fraction: 0 }, slow, 0);
+  for (const [s, fraction] of [[100, 0.1], [101, 0.2], [102, 0.3]]) {
+    p = nextProgress(p, { phase: "work", fraction }, slow, s * 1000);
+  }
+  assert.ok(Math.abs(p.etaSeconds! - 7) < 1e-9, `ETA ${p.etaSeconds} s, not 7 s`);
 });
 
 Deno.test("job manager", async (t) => {

@@ -189,3 +189,30 @@ Deno.test("CPU CG fit keeps the event loop turning and stops mid-solve on abort"
   const cancelled = performance.now() - t0;
   assert.ok(cancelled < full / 2, `cancelled after ${cancelled}ms of a ${full}ms fit`);
 });
+
+Deno.test("fit progress: never goes back, counts its solves, reaches 1 only when done", async () => {
+  const { universe, runs } = mediumStudy();
+  const reports: { ms: number; fraction: number; solvesDone: number; solves: number }[] = [];
+  const started = performance.now();
+  const fit = await fitSimulator(null, universe, runs, {
+    kind: "linear",
+    lambdaFactor: "auto",
+    solver: "cpu-cg",
+    tol: 1e-6,
+    onProgress: (p) => reports.push({ ms: performance.now() - started, ...p }),
+  });
+  assert.ok(fit.lambdaTrials.length >= 2, "a real search");
+  assert.ok(reports.length > 20, `${reports.length} reports`);
+  for (let k = 1; k < reports.length; k++) {
+    assert.ok(reports[k].fraction >= reports[k - 1].fraction, "never goes back");
+  }
+  const last = reports.at(-1)!;
+  assert.deepEqual([last.fraction, last.solvesDone, last.solves], [
+    1,
+    fit.lambdaTrials.length + 1,
+    fit.lambdaTrials.length + 1,
+  ]);
+  // How close it keeps to the share of time is tested on scripted durations (fit_pace.test.ts);
+  // this fit's timing depends on the machine's load.
+  assert.ok(reports.at(-2)!.fraction < 1, "1 only when done");
+});

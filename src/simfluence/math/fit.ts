@@ -5,6 +5,7 @@
 // λ is given as a factor relative to each test example's mean squared design-row norm, so one
 // factor suits test examples whose losses differ in scale: λ_z = factor · mean_rows ||x_row(z)||².
 import type { GpuRuntime } from "../../gpu/runtime.ts";
+import { FitPace, type FitProgress } from "./fit_pace.ts";
 import { SimfluenceInputError, toCurriculum } from "./curriculum.ts";
 import { solveCgCpuCooperative, solveCholeskyCpu } from "./reference/solver.ts";
 import { buildDesign, type Design, meanRowNormSq } from "./design.ts";
@@ -46,14 +47,7 @@ export interface FitOptions extends GpuSolveOptions {
   onProgress?: (progress: FitProgress) => void;
 }
 
-export interface FitProgress {
-  phase: "lambda-search" | "final-solve";
-  /** 0..1 over the whole fit. */
-  fraction: number;
-  /** The λ factor being solved. */
-  lambdaFactor: number;
-  iterations: number;
-}
+export type { FitProgress } from "./fit_pace.ts";
 
 export interface LambdaTrial {
   factor: number;
@@ -149,6 +143,7 @@ function cpuBackend(
           tol,
           maxIterations: options.maxIterations,
           signal: solveOptions.signal,
+          onColumn: (done, of) => solveOptions.onIteration?.(0, of - done),
         });
       A = Float32Array.from(sol.A);
       B = Float32Array.from(sol.B);
@@ -200,19 +195,12 @@ export async function fitSimulator(
   const requested = options.lambdaFactor ?? "auto";
   const grid = options.lambdaGrid ?? DEFAULT_LAMBDA_GRID;
   const searching = requested === "auto" && runs.length >= 2;
-  const totalSolves = searching ? grid.length + 1 : 1;
-  let solvesDone = 0;
-  const maxIterations = options.maxIterations ?? 500;
+  const pace = new FitPace(searching ? grid.length : 0, options.onProgress);
   /** Options for one solve, reporting its progress as part of the whole fit. */
   const solveOptions = (phase: FitProgress["phase"], lambdaFactor: number): GpuSolveOptions => ({
     ...options,
-    onIteration: (iterations) =>
-      options.onProgress?.({
-        phase,
-        lambdaFactor,
-        iterations,
-        fraction: Math.min(1, (solvesDone + Math.min(1, iterations / maxIterations)) / totalSolves),
-      }),
+    onIteration: (iterations, active) =>
+      pace.report(phase, lambdaFactor, iterations, 1 - active / Math.max(1, m)),
   });
   if (requested !== "auto" && !(requested >= 0 && Number.isFinite(requested))) {
     throw new SimfluenceInputError(
@@ -248,11 +236,11 @@ export async function fitSimulator(
         if (sinceBest >= patience) break;
         options.signal?.throwIfAborted();
         const t0 = performance.now();
+        pace.begin();
         const report = await backend.solve(f, {
           ...solveOptions("lambda-search", f),
           tol: trialTol,
         });
-        solvesDone++;
         const mse = await backend.validate(validation);
         trials.push({
           factor: f,
@@ -266,6 +254,7 @@ export async function fitSimulator(
           sinceBest = 0;
           start = await backend.theta();
         } else sinceBest++;
+        pace.end("lambda-search", f, sinceBest < patience);
       }
     } finally {
       backend.dispose();
@@ -278,14 +267,9 @@ export async function fitSimulator(
   try {
     if (start) backend.setStart(start.A, start.B);
     options.signal?.throwIfAborted();
+    pace.begin("final-solve");
     const report = await backend.solve(factor, solveOptions("final-solve", factor));
-    solvesDone++;
-    options.onProgress?.({
-      phase: "final-solve",
-      lambdaFactor: factor,
-      iterations: 0,
-      fraction: 1,
-    });
+    pace.end("final-solve", factor);
     const { A, B } = await backend.theta();
     for (const i of fullDesign.unseen) {
       A.fill(0, i * m, (i + 1) * m);

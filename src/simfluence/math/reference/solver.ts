@@ -207,6 +207,8 @@ export function choleskySolveInPlace(N: Float64Array, b: Float64Array, dim: numb
 export interface CgOptions {
   tol?: number;
   maxIterations?: number;
+  /** Called as each test example's solve finishes, with how many are done of how many. */
+  onColumn?: (done: number, of: number) => void;
 }
 
 /**
@@ -336,6 +338,7 @@ function* cgSteps(
     let rr = 0;
     for (let d = 0; d < dim; d++) rr += (b[d] - q[d] - lam * x[d]) ** 2;
     out.relativeResidual[j] = bb > 0 ? Math.sqrt(rr / bb) : 0;
+    options.onColumn?.(j + 1, k);
     yield;
   }
   return out;
