@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import { type Context, contextOf } from "../context.ts";
 import { usageError } from "../errors.ts";
 import { followJob, requireSucceeded } from "../follow.ts";
-import { integer, list, number } from "../ids.ts";
+import { integer, list, number, runIds } from "../ids.ts";
 import { num, printJson, printTable } from "../output.ts";
 
 type Example = { id: string; text?: string; prompt?: string; completion?: string };
@@ -29,6 +29,39 @@ async function started(ctx: Context, path: string, body: unknown, key: string, f
   return { id, job, followed: true };
 }
 
+const repeated = (value: string, previous: string[] = []) => [...previous, value];
+
+type Queries = { dataset: string; ids?: string[] } | { examples: { id: string; text: string }[] };
+
+/** --queries (a dataset, maybe --query-ids) or --query texts, named q0, q1, … */
+function queriesOf(options: { queries?: string; queryIds?: string[]; query?: string[] }): Queries {
+  if (options.queries) return { dataset: options.queries, ids: options.queryIds };
+  if (options.query) return { examples: options.query.map((text, i) => ({ id: `q${i}`, text })) };
+  throw usageError("give --queries or --query");
+}
+
+/** A score set that was started: its ids, or once ready its shape and each query's top examples. */
+async function reportScores(
+  ctx: Context,
+  started: { id: string; job: string; followed: boolean },
+  queries: Queries | undefined,
+  top: number | undefined,
+): Promise<void> {
+  const { id, job, followed } = started;
+  if (!followed) {
+    if (ctx.json) return printJson({ scores: id, job });
+    return console.log(`scores ${id}, job ${job}`);
+  }
+  const set = await ctx.client.get<Record<string, unknown>>(`/v1/influence/scores/${id}`);
+  const count = (set.queries as { count?: number } | null)?.count ?? 0;
+  const queryIds = top ? await queryIdsOf(ctx, queries, count) : [];
+  const tops = await Promise.all(queryIds.map((q) => showTop(ctx, id, q, top!)));
+  if (ctx.json) return printJson({ scores: set, top: tops });
+  const shape = set.shape as number[] | undefined;
+  console.log(`scores ${id}: ${shape?.[0] ?? count} × ${shape?.[1] ?? "?"} (queries × training)`);
+  tops.forEach(printTop);
+}
+
 async function showTop(ctx: Context, scores: string, query: string, k: number): Promise<Top> {
   return await ctx.client.get<Top>(
     `/v1/influence/scores/${encodeURIComponent(scores)}/top`,
@@ -42,7 +75,7 @@ async function showTop(ctx: Context, scores: string, query: string, k: number): 
  */
 async function queryIdsOf(
   ctx: Context,
-  queries: { dataset: string; ids?: string[] } | { examples: { id: string }[] } | undefined,
+  queries: Queries | undefined,
   count: number,
 ): Promise<string[]> {
   if (!queries) return [];
@@ -121,11 +154,7 @@ export function influenceCommand(): Command {
     .requiredOption("--factors <id>", "fitted factors")
     .option("--queries <dataset>", "queries: a dataset")
     .option("--query-ids <ids>", "only these queries of the dataset", list)
-    .option(
-      "--query <text>",
-      "a query given inline (repeatable)",
-      (v, p: string[] = []) => [...p, v],
-    )
+    .option("--query <text>", "a query given inline (repeatable)", repeated)
     .option("--train <dataset>", "training examples (default: the factors')")
     .option("--train-ids <ids>", "only these training examples", list)
     .option("--self", "self-influence instead of pairwise")
@@ -138,14 +167,7 @@ export function influenceCommand(): Command {
     .option("--no-follow", "print the ids and return at once")
     .action(async (options, command: Command) => {
       const ctx = contextOf(command);
-      if (!options.self && !options.queries && !options.query) {
-        throw usageError("give --queries, --query or --self");
-      }
-      const queries = options.queries
-        ? { dataset: options.queries, ids: options.queryIds }
-        : options.query
-        ? { examples: (options.query as string[]).map((text, i) => ({ id: `q${i}`, text })) }
-        : undefined;
+      const queries = options.self ? undefined : queriesOf(options);
       const { id, job, followed } = await started(
         ctx,
         "/v1/influence/scores",
@@ -163,21 +185,62 @@ export function influenceCommand(): Command {
         "scores",
         options.follow,
       );
-      if (!followed) {
-        if (ctx.json) return printJson({ scores: id, job });
-        return console.log(`scores ${id}, job ${job}`);
-      }
-      const set = await ctx.client.get<Record<string, unknown>>(`/v1/influence/scores/${id}`);
-      const count = (set.queries as { count?: number } | null)?.count ?? 0;
-      const queryIds = await queryIdsOf(ctx, queries, count);
-      const tops = options.top && !options.self
-        ? await Promise.all(queryIds.map((q) => showTop(ctx, id, q, options.top)))
-        : [];
-      if (ctx.json) return printJson({ scores: set, top: tops });
-      console.log(
-        `scores ${id}: ${count} queries × ${(set.shape as number[])?.[1] ?? "?"} training examples`,
+      await reportScores(
+        ctx,
+        { id, job, followed },
+        queries,
+        options.self ? undefined : options.top,
       );
-      tops.forEach(printTop);
+    });
+
+  influence.command("tracin")
+    .description("TracIn-CP over a recorded run's checkpoints (follows the job)")
+    .requiredOption(
+      "--run <run>",
+      "a run recorded with --checkpoint-every (id, or name with --study)",
+    )
+    .option("--study <study>", "resolve the run by name in this study")
+    .option("--queries <dataset>", "queries: a dataset")
+    .option("--query-ids <ids>", "only these queries of the dataset", list)
+    .option("--query <text>", "a query given inline (repeatable)", repeated)
+    .option("--train <dataset>", "training examples (default: the run's, from its dataset)")
+    .option("--train-ids <ids>", "only these training examples", list)
+    .addOption(
+      new Option("--parameters <p>", "whose gradients").choices(["all", "linear", "mlp"]),
+    )
+    .addOption(
+      new Option("--projection <kind>", "project the gradients first").choices([
+        "dense",
+        "kronecker",
+      ]),
+    )
+    .option("--dim <n>", "projected dimension (with --projection)", integer)
+    .option("--seed <n>", "projection seed", integer)
+    .option("--top <k>", "then show each query's k most helpful and harmful examples", integer)
+    .option("--no-follow", "print the ids and return at once")
+    .action(async (options, command: Command) => {
+      const ctx = contextOf(command);
+      if ((options.projection === undefined) !== (options.dim === undefined)) {
+        throw usageError("--projection and --dim go together");
+      }
+      const queries = queriesOf(options);
+      const [run] = await runIds(ctx, options.study, [options.run]);
+      const { id, job, followed } = await started(
+        ctx,
+        "/v1/influence/tracin",
+        {
+          run,
+          queries,
+          train: options.train ? { dataset: options.train, ids: options.trainIds } : undefined,
+          parameters: options.parameters,
+          projection: options.projection
+            ? { kind: options.projection, dim: options.dim, seed: options.seed }
+            : undefined,
+        },
+        "scores",
+        options.follow,
+      );
+      await reportScores(ctx, { id, job, followed }, queries, options.top);
     });
 
   influence.command("top")

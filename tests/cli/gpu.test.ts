@@ -40,9 +40,14 @@ Deno.test("cli: record, influence factors, scores and top on the GPU", gpuTest, 
         "2",
         "--batch-size",
         "4",
+        "--checkpoint-every",
+        "3",
+        "--name-prefix",
+        "ck",
       ]);
       assert.equal(res.code, 0, res.stderr);
       const { runs } = JSON.parse(res.stdout);
+      assert.deepEqual(runs.map((r: { name: string }) => r.name), ["ck-0", "ck-1"]);
       assert.equal(runs.length, 2);
       for (const run of runs) {
         assert.equal(run.study, "rec");
@@ -113,6 +118,31 @@ Deno.test("cli: record, influence factors, scores and top on the GPU", gpuTest, 
       assert.equal(table.code, 0, table.stderr);
       assert.match(table.stdout, /query add1-0/);
       assert.match(table.stdout, /helpful|harmful/);
+    });
+
+    await t.step("influence tracin over a recorded run's checkpoints", async () => {
+      const res = await service.cli([
+        "--json",
+        "influence",
+        "tracin",
+        "--run",
+        "ck-0",
+        "--study",
+        "rec",
+        "--query",
+        "add1 5= 6",
+        "--parameters",
+        "mlp",
+        "--top",
+        "3",
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      const { scores: set, top } = JSON.parse(res.stdout);
+      assert.equal(set.method, "tracin");
+      // Default training examples: the run's 12, scored against the one query.
+      assert.deepEqual(set.shape, [1, 12]);
+      assert.equal(top[0].query, "q0");
+      assert.ok(top[0].helpful.length + top[0].harmful.length > 0);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
