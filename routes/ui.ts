@@ -6,6 +6,13 @@ import type { RouteModule } from "../src/http/types.ts";
 
 const WEB_DIR = new URL("../web/", import.meta.url);
 
+/**
+ * The page loads only its own script and styles and talks only to this origin; inline `style`
+ * attributes (bar widths, heat-map colours) are the one inline thing it uses.
+ */
+const PAGE_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+  "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 const ASSETS: Record<string, { file: string; type: string }> = {
   "app.js": { file: "dist/app.js", type: "text/javascript; charset=utf-8" },
   "app.css": { file: "dist/app.css", type: "text/css; charset=utf-8" },
@@ -40,6 +47,7 @@ export const uiRoutes: RouteModule = (app) => {
     return c.body(body.slice().buffer, 200, {
       "Content-Type": "text/html; charset=utf-8",
       "Cache-Control": "no-cache",
+      "Content-Security-Policy": PAGE_POLICY,
     });
   });
 

@@ -10,6 +10,7 @@ Deno.test("ui routes: shell and assets, without the token, not in the OpenAPI do
       const res = await ctx.app.request("/");
       assert.equal(res.status, 200);
       assert.match(res.headers.get("content-type")!, /^text\/html/);
+      assert.match(res.headers.get("content-security-policy")!, /default-src 'self'/);
       const html = await res.text();
       assert.match(html, /src="\/ui\/app\.js"/);
       assert.match(html, /href="\/ui\/app\.css"/);
