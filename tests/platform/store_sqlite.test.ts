@@ -175,6 +175,7 @@ Deno.test("store: jobs table", async (t) => {
         total: 2,
         etaSeconds: 3,
         throughput: 0.5,
+        unit: "steps",
         throughputUnit: "steps",
         message: "half",
         details: { run: 2, trainLoss: 1.25 },
