@@ -10,7 +10,9 @@ import { DatabaseSync } from "node:sqlite";
 import { tensorOwnerColumns } from "../../src/store/tensor_gc.ts";
 import { filesUnder, ServiceProcess } from "../helpers/service_process.ts";
 
-const KILLS = 20;
+// A longer soak: SIMFLUENCE_CRASH_KILLS=200 SIMFLUENCE_CRASH_SEED=7 deno test -A <this file>.
+const KILLS = Number(Deno.env.get("SIMFLUENCE_CRASH_KILLS") ?? 20);
+const SEED = Number(Deno.env.get("SIMFLUENCE_CRASH_SEED") ?? 20261202);
 const TINY = { vocab_size: 257, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 };
 
 function mulberry32(seed: number) {
@@ -88,9 +90,9 @@ async function runNames(service: ServiceProcess): Promise<Set<string>> {
   }
 }
 
-Deno.test("20 kills at random moments: every acknowledged object intact after each restart", async () => {
+Deno.test(`${KILLS} kills at random moments: every acknowledged object intact after each restart`, async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "simfluence-crashes-" });
-  const random = mulberry32(20261202);
+  const random = mulberry32(SEED);
   const acknowledged = new Map<string, SentRun>(); // run id → what was sent
   const unfinished: string[] = []; // names of uploads whose body never ended
   const keptRuns = new Set<string>(); // runs that training jobs' results name
