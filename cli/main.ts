@@ -54,7 +54,8 @@ export function buildProgram(): Command {
   // addCommand does not pass settings down: every command throws instead of exiting, so that
   // usage errors end in exit code 2 (report below).
   const configure = (command: Command) => {
-    command.exitOverride().showHelpAfterError("(add --help for usage)");
+    command.exitOverride().showHelpAfterError("(add --help for usage)")
+      .configureHelp({ showGlobalOptions: true });
     command.commands.forEach(configure);
   };
   configure(program);

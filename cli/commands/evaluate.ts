@@ -31,11 +31,11 @@ export function evaluateCommand(): Command {
   return new Command("evaluate")
     .description("measure a simulator on runs it was not fitted on")
     .argument("<simulator>", "simulator id")
-    .option("--runs <runs>", "held-out runs: ids or names (of the simulator's study)", list, [])
+    .option("--runs <runs>", "held-out runs: ids or names (of the simulator's study)", list)
     .option("--allow-fitting-runs", "also accept runs the simulator was fitted on")
     .action(async (id: string, options, command: Command) => {
       const ctx = contextOf(command);
-      if (options.runs.length === 0) throw usageError("--runs needs at least one run");
+      if (!options.runs?.length) throw usageError("--runs needs at least one run");
       const path = `/v1/simulators/${encodeURIComponent(id)}`;
       const sim = await ctx.client.get<Simulator>(path);
       const evaluation = await ctx.client.post<Evaluation>(`${path}/evaluate`, {

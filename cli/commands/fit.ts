@@ -27,8 +27,8 @@ export function fitCommand(): Command {
         "scores",
       ]).makeOptionMandatory(),
     )
-    .option("--train <runs>", "fitting runs: ids or names, comma-separated or repeated", list, [])
-    .option("--validation <runs>", "runs that choose λ (ids or names)", list, [])
+    .option("--train <runs>", "fitting runs: ids or names, comma-separated or repeated", list)
+    .option("--validation <runs>", "runs that choose λ (ids or names)", list)
     .option("--lambda <λ>", 'ridge factor, or "auto" (the service default)', lambda)
     .option("--scores <file>", "kind scores: JSON {test id: {train id: score}}")
     .option("--score-set <id>", "kind scores: a stored influence score set")
@@ -36,12 +36,12 @@ export function fitCommand(): Command {
     .option("--no-follow", "print the simulator and job ids and return at once")
     .action(async (options, command: Command) => {
       const ctx = contextOf(command);
-      if (options.train.length === 0) throw usageError("--train needs at least one run");
+      if (!options.train?.length) throw usageError("--train needs at least one run");
       const body: Record<string, unknown> = {
         study: options.study,
         kind: options.kind,
         trainRuns: await runIds(ctx, options.study, options.train),
-        validationRuns: await runIds(ctx, options.study, options.validation),
+        validationRuns: await runIds(ctx, options.study, options.validation ?? []),
       };
       if (options.lambda !== undefined) body.lambda = options.lambda;
       if (options.scores) body.scores = await readJsonFile(options.scores);

@@ -143,7 +143,9 @@ function runRow(r: Run): (string | number)[] {
 }
 
 export function runsCommand(): Command {
-  const runs = new Command("runs").description("training runs: upload, list, export, delete");
+  const runs = new Command("runs").description(
+    "training runs: upload, list, show, export, trajectories, delete",
+  );
 
   runs.command("upload")
     .description(
