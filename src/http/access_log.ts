@@ -1,4 +1,6 @@
 // One structured line per request, written when the response (or a stream's headers) is ready.
+// The path is logged without its query string, so a `?stream_token=` never reaches the log; the
+// caller is named by its token's name, never the secret.
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./types.ts";
 
@@ -10,6 +12,7 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
+      token: c.get("tokenName"),
       durationMs: Math.round((performance.now() - started) * 100) / 100,
     });
   };

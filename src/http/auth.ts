@@ -86,6 +86,7 @@ export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler<AppEnv
       if (!streamTokens.verify(streamToken, path)) {
         throw refuse("stream token invalid, expired, or minted for another stream", true);
       }
+      c.set("tokenName", "stream-token");
       return next();
     }
 
@@ -95,6 +96,7 @@ export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler<AppEnv
     if (!match) throw refuse("missing `Authorization: Bearer <token>` header", false);
     const token = findToken(match[1], tokens);
     if (!token) throw refuse("invalid API token", true);
+    c.set("tokenName", token.name);
     const needed = requiredScope(c.req.method, path);
     if (needed === "write" && token.scope !== "write") {
       throw new ApiError(

@@ -17,6 +17,8 @@ export interface AppEnv {
     logger: Logger;
     /** Set by the body limit (413) or the idle timeout (408) when the body failed while read. */
     bodyLimitError?: ApiError;
+    /** Who was let in: a configured token's name, or "stream-token"; unset without auth. */
+    tokenName?: string;
   };
 }
 

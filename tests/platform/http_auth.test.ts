@@ -232,6 +232,9 @@ Deno.test("auth: stream tokens open their one stream until they expire, and stay
     await jobToken.body?.cancel();
 
     const logged = JSON.stringify(ctx.logger.lines);
+    const requests = ctx.logger.lines.filter((line) => line.msg === "request");
+    assert.ok(requests.some((line) => line.token === "dashboard"), "the token's name is logged");
+    assert.ok(requests.some((line) => line.token === "stream-token"));
     assert.ok(logged.includes(`/v1/simulations/${first}/events`), "the stream was logged");
     assert.ok(!logged.includes(signature), "the access log holds the stream token");
     assert.ok(!logged.includes(READ), "the access log holds a bearer token");
