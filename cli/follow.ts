@@ -68,6 +68,7 @@ export async function followJob(ctx: Context, jobId: string, label: string): Pro
     }
   };
   const finished = (job: Job) => {
+    if (job.status === "succeeded") bar.update(1000, 1000, "done");
     bar.stop();
     if (!ctx.json && !Deno.stderr.isTerminal()) note(`${label}: ${job.status}`);
     return job;

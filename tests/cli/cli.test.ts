@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { generateRuns, randomModel } from "../../src/simfluence/math/synthetic.ts";
 import type { Run } from "../../src/simfluence/math/types.ts";
-import { runCli, startService } from "./harness.ts";
+import { runCli, runCliInTerminal, scriptPath, startService } from "./harness.ts";
 
 const N = 10;
 const M = 4;
@@ -142,8 +142,31 @@ Deno.test("cli: a study from upload to a streamed simulation", async (t) => {
       ]);
       assert.equal(res.code, 0, res.stderr);
       assert.match(res.stderr, /^fit additive: succeeded$/m);
+      assert.doesNotMatch(res.stderr, /[█░]/, "no progress bar without a terminal");
       assert.match(res.stdout, /│ status\s+│ ready/);
       assert.match(res.stdout, /│ kind\s+│ additive/);
+    });
+
+    await t.step({
+      name: "fit on a terminal: a progress bar, then the fit",
+      ignore: scriptPath === undefined,
+      fn: async () => {
+        const res = await runCliInTerminal([
+          "--url",
+          service.url,
+          "fit",
+          "--study",
+          "s1",
+          "--kind",
+          "multiplicative",
+          "--train",
+          "run-0,run-1,run-2,run-3",
+        ]);
+        assert.equal(res.code, 0, res.stdout);
+        // The bar's last frame: full, then the fit's table.
+        assert.match(res.stdout, /fit multiplicative \[█{30}\] 100% done/);
+        assert.match(res.stdout, /│ kind\s+│ multiplicative/);
+      },
     });
 
     await t.step("evaluate: a table per held-out run and pooled", async () => {
@@ -354,7 +377,12 @@ Deno.test("cli: a study from upload to a streamed simulation", async (t) => {
       assert.match(shown.stdout, /test examples: q0, q1, q2, q3/);
       const gone = await service.cli(["studies", "delete", "s1"]);
       assert.equal(gone.code, 0, gone.stderr);
-      assert.match(gone.stdout, /deleted study s1 \(6 runs, 2 simulators\)/);
+      // Simulators: the linear and additive fits, and the multiplicative one where a terminal ran.
+      const simulators = scriptPath === undefined ? 2 : 3;
+      assert.match(
+        gone.stdout,
+        new RegExp(`deleted study s1 \\(6 runs, ${simulators} simulators\\)`),
+      );
       const after = JSON.parse(
         (await service.cli(["--json", "runs", "list", "--study", "s1"])).stdout,
       );

@@ -31,6 +31,34 @@ export async function startService(options: TestAppOptions = {}) {
   };
 }
 
+/** `script`, which gives a command a pseudo-terminal, where there is one (util-linux). */
+export const scriptPath = ["/usr/bin/script", "/bin/script"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+
+const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+/** Runs the CLI on a pseudo-terminal: what a person sees, stdout and stderr together. */
+export async function runCliInTerminal(args: string[]): Promise<CliResult> {
+  const command = [Deno.execPath(), "run", "-A", MAIN, ...args].map(shellQuote).join(" ");
+  const output = await new Deno.Command(scriptPath!, {
+    args: ["-qec", command, "/dev/null"],
+    env: { NO_COLOR: "1", SIMFLUENCE_API_TOKEN: "", COLUMNS: "160" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
 export async function runCli(args: string[], env: Record<string, string> = {}) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", MAIN, ...args],
