@@ -74,6 +74,12 @@ async function waitText(page: Page, selector: string, pattern: RegExp, timeout =
   );
 }
 
+/** Opens a tab and waits until it has loaded what it shows. */
+async function openTab(page: Page, id: string) {
+  await page.click(`#tab-${id}`);
+  await page.waitForSelector(`#panel[data-ready=${id}]`, { timeout: 30_000 });
+}
+
 /** `element.dataset` of the first match. */
 function dataset(page: Page, selector: string): Promise<Record<string, string>> {
   return evaluate(page, `({...document.querySelector(${JSON.stringify(selector)}).dataset})`);
@@ -206,7 +212,7 @@ Deno.test({
       await t.step(
         "2. fit a Linear simulator: progress reaches done; 3. the evaluation",
         async () => {
-          await page.click("#tab-fit");
+          await openTab(page, "fit");
           await page.waitForSelector("select[name=fit-study] option");
           if (
             await evaluate(page, `document.querySelector("select[name=fit-study]").value`) !==
@@ -252,7 +258,7 @@ Deno.test({
       );
 
       await t.step("4. a counterfactual streams the expected number of points", async () => {
-        await page.click("#tab-counterfactuals");
+        await openTab(page, "counterfactuals");
         await page.waitForSelector("#view-counterfactuals[data-ready=true]", { timeout: 30_000 });
         await page.waitForSelector(".influence button[data-train]", { timeout: 30_000 });
         const dropped = (await dataset(page, ".influence .helpful button[data-train]")).train;
@@ -291,7 +297,7 @@ Deno.test({
           }),
         });
         assert.equal(res.status, 201, await res.text());
-        await page.click("#tab-models");
+        await openTab(page, "models");
         await waitText(page, ".models-table", /tiny/);
         await choose(page, "select[name=train-dataset]", "builtin:skills");
         await page.click("button[name=record]");
@@ -343,7 +349,7 @@ Deno.test({
             headers: { authorization: `Bearer ${TOKEN}` },
           }).then((r) => r.text());
           assert.match(events, /event: done/);
-          await page.click("#tab-attribution");
+          await openTab(page, "attribution");
           await waitText(page, "#view-attribution", /No pairwise score sets yet/);
           await page.waitForSelector("select[name=new-factors] option");
           await page.type("textarea[name=new-prompt]", "rev 123=");
@@ -408,7 +414,7 @@ Deno.test({
             } else void request.continue();
           });
           try {
-            await page.click("#tab-counterfactuals");
+            await openTab(page, "counterfactuals");
             await page.waitForSelector("#view-counterfactuals[data-ready=true]", {
               timeout: 30_000,
             });
@@ -417,7 +423,7 @@ Deno.test({
             await waitText(page, "#view-counterfactuals .error", /stream was lost after step 3/);
             assert.equal((await dataset(page, "#view-counterfactuals .chart")).status, "lost");
 
-            await page.click("#tab-models");
+            await openTab(page, "models");
             await page.waitForSelector("button[name=record]");
             await setValue(page, "input[name=steps]", "10");
             await page.click("button[name=record]");

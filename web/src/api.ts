@@ -153,6 +153,8 @@ export interface Simulator {
   trainRuns: string[];
   validationRuns: string[];
   lambda: number | string | null;
+  /** The λ the fit used (chosen on the validation runs when `lambda` is "auto"). */
+  lambdaFactor: number | null;
   error: string | null;
   createdAt: string;
 }

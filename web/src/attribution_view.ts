@@ -352,5 +352,5 @@ export function attributionView(): View {
     factorsArea,
     newQueryArea,
   );
-  return { root, refresh: () => void load() };
+  return { root, refresh: () => load() };
 }

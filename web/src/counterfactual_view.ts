@@ -280,5 +280,5 @@ export function counterfactualView(): View {
     el("div", { class: "columns" }, el("section", { class: "main" }, chart.root), influenceArea),
   );
   keepInput.id = "cf-keep";
-  return { root, refresh: () => void loadSimulators() };
+  return { root, refresh: loadSimulators };
 }

@@ -142,7 +142,9 @@ export function fitView(): View {
           el("code", {}, s.id.slice(0, 8)),
           s.kind,
           s.status + (s.error ? `: ${s.error}` : ""),
-          typeof s.lambda === "number" ? fmt(s.lambda) : String(s.lambda ?? "–"),
+          s.lambdaFactor !== null
+            ? `${fmt(s.lambdaFactor)}${s.lambda === "auto" ? " (auto)" : ""}`
+            : String(s.lambda ?? "–"),
           s.trainRuns.length,
           s.status === "ready"
             ? el("button", {
@@ -302,5 +304,5 @@ export function fitView(): View {
     resultArea,
     existingArea,
   );
-  return { root, refresh: () => void loadStudies() };
+  return { root, refresh: loadStudies };
 }

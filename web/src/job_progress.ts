@@ -53,7 +53,7 @@ export class JobView {
     this.root = el(
       "section",
       { class: "job", "data-job": jobId, "aria-live": "polite" },
-      el("h4", {}, `${title} `, el("code", {}, jobId.slice(0, 8))),
+      el("h4", {}, `${title} · job `, el("code", {}, jobId.slice(0, 8))),
       el("div", { class: "job-bar" }, this.bar, this.status, this.cancelButton),
       this.line,
       this.alert,

@@ -93,7 +93,12 @@ function showTabs(app: HTMLElement): void {
     }
     panel.replaceChildren(el("h2", {}, tab.title), view.root);
     panel.setAttribute("aria-labelledby", `tab-${tab.id}`);
-    view.refresh();
+    // `data-ready` names the tab once its data is shown (tests wait for it before clicking).
+    delete panel.dataset.ready;
+    const shown = view;
+    void shown.refresh().finally(() => {
+      if (views.get(tab.id) === shown && panel.contains(shown.root)) panel.dataset.ready = tab.id;
+    });
     if (location.hash !== `#${tab.id}`) history.replaceState(null, "", `#${tab.id}`);
   };
   put(

@@ -186,5 +186,5 @@ export function modelsView(): View {
     formArea,
     jobArea,
   );
-  return { root, refresh: () => void load() };
+  return { root, refresh: load };
 }

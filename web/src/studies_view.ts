@@ -256,5 +256,5 @@ export function studiesView(): View {
     ),
     el("section", {}, el("h3", {}, "Upload runs"), dropZone, uploadLog),
   );
-  return { root, refresh: () => void loadStudies() };
+  return { root, refresh: loadStudies };
 }
