@@ -136,8 +136,13 @@ Deno.test("training runs: record, store, fit and evaluate", gpuTest, async (t) =
 
         const tensors = ctx.store.get(RUNS).checkpoints(runId).map((k) => k.tensor);
         assert.equal(tensors.length, 2);
+        // A simulator was fitted on this run above: only a forced delete goes through.
         assert.equal(
           (await ctx.app.request(`/v1/runs/${runId}`, { method: "DELETE" })).status,
+          409,
+        );
+        assert.equal(
+          (await ctx.app.request(`/v1/runs/${runId}?force=true`, { method: "DELETE" })).status,
           204,
         );
         assert.ok(tensors.every((id) => ctx.store.tensors.info(id) === null), "files deleted too");
