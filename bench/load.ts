@@ -1,8 +1,9 @@
-// `deno task load [--watchers N] [--starters N] [--steps N] [--json]`: a load test of the running
-// service, started here as a child process (main.ts on a fresh data directory and a free port):
-// N watchers stream GET /v1/simulations/:id/events while `starters` clients start simulations
-// (honouring 429 + Retry-After), run uploads go on, and /healthz is probed throughout. Prints the
-// figures (and JSON with --json). tests/platform/http_load.test.ts runs a smaller load in-process.
+// `deno task load [--watchers N] [--starters N] [--steps N] [--no-fit] [--json]`: a load test of
+// the service, started here as a child process (main.ts on a fresh data directory and a free port):
+// N watchers (500) stream GET /v1/simulations/:id/events while `starters` clients (50) start
+// simulations (honouring 429 + Retry-After), run uploads go on, a simulator fit (λ "auto") runs on
+// the GPU, and /healthz is probed throughout from a thread of its own. Prints the figures (and JSON
+// with --json). tests/platform/http_load.test.ts runs a smaller load (100 watchers, 10 starters).
 import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
 
 export interface LoadOptions {
@@ -23,6 +24,8 @@ export interface LoadOptions {
   healthzIntervalMs: number;
   /** Resident memory of the service now, in bytes. */
   rss: () => number;
+  /** Other work started with the load (a GPU fit); the probes go on until it is done too. */
+  background?: () => Promise<unknown>;
 }
 
 export interface LoadFigures {
@@ -44,6 +47,8 @@ export interface LoadFigures {
   serverErrors: number;
   healthz: { probes: number; p50Ms: number; p99Ms: number; maxMs: number; failures: number };
   peakRssMiB: number;
+  /** Seconds the background work took (null without any). */
+  backgroundSeconds: number | null;
   wallSeconds: number;
 }
 
@@ -115,6 +120,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
   );
   prober.postMessage({ url: `${o.baseUrl}/healthz`, intervalMs: o.healthzIntervalMs });
   await warmedUp;
+  let backgroundSeconds: number | null = null;
+  const background = o.background?.().then(() => {
+    backgroundSeconds = round((performance.now() - started) / 1000);
+  });
 
   let uploads = 0;
   let uploadFailures = 0;
@@ -182,7 +191,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     }
   });
   try {
-    await Promise.all(starters);
+    await Promise.all([...starters, background]);
   } finally {
     running = false;
     prober.postMessage("stop");
@@ -215,6 +224,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
       failures: probes.failures,
     },
     peakRssMiB: round(peakRss / 2 ** 20),
+    backgroundSeconds,
     wallSeconds: round((performance.now() - started) / 1000),
   };
 }
@@ -252,16 +262,7 @@ export function syntheticStudy(study: string, shape = { n: 24, m: 8, runs: 6, st
   return { trainIds, testIds, bodies };
 }
 
-/** Uploads a synthetic study and fits a linear simulator on it; the simulator's id. */
-export async function fittedSimulator(
-  baseUrl: string,
-  token?: string,
-): Promise<{ simulator: string; trainIds: string[]; uploadBody: (i: number) => unknown }> {
-  const headers = {
-    "content-type": "application/json",
-    ...(token ? { Authorization: `Bearer ${token}` } : {}),
-  };
-  const { trainIds, bodies } = syntheticStudy("load");
+async function uploadStudy(baseUrl: string, headers: HeadersInit, bodies: unknown[]) {
   const runIds: string[] = [];
   for (const body of bodies) {
     const res = await fetch(`${baseUrl}/v1/runs`, {
@@ -272,40 +273,89 @@ export async function fittedSimulator(
     if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
     runIds.push((await res.json()).id);
   }
+  return runIds;
+}
+
+/** Fits a linear simulator and waits for the job; the simulator's id. */
+async function fitLinear(
+  baseUrl: string,
+  headers: HeadersInit,
+  study: string,
+  runIds: string[],
+  lambda: number | "auto",
+): Promise<string> {
   const res = await fetch(`${baseUrl}/v1/simulators`, {
     method: "POST",
     headers,
-    body: JSON.stringify({ study: "load", kind: "linear", trainRuns: runIds, lambda: 0.1 }),
+    body: JSON.stringify({ study, kind: "linear", trainRuns: runIds, lambda }),
   });
   if (res.status !== 202) throw new Error(`fit: ${res.status} ${await res.text()}`);
   const { simulator, job } = await res.json();
   for (;;) {
     const state = await (await fetch(`${baseUrl}/v1/jobs/${job}`, { headers })).json();
-    if (state.status === "succeeded") break;
+    if (state.status === "succeeded") return simulator.id;
     if (state.status === "failed" || state.status === "cancelled") {
       throw new Error(`fit ${state.status}: ${state.error}`);
     }
     await sleep(50);
   }
+}
+
+/**
+ * Uploads a synthetic study and fits a linear simulator on it to simulate from; with
+ * `backgroundFit`, also a larger study, and `background` fits it (λ "auto": a sweep of GPU solves)
+ * as GPU work during the load.
+ */
+export async function fittedSimulator(
+  baseUrl: string,
+  options: { token?: string; backgroundFit?: boolean } = {},
+): Promise<
+  {
+    simulator: string;
+    trainIds: string[];
+    uploadBody: (i: number) => unknown;
+    background?: () => Promise<unknown>;
+  }
+> {
+  const headers = {
+    "content-type": "application/json",
+    ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
+  };
+  const { trainIds, bodies } = syntheticStudy("load");
+  const simulator = await fitLinear(
+    baseUrl,
+    headers,
+    "load",
+    await uploadStudy(baseUrl, headers, bodies),
+    0.1,
+  );
+  let background: (() => Promise<unknown>) | undefined;
+  if (options.backgroundFit) {
+    const large = syntheticStudy("load-fit", { n: 400, m: 64, runs: 10, steps: 80 });
+    const runIds = await uploadStudy(baseUrl, headers, large.bodies);
+    background = () => fitLinear(baseUrl, headers, "load-fit", runIds, "auto");
+  }
   // Uploads during the load go to a study of their own, with the same shape.
   const template = bodies[0];
   return {
-    simulator: simulator.id,
+    simulator,
     trainIds,
     uploadBody: (i) => ({ ...template, study: "load-uploads", name: `upload-${i}` }),
+    background,
   };
 }
 
 function parseArgs(argv: string[]) {
-  const args = { watchers: 500, starters: 50, steps: 200, json: false };
+  const args = { watchers: 500, starters: 50, steps: 200, json: false, fit: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") args.json = true;
+    else if (arg === "--no-fit") args.fit = false;
     else if (arg === "--watchers") args.watchers = Number(argv[++i]);
     else if (arg === "--starters") args.starters = Number(argv[++i]);
     else if (arg === "--steps") args.steps = Number(argv[++i]);
     else {throw new Error(
-        `unknown argument ${arg} (use --watchers N, --starters N, --steps N, --json)`,
+        `unknown argument ${arg} (use --watchers N, --starters N, --steps N, --no-fit, --json)`,
       );}
   }
   return args;
@@ -371,7 +421,7 @@ if (import.meta.main) {
   try {
     const { baseUrl } = service;
     const device = await (await fetch(`${baseUrl}/v1/device`)).json();
-    const prepared = await fittedSimulator(baseUrl);
+    const prepared = await fittedSimulator(baseUrl, { backgroundFit: args.fit });
     const figures = await runLoad({
       baseUrl,
       ...prepared,

@@ -105,14 +105,15 @@ export class SimulationRegistry {
   }
 
   /**
-   * When the first running simulation should finish, from its pace so far: 1 to 10 s (an early
-   * pace, before the GPU pipeline is warm, overestimates; a client may always come back sooner).
+   * When the first running simulation should finish, from its pace so far: 1 to 10 s, and 1 s
+   * while none has done a tenth of its steps (an early pace overestimates).
    */
   private soonestFinishSeconds(running: Entry[]): number {
     const now = Date.now();
     let soonest = Infinity;
     for (const entry of running) {
-      if (entry.steps === 0 || entry.totalSteps === 0) continue;
+      // The first chunks are small (ramp-up) and pay the set-up: too early to tell a pace.
+      if (entry.totalSteps === 0 || entry.steps < entry.totalSteps / 10) continue;
       const perStep = (now - entry.createdAt) / entry.steps;
       soonest = Math.min(soonest, (entry.totalSteps - entry.steps) * perStep);
     }
