@@ -32,9 +32,16 @@ export interface LoadFigures {
   watchers: number;
   starters: number;
   stepsPerSimulation: number;
-  /** Watchers that saw meta, every step 1..T in order, and done. */
+  /** Most event streams open at once (each watcher keeps one open while simulations run). */
+  peakOpenStreams: number;
+  /** Streams read to their end, and those that saw meta, every step 1..T in order, and done. */
+  watchSessions: number;
+  sessionsComplete: number;
+  /** Watchers all of whose streams were complete (and that read at least one). */
   watchersComplete: number;
-  /** Step events missing or out of order, over all watchers. */
+  /** Simulations that at least one complete stream covered. */
+  simulationsWatched: number;
+  /** Step events missing or out of order, over all streams. */
   stepsMissing: number;
   eventsReceived: number;
   /** 429s the starters got, how many lacked Retry-After, and the longest wait asked. */
@@ -66,38 +73,57 @@ async function watch(
   url: string,
   headers: HeadersInit,
   steps: number,
+  streams: { open: number; peak: number },
 ): Promise<{ status: number; complete: boolean; missing: number; events: number }> {
   const res = await fetch(url, { headers });
   if (res.status !== 200 || !res.body) {
     await res.body?.cancel();
     return { status: res.status, complete: false, missing: steps, events: 0 };
   }
+  streams.open++;
+  streams.peak = Math.max(streams.peak, streams.open);
+  try {
+    return await readStream(res.body, steps, res.status);
+  } finally {
+    streams.open--;
+  }
+}
+
+async function readStream(
+  body: ReadableStream<Uint8Array>,
+  steps: number,
+  status: number,
+): Promise<{ status: number; complete: boolean; missing: number; events: number }> {
   let buffered = "";
   let expected = 1;
   let missing = 0;
   let events = 0;
   let sawMeta = false;
   let sawDone = false;
-  for await (const text of res.body.pipeThrough(new TextDecoderStream())) {
-    // One split per chunk: slicing the buffer per event would copy it quadratically.
-    const blocks = (buffered + text).split("\n\n");
-    buffered = blocks.pop()!;
-    for (const block of blocks) {
-      const event = /^event: (\w+)$/m.exec(block)?.[1];
-      if (!event) continue;
+  // One regular-expression pass per chunk over whole events (the load generator shares the CPU
+  // with the service, so it reads cheaply): the event name, and a step's number, the first field
+  // of its data; the losses are not parsed.
+  const pattern = /^event: (\w+)\ndata: (?:\{"t":(\d+))?/gm;
+  for await (const text of body.pipeThrough(new TextDecoderStream())) {
+    const whole = buffered + text;
+    const end = whole.lastIndexOf("\n\n") + 2;
+    buffered = whole.slice(end);
+    pattern.lastIndex = 0;
+    const complete = whole.slice(0, end);
+    for (let match; (match = pattern.exec(complete)) !== null;) {
       events++;
+      const event = match[1];
       if (event === "meta") sawMeta = true;
       else if (event === "done") sawDone = true;
       else if (event === "step") {
-        // The step number is the first field of the data; no need to parse the losses.
-        const t = Number(/"t":(\d+)/.exec(block)?.[1]);
+        const t = Number(match[2]);
         if (t !== expected) missing += Math.abs(t - expected);
         expected = t + 1;
       }
     }
   }
   missing += Math.max(0, steps + 1 - expected);
-  return { status: res.status, complete: sawMeta && sawDone && missing === 0, missing, events };
+  return { status, complete: sawMeta && sawDone && missing === 0, missing, events };
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
@@ -145,17 +171,23 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
   let rateLimited = 0;
   let retryAfterMissing = 0;
   let retryAfterMax = 0;
-  let watchersComplete = 0;
   let stepsMissing = 0;
   let eventsReceived = 0;
+  let watchSessions = 0;
+  let sessionsComplete = 0;
+  let watchersComplete = 0;
+  const streams = { open: 0, peak: 0 };
   const curriculum = Array.from(
     { length: o.steps },
     (_, t) => [o.trainIds[t % o.trainIds.length], o.trainIds[(t * 7 + 3) % o.trainIds.length]],
   );
-  // Spread the watchers over the starters as evenly as the numbers allow.
-  const watchersOf = (s: number) =>
-    Math.floor(o.watchers / o.starters) + (s < o.watchers % o.starters ? 1 : 0);
-  const starters = Array.from({ length: o.starters }, async (_, s) => {
+  // Started simulations nobody has yet seen finish. Each watcher keeps one stream open at a time,
+  // on one of these in turn (a late one replays from the start), so that all of them are connected
+  // together while simulations run, and every simulation is watched as soon as it starts.
+  const live: string[] = [];
+  const watched = new Set<string>();
+  let startersDone = false;
+  const starters = Array.from({ length: o.starters }, async () => {
     while (true) {
       const res = await fetch(`${o.baseUrl}/v1/simulations`, {
         method: "POST",
@@ -174,24 +206,40 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
         continue;
       }
       if (res.status !== 202) throw new Error(`start: ${res.status} ${await res.text()}`);
-      const { events } = await res.json();
-      const results = await Promise.all(
-        Array.from(
-          { length: watchersOf(s) },
-          () => watch(`${o.baseUrl}${events}`, auth, o.steps),
-        ),
-      );
-      for (const r of results) {
-        count5xx(r.status);
-        if (r.complete) watchersComplete++;
-        stepsMissing += r.missing;
-        eventsReceived += r.events;
-      }
+      live.push(`${o.baseUrl}${(await res.json()).events}`);
       return;
     }
   });
+  const watchers = Array.from({ length: o.watchers }, async (_, w) => {
+    let turn = w;
+    let sessions = 0;
+    let complete = 0;
+    while (live.length > 0 || !startersDone) {
+      if (live.length === 0) {
+        await sleep(5);
+        continue;
+      }
+      const url = live[turn++ % live.length];
+      const result = await watch(url, auth, o.steps, streams);
+      count5xx(result.status);
+      sessions++;
+      stepsMissing += result.missing;
+      eventsReceived += result.events;
+      if (result.complete) {
+        complete++;
+        watched.add(url);
+      }
+      // Seen to its end (complete or not): no more watchers for it.
+      const at = live.indexOf(url);
+      if (at >= 0) live.splice(at, 1);
+    }
+    watchSessions += sessions;
+    sessionsComplete += complete;
+    if (sessions > 0 && complete === sessions) watchersComplete++;
+  });
+  const allStarted = Promise.all(starters).then(() => (startersDone = true));
   try {
-    await Promise.all([...starters, background]);
+    await Promise.all([allStarted, ...watchers, background]);
   } finally {
     running = false;
     prober.postMessage("stop");
@@ -207,7 +255,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     watchers: o.watchers,
     starters: o.starters,
     stepsPerSimulation: o.steps,
+    peakOpenStreams: streams.peak,
+    watchSessions,
+    sessionsComplete,
     watchersComplete,
+    simulationsWatched: watched.size,
     stepsMissing,
     eventsReceived,
     rateLimited,

@@ -1,7 +1,7 @@
 // A small version of bench/load.ts: the service (main.ts, a child process, at most 2 simulations at
-// once) serves 100 watchers of simulation event streams while 10 clients start simulations (so
-// 429s with Retry-After come, and are honoured), run uploads go on, and /healthz is probed every
-// 20 ms from a thread of its own.
+// once) serves 100 watchers of simulation event streams (each keeps one open while simulations
+// run) while 10 clients start simulations (so 429s with Retry-After come, and are honoured), run
+// uploads go on, and /healthz is probed every 20 ms from a thread of its own.
 import assert from "node:assert/strict";
 import { fittedSimulator, rssOf, runLoad, startService } from "../../bench/load.ts";
 
@@ -22,6 +22,9 @@ Deno.test("load: 100 watchers get every step, 429s carry Retry-After, /healthz s
     });
     console.log(JSON.stringify(figures));
     assert.equal(figures.watchersComplete, 100, "every watcher receives every step");
+    assert.equal(figures.sessionsComplete, figures.watchSessions);
+    assert.equal(figures.peakOpenStreams, 100, "all watchers were connected at once");
+    assert.equal(figures.simulationsWatched, 10, "every simulation was watched to its end");
     assert.equal(figures.stepsMissing, 0);
     assert.equal(figures.serverErrors, 0);
     assert.ok(figures.rateLimited > 0, "ten starters against a limit of two get 429s");
