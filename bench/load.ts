@@ -457,6 +457,18 @@ export async function startService(env: Record<string, string> = {}) {
   return { baseUrl, pid: child.pid, stop };
 }
 
+/** CPU seconds (user + system) process `pid` has used so far (Linux; 0 where /proc cannot tell). */
+export function cpuSecondsOf(pid: number | "self"): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** The resident set of process `pid` now ("VmRSS") or at its peak ("VmHWM"), in bytes (Linux). */
 export function rssOf(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): number {
   try {
@@ -474,6 +486,7 @@ if (import.meta.main) {
     const { baseUrl } = service;
     const device = await (await fetch(`${baseUrl}/v1/device`)).json();
     const prepared = await fittedSimulator(baseUrl, { backgroundFit: args.fit });
+    const cpuBefore = { service: cpuSecondsOf(service.pid), load: cpuSecondsOf("self") };
     const figures = await runLoad({
       baseUrl,
       ...prepared,
@@ -488,6 +501,9 @@ if (import.meta.main) {
     const result = {
       device: `${device.description || device.vendor} (fallback: ${device.isFallbackAdapter})`,
       ...figures,
+      // Where the two cores went: the service (with llvmpipe's threads) and this load generator.
+      serviceCpuSeconds: round(cpuSecondsOf(service.pid) - cpuBefore.service),
+      loadGeneratorCpuSeconds: round(cpuSecondsOf("self") - cpuBefore.load),
       // The kernel's high-water mark also catches peaks between two samples.
       peakRssMiB: Math.max(figures.peakRssMiB, round(rssOf(service.pid, "VmHWM") / 2 ** 20)),
     };
