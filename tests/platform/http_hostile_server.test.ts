@@ -38,6 +38,24 @@ function repeated(unit: string, total: number): ReadableStream<Uint8Array> {
   });
 }
 
+/**
+ * A stream of `unit` in 64 KiB chunks that ends only when told to (so the server can shut down
+ * once the test has its answer); `sent()` says how many bytes it produced.
+ */
+function endless(unit: string) {
+  const chunk = new TextEncoder().encode(unit.repeat(Math.ceil(65_536 / unit.length)));
+  let sent = 0;
+  let stopped = false;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (stopped) return controller.close();
+      controller.enqueue(chunk);
+      sent += chunk.length;
+    },
+  });
+  return { stream, sent: () => sent, stop: () => (stopped = true) };
+}
+
 /** Times /healthz every 50 ms until `stop` resolves; returns the slowest answer. */
 async function slowestHealthCheck(base: string, stop: Promise<unknown>): Promise<number> {
   let done = false;
@@ -105,6 +123,20 @@ Deno.test("a chunked body over the 64 MB limit gets its 413 as soon as it crosse
     assert.ok(json2.ms < QUICK_MS, `answered after ${json2.ms.toFixed(0)} ms`);
   }));
 
+Deno.test("a chunked body that never ends gets its 413 once it crosses the limit", () =>
+  withServer({ env: { SIMFLUENCE_MAX_BODY_MB: "4" } }, async (base) => {
+    for (const [type, unit] of [["application/x-ndjson", " \n"], ["application/json", "["]]) {
+      const body = endless(unit);
+      const { status, json, ms } = await postStream(`${base}/v1/runs`, type, body.stream);
+      body.stop();
+      assert.equal(status, 413, JSON.stringify(json));
+      assert.equal(json.error.code, "payload_too_large");
+      assert.ok(ms < QUICK_MS, `${type}: answered after ${ms.toFixed(0)} ms`);
+      // Read ahead by the client and the pipes, but nowhere near without end.
+      assert.ok(body.sent() < 32 * 1024 * 1024, `${type}: ${body.sent()} bytes were sent`);
+    }
+  }));
+
 /** Sends `head` over a raw socket, then nothing; returns what the server wrote and when it ended. */
 async function stallAfter(port: number, head: string, waitMs: number) {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -164,11 +196,13 @@ const SLOW_BODIES: [string, string][] = [
 
 Deno.test("bodies that never finish are cut off after the idle timeout with a 408", () =>
   withServer({ bodyIdleTimeoutMs: IDLE_MS }, async (base, port) => {
-    const stalls = SLOW_BODIES.map(([, head]) => stallAfter(port, head, IDLE_MS + QUICK_MS));
+    // Each kind of stalled body twelve times at once: 48 connections held open.
+    const bodies = Array.from({ length: 12 }, () => SLOW_BODIES).flat();
+    const stalls = bodies.map(([, head]) => stallAfter(port, head, IDLE_MS + QUICK_MS));
     const slowest = await slowestHealthCheck(base, Promise.all(stalls));
     const answers = await Promise.all(stalls);
     answers.forEach(({ text, ms }, i) => {
-      const label = SLOW_BODIES[i][0];
+      const label = bodies[i][0];
       assert.match(text, /^HTTP\/1\.1 408/, `${label}: ${text.slice(0, 300) || "(nothing)"}`);
       assert.match(text, /"code":"request_timeout"/, label);
       assert.ok(ms >= IDLE_MS * 0.9, `${label}: answered after ${ms.toFixed(0)} ms`);
