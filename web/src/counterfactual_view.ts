@@ -226,6 +226,7 @@ export function counterfactualView(): View {
     } finally {
       redraw.now();
       chart.root.dataset.status = finished ? "done" : "lost";
+      chart.root.dataset.maxRedrawLagMs = redraw.maxLagMs.toFixed(1);
       if (running === controller) running = null;
     }
   }

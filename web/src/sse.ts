@@ -43,24 +43,49 @@ export async function* stream(
   yield* readEvents(response);
 }
 
+/** A redraw at most this long after new data arrived, even where frames are not painted. */
+const MAX_REDRAW_DELAY_MS = 50;
+
+export interface Throttle {
+  /** New data arrived: redraw at the next frame (or within MAX_REDRAW_DELAY_MS). */
+  schedule(): void;
+  /** Redraw now (the stream ended). */
+  now(): void;
+  /** The longest wait so far between data arriving and the redraw that showed it. */
+  readonly maxLagMs: number;
+}
+
 /**
  * Calls `flush` at most once per animation frame however often `schedule` is called, so a stream
- * of many small chunks redraws a chart at screen rate (well under every 100 ms) and no faster.
+ * of many small chunks redraws a chart at screen rate and no faster; a timer covers tabs whose
+ * frames are paused, so arrived data waits at most ~50 ms to be drawn.
  */
-export function frameThrottle(flush: () => void): { schedule(): void; now(): void } {
-  let pending = false;
+export function frameThrottle(flush: () => void): Throttle {
+  let pendingSince: number | null = null;
+  let frame = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let maxLagMs = 0;
+  const run = () => {
+    if (pendingSince === null) return;
+    cancelAnimationFrame(frame);
+    clearTimeout(timer);
+    maxLagMs = Math.max(maxLagMs, performance.now() - pendingSince);
+    pendingSince = null;
+    flush();
+  };
   return {
     schedule() {
-      if (pending) return;
-      pending = true;
-      requestAnimationFrame(() => {
-        pending = false;
-        flush();
-      });
+      if (pendingSince !== null) return;
+      pendingSince = performance.now();
+      frame = requestAnimationFrame(run);
+      timer = setTimeout(run, MAX_REDRAW_DELAY_MS);
     },
     now() {
-      pending = false;
-      flush();
+      pendingSince ??= performance.now();
+      run();
+    },
+    get maxLagMs() {
+      return maxLagMs;
     },
   };
 }
