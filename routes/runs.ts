@@ -6,6 +6,7 @@ import { ApiError } from "../src/http/api_error.ts";
 import {
   BEARER_SECURITY,
   errorResponse,
+  identifier,
   IdParams,
   jsonContent,
   pageQuery,
@@ -120,7 +121,7 @@ const listRuns = createRoute({
   security: BEARER_SECURITY,
   request: {
     query: z.object({
-      study: z.string().min(1).max(256).optional(),
+      study: identifier(256).optional(),
       ...pageQuery(50, 500),
     }),
   },

@@ -5,6 +5,7 @@ import { toApiError } from "../src/http/api_error.ts";
 import {
   BEARER_SECURITY,
   errorResponse,
+  identifier,
   IdParams,
   jsonContent,
   pageQuery,
@@ -108,7 +109,7 @@ const routes = {
     security: BEARER_SECURITY,
     request: {
       query: z.object({
-        study: z.string().min(1).max(256).optional(),
+        study: identifier(256).optional(),
         ...pageQuery(50, 500),
       }),
     },

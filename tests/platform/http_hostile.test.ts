@@ -202,6 +202,15 @@ Deno.test("control characters, bidi overrides and lone surrogates in names and i
         assert.ok(JSON.stringify(training.error.details).includes(field), label);
       }
     }
+    // A list filtered by such a study name: a 400 too, not an empty page.
+    for (const list of ["/v1/runs", "/v1/simulators"]) {
+      const json = await expectStatus(
+        app.request(`${list}?study=${encodeURIComponent("st\u0000a")}`),
+        400,
+        `${list}?study=`,
+      );
+      assert.match(JSON.stringify(json.error), /study/);
+    }
     // Lone surrogates cannot be stored as UTF-8: they would read back as U+FFFD.
     for (const bad of ["a\ud800", "\udc00b"]) {
       await expectStatus(postJson(app, "/v1/runs", run("s1", bad)), 400, "lone surrogate");
