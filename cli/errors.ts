@@ -17,6 +17,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export class CliError extends Error {
   override name = "CliError";
+  /** A line of advice printed under the message (the message itself stays as it was). */
+  hint: string | null = null;
   constructor(message: string, readonly exitCode: ExitCode) {
     super(message);
   }

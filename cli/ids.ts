@@ -1,7 +1,7 @@
 // Option values and the names people type: comma-separated or repeated lists, `id=n` pairs, and
 // runs named by name within a study (the service addresses them by id).
 import type { Context } from "./context.ts";
-import { CliError, EXIT, usageError } from "./errors.ts";
+import { CliError, EXIT, ServerError, usageError } from "./errors.ts";
 
 /** For `.option("--x <ids>", …, list, [])`: "a,b" and repeated flags both add. */
 export function list(value: string, previous: string[] = []): string[] {
@@ -59,4 +59,19 @@ export async function runIds(ctx: Context, study: string | undefined, refs: stri
     }
     return id;
   });
+}
+
+/**
+ * Runs `request` on runs named on the command line; without a study, a 404 gets a hint, since the
+ * name may have been meant as a run name.
+ */
+export async function onNamedRuns<T>(study: string | undefined, request: () => Promise<T>) {
+  try {
+    return await request();
+  } catch (e) {
+    if (study === undefined && e instanceof ServerError && e.status === 404) {
+      e.hint = "runs are addressed by id; to give a run's name, add --study";
+    }
+    throw e;
+  }
 }

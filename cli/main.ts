@@ -80,6 +80,7 @@ function report(error: unknown, json: boolean): ExitCode {
       const extra = details === null || details === undefined ? "" : ` ${JSON.stringify(details)}`;
       console.error(`  (HTTP ${error.status} ${code}${extra})`);
       if (error.retryAfter) console.error(`  retry after ${error.retryAfter} s`);
+      if (error.hint) console.error(`  hint: ${error.hint}`);
     }
     return error.exitCode;
   }

@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { basename, join } from "node:path";
 import { type Context, contextOf } from "../context.ts";
 import { usageError } from "../errors.ts";
-import { integer, list, runIds } from "../ids.ts";
+import { integer, list, onNamedRuns, runIds } from "../ids.ts";
 import { note, pageNote, printJson, printTable } from "../output.ts";
 import { progressBar } from "../progress.ts";
 import { csvRow, formatOf, openOutput } from "../csv.ts";
@@ -194,7 +194,10 @@ export function runsCommand(): Command {
     .action(async (ref: string, options, command: Command) => {
       const ctx = contextOf(command);
       const [id] = await runIds(ctx, options.study, [ref]);
-      const run = await ctx.client.get<Run>(`/v1/runs/${encodeURIComponent(id)}`);
+      const run = await onNamedRuns(
+        options.study,
+        () => ctx.client.get<Run>(`/v1/runs/${encodeURIComponent(id)}`),
+      );
       if (ctx.json) return printJson(run);
       printTable(RUN_HEAD, [runRow(run)]);
     });
@@ -211,9 +214,13 @@ export function runsCommand(): Command {
     .action(async (ref: string, options, command: Command) => {
       const ctx = contextOf(command);
       const [id] = await runIds(ctx, options.study, [ref]);
-      const response = await ctx.client.request("GET", `/v1/runs/${encodeURIComponent(id)}`, {
-        query: { format: options.format },
-      });
+      const response = await onNamedRuns(
+        options.study,
+        () =>
+          ctx.client.request("GET", `/v1/runs/${encodeURIComponent(id)}`, {
+            query: { format: options.format },
+          }),
+      );
       const data = new Uint8Array(await response.arrayBuffer());
       if (options.output) {
         await Deno.writeFile(options.output, data);
@@ -235,11 +242,13 @@ export function runsCommand(): Command {
     .action(async (ref: string, options, command: Command) => {
       const ctx = contextOf(command);
       const [id] = await runIds(ctx, options.study, [ref]);
-      const answer = await ctx.client.get<
-        { steps: number; trajectories: Record<string, number[]> }
-      >(
-        `/v1/runs/${encodeURIComponent(id)}/trajectories`,
-        { tests: options.tests?.join(",") },
+      const answer = await onNamedRuns(
+        options.study,
+        () =>
+          ctx.client.get<{ steps: number; trajectories: Record<string, number[]> }>(
+            `/v1/runs/${encodeURIComponent(id)}/trajectories`,
+            { tests: options.tests?.join(",") },
+          ),
       );
       const out = await openOutput(options.output);
       try {
@@ -268,9 +277,13 @@ export function runsCommand(): Command {
       const deleted: string[] = [];
       try {
         for (const id of ids) {
-          await ctx.client.delete(`/v1/runs/${encodeURIComponent(id)}`, {
-            force: options.force ? "true" : undefined,
-          });
+          await onNamedRuns(
+            options.study,
+            () =>
+              ctx.client.delete(`/v1/runs/${encodeURIComponent(id)}`, {
+                force: options.force ? "true" : undefined,
+              }),
+          );
           deleted.push(id);
           if (!ctx.json) console.log(`deleted run ${id}`);
         }

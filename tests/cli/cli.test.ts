@@ -300,6 +300,11 @@ Deno.test("cli: a study from upload to a streamed simulation", async (t) => {
       const missing = await service.cli(["simulators", "show", "no-such-simulator"]);
       assert.equal(missing.code, 3, missing.stderr);
       assert.match(missing.stderr, /not found/);
+      // A run's name without its study: the service's 404, and a hint under it.
+      const byName = await service.cli(["runs", "show", "run-1"]);
+      assert.equal(byName.code, 3, byName.stderr);
+      assert.match(byName.stderr, /^error: .*run-1/m);
+      assert.match(byName.stderr, /hint: .*--study/);
 
       const bad = await service.cli([
         "--json",
