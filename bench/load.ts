@@ -22,6 +22,8 @@ export interface LoadOptions {
   /** Concurrent upload loops. */
   uploaders: number;
   healthzIntervalMs: number;
+  /** Each watcher waits up to this long (uniformly at random) before opening its next stream. */
+  connectJitterMs: number;
   /** Resident memory of the service now, in bytes. */
   rss: () => number;
   /** Other work started with the load (a GPU fit); the probes go on until it is done too. */
@@ -219,6 +221,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
         await sleep(5);
         continue;
       }
+      // A watcher (re)connects after a random pause, as users and EventSource reconnections do,
+      // not all in the same millisecond that the previous simulation ended.
+      await sleep(Math.random() * o.connectJitterMs);
+      if (live.length === 0) continue;
       const url = live[turn++ % live.length];
       const result = await watch(url, auth, o.steps, streams);
       count5xx(result.status);
@@ -496,6 +502,7 @@ if (import.meta.main) {
       chunkSteps: 10,
       uploaders: 2,
       healthzIntervalMs: 20,
+      connectJitterMs: 250,
       rss: () => rssOf(service.pid),
     });
     const result = {

@@ -1,7 +1,8 @@
 // A small version of bench/load.ts: the service (main.ts, a child process, at most 2 simulations at
 // once) serves 100 watchers of simulation event streams (each keeps one open while simulations
-// run) while 10 clients start simulations (so 429s with Retry-After come, and are honoured), run
-// uploads go on, and /healthz is probed every 20 ms from a thread of its own.
+// run, opening the next after a random pause of up to 250 ms) while 10 clients start simulations
+// (so 429s with Retry-After come, and are honoured), run uploads go on, and /healthz is probed
+// every 20 ms from a thread of its own.
 import assert from "node:assert/strict";
 import { fittedSimulator, rssOf, runLoad, startService } from "../../bench/load.ts";
 
@@ -18,6 +19,7 @@ Deno.test("load: 100 watchers get every step, 429s carry Retry-After, /healthz s
       chunkSteps: 10,
       uploaders: 1,
       healthzIntervalMs: 20,
+      connectJitterMs: 250,
       rss: () => rssOf(service.pid),
     });
     console.log(JSON.stringify(figures));
