@@ -150,6 +150,12 @@ Deno.test({
           await page.waitForSelector("nav[role=tablist]");
           const stored = await evaluate(page, `sessionStorage.getItem("simfluence-token")`);
           assert.equal(stored, TOKEN);
+          // The tabs work from the keyboard: arrow keys move to the next tab and open it.
+          await page.focus("#tab-studies");
+          await page.keyboard.press("ArrowRight");
+          await page.waitForSelector("#panel[data-ready=fit]");
+          await page.keyboard.press("ArrowLeft");
+          await page.waitForSelector("#panel[data-ready=studies]");
         },
       );
 

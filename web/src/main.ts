@@ -113,6 +113,17 @@ function showTabs(app: HTMLElement): void {
       }, t.title)
     ),
   );
+  // Arrow keys move between tabs, as in the ARIA tabs pattern; Tab and Enter work as on buttons.
+  nav.addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+    const buttons = [...nav.querySelectorAll<HTMLButtonElement>("button[role=tab]")];
+    const at = buttons.indexOf(document.activeElement as HTMLButtonElement);
+    if (at < 0) return;
+    const next = buttons[(at + (e.key === "ArrowRight" ? 1 : buttons.length - 1)) % buttons.length];
+    next.focus();
+    open(next.dataset.tab!);
+    e.preventDefault();
+  });
   const signOut = el("button", {
     type: "button",
     class: "secondary sign-out",

@@ -44,7 +44,7 @@ export async function* stream(
 }
 
 /** A redraw at most this long after new data arrived, even where frames are not painted. */
-const MAX_REDRAW_DELAY_MS = 50;
+const MAX_REDRAW_DELAY_MS = 25;
 
 export interface Throttle {
   /** New data arrived: redraw at the next frame (or within MAX_REDRAW_DELAY_MS). */
@@ -58,7 +58,7 @@ export interface Throttle {
 /**
  * Calls `flush` at most once per animation frame however often `schedule` is called, so a stream
  * of many small chunks redraws a chart at screen rate and no faster; a timer covers tabs whose
- * frames are paused, so arrived data waits at most ~50 ms to be drawn.
+ * frames are paused, so arrived data waits at most ~25 ms to be drawn.
  */
 export function frameThrottle(flush: () => void): Throttle {
   let pendingSince: number | null = null;
