@@ -209,7 +209,12 @@ export function planRecording(
         run,
       }),
   );
-  const rows = Math.max(...curricula.flat().map((b) => b.length));
+  // Loops, not Math.max(...spread): a long study has more batches than a call may take arguments.
+  let rows = 0;
+  for (const plan of curricula) for (const batch of plan) rows = Math.max(rows, batch.length);
+  let contextLength = 0;
+  for (const e of trainList) contextLength = Math.max(contextLength, e.tokens.length);
+  for (const e of test) contextLength = Math.max(contextLength, e.tokens.length);
   return {
     train,
     test,
@@ -217,7 +222,7 @@ export function planRecording(
     optimizers: curricula.map((plan) => optimizerFor(options.optimizer, plan.length)),
     rows,
     evalRows: options.evalBatchSize ?? rows,
-    contextLength: Math.max(...[...trainList, ...test].map((e) => e.tokens.length)),
+    contextLength,
   };
 }
 

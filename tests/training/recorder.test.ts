@@ -327,6 +327,11 @@ Deno.test("input problems are 400s raised before any GPU work", gpuTest, async (
   assert.equal(plan.rows, 4);
   assert.equal(plan.contextLength, 7); // "x>" + 4 digits + end-of-text
   assert.equal(plan.optimizers[0].schedule.totalSteps, 4);
+  // A long run plans without spreading its batches into one call's arguments (that overflowed the
+  // stack at 100,000 steps: a 500 where a 202 was due).
+  const long = planRecording(await options({ runs: 1, steps: 200_000 }));
+  assert.equal(long.curricula[0].length, 200_000);
+  assert.equal(long.rows, 4);
 });
 
 Deno.test("recorded runs feed the Simfluence fit", gpuTest, async () => {
