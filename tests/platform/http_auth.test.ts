@@ -5,7 +5,7 @@ import { FailedAuthLimiter } from "../../src/http/auth_failures.ts";
 import { StreamTokens } from "../../src/http/stream_tokens.ts";
 import type { SimulationEvent, SimulationPlan } from "../../src/simfluence/simulation.ts";
 import { SimulationRegistry } from "../../src/simfluence/simulation_registry.ts";
-import { parseSse, testApp } from "../helpers/app.ts";
+import { parseSse, testApp, until } from "../helpers/app.ts";
 
 const WRITE = "write-token-0123456789";
 const READ = "read-token-0123456789";
@@ -223,13 +223,27 @@ Deno.test("auth: stream tokens open their one stream until they expire, and stay
     assert.equal(expired.status, 401);
     assert.match((await expired.json()).error.message, /stream token/);
 
-    // Job streams get their own tokens too.
-    const jobToken = await ctx.app.request("/v1/jobs/nope/stream-token", {
+    // Job streams get their own tokens too, for existing jobs only.
+    const missing = await ctx.app.request("/v1/jobs/nope/stream-token", {
       method: "POST",
       headers: bearer(READ),
     });
-    assert.equal(jobToken.status, 404);
-    await jobToken.body?.cancel();
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+    const job = ctx.jobs.submit("quick", null, () => Promise.resolve(1));
+    await until(() => ctx.jobs.get(job.id)!.status === "succeeded");
+    const minted = await (await ctx.app.request(`/v1/jobs/${job.id}/stream-token`, {
+      method: "POST",
+      headers: bearer(READ),
+    })).json();
+    const jobStream = await ctx.app.request(minted.url);
+    assert.equal(jobStream.status, 200);
+    assert.deepEqual(parseSse(await jobStream.text()).map((e) => e.event), ["done"]);
+    const crossed = await ctx.app.request(
+      `/v1/simulations/${first}/events?stream_token=${encodeURIComponent(minted.token)}`,
+    );
+    assert.equal(crossed.status, 401);
+    await crossed.body?.cancel();
 
     const logged = JSON.stringify(ctx.logger.lines);
     const requests = ctx.logger.lines.filter((line) => line.msg === "request");
