@@ -50,6 +50,7 @@ export type PumpOutcome = "finished" | "client_closed" | "stalled";
 
 const MAX_CHUNK_BYTES = 64 * 1024;
 const MAX_CHUNK_EVENTS = 1024;
+const COALESCE_MS = 25;
 
 /** Writes `text`, or drops the client when the write has not gone through after `stallMs`. */
 export async function writeOrDrop(
@@ -117,6 +118,9 @@ export async function pumpEventLog(
       });
       wake = null;
       clearTimeout(timer);
+      // Let a running log gather a few more events first: one write per watcher per
+      // COALESCE_MS at most, instead of one per event batch (hundreds of watchers share a log).
+      if (woken && !log.finished) await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
       if (!woken && open && !await writeOrDrop(stream, ": ping\n\n", options.stallMs)) {
         return "stalled";
       }
