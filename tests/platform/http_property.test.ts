@@ -326,15 +326,19 @@ const stats = {
   requests: 0,
   statuses: new Map<number, number>(),
   peakRss: 0,
-  /** [requests, RSS MiB, V8 heap MiB] every 5,000 requests: growth without bound would show here. */
-  memory: [] as [number, number, number][],
+  /**
+   * [requests, RSS, V8 heap used, external (array buffers)] in MiB every 5,000 requests: growth
+   * without bound would show here.
+   */
+  memory: [] as [number, number, number, number][],
   record(status: number) {
     this.requests++;
     this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
     if (this.requests % 100 === 0) this.peakRss = Math.max(this.peakRss, Deno.memoryUsage().rss);
     if (this.requests % 5_000 === 0) {
-      const { rss, heapUsed } = Deno.memoryUsage();
-      this.memory.push([this.requests, Math.round(rss / 2 ** 20), Math.round(heapUsed / 2 ** 20)]);
+      const { rss, heapUsed, external } = Deno.memoryUsage();
+      const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+      this.memory.push([this.requests, mib(rss), mib(heapUsed), mib(external)]);
     }
   },
 };
