@@ -20,6 +20,7 @@ import { STORE_MODULES } from "./src/store_modules.ts";
 
 const JOB_SHUTDOWN_TIMEOUT_MS = 10_000;
 const SERVER_DRAIN_TIMEOUT_MS = 5_000;
+const DUPLICATE_SIGNAL_WINDOW_MS = 1_000;
 
 /**
  * The matmul tiles for this adapter: autotuned in the background at start-up (cached in the data
@@ -114,13 +115,16 @@ async function main(): Promise<void> {
     onListen: ({ hostname, port }) => logger.info("listening", { hostname, port }),
   }, app.fetch);
 
-  let stopping = false;
+  let stoppingSince: number | null = null;
   const stop = async (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== null) {
+      // Ctrl-C reaches the launcher's whole process group and the launcher forwards it too, so
+      // one keypress can arrive twice within milliseconds; only a later signal means "now".
+      if (performance.now() - stoppingSince < DUPLICATE_SIGNAL_WINDOW_MS) return;
       logger.warn("second signal: exiting without waiting", { signal });
       Deno.exit(1);
     }
-    stopping = true;
+    stoppingSince = performance.now();
     logger.info("shutting down", { signal });
     // Stop accepting first; open SSE streams end once their jobs reach a final state below.
     const drained = server.shutdown();
