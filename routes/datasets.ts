@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../src/http/api_error.ts";
-import { BEARER_SECURITY, errorResponse, pageQuery } from "../src/http/schemas.ts";
+import { BEARER_SECURITY, errorResponse, pageOf, pageQuery } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { datasetPage, datasetRecord, listDatasets } from "../src/datasets/load.ts";
 import { deleteDataset, uploadDataset } from "../src/datasets/service.ts";
@@ -83,12 +83,7 @@ const listRoute = createRoute({
   request: { query: z.object(pageQuery(50, 500)) },
   responses: {
     200: json(
-      z.object({
-        datasets: z.array(DatasetSchema),
-        total: z.number().int(),
-        limit: z.number().int(),
-        offset: z.number().int(),
-      }),
+      pageOf("datasets", DatasetSchema),
       "A page: built-ins first, then uploads oldest first",
     ),
     400: errorResponse("Invalid query"),

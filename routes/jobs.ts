@@ -8,6 +8,7 @@ import {
   errorResponse,
   IdParams,
   jsonContent,
+  pageOf,
   pageQuery,
 } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
@@ -72,12 +73,7 @@ const listJobs = createRoute({
   },
   responses: {
     200: jsonContent(
-      z.object({
-        jobs: z.array(JobSchema),
-        total: z.number().int(),
-        limit: z.number().int(),
-        offset: z.number().int(),
-      }),
+      pageOf("jobs", JobSchema),
       "A page of jobs",
     ),
     400: errorResponse("Invalid query"),

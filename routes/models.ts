@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../src/http/api_error.ts";
-import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
+import { BEARER_SECURITY, errorResponse, pageOf } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { createModel, importCheckpoint } from "../src/models/create.ts";
 import { modelRecord } from "../src/models/load.ts";
@@ -145,12 +145,7 @@ const listRoute = createRoute({
   },
   responses: {
     200: json(
-      z.object({
-        models: z.array(ModelSchema),
-        total: z.number().int(),
-        limit: z.number().int(),
-        offset: z.number().int(),
-      }),
+      pageOf("models", ModelSchema),
       "A page of models",
     ),
     400: errorResponse("Invalid query"),

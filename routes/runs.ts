@@ -9,6 +9,7 @@ import {
   identifier,
   IdParams,
   jsonContent,
+  pageOf,
   pageQuery,
 } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
@@ -127,12 +128,7 @@ const listRuns = createRoute({
   },
   responses: {
     200: jsonContent(
-      z.object({
-        runs: z.array(RunSchema),
-        total: z.number().int(),
-        limit: z.number().int(),
-        offset: z.number().int(),
-      }),
+      pageOf("runs", RunSchema),
       "A page of runs",
     ),
     400: errorResponse("Invalid query"),

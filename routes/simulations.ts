@@ -15,6 +15,7 @@ import {
   errorResponse,
   IdParams,
   jsonContent,
+  pageOf,
   pageQuery,
 } from "../src/http/schemas.ts";
 import { pumpEventLog } from "../src/http/sse_pump.ts";
@@ -80,12 +81,7 @@ const list = createRoute({
   request: { query: z.object(pageQuery(20, 100)) },
   responses: {
     200: jsonContent(
-      z.object({
-        simulations: z.array(SimulationStatusSchema),
-        total: z.number().int(),
-        limit: z.number().int(),
-        offset: z.number().int(),
-      }),
+      pageOf("simulations", SimulationStatusSchema),
       "A page of simulations",
     ),
     400: errorResponse("Invalid query"),

@@ -8,6 +8,7 @@ import {
   identifier,
   IdParams,
   jsonContent,
+  pageOf,
   pageQuery,
 } from "../src/http/schemas.ts";
 import { formatSse, keepAlive, wantsEventStream } from "../src/http/sse.ts";
@@ -115,12 +116,7 @@ const routes = {
     },
     responses: {
       200: jsonContent(
-        z.object({
-          simulators: z.array(SimulatorSchema),
-          total: z.number().int(),
-          limit: z.number().int(),
-          offset: z.number().int(),
-        }),
+        pageOf("simulators", SimulatorSchema),
         "A page of simulators",
       ),
       400: errorResponse("Invalid query"),

@@ -1,7 +1,13 @@
 // Studies: list them with their run and simulator counts and test examples, inspect one, delete
 // one with its runs, simulators and files.
 import { createRoute, z } from "@hono/zod-openapi";
-import { BEARER_SECURITY, errorResponse, jsonContent, pageQuery } from "../src/http/schemas.ts";
+import {
+  BEARER_SECURITY,
+  errorResponse,
+  jsonContent,
+  pageOf,
+  pageQuery,
+} from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { deleteStudy, getStudy, listStudies } from "../src/studies/service.ts";
 
@@ -26,12 +32,7 @@ const list = createRoute({
   request: { query: z.object(pageQuery(50, 500)) },
   responses: {
     200: jsonContent(
-      z.object({
-        studies: z.array(StudySchema),
-        total: z.number().int(),
-        limit: z.number().int(),
-        offset: z.number().int(),
-      }),
+      pageOf("studies", StudySchema),
       "A page of studies",
     ),
     400: errorResponse("Invalid query"),

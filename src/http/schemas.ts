@@ -88,3 +88,18 @@ export function pageQuery(defaultLimit: number, maxLimit: number) {
     offset: z.coerce.number().int().min(0).default(0),
   };
 }
+
+/** The one shape of a page of a list: `{<key>: [...], total, limit, offset}`. */
+export function pageOf<K extends string, T extends z.ZodType>(key: K, item: T) {
+  const page = {
+    [key]: z.array(item),
+    total: z.number().int().openapi({ description: "How many items the whole list holds" }),
+    limit: z.number().int(),
+    offset: z.number().int(),
+  } as { [P in K]: z.ZodArray<T> } & {
+    total: z.ZodNumber;
+    limit: z.ZodNumber;
+    offset: z.ZodNumber;
+  };
+  return z.object(page);
+}
