@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { contextOf } from "../context.ts";
 import { integer } from "../ids.ts";
-import { printJson, printTable } from "../output.ts";
+import { note, pageNote, printJson, printTable } from "../output.ts";
 import { progressBar } from "../progress.ts";
 import { counted, fileSize, stem } from "../upload.ts";
 
@@ -41,6 +41,9 @@ export function datasetsCommand(): Command {
       );
       if (ctx.json) return printJson(page);
       printTable(HEAD, page.datasets.map(row));
+      if (page.total !== undefined) {
+        note(`datasets ${pageNote(page.datasets.length, options.offset, page.total)}`);
+      }
     });
 
   datasets.command("show")

@@ -415,6 +415,40 @@ Deno.test("cli: the token comes from SIMFLUENCE_API_TOKEN; a wrong one exits 4",
   }
 });
 
+Deno.test("cli: datasets upload, list, show, delete", async () => {
+  const service = await startService();
+  const dir = await Deno.makeTempDir({ prefix: "simfluence-cli-data-" });
+  try {
+    const path = join(dir, "tiny-set.jsonl");
+    await Deno.writeTextFile(
+      path,
+      '{"id": "a", "text": "one two"}\n{"id": "b", "prompt": "2+2=", "completion": " 4"}\n',
+    );
+    const up = await service.cli(["--json", "datasets", "upload", path]);
+    assert.equal(up.code, 0, up.stderr);
+    const dataset = JSON.parse(up.stdout);
+    assert.equal(dataset.name, "tiny-set");
+    assert.equal(dataset.examples, 2);
+    const listed = await service.cli(["datasets", "list"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /tiny-set/);
+    const shown = await service.cli(["datasets", "show", dataset.id]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /│ b\s+│ 2\+2= ⟶ 4/);
+    const bad = join(dir, "bad.jsonl");
+    await Deno.writeTextFile(bad, '{"id": "a", "text": "x"}\nnot json\n');
+    const refused = await service.cli(["datasets", "upload", bad]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /line 2/);
+    const gone = await service.cli(["datasets", "delete", dataset.id]);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.equal((await service.cli(["datasets", "show", dataset.id])).code, 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await service.stop();
+  }
+});
+
 Deno.test("cli: device shows the adapter and its kernel choice", async () => {
   const service = await startService();
   try {
