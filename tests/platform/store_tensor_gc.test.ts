@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { defineStoreModule } from "../../src/store/store.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { tensorOwnerColumns } from "../../src/store/tensor_gc.ts";
+import { STORE_MODULES } from "../../src/store_modules.ts";
 
 const OWNERS = defineStoreModule({
   name: "gc_owners",
@@ -51,6 +52,30 @@ Deno.test("unowned tensor rows and stray files are removed at open; owned ones s
       store.close();
     }
   } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+// Start-up deletes every tensor file that no `tensor`/`*_tensor` column names, so a module that
+// stored its tensor ids under another column name would lose its files at every start. This pins
+// the owners of the real store: a renamed or new tensor column fails here first, not in a user's
+// data directory.
+Deno.test("every module's tensor ids live in columns the reclamation recognises", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "simfluence-gc-owners-" });
+  const store = SqliteStore.open({ dataDir, modules: STORE_MODULES });
+  try {
+    const owners = tensorOwnerColumns(store.db).map((o) => `${o.table}.${o.column}`).sort();
+    assert.deepEqual(owners, [
+      "influence_factors.tensor",
+      "influence_scores.tensor",
+      "models.params_tensor",
+      "projected_gradients.tensor",
+      "run_checkpoints.tensor",
+      "runs.losses_tensor",
+      "simulators.params_tensor",
+    ]);
+  } finally {
+    store.close();
     await Deno.remove(dataDir, { recursive: true });
   }
 });
