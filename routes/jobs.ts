@@ -12,7 +12,7 @@ import {
   pageQuery,
 } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
-import { LastEventIdHeaders, mintStreamUrl, StreamTokenSchema } from "../src/http/event_streams.ts";
+import { LastEventIdHeaders, mintStreamUrl, streamTokenRoute } from "../src/http/event_streams.ts";
 import { writeOrDrop } from "../src/http/sse_pump.ts";
 import { JOB_STATUSES } from "../src/store/store.ts";
 
@@ -147,21 +147,7 @@ const cancelJob = createRoute({
   },
 });
 
-const jobStreamToken = createRoute({
-  method: "post",
-  path: "/v1/jobs/{id}/stream-token",
-  summary: "A short-lived URL that opens this job's event stream without a bearer token",
-  description: "For browser EventSource clients under authentication: the token opens only " +
-    "`/v1/jobs/{id}/events` and expires after 5 minutes (a stream open by then stays open). " +
-    "A `read` token may mint it.",
-  security: BEARER_SECURITY,
-  request: { params: IdParams },
-  responses: {
-    201: jsonContent(StreamTokenSchema, "The token and the URL that carries it"),
-    401: errorResponse("Missing or wrong API token"),
-    404: errorResponse("No such job"),
-  },
-});
+const jobStreamToken = streamTokenRoute("jobs", "job");
 
 const resumeJob = createRoute({
   method: "post",

@@ -8,7 +8,7 @@ import {
   firstEventAfter,
   LastEventIdHeaders,
   mintStreamUrl,
-  StreamTokenSchema,
+  streamTokenRoute,
 } from "../src/http/event_streams.ts";
 import {
   BEARER_SECURITY,
@@ -106,21 +106,7 @@ const cancel = createRoute({
   },
 });
 
-const streamToken = createRoute({
-  method: "post",
-  path: "/v1/simulations/{id}/stream-token",
-  summary: "A short-lived URL that opens this simulation's event stream without a bearer token",
-  description: "For browser EventSource clients under authentication: the token opens only " +
-    "`/v1/simulations/{id}/events` and expires after 5 minutes (a stream open by then stays " +
-    "open). A `read` token may mint it.",
-  security: BEARER_SECURITY,
-  request: { params: IdParams },
-  responses: {
-    201: jsonContent(StreamTokenSchema, "The token and the URL that carries it"),
-    401: errorResponse("Missing or wrong API token"),
-    404: errorResponse("No such simulation (or it expired)"),
-  },
-});
+const streamToken = streamTokenRoute("simulations", "simulation");
 
 const status = createRoute({
   method: "get",

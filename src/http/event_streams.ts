@@ -1,7 +1,8 @@
 // What the event-stream routes (simulations, jobs) share: the Last-Event-ID request header, and the
 // stream-token answer that lets a browser EventSource open one stream without an Authorization
 // header (see src/http/stream_tokens.ts).
-import { z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import { BEARER_SECURITY, errorResponse, IdParams, jsonContent } from "./schemas.ts";
 import type { AppDeps } from "./types.ts";
 import { StreamTokens } from "./stream_tokens.ts";
 
@@ -34,3 +35,25 @@ export function mintStreamUrl(deps: AppDeps, path: string): z.infer<typeof Strea
 
 // createApp always supplies deps.streamTokens; this only serves route modules mounted without it.
 const fallbackTokens = new StreamTokens();
+
+/**
+ * `POST /v1/<collection>/{id}/stream-token`: the one definition both event streams use. `thing`
+ * names the resource in the summary ("simulation", "job").
+ */
+export function streamTokenRoute(collection: "simulations" | "jobs", thing: string) {
+  return createRoute({
+    method: "post",
+    path: `/v1/${collection}/{id}/stream-token`,
+    summary: `A short-lived URL that opens this ${thing}'s event stream without a bearer token`,
+    description: "For browser EventSource clients under authentication: the token opens only " +
+      `\`/v1/${collection}/{id}/events\` and expires after 5 minutes (a stream open by then ` +
+      "stays open). A `read` token may mint it.",
+    security: BEARER_SECURITY,
+    request: { params: IdParams },
+    responses: {
+      201: jsonContent(StreamTokenSchema, "The token and the URL that carries it"),
+      401: errorResponse("Missing or wrong API token"),
+      404: errorResponse(`No such ${thing}`),
+    },
+  });
+}
