@@ -5,7 +5,8 @@
 // by a reduction launched just before), so clipping needs no readback:
 //   coef = min(1, maxNorm / (sqrt(normSq) + 1e-6)) when maxNorm > 0, else 1; g = coef·grads.
 // `adamw`  m ← β1·m + (1-β1)·g; v ← β2·v + (1-β2)·g²; p ← p - lr·wd·p;
-//          p ← p - lr·(m/bc1)/(sqrt(v/bc2) + eps), bc1 = 1-β1^t and bc2 = 1-β2^t from the CPU.
+//          p ← p - lr·(m/bc1)/(sqrt(v/bc2 + epsRoot) + eps), bc1 = 1-β1^t and bc2 = 1-β2^t from
+//          the CPU (epsRoot = 0 is plain AdamW, bit for bit; > 0 smooths the metagradient).
 // `sgd`    buf ← μ·buf + g; p ← p - lr·wd·p - lr·buf.
 // Grid: 1-D over n, folded into x/y.
 
@@ -22,6 +23,7 @@ struct AdamParams {
   bc1: f32,
   bc2: f32,
   maxNorm: f32,
+  epsRoot: f32,
 }
 
 @group(0) @binding(0) var<uniform> ap: AdamParams;
@@ -57,7 +59,7 @@ fn adamw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) gro
   let wd = select(0.0, ap.weightDecay, k < ap.decayEnd);
   var p = params[i];
   p -= ap.lr * wd * p;
-  p -= ap.lr * (mi / ap.bc1) / (sqrt(vi / ap.bc2) + ap.eps);
+  p -= ap.lr * (mi / ap.bc1) / (sqrt(vi / ap.bc2 + ap.epsRoot) + ap.eps);
   params[i] = p;
 }
 

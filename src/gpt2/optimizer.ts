@@ -28,6 +28,8 @@ export const optimizerSchema = z.discriminatedUnion("kind", [
     beta1: z.number().min(0).lt(1).default(0.9),
     beta2: z.number().min(0).lt(1).default(0.999),
     eps: z.number().positive().default(1e-8),
+    /** Added to v̂ under the square root, sqrt(v̂ + epsRoot): smooths the metagradient (0: AdamW). */
+    epsRoot: z.number().min(0).default(0),
     weightDecay: z.number().min(0).default(0.01),
     /** Global-norm gradient clipping; 0 disables it. */
     maxGradNorm: z.number().min(0).default(1),
@@ -124,6 +126,7 @@ export class GpuOptimizer {
           beta1: c.beta1,
           beta2: c.beta2,
           eps: c.eps,
+          epsRoot: c.epsRoot,
           weightDecay: c.weightDecay,
           step: this.step,
         });

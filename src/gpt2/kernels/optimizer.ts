@@ -27,6 +27,8 @@ export async function adamwUpdate(
     beta1: number;
     beta2: number;
     eps: number;
+    /** Added under the square root: sqrt(v̂ + epsRoot) (0: plain AdamW). */
+    epsRoot?: number;
     weightDecay: number;
     step: number;
   },
@@ -48,6 +50,7 @@ export async function adamwUpdate(
         1 - hp.beta1 ** hp.step,
         1 - hp.beta2 ** hp.step,
         r.maxNorm,
+        hp.epsRoot ?? 0,
       ],
     },
     bindings: [r.params, r.grads, r.normSq, m, v],

@@ -25,6 +25,8 @@ export interface AdamWHyper {
   beta1: number;
   beta2: number;
   eps: number;
+  /** Added to v̂ under the square root (default 0: torch.optim.AdamW exactly). */
+  epsRoot?: number;
   weightDecay: number;
 }
 
@@ -42,7 +44,10 @@ function decays(config: Gpt2Config): Map<string, boolean> {
   return new Map(paramSpecs(config).map((s) => [s.name, s.decay]));
 }
 
-/** torch.optim.AdamW: p ← p − lr·wd·p (2-D parameters only), then the bias-corrected Adam step. */
+/**
+ * torch.optim.AdamW: p ← p − lr·wd·p (2-D parameters only), then the bias-corrected Adam step
+ * p ← p − lr·m̂/(sqrt(v̂ + epsRoot) + eps).
+ */
 export function adamwStep(
   params: Params64,
   grads: Params64,
@@ -53,6 +58,7 @@ export function adamwStep(
   state.step++;
   const bc1 = 1 - hp.beta1 ** state.step;
   const bc2 = 1 - hp.beta2 ** state.step;
+  const epsRoot = hp.epsRoot ?? 0;
   const decay = decays(config);
   for (const [name, w] of params) {
     const g = entry(grads, name), m = entry(state.m, name), v = entry(state.v, name);
@@ -61,7 +67,7 @@ export function adamwStep(
       m[i] = hp.beta1 * m[i] + (1 - hp.beta1) * g[i];
       v[i] = hp.beta2 * v[i] + (1 - hp.beta2) * g[i] * g[i];
       w[i] -= hp.lr * wd * w[i];
-      w[i] -= hp.lr * (m[i] / bc1) / (Math.sqrt(v[i] / bc2) + hp.eps);
+      w[i] -= hp.lr * (m[i] / bc1) / (Math.sqrt(v[i] / bc2 + epsRoot) + hp.eps);
     }
   }
 }
