@@ -60,6 +60,9 @@ const EvaluationSchema = z.object({
   simulator: z.string(),
   runs: z.array(MetricsSchema.extend({ run: z.string(), name: z.string(), steps: z.number() })),
   pooled: MetricsSchema.extend({ meanRunSpearman: z.number().nullable() }),
+  fittingRuns: z.object({ ids: z.array(z.string()), total: z.number().int() }).openapi({
+    description: "Evaluated runs the simulator was fitted on (only with allowFittingRuns)",
+  }),
   evaluatedAt: z.string(),
 }).openapi("Evaluation");
 
@@ -160,7 +163,9 @@ const routes = {
           "application/json": {
             schema: z.object({
               runs: RunIdsSchema.min(1),
-              allowFittingRuns: z.boolean().default(false),
+              allowFittingRuns: z.boolean().default(false).openapi({
+                description: "Accept runs the simulator was fitted on (else a 409 naming them)",
+              }),
             }).strict(),
             example: { runs: ["00000000-0000-4000-8000-000000000004"] },
           },

@@ -8,7 +8,7 @@ import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { usableRuntime } from "../gpu/handle.ts";
 import type { JobContext } from "../jobs/manager.ts";
 import { RUNS, type StoredRun } from "../runs/run_store.ts";
-import { predictFinalLosses } from "../simfluence/evaluate.ts";
+import { fittingRunsAmong, type IdList, predictFinalLosses } from "../simfluence/evaluate.ts";
 import {
   loadPairwiseScoreSet,
   observedFinalLosses,
@@ -39,6 +39,10 @@ export const LdsRequestSchema = z.object({
       "run's L_0), or a ready pairwise influence score set covering every test example × every " +
       "training id of the runs (L_0(z) − Σ τ(z, i) over the run's batch entries).",
   }),
+  allowFittingRuns: z.boolean().default(false).openapi({
+    description: "Simulator method: accept runs the simulator was fitted on (they flatter it; " +
+      "else a 409 naming them); they are listed under `fittingRuns`",
+  }),
   bootstrap: z.object({
     resamples: z.number().int().min(100).max(100_000).default(LDS_DEFAULTS.resamples),
     seed: z.number().int().min(0).max(2 ** 32 - 1).default(LDS_DEFAULTS.seed),
@@ -65,8 +69,8 @@ export interface LdsResult {
   interval: { lower: number; upper: number; confidence: number } | null;
   scoredTests: number;
   constantTests: number;
-  /** Simulator method: the evaluated runs it was fitted on (they flatter it); else empty. */
-  fittingRuns: string[];
+  /** Simulator method: the evaluated runs it was fitted on (with allowFittingRuns); else none. */
+  fittingRuns: IdList;
   bootstrap: { resamples: number; seed: number; resampled: "test examples"; method: "percentile" };
 }
 
@@ -118,7 +122,7 @@ async function preparePredictor(
   request: LdsRequest,
   testIds: string[],
   runs: StoredRun[],
-): Promise<{ predict: Predictor; prediction: string; fittingRuns: string[] }> {
+): Promise<{ predict: Predictor; prediction: string; fittingRuns: IdList }> {
   const method: LdsMethod = request.method;
   if ("simulator" in method) {
     const record = deps.store.get(SIMULATORS).require(method.simulator);
@@ -129,12 +133,16 @@ async function preparePredictor(
         { field: "method.simulator", simulator: record.id, study: record.study },
       );
     }
+    const fittingRuns = fittingRunsAmong(
+      record,
+      runs.map((r) => r.id),
+      request.allowFittingRuns,
+    );
     const sim = await deps.store.get(SIMULATORS).load(method.simulator, testIds);
     const runtime = usableRuntime(deps.gpu);
-    const fitting = new Set([...record.trainRuns, ...record.validationRuns]);
     return {
       prediction: SIMULATOR_PREDICTION,
-      fittingRuns: runs.map((r) => r.id).filter((id) => fitting.has(id)),
+      fittingRuns,
       predict: (signal, progress) =>
         predictFinalLosses(runtime, sim, runs, (done) => {
           signal.throwIfAborted();
@@ -146,7 +154,7 @@ async function preparePredictor(
   requireCoverage(set, testIds, runTrainIds(runs), "method.scores");
   return {
     prediction: SCORES_PREDICTION,
-    fittingRuns: [],
+    fittingRuns: { ids: [], total: 0 },
     predict: (_signal, progress) => {
       const out = scoreSetFinalLosses(set, testIds, runs);
       progress(1);
@@ -173,7 +181,13 @@ export async function startLds(
     resamples: request.bootstrap?.resamples ?? LDS_DEFAULTS.resamples,
     seed: request.bootstrap?.seed ?? LDS_DEFAULTS.seed,
   };
-  const input = { study: request.study, runs: request.runs, method: request.method, bootstrap };
+  const input = {
+    study: request.study,
+    runs: request.runs,
+    method: request.method,
+    allowFittingRuns: request.allowFittingRuns,
+    bootstrap,
+  };
   const job = deps.jobs.submit("lds", input, async (ctx: JobContext<typeof input>) => {
     ctx.progress({ phase: "predicting final losses", fraction: 0 });
     const predicted = await predict(

@@ -2,13 +2,13 @@
 // deleting, evaluating, ranking influence and simulating. The checks, store writes, GPU choice and
 // job wiring live here; failures are DomainErrors (src/errors.ts), which the HTTP layer maps.
 import { z } from "@hono/zod-openapi";
-import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { type GpuHandle, usableRuntime } from "../gpu/handle.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import { listSome } from "../runs/run_input.ts";
 import { RUNS } from "../runs/run_store.ts";
 import type { JobRecord, Store } from "../store/store.ts";
-import { evaluateSimulator, type Evaluation } from "./evaluate.ts";
+import { evaluateSimulator, type Evaluation, fittingRunsAmong } from "./evaluate.ts";
 import { FIT_DEFAULTS, fitJob, type FitJobDeps, type FitJobInput } from "./fit_job.ts";
 import { rankInfluence } from "./math/ranking.ts";
 import { SIMULATOR_KINDS } from "./math/types.ts";
@@ -235,7 +235,7 @@ export interface EvaluateRequest {
   allowFittingRuns: boolean;
 }
 
-/** Metrics on held-out runs, stored with the simulator; ConflictError for fitting runs. */
+/** Metrics on held-out runs, stored with the simulator; fitting runs as fittingRunsAmong says. */
 export async function evaluateOnRuns(
   deps: SimfluenceDeps,
   id: string,
@@ -246,17 +246,9 @@ export async function evaluateOnRuns(
   const record = simulators.require(id);
   const testIds = runs.studyTestExamples(record.study) ?? [];
   const sim = await simulators.load(id, testIds);
-  const fitting = new Set([...record.trainRuns, ...record.validationRuns]);
-  const reused = request.runs.filter((r) => fitting.has(r));
-  if (reused.length > 0 && !request.allowFittingRuns) {
-    throw new ConflictError(
-      `run(s) ${reused.slice(0, 5).join(", ")} were used to fit this simulator; evaluate on ` +
-        'held-out runs, or send "allowFittingRuns": true',
-      { field: "runs", fittingRuns: listSome(reused) },
-    );
-  }
+  const fittingRuns = fittingRunsAmong(record, request.runs, request.allowFittingRuns);
   const stored = await loadStudyRuns(runs, record.study, request.runs, "runs");
-  const evaluation = await evaluateSimulator(usableRuntime(deps.gpu), sim, stored);
+  const evaluation = await evaluateSimulator(usableRuntime(deps.gpu), sim, stored, fittingRuns);
   simulators.setEvaluation(id, evaluation);
   return evaluation;
 }

@@ -158,13 +158,33 @@ async function simulatorAgainstScoreSet(useGpu: boolean) {
     // Same L_0 on every run and s > 0: L_0 − s·Σ τ ranks runs as L_0 − Σ τ.
     assert.deepEqual(bySim.tests, bySet.tests);
     assert.equal(bySim.lds, bySet.lds);
-    assert.deepEqual(bySim.fittingRuns, []);
-    const withFitting = await lds(ctx.app, {
-      study: "syn",
+    assert.deepEqual(bySim.fittingRuns, { ids: [], total: 0 });
+    // The one rule for fitting runs: refused (409 naming them) unless allowed, then listed.
+    const mixed = { study: "syn", runs: runs.slice(1, 6), method: { simulator: simulator.id } };
+    const refused = await postJson(ctx.app, "/v1/evaluations/lds", mixed);
+    const error = (await refused.json()).error;
+    assert.equal(refused.status, 409, JSON.stringify(error));
+    assert.equal(error.code, "fitting_runs");
+    assert.equal(error.details.field, "runs");
+    assert.deepEqual(error.details.fittingRuns, { ids: runs.slice(1, 3), total: 2 });
+    assert.match(error.message, /allowFittingRuns/);
+    const withFitting = await lds(ctx.app, { ...mixed, allowFittingRuns: true });
+    assert.deepEqual(withFitting.fittingRuns, { ids: runs.slice(1, 3), total: 2 });
+    // The same rule on the simulator's own evaluate route.
+    const evaluate = `/v1/simulators/${simulator.id}/evaluate`;
+    const refusedToo = await postJson(ctx.app, evaluate, { runs: runs.slice(1, 6) });
+    const evaluateError = (await refusedToo.json()).error;
+    assert.equal(refusedToo.status, 409);
+    assert.equal(evaluateError.code, "fitting_runs");
+    assert.deepEqual(evaluateError.details.fittingRuns, { ids: runs.slice(1, 3), total: 2 });
+    const allowed = await postJson(ctx.app, evaluate, {
       runs: runs.slice(1, 6),
-      method: { simulator: simulator.id },
+      allowFittingRuns: true,
     });
-    assert.deepEqual(withFitting.fittingRuns, runs.slice(1, 3));
+    assert.equal(allowed.status, 200);
+    assert.deepEqual((await allowed.json()).fittingRuns, { ids: runs.slice(1, 3), total: 2 });
+    const heldOutOnly = await postJson(ctx.app, evaluate, { runs: heldOut });
+    assert.deepEqual((await heldOutOnly.json()).fittingRuns, { ids: [], total: 0 });
     assert.match(bySim.prediction, /rollout/);
     assert.match(bySet.prediction, /τ/);
     // τ is close to the truth, so the held-out ranking is good.
