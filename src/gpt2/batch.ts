@@ -16,6 +16,12 @@ export interface Batch {
   tokens: ArrayLike<number>;
   attentionMask?: ArrayLike<number>;
   lossMask?: ArrayLike<number>;
+  /**
+   * Data weights w_b [B] of the examples (MATH.md §7): example b's term of the batch loss is
+   * scaled by w_b, the divisor (examples with a counted token) is not. Default 1 each; 0 removes
+   * an example while its slot stays. Per-token weights would be a [B·T] sibling of this.
+   */
+  dataWeights?: ArrayLike<number>;
 }
 
 export interface PreparedBatch {
@@ -30,7 +36,9 @@ export interface PreparedBatch {
   counts: number[];
   /** 1/counts[b] at counted positions, else 0: per-example mean token loss = Σ_t w·ce. */
   exampleWeights: Float32Array<ArrayBuffer>;
-  /** Weights of the batch objective: exampleWeights / (examples with a counted token). */
+  /** Data weights [B] (1 unless the batch gives them). */
+  dataWeights: Float32Array<ArrayBuffer>;
+  /** Weights of the batch objective: dataWeights·exampleWeights / (examples with a counted token). */
   lossWeights: Float32Array<ArrayBuffer>;
   /** Examples that have at least one counted token (the batch loss averages over these). */
   activeExamples: number;
@@ -74,6 +82,21 @@ export function prepareBatch(batch: Batch, config: Gpt2Config): PreparedBatch {
   }
   checkMask("attentionMask", batch.attentionMask, n);
   checkMask("lossMask", batch.lossMask, n);
+  const dataWeights = new Float32Array(B).fill(1);
+  if (batch.dataWeights) {
+    if (batch.dataWeights.length !== B) {
+      throw new BatchError(
+        `dataWeights has ${batch.dataWeights.length} entries, expected B = ${B}`,
+      );
+    }
+    for (let b = 0; b < B; b++) {
+      const w = batch.dataWeights[b];
+      if (!Number.isFinite(w) || w < 0) {
+        throw new BatchError(`dataWeights[${b}] = ${w} must be a finite non-negative number`);
+      }
+      dataWeights[b] = w;
+    }
+  }
   const keyMask = Float32Array.from({ length: n }, (_, i) => batch.attentionMask?.[i] ?? 1);
   // The prediction made at position p of token p + 1 counts when both are real tokens and the
   // label is in the loss mask (a padded position predicts nothing, even next to real tokens).
@@ -95,16 +118,35 @@ export function prepareBatch(batch: Batch, config: Gpt2Config): PreparedBatch {
     }
   }
   const activeExamples = counts.filter((c) => c > 0).length;
-  const lossWeights = exampleWeights.map((w) => activeExamples > 0 ? w / activeExamples : 0);
-  return { B, T, tokens, targets, keyMask, counts, exampleWeights, lossWeights, activeExamples };
+  // Weight 1 leaves w / activeExamples as it was (bit for bit: today's training).
+  const lossWeights = exampleWeights.map((w, i) => {
+    if (activeExamples === 0) return 0;
+    const data = dataWeights[Math.floor(i / T)];
+    return data === 1 ? w / activeExamples : data * w / activeExamples;
+  });
+  return {
+    B,
+    T,
+    tokens,
+    targets,
+    keyMask,
+    counts,
+    exampleWeights,
+    dataWeights,
+    lossWeights,
+    activeExamples,
+  };
 }
 
-/** Per-example mean token losses from per-position losses, and their batch mean. */
+/**
+ * Per-example mean token losses from per-position losses, and the batch loss: their mean over
+ * the examples with a counted token, each weighted by its data weight.
+ */
 export function exampleLosses(
   prepared: PreparedBatch,
   tokenLoss: ArrayLike<number>,
 ): { perExample: number[]; loss: number } {
-  const { B, T, exampleWeights, counts, activeExamples } = prepared;
+  const { B, T, exampleWeights, counts, activeExamples, dataWeights } = prepared;
   const perExample: number[] = [];
   let total = 0;
   for (let b = 0; b < B; b++) {
@@ -115,7 +157,7 @@ export function exampleLosses(
     }
     const mean = counts[b] > 0 ? sum / counts[b] : 0;
     perExample.push(mean);
-    total += mean;
+    total += dataWeights[b] === 1 ? mean : dataWeights[b] * mean;
   }
   return { perExample, loss: activeExamples > 0 ? total / activeExamples : 0 };
 }

@@ -11,6 +11,7 @@
 // `maxSegmentElements`; a parameter never straddles two. The token embedding alone may exceed
 // that (50257 × 768 × 4 B = 154 MB), so its rows are split into vocabulary blocks, each a
 // parameter-like slot of its own. Small models get one segment and one block, as before.
+import type { Tensor } from "../gpu/tensor.ts";
 import type { Gpt2Config } from "./config.ts";
 import { type ParamSpec, paramSpecs } from "./params.ts";
 import { DomainError } from "../errors.ts";
@@ -190,4 +191,22 @@ export function unpackParams(
     }
     return [s.name, out];
   }));
+}
+
+/**
+ * The ranges of gradient-layout buffers (one per segment) that a backward adds into rather than
+ * overwrites: the LayerNorm parameters, which lead the non-decayed group, and wpe. They must
+ * start at zero. (The rest is overwritten: zeroing all of GPT-2-124M's gradients would cost ~5 %
+ * of its forward and backward on llvmpipe.)
+ */
+export function accumulatedRanges(layout: ParamLayout, segments: readonly Tensor[]): Tensor[] {
+  const plain = layout.slots.filter((s) => !s.decay);
+  const first = plain[0], last = plain[plain.length - 1];
+  const wpe = layout.byName.get("wpe.weight")!;
+  const range = (segment: number, from: number, to: number) =>
+    segments[segment].view([to - from], undefined, from);
+  return [
+    range(first.segment, first.offset, last.offset + last.reserved),
+    range(wpe.segment, wpe.offset, wpe.offset + wpe.reserved),
+  ];
 }

@@ -35,6 +35,7 @@ import {
   layerNormForward,
 } from "./kernels/layernorm.ts";
 import {
+  accumulatedRanges,
   maxSegmentElements,
   packParams,
   type ParamLayout,
@@ -207,24 +208,6 @@ export class Gpt2Model {
     );
   }
 
-  /**
-   * The gradients the backward adds into (layer-norm parameters, in the non-decayed group, and
-   * wpe), which must start at zero. The rest is overwritten (matmul and column-sum outputs; wte
-   * by the head before the embedding adds to it), and zeroing all of GPT-2-124M's gradients
-   * costs ~5% of its fwd+bwd on llvmpipe.
-   */
-  private accumulatedGrads(): Tensor[] {
-    const plain = this.layout.slots.filter((s) => !s.decay);
-    const first = plain[0], last = plain[plain.length - 1];
-    const wpe = this.layout.byName.get("wpe.weight")!;
-    const range = (segment: number, from: number, to: number) =>
-      this.gradSegments[segment].view([to - from], undefined, from);
-    return [
-      range(first.segment, first.offset, last.offset + last.reserved),
-      range(wpe.segment, wpe.offset, wpe.offset + wpe.reserved),
-    ];
-  }
-
   /** wte's vocabulary blocks (the embedding kernels' view of it). */
   private vocabRows(segments: Tensor[]): VocabRows[] {
     const d = this.dims.d;
@@ -375,11 +358,18 @@ export class Gpt2Model {
       if (params) await layerNormBackwardParams(...args);
     };
 
-    if (params) { for (const view of this.accumulatedGrads()) await fill(rt, view, 0); }
+    if (params) {
+      for (const view of accumulatedRanges(this.layout, this.gradSegments)) {
+        await fill(rt, view, 0);
+      }
+    }
+    // Cotangents a tangent backward reads again get their own buffers (Workspace.keepCotangents).
+    const kept = ws.kept;
+    const dlnf = kept?.dlnf ?? ws.scratch;
     // Tied head: dln_f = dlogits·wte, dwte = dlogitsᵀ·ln_f (the embedding adds its part below).
     // Padding columns of dlogits are 0, so wte's padding rows get exactly zero gradient.
     for (const [k, chunk] of ws.chunks.entries()) {
-      await matmul(rt, ws.dlogits[k], this.headRows(this.paramSegments, chunk), ws.scratch, {
+      await matmul(rt, ws.dlogits[k], this.headRows(this.paramSegments, chunk), dlnf, {
         accumulate: k > 0,
       });
       if (params) {
@@ -395,7 +385,7 @@ export class Gpt2Model {
       rt,
       ws.xFinal,
       p("ln_f.weight"),
-      ws.scratch,
+      dlnf,
       ws.lnfStats,
       null,
       ws.dres[L],
@@ -403,7 +393,7 @@ export class Gpt2Model {
     await layerNormParams(
       rt,
       ws.xFinal,
-      ws.scratch,
+      dlnf,
       ws.lnfStats,
       gr("ln_f.weight"),
       gr("ln_f.bias"),
@@ -412,16 +402,20 @@ export class Gpt2Model {
       const a = ws.layers[l];
       const h = (name: string) => `h.${l}.${name}`;
       const dOut = ws.dres[l + 1];
+      const dg = kept?.dg[l] ?? a.dfc;
+      const dln2 = kept?.dln2[l] ?? ws.scratch;
+      const dy = kept?.dy[l] ?? ws.scratch;
+      const dln1 = kept?.dln1[l] ?? ws.scratch;
       await visit(l, "mlp.c_proj");
-      await linearBackward(h("mlp.c_proj"), a.g, dOut, a.dfc);
-      await geluBackward(rt, a.fc, a.dfc, a.dfc);
+      await linearBackward(h("mlp.c_proj"), a.g, dOut, dg);
+      await geluBackward(rt, a.fc, dg, a.dfc);
       await visit(l, "mlp.c_fc");
-      await linearBackward(h("mlp.c_fc"), a.ln2, a.dfc, ws.scratch);
+      await linearBackward(h("mlp.c_fc"), a.ln2, a.dfc, dln2);
       await layerNormBackwardInput(
         rt,
         a.xMid,
         p(h("ln_2.weight")),
-        ws.scratch,
+        dln2,
         a.ln2Stats,
         dOut,
         a.dMid,
@@ -429,23 +423,23 @@ export class Gpt2Model {
       await layerNormParams(
         rt,
         a.xMid,
-        ws.scratch,
+        dln2,
         a.ln2Stats,
         gr(h("ln_2.weight")),
         gr(h("ln_2.bias")),
       );
       await visit(l, "attn.c_proj");
-      await linearBackward(h("attn.c_proj"), a.y, a.dMid, ws.scratch);
-      await attentionBackward(rt, { B, T, H, hs }, a.qkv, a.probs, ws.scratch, ws.dscores, a.dqkv);
+      await linearBackward(h("attn.c_proj"), a.y, a.dMid, dy);
+      await attentionBackward(rt, { B, T, H, hs }, a.qkv, a.probs, dy, ws.dscores, a.dqkv);
       await visit(l, "attn.c_attn");
       // Below layer 0 only the embedding's gradients remain.
       if (l === 0 && !params) break;
-      await linearBackward(h("attn.c_attn"), a.ln1, a.dqkv, ws.scratch);
+      await linearBackward(h("attn.c_attn"), a.ln1, a.dqkv, dln1);
       await layerNormBackwardInput(
         rt,
         a.x,
         p(h("ln_1.weight")),
-        ws.scratch,
+        dln1,
         a.ln1Stats,
         a.dMid,
         ws.dres[l],
@@ -453,7 +447,7 @@ export class Gpt2Model {
       await layerNormParams(
         rt,
         a.x,
-        ws.scratch,
+        dln1,
         a.ln1Stats,
         gr(h("ln_1.weight")),
         gr(h("ln_1.bias")),

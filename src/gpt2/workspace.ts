@@ -28,6 +28,19 @@ interface LayerActivations {
   dfc: Tensor;
 }
 
+/**
+ * The backward's intermediate cotangents that it otherwise overwrites (in `scratch`, or GELU's
+ * in place), kept for a tangent backward (tangent.ts): per layer dL/dg, dL/dln2, dL/dy and
+ * dL/dln1 [N, ·], and dL/dln_f.
+ */
+export interface KeptCotangents {
+  dg: Tensor[];
+  dln2: Tensor[];
+  dy: Tensor[];
+  dln1: Tensor[];
+  dlnf: Tensor;
+}
+
 /** A batch whose activations (attention probabilities, MLP hidden) exceed one buffer binding. */
 export class BatchTooLargeError extends DomainError {
   override name = "BatchTooLargeError";
@@ -73,6 +86,8 @@ export class Workspace {
   readonly dres: Tensor[] = [];
   readonly scratch: Tensor; // [N, d]
   readonly dscores: Tensor; // [B, H, T, T]
+  /** Set by keepCotangents(): the backward then keeps its intermediate cotangents. */
+  kept: KeptCotangents | null = null;
 
   /**
    * Throws BatchTooLargeError if a [B, T] batch's largest activation exceeds what the device
@@ -86,18 +101,14 @@ export class Workspace {
   }
 
   constructor(
-    rt: GpuRuntime,
+    private readonly rt: GpuRuntime,
     readonly B: number,
     readonly T: number,
-    D: Dims,
+    private readonly D: Dims,
     readonly chunks: readonly HeadChunk[],
   ) {
     const N = B * T;
-    const z = (shape: number[]) => {
-      const t = rt.zeros(shape);
-      this.tensors.push(t);
-      return t;
-    };
+    const z = (shape: number[]) => this.zeros(shape);
     this.tokens = z([N]);
     this.targets = z([N]);
     this.keyMask = z([N]);
@@ -134,6 +145,28 @@ export class Workspace {
     this.ceStats = z([chunks.length > 1 ? 3 * N : 1]);
     this.scratch = z([N, D.d]);
     this.dscores = z([B, D.H, T, T]);
+  }
+
+  private zeros(shape: number[]): Tensor {
+    const t = this.rt.zeros(shape);
+    this.tensors.push(t);
+    return t;
+  }
+
+  /** From now on the backward keeps its intermediate cotangents (allocated once). */
+  keepCotangents(): KeptCotangents {
+    if (this.kept) return this.kept;
+    const { d, f, L } = this.D;
+    const N = this.B * this.T;
+    const per = (cols: number) => Array.from({ length: L }, () => this.zeros([N, cols]));
+    this.kept = {
+      dg: per(f),
+      dln2: per(d),
+      dy: per(d),
+      dln1: per(d),
+      dlnf: this.zeros([N, d]),
+    };
+    return this.kept;
   }
 
   /** The residual stream entering layer l (l = L: entering ln_f). */
