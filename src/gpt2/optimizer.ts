@@ -90,6 +90,11 @@ export class GpuOptimizer {
     );
   }
 
+  /** The moment buffers of each segment (second: AdamW only), for replaying saved states. */
+  moments(): { first: readonly Tensor[]; second: readonly Tensor[] | null } {
+    return { first: this.first, second: this.second };
+  }
+
   /** Elements over all segments. */
   get size(): number {
     return this.first.reduce((n, t) => n + t.size, 0);
