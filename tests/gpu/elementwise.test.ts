@@ -1,6 +1,14 @@
-// Elementwise kernels (add, scale, axpy, GELU forward/backward) against float64 references.
+// Elementwise kernels (add, scale, axpy, GELU forward/backward and the backward's tangent)
+// against float64 references.
 import assert from "node:assert/strict";
-import { add, axpy, gelu, geluBackward, scale } from "../../src/gpu/kernels/elementwise.ts";
+import {
+  add,
+  axpy,
+  gelu,
+  geluBackward,
+  geluBackwardTangent,
+  scale,
+} from "../../src/gpu/kernels/elementwise.ts";
 import * as ref from "../../src/gpu/reference/elementwise.ts";
 import { assertClose } from "../../src/gpu/reference/compare.ts";
 import { randomF32 } from "../../src/gpu/reference/random.ts";
@@ -204,6 +212,64 @@ Deno.test({
       assertClose(g, fd, { abs: 3e-4 }, "gelu' vs finite differences");
     });
 
+    await t.step(
+      "the reference's gelu'' agrees with central differences of gelu' (float64)",
+      () => {
+        const h = 1e-5;
+        for (let x = -9; x <= 9; x += 0.37) {
+          const fd = (ref.geluGrad(x + h) - ref.geluGrad(x - h)) / (2 * h);
+          const exact = ref.geluGrad2(x);
+          assert.ok(Math.abs(fd - exact) < 1e-9, `x=${x}: fd ${fd} vs ${exact}`);
+        }
+        // At 0, gelu = x/2 + √(2/π)·x²/2 + O(x⁴): gelu''(0) = √(2/π).
+        assert.ok(Math.abs(ref.geluGrad2(0) - Math.sqrt(2 / Math.PI)) < 1e-15);
+      },
+    );
+
+    await t.step("gelu backward tangent on odd lengths at offsets", async () => {
+      for (const n of LENGTHS) {
+        const x = randomF32(n, 13 * n, -8, 8);
+        const [xDot, dy, dyDot] = [1, 2, 3].map((k) => randomF32(n, 13 * n + k, -2, 2));
+        const out = offsetTensor(rt, new Float32Array(n));
+        await geluBackwardTangent(
+          rt,
+          offsetTensor(rt, x),
+          offsetTensor(rt, xDot),
+          offsetTensor(rt, dy),
+          offsetTensor(rt, dyDot),
+          out,
+        );
+        // Each term's error scale (see geluGradErrorScale), weighted by its factors.
+        const scaleOf = Float64Array.from(
+          x,
+          (v, i) =>
+            Math.abs(xDot[i] * dy[i]) * ref.geluGrad2ErrorScale(v) +
+            Math.abs(dyDot[i]) * ref.geluGradErrorScale(v),
+        );
+        assertClose(
+          await rt.readOne(out),
+          ref.geluBackwardTangent(x, xDot, dy, dyDot),
+          { abs: GELU_ABS, rel: GELU_REL, scale: scaleOf },
+          `gelu backward tangent n=${n}`,
+        );
+      }
+    });
+
+    await t.step("gpu gelu'' agrees with central differences of gpu gelu'", async () => {
+      // As for gelu' above: x and x ± h exact in f32; ẋ = dy = 1 and ḋy = 0 leave gelu''(x).
+      const h = 2 ** -7;
+      const x = Float32Array.from({ length: 257 }, (_, i) => (i - 128) * 2 ** -4);
+      const ones = rt.tensor(new Float32Array(x.length).fill(1));
+      const [plus, minus, grad2] = [0, 1, 2].map(() => rt.zeros([x.length]));
+      await geluBackward(rt, rt.tensor(x.map((v) => v + h)), ones, plus);
+      await geluBackward(rt, rt.tensor(x.map((v) => v - h)), ones, minus);
+      await geluBackwardTangent(rt, rt.tensor(x), ones, ones, rt.zeros([x.length]), grad2);
+      const [p, m, g] = await rt.read([plus, minus, grad2]);
+      const fd = Float64Array.from(p, (v, i) => (v - m[i]) / (2 * h));
+      // Truncation h²/6·|gelu''''| <= 2e-5 plus f32 rounding of gelu' over 2h: ~1e-4.
+      assertClose(g, fd, { abs: 3e-4 }, "gelu'' vs finite differences");
+    });
+
     await t.step("bad shapes and aliasing are RangeErrors naming the shapes", async () => {
       const a = rt.zeros([3, 4]);
       await assert.rejects(
@@ -217,6 +283,15 @@ Deno.test({
       await assert.rejects(scale(rt, pair.select(0), 2, pair.select(1)), /shares a GPU buffer/);
       await assert.rejects(
         geluBackward(rt, pair.select(0), rt.zeros([5]), pair.select(0)),
+        RangeError,
+      );
+      const five = () => rt.zeros([5]);
+      await assert.rejects(
+        geluBackwardTangent(rt, five(), pair.select(0), five(), five(), pair.select(1)),
+        /shares a GPU buffer/,
+      );
+      await assert.rejects(
+        geluBackwardTangent(rt, five(), five(), five(), rt.zeros([6]), five()),
         RangeError,
       );
     });

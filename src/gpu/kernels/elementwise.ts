@@ -1,6 +1,7 @@
 // Elementwise kernels over contiguous tensors of any length (the grid folds past 65535 groups):
 // add (optionally scaled), scale, axpy, and tanh-form GELU forward/backward, with in-place forms
-// where the output is exactly an input (shaders/elementwise_*.wgsl).
+// where the output is exactly an input (shaders/elementwise_*.wgsl), and the tangent of GELU's
+// backward (shaders/elementwise_gelu_tangent.wgsl) for forward-over-reverse.
 import type { GpuRuntime } from "../runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import {
@@ -164,4 +165,27 @@ export async function geluBackward(
     u: [x.size, x.offset, dy.offset, dx.offset],
     f: [0],
   }, [x, dy, dx]);
+}
+
+/**
+ * out = gelu''(x)·ẋ·dy + gelu'(x)·ḋy: the tangent of geluBackward's dx along ẋ (xDot) and ḋy
+ * (dyDot). `out` shares a buffer with no input. (geluBackward(x, ẋ) is gelu's own tangent.)
+ */
+export async function geluBackwardTangent(
+  rt: GpuRuntime,
+  x: Tensor,
+  xDot: Tensor,
+  dy: Tensor,
+  dyDot: Tensor,
+  out: Tensor,
+  options: ElementwiseOptions = {},
+): Promise<void> {
+  const wg = workgroupSize("geluBackwardTangent", options);
+  requireSameShape("geluBackwardTangent", { x, xDot, dy, dyDot, out });
+  requireContiguous("geluBackwardTangent", { x, xDot, dy, dyDot, out });
+  requireDistinctBuffers("geluBackwardTangent", ["out", out], { x, xDot, dy, dyDot });
+  await launch(rt, "elementwise_gelu_tangent", "gelu_backward_tangent", wg, x.size, {
+    u: [x.size, x.offset, xDot.offset, dy.offset, dyDot.offset, out.offset],
+    f: [],
+  }, [x, xDot, dy, dyDot, out]);
 }

@@ -39,12 +39,34 @@ export function geluGrad(x: number): number {
   return sigmoid(2 * u) + (tail === 0 ? 0 : 2 * x * du * tail);
 }
 
+/**
+ * d² gelu / dx² = T·(4u' + 2x·u'' + 4x·u'²·(1 - 2S)), S = sigmoid(2u), T = S·(1 - S)
+ * (the derivative of geluGrad: S' = 2u'·T and T' = 2u'·T·(1 - 2S)).
+ */
+export function geluGrad2(x: number): number {
+  const u = GELU_K * (x + GELU_C * x ** 3);
+  const du = GELU_K * (1 + 3 * GELU_C * x * x);
+  const ddu = 6 * GELU_K * GELU_C * x;
+  const tail = sigmoid(2 * u) * sigmoid(-2 * u);
+  return tail === 0 ? 0 : tail * (4 * du + 2 * x * ddu - 4 * x * du * du * Math.tanh(u));
+}
+
 export function geluArray(x: ArrayLike<number>): Float64Array {
   return Float64Array.from(x, gelu);
 }
 
 export function geluBackward(x: ArrayLike<number>, dy: ArrayLike<number>): Float64Array {
   return Float64Array.from(x, (v, i) => dy[i] * geluGrad(v));
+}
+
+/** The tangent of geluBackward along ẋ and ḋy: gelu''(x)·ẋ·dy + gelu'(x)·ḋy. */
+export function geluBackwardTangent(
+  x: ArrayLike<number>,
+  xDot: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  dyDot: ArrayLike<number>,
+): Float64Array {
+  return Float64Array.from(x, (v, i) => geluGrad2(v) * xDot[i] * dy[i] + geluGrad(v) * dyDot[i]);
 }
 
 /**
@@ -60,5 +82,15 @@ export function geluGradErrorScale(x: number): number {
   const u = GELU_K * (x + GELU_C * x ** 3);
   const du = GELU_K * (1 + 3 * GELU_C * x * x);
   const terms = sigmoid(2 * u) + Math.abs(2 * x * du) * sigmoid(2 * u) * sigmoid(-2 * u);
+  return terms * (1 + Math.abs(2 * u));
+}
+
+/** The same for gelu'': the magnitude of its terms, amplified like gelu's by 1 + |2u|. */
+export function geluGrad2ErrorScale(x: number): number {
+  const u = GELU_K * (x + GELU_C * x ** 3);
+  const du = GELU_K * (1 + 3 * GELU_C * x * x);
+  const ddu = 6 * GELU_K * GELU_C * x;
+  const tail = sigmoid(2 * u) * sigmoid(-2 * u);
+  const terms = tail * (4 * du + Math.abs(2 * x * ddu) + Math.abs(4 * x * du * du));
   return terms * (1 + Math.abs(2 * u));
 }
