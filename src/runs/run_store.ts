@@ -217,8 +217,8 @@ export class RunStore {
     if (taken) {
       throw new ConflictError(`study "${study}" already has a run named "${name}"`, {
         field: "name",
-        existingRun: taken.id,
-      });
+        existing: taken.id,
+      }, "name_taken");
     }
   }
 

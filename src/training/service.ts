@@ -208,7 +208,7 @@ function freeRunNames(
     throw new ConflictError(`run names already used in study "${request.study}"`, {
       field: "namePrefix",
       taken: listSome(taken),
-    });
+    }, "name_taken");
   }
   return runNames;
 }
