@@ -1,10 +1,11 @@
 // Evaluations that rank attribution methods on the same held-out runs. The linear datamodeling
 // score (POST /v1/evaluations/lds): the request is checked in full (study, runs, the method's
-// coverage of the study) before a job is queued; the job predicts each run's final losses with the
-// method, compares them with the observed ones and returns the LDS as its result. Nothing else is
-// stored: the result lives in the job record (GET /v1/jobs/{id}).
+// coverage of the study, the fitting-runs rule) before anything is kept; then an evaluation record
+// is kept ("running") and a job predicts each run's final losses with the method, compares them
+// with the observed ones, and stores the LDS in the record (GET /v1/evaluations/{id}) as well as
+// in the job's result.
 import { z } from "@hono/zod-openapi";
-import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { usableRuntime } from "../gpu/handle.ts";
 import type { JobContext } from "../jobs/manager.ts";
 import { RUNS, type StoredRun } from "../runs/run_store.ts";
@@ -19,6 +20,7 @@ import {
 import { RunIdsSchema, type SimfluenceDeps } from "../simfluence/service.ts";
 import { SIMULATORS } from "../simfluence/simulator_store.ts";
 import { type LdsSummary, linearDatamodelingScore } from "./lds.ts";
+import { type EvaluationRecord, EVALUATIONS } from "./store.ts";
 
 /** Fewest runs an LDS is computed over: Spearman's ρ over fewer is too coarse to rank methods. */
 export const MIN_LDS_RUNS = 5;
@@ -163,11 +165,26 @@ async function preparePredictor(
   };
 }
 
-/** Checks the request in full, then queues the LDS job; its id. */
+/** What a kept LDS evaluation records of its request (defaults applied). */
+export interface LdsRecordRequest {
+  runs: string[];
+  allowFittingRuns: boolean;
+  bootstrap: { resamples: number; seed: number };
+}
+
+/** What a kept LDS evaluation records of its result. */
+export type LdsRecordResult = Omit<LdsResult, "study" | "method" | "runs">;
+
+export type LdsRecord = EvaluationRecord<LdsMethod, LdsRecordRequest, LdsRecordResult>;
+
+/**
+ * Checks the request in full, then keeps an evaluation record ("running") and queues the job that
+ * computes its LDS; the record and the job's id.
+ */
 export async function startLds(
   deps: SimfluenceDeps,
   request: LdsRequest,
-): Promise<{ job: string }> {
+): Promise<{ evaluation: LdsRecord; job: string }> {
   const testIds = deps.store.get(RUNS).studyTestExamples(request.study);
   if (!testIds) throw new NotFoundError(`study "${request.study}"`, { field: "study" });
   const runs = await loadRuns(deps, request);
@@ -181,7 +198,15 @@ export async function startLds(
     resamples: request.bootstrap?.resamples ?? LDS_DEFAULTS.resamples,
     seed: request.bootstrap?.seed ?? LDS_DEFAULTS.seed,
   };
+  const evaluations = deps.store.get(EVALUATIONS);
+  const record = evaluations.create<LdsMethod, LdsRecordRequest>({
+    kind: "lds",
+    study: request.study,
+    method: request.method,
+    request: { runs: request.runs, allowFittingRuns: request.allowFittingRuns, bootstrap },
+  });
   const input = {
+    evaluation: record.id,
     study: request.study,
     runs: request.runs,
     method: request.method,
@@ -202,29 +227,51 @@ export async function startLds(
       predicted,
       observed: observedFinalLosses(runs, testIds.length),
     }, { ...bootstrap, confidence: LDS_DEFAULTS.confidence });
-    return { ...ldsResult(request, runs, testIds, prediction, bootstrap, summary), fittingRuns };
+    const result = ldsResult(testIds, prediction, bootstrap, summary, fittingRuns);
+    if (!evaluations.markReady(record.id, result)) {
+      throw new ConflictError(
+        `evaluation ${record.id} was deleted (or its study), or stopped, while its LDS was computed`,
+        { evaluation: record.id },
+      );
+    }
+    return {
+      evaluation: record.id,
+      study: request.study,
+      method: request.method,
+      runs: runs.map((r) => r.id),
+      ...result,
+    } satisfies LdsResult & { evaluation: string };
   });
-  return { job: job.id };
+  evaluations.setJob(record.id, job.id);
+  keepInStep(deps, record.id, job.id);
+  return { evaluation: evaluations.get(record.id)!, job: job.id };
+}
+
+/** Marks the record failed or cancelled when its job ends any other way than by storing it. */
+function keepInStep(deps: SimfluenceDeps, id: string, job: string): void {
+  const unsubscribe = deps.jobs.subscribe(job, (event) => {
+    if (event.type === "failed" || event.type === "cancelled") {
+      deps.store.get(EVALUATIONS).markStopped(id, event.type, event.job.error ?? event.type);
+    }
+    if (event.type !== "progress") unsubscribe?.();
+  });
 }
 
 function ldsResult(
-  request: LdsRequest,
-  runs: readonly StoredRun[],
   testIds: readonly string[],
   prediction: string,
   bootstrap: { resamples: number; seed: number },
   summary: LdsSummary,
-): Omit<LdsResult, "fittingRuns"> {
+  fittingRuns: IdList,
+): LdsRecordResult {
   return {
-    study: request.study,
-    method: request.method,
     prediction,
-    runs: runs.map((r) => r.id),
     tests: testIds.map((test, z) => ({ test, spearman: summary.perTest[z] })),
     lds: summary.mean,
     interval: summary.interval && { ...summary.interval, confidence: LDS_DEFAULTS.confidence },
     scoredTests: summary.scoredTests,
     constantTests: summary.constantTests,
+    fittingRuns,
     bootstrap: { ...bootstrap, resampled: "test examples", method: "percentile" },
   };
 }

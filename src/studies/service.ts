@@ -1,7 +1,9 @@
 // Studies: the runs sharing one set of test examples (the `study` of each run) and the simulators
-// fitted on them. Listing reads the runs module's studies table; deleting one removes its runs,
-// their checkpoints and its simulators in one transaction, and their files after it commits.
+// fitted and evaluations kept on them. Listing reads the runs module's studies table; deleting one
+// removes its runs, their checkpoints, its simulators and its evaluations in one transaction, and
+// their files after it commits.
 import { NotFoundError } from "../errors.ts";
+import { EVALUATIONS } from "../evaluations/store.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import { RUNS, type StudySummary } from "../runs/run_store.ts";
 import { SIMULATORS } from "../simfluence/simulator_store.ts";
@@ -33,24 +35,31 @@ export interface DeletedStudy {
   files: number;
 }
 
-/** Deletes a study with everything in it; fits still running are cancelled first. */
+/** Cancels a job that may have finished meanwhile. */
+function cancelIfRunning(jobs: JobManager, job: string): void {
+  try {
+    jobs.cancel(job);
+  } catch {
+    // Already finished: nothing to cancel.
+  }
+}
+
+/** Deletes a study with everything in it; fits and evaluations still running are cancelled first. */
 export async function deleteStudy(deps: StudyDeps, name: string): Promise<DeletedStudy> {
   const study = getStudy(deps.store, name);
   const simulators = deps.store.get(SIMULATORS);
+  const evaluations = deps.store.get(EVALUATIONS);
   const { simulators: fitted } = simulators.list({ study: name, limit: -1, offset: 0 });
   for (const simulator of fitted) {
     if (simulator.status === "fitting" && simulator.jobId) {
-      try {
-        deps.jobs.cancel(simulator.jobId);
-      } catch {
-        // Already finished: nothing to cancel.
-      }
+      cancelIfRunning(deps.jobs, simulator.jobId);
     }
   }
-  const deleted = await deps.store.get(RUNS).deleteStudy(
-    name,
-    () => simulators.deleteRowsOfStudy(name),
-  );
+  for (const job of evaluations.runningJobsOfStudy(name)) cancelIfRunning(deps.jobs, job);
+  const deleted = await deps.store.get(RUNS).deleteStudy(name, () => {
+    evaluations.deleteRowsOfStudy(name);
+    return simulators.deleteRowsOfStudy(name);
+  });
   if (!deleted) throw new NotFoundError(`study ${name}`, { field: "name", name });
   return { study: name, runs: deleted.runs, simulators: study.simulators, files: deleted.files };
 }
