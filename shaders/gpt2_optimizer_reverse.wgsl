@@ -1,5 +1,5 @@
-// The reverse of one AdamW step (shaders/gpt2_optimizer.wgsl) for metagradients: cotangents of the
-// state after the step pulled back to the state and raw gradient before it (MATH.md §7).
+// The reverse of one AdamW or SGD step (shaders/gpt2_optimizer.wgsl) for metagradients: cotangents
+// of the state after the step pulled back to the state and raw gradient before it (MATH.md §7).
 // Layout: every tensor is a flat f32 segment of n elements at its own element offset (uniform
 // `*Off`); elements k < decayEnd of the segment get weight decay. grads, m, v are the raw gradient
 // and the moments BEFORE the update; normSq[normOff] = Σ grads² over all segments (as the forward
@@ -9,6 +9,8 @@
 // s = sqrt(v̂ + epsRoot), d = s + eps, ū = −lr·θ̄':
 //   M = m̄' + ū/(c1·d);  V = v̄' − ū·m̂/(2·s·d²·c2) (v̄' where s = 0)
 //   θ̄ ← θ̄'·(1 − lr·wd);  m̄ ← β1·M;  v̄ ← β2·V;  gBar ← ḡ̃ = (1-β1)·M + 2(1-β2)·g̃·V
+// `sgd_reverse` (pass 1 for SGD, buf' = μ·buf + g̃, θ' = θ(1 − lr·wd) − lr·buf'), linear in the
+// state so it reads none of it: B = b̄' − lr·θ̄'; θ̄ ← θ̄'·(1 − lr·wd); b̄ ← μ·B; gBar ← ḡ̃ = B.
 // `clip_reverse` (pass 2, only launched with clipping on), where clipping acted (the forward's
 // own coef < 1, from the same f32 expression): gBar ← coef·ḡ̃ − coef/((‖g‖+1e-6)·‖g‖)·g·gDot,
 // the exact derivative of coef(‖g‖)·g; elsewhere gBar stays ḡ̃.
@@ -113,4 +115,33 @@ fn clip_reverse(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   // maxNorm/((‖g‖+1e-6)²·‖g‖) = coef/((‖g‖+1e-6)·‖g‖) where coef < 1.
   let slope = coef / ((norm + 1e-6) * norm);
   g_bar[i] = coef * g_bar[i] - slope * grads[cp.gradOff + k] * g_dot[cp.gDotOff];
+}
+
+struct SgdReverseParams {
+  n: u32,
+  decayEnd: u32,
+  thetaBarOff: u32,
+  bufBarOff: u32,
+  gBarOff: u32,
+  lr: f32,
+  momentum: f32,
+  weightDecay: f32,
+}
+
+@group(0) @binding(0) var<uniform> sr: SgdReverseParams;
+@group(0) @binding(1) var<storage, read_write> sgd_theta_bar: array<f32>;
+@group(0) @binding(2) var<storage, read_write> sgd_buf_bar: array<f32>;
+
+@compute @workgroup_size(WG)
+fn sgd_reverse(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let k = flat_index(gid, groups);
+  if (k >= sr.n) {
+    return;
+  }
+  let tb = sgd_theta_bar[sr.thetaBarOff + k];
+  let big_b = sgd_buf_bar[sr.bufBarOff + k] - sr.lr * tb;
+  let wd = select(0.0, sr.weightDecay, k < sr.decayEnd);
+  sgd_theta_bar[sr.thetaBarOff + k] = tb * (1.0 - sr.lr * wd);
+  sgd_buf_bar[sr.bufBarOff + k] = sr.momentum * big_b;
+  g_bar[sr.gBarOff + k] = big_b;
 }

@@ -5,13 +5,21 @@
 import assert from "node:assert/strict";
 import { assertClose } from "../../src/gpu/reference/compare.ts";
 import { randomF32 } from "../../src/gpu/reference/random.ts";
-import { adamwReverse, type AdamwReverseRange } from "../../src/gpt2/kernels/optimizer_reverse.ts";
+import {
+  adamwReverse,
+  type AdamwReverseRange,
+  sgdReverse,
+  type SgdReverseRange,
+} from "../../src/gpt2/kernels/optimizer_reverse.ts";
 import {
   type AdamwCotangent64,
   adamwForward64,
   adamwReverse64,
   type AdamwSegment64,
   type AdamwStepHyper64,
+  sgdForward64,
+  sgdReverse64,
+  type SgdStepHyper64,
 } from "../../src/gpt2/reference/optimizer_reverse.ts";
 import { kernelTest, placed, readView, upload } from "./kernel_harness.ts";
 
@@ -179,9 +187,8 @@ kernelTest(
     const sizes = [37, 23], decayEnds = [20, 0], offsets = [3, 7];
     const segs = sizes.map((n, k) => segment(n, decayEnds[k], 700 + 10 * k, 1e-3));
     const bars = sizes.map((n, k) => cotangent(n, 900 + 10 * k));
-    // The GPU reads normSq in f32; the reference takes the norm of the same f32 gradients.
-    const sq = segs.reduce((a, s) => a + s.g.reduce((b, x) => b + x * x, 0), 0);
-    const n0 = Math.sqrt(sq);
+    // The GPU reads normSq rounded to f32; the reference takes the norm of the same gradients.
+    const n0 = norm(segs);
     const cases: GpuCase[] = [
       { epsRoot: 0, clip: 1 / 3 },
       { epsRoot: 1e-4, clip: 1 / 3 },
@@ -191,31 +198,12 @@ kernelTest(
     for (const c of cases) {
       const hp = { ...BASE, epsRoot: c.epsRoot, maxNorm: c.clip * n0 };
       const expected = adamwReverse64(segs, bars, hp);
-      const normSq = upload(rt, [sq]);
-      const gDot = placed(rt, new Float32Array(1), [1], 2);
-      const ranges: AdamwReverseRange[] = segs.map((s, k) => {
-        const n = sizes[k], at = offsets[k];
-        const put = (x: ArrayLike<number>) => placed(rt, Float32Array.from(x), [n], at);
-        return {
-          params: put(s.theta),
-          grads: put(s.g),
-          m: put(s.m),
-          v: put(s.v),
-          normSq,
-          decayEnd: s.decayEnd,
-          maxNorm: hp.maxNorm,
-          thetaBar: put(bars[k].thetaBar),
-          mBar: put(bars[k].mBar),
-          vBar: put(bars[k].vBar),
-          gBar: put(new Float32Array(n)),
-          gDotGBarTilde: gDot,
-        };
-      });
+      const ranges = adamwRanges(rt, segs, bars, hp.maxNorm, offsets);
       await adamwReverse(rt, ranges, { ...BASE, epsRoot: c.epsRoot });
       const what = `epsRoot ${c.epsRoot}, clip ${c.clip}`;
       for (const [k, r] of ranges.entries()) {
         const e = expected[k];
-        // Elementwise chains of ~15 f32 operations: 2e-6 of each output (measured: 2.5e-7 of the largest).
+        // Chains of ~15 f32 operations: 2e-6 of each output (measured: 2.5e-7 of the largest).
         const outputs = [
           ["thetaBar", r.thetaBar, e.thetaBar],
           ["mBar", r.mBar, e.mBar],
@@ -238,6 +226,190 @@ kernelTest(
           whole.every((x, i) => (i >= r.gBar.offset && i < r.gBar.offset + sizes[k]) || x === 0),
           `${what}: gBar written outside segment ${k}`,
         );
+      }
+    }
+  },
+);
+
+/** The AdamW ranges of `segs` on the GPU, each tensor at element offset `offsets[k]`. */
+function adamwRanges(
+  rt: Parameters<typeof adamwReverse>[0],
+  segs: readonly Segment[],
+  bars: readonly AdamwCotangent64[],
+  maxNorm: number,
+  offsets: readonly number[],
+): AdamwReverseRange[] {
+  let sq = 0;
+  for (const s of segs) for (const x of s.g) sq += x * x;
+  const normSq = upload(rt, [sq]);
+  const gDot = placed(rt, new Float32Array(1), [1], 2);
+  return segs.map((s, k) => {
+    const n = s.theta.length;
+    const put = (x: ArrayLike<number>) => placed(rt, Float32Array.from(x), [n], offsets[k]);
+    return {
+      params: put(s.theta),
+      grads: put(s.g),
+      m: put(s.m),
+      v: put(s.v),
+      normSq,
+      decayEnd: s.decayEnd,
+      maxNorm,
+      thetaBar: put(bars[k].thetaBar),
+      mBar: put(bars[k].mBar),
+      vBar: put(bars[k].vBar),
+      gBar: put(new Float32Array(n)),
+      gDotGBarTilde: gDot,
+    };
+  });
+}
+
+kernelTest(
+  "AdamW reverse is deterministic over three segments, and checks its inputs",
+  async (rt) => {
+    const sizes = [45, 3, 70];
+    const segs = sizes.map((n, k) => segment(n, k === 1 ? 3 : 10, 1100 + 10 * k, 1e-3));
+    const bars = sizes.map((n, k) => cotangent(n, 1200 + 10 * k));
+    const maxNorm = norm(segs) / 4;
+    const hp = { ...BASE, epsRoot: 1e-6 };
+    const outputs = async () => {
+      const ranges = adamwRanges(rt, segs, bars, maxNorm, [1, 4, 9]);
+      await adamwReverse(rt, ranges, hp);
+      return await Promise.all(
+        ranges.flatMap((r) => [r.thetaBar, r.mBar, r.vBar, r.gBar]).map((t) => readView(rt, t)),
+      );
+    };
+    const first = await outputs(), second = await outputs();
+    first.forEach((x, i) => assert.deepEqual(second[i], x, `output ${i} differs between runs`));
+    const expected = adamwReverse64(segs, bars, { ...hp, maxNorm });
+    for (const [k, e] of expected.entries()) {
+      const largest = e.gBar.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+      assertClose(first[4 * k + 3], e.gBar, { rel: 2e-6, abs: 2e-6 * largest }, `gBar ${k}`);
+    }
+
+    const [r] = adamwRanges(rt, segs.slice(0, 1), bars.slice(0, 1), maxNorm, [0]);
+    await assert.rejects(
+      adamwReverse(rt, [{ ...r, mBar: upload(rt, new Float32Array(sizes[0] + 1)) }], hp),
+      /mBar \[46\] must be contiguous with 45 elements/,
+    );
+    await assert.rejects(
+      adamwReverse(rt, [{ ...r, gBar: r.grads }], hp),
+      /grads must not share a buffer with a cotangent/,
+    );
+    await assert.rejects(adamwReverse(rt, [r], { ...hp, step: 0 }), /step 0/);
+  },
+);
+
+interface SgdSegment extends Segment {
+  buf: Float64Array;
+}
+
+function sgdSegment(n: number, decayEnd: number, seed: number): SgdSegment {
+  return { ...segment(n, decayEnd, seed), buf: f64(randomF32(n, seed + 5, -0.5, 0.5)) };
+}
+
+const SGD = { lr: 0.1, momentum: 0.7, weightDecay: 0.2 };
+
+Deno.test("SGD reverse (float64) is the exact VJP of the forward step", () => {
+  const segs = [sgdSegment(15, 7, 1300), sgdSegment(8, 0, 1400)];
+  const bars = segs.map((s, k) => ({
+    thetaBar: f64(randomF32(s.theta.length, 1500 + k)),
+    bufBar: f64(randomF32(s.theta.length, 1600 + k)),
+  }));
+  const n0 = norm(segs);
+  const fields = ["theta", "buf", "g"] as const;
+  for (const maxNorm of [0, n0 / 3, 10 * n0]) {
+    const hp: SgdStepHyper64 = { ...SGD, maxNorm };
+    const rev = sgdReverse64(segs, bars, hp);
+    for (const only of [...fields, "all"] as const) {
+      const dir = segs.map((s, k) =>
+        Object.fromEntries(fields.map((f, j) => {
+          const random = f64(randomF32(s.theta.length, 1700 + 100 * k + j));
+          return [f, only === "all" || only === f ? random : new Float64Array(random.length)];
+        })) as Record<(typeof fields)[number], Float64Array>
+      );
+      const probeSgd = (h: number) => {
+        const moved = segs.map((s, k) => ({
+          theta: s.theta.map((x, i) => x + h * dir[k].theta[i]),
+          buf: s.buf.map((x, i) => x + h * dir[k].buf[i]),
+          g: s.g.map((x, i) => x + h * dir[k].g[i]),
+          decayEnd: s.decayEnd,
+        }));
+        let sum = 0;
+        for (const [k, st] of sgdForward64(moved, hp).entries()) {
+          for (let i = 0; i < st.theta.length; i++) {
+            sum += bars[k].thetaBar[i] * st.theta[i] + bars[k].bufBar[i] * st.buf[i];
+          }
+        }
+        return sum;
+      };
+      let analytic = 0, scale = 0;
+      for (const [k, d] of dir.entries()) {
+        const pairs = [[rev[k].thetaBar, d.theta], [rev[k].bufBar, d.buf], [rev[k].gBar, d.g]];
+        for (const [bar, step] of pairs) {
+          for (let i = 0; i < bar.length; i++) {
+            analytic += bar[i] * step[i];
+            scale += Math.abs(bar[i] * step[i]);
+          }
+        }
+      }
+      const numeric = directional(probeSgd, 1e-3);
+      const what = `SGD maxNorm ${maxNorm.toFixed(3)}, direction ${only}`;
+      assert.ok(scale > 1e-3, `${what}: a direction the step does not feel`);
+      assert.ok(
+        Math.abs(numeric - analytic) <= 1e-8 * scale,
+        `${what}: finite difference ${numeric}, reverse ${analytic} (scale ${scale})`,
+      );
+    }
+  }
+});
+
+kernelTest(
+  "SGD reverse kernels match the float64 reference (two segments, offsets)",
+  async (rt) => {
+    const sizes = [31, 17], offsets = [5, 2];
+    const segs = sizes.map((n, k) => sgdSegment(n, k === 0 ? 12 : 17, 1800 + 10 * k));
+    const bars = segs.map((s, k) => ({
+      thetaBar: f64(randomF32(s.theta.length, 1900 + k)),
+      bufBar: f64(randomF32(s.theta.length, 2000 + k)),
+    }));
+    let sq = 0;
+    for (const s of segs) for (const x of s.g) sq += x * x;
+    for (const clip of [0, 1 / 3, 10]) {
+      const maxNorm = clip * Math.sqrt(sq);
+      const expected = sgdReverse64(segs, bars, { ...SGD, maxNorm });
+      const normSq = upload(rt, [sq]), gDot = placed(rt, new Float32Array(1), [1], 1);
+      const ranges: SgdReverseRange[] = segs.map((s, k) => {
+        const put = (x: ArrayLike<number>) =>
+          placed(rt, Float32Array.from(x), [sizes[k]], offsets[k]);
+        return {
+          params: put(s.theta),
+          grads: put(s.g),
+          normSq,
+          decayEnd: s.decayEnd,
+          maxNorm,
+          thetaBar: put(bars[k].thetaBar),
+          bufBar: put(bars[k].bufBar),
+          gBar: put(new Float32Array(sizes[k])),
+          gDotGBarTilde: gDot,
+        };
+      });
+      await sgdReverse(rt, ranges, SGD);
+      for (const [k, r] of ranges.entries()) {
+        const e = expected[k];
+        const outputs = [
+          ["thetaBar", r.thetaBar, e.thetaBar],
+          ["bufBar", r.bufBar, e.bufBar],
+          ["gBar", r.gBar, e.gBar],
+        ] as const;
+        for (const [name, t, ref] of outputs) {
+          const largest = ref.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+          assertClose(
+            await readView(rt, t),
+            ref,
+            { rel: 2e-6, abs: 2e-6 * largest },
+            `SGD clip ${clip}, segment ${k} ${name}`,
+          );
+        }
       }
     }
   },

@@ -1,5 +1,5 @@
-// Float64 reference of one AdamW step over flat parameter segments and of its reverse (the
-// vector–Jacobian product that metagradients pull back through; shared/design/MATH.md §7,
+// Float64 reference of one AdamW (and SGD-with-momentum) step over flat parameter segments and of
+// its reverse, the vector–Jacobian product that metagradients pull back through (MATH.md §7,
 // shaders/gpt2_optimizer_reverse.wgsl). PyTorch's global-norm clipping, coef = min(1, c/(‖g‖ +
 // 1e-6)) over every segment together, is part of the step, so its Jacobian is part of the reverse.
 
@@ -40,7 +40,7 @@ export interface AdamwCotangent64 {
   vBar: Float64Array;
 }
 
-function globalNorm(segments: readonly AdamwSegment64[]): number {
+function globalNorm(segments: readonly { g: ArrayLike<number> }[]): number {
   let sq = 0;
   for (const s of segments) for (let i = 0; i < s.g.length; i++) sq += s.g[i] * s.g[i];
   return Math.sqrt(sq);
@@ -93,8 +93,7 @@ export function adamwReverse64(
   if (after.length !== segments.length) {
     throw new RangeError(`${after.length} cotangents for ${segments.length} segments`);
   }
-  const norm = globalNorm(segments);
-  const coef = clipCoef64(norm, hp.maxNorm);
+  const coef = clipCoef64(globalNorm(segments), hp.maxNorm);
   const { beta1: b1, beta2: b2 } = hp;
   const c1 = 1 - b1 ** hp.step, c2 = 1 - b2 ** hp.step;
   const out = segments.map((s, k) => {
@@ -118,18 +117,105 @@ export function adamwReverse64(
     }
     return { thetaBar, mBar, vBar, gBar };
   });
-  // g̃ = coef(‖g‖)·g with coef = c/(‖g‖ + 1e-6) where clipping acts:
-  // ḡ = coef·ḡ̃ − c/((‖g‖ + 1e-6)²·‖g‖) · g · (gᵀḡ̃).
-  if (hp.maxNorm > 0 && coef < 1 && norm > 0) {
-    let dot = 0;
-    for (const [k, s] of segments.entries()) {
-      for (let i = 0; i < s.g.length; i++) dot += s.g[i] * out[k].gBar[i];
-    }
-    const slope = hp.maxNorm / ((norm + 1e-6) ** 2 * norm);
-    for (const [k, s] of segments.entries()) {
-      const gBar = out[k].gBar;
-      for (let i = 0; i < gBar.length; i++) gBar[i] = coef * gBar[i] - slope * s.g[i] * dot;
-    }
+  pullBackClipping(segments, out.map((o) => o.gBar), hp.maxNorm);
+  return out;
+}
+
+/**
+ * ḡ̃ (the clipped gradient's cotangent) → ḡ in place. g̃ = coef(‖g‖)·g with coef = c/(‖g‖ + 1e-6)
+ * where clipping acts, so ḡ = coef·ḡ̃ − c/((‖g‖ + 1e-6)²·‖g‖) · g · (gᵀḡ̃); elsewhere ḡ = ḡ̃.
+ */
+function pullBackClipping(
+  segments: readonly { g: ArrayLike<number> }[],
+  gBars: readonly Float64Array[],
+  maxNorm: number,
+): void {
+  let sq = 0;
+  for (const s of segments) for (let i = 0; i < s.g.length; i++) sq += s.g[i] * s.g[i];
+  const norm = Math.sqrt(sq);
+  const coef = clipCoef64(norm, maxNorm);
+  if (!(maxNorm > 0 && coef < 1 && norm > 0)) return;
+  let dot = 0;
+  for (const [k, s] of segments.entries()) {
+    for (let i = 0; i < s.g.length; i++) dot += s.g[i] * gBars[k][i];
   }
+  const slope = maxNorm / ((norm + 1e-6) ** 2 * norm);
+  for (const [k, s] of segments.entries()) {
+    const gBar = gBars[k];
+    for (let i = 0; i < gBar.length; i++) gBar[i] = coef * gBar[i] - slope * s.g[i] * dot;
+  }
+}
+
+/** One flat segment of SGD-with-momentum state before the step. */
+export interface SgdSegment64 {
+  theta: ArrayLike<number>;
+  /** The momentum buffer. */
+  buf: ArrayLike<number>;
+  /** The raw (unclipped) gradient at theta. */
+  g: ArrayLike<number>;
+  decayEnd: number;
+}
+
+export interface SgdStepHyper64 {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** Global-norm clipping threshold; 0 disables it. */
+  maxNorm: number;
+}
+
+/** buf' = μ·buf + g̃; θ' = θ − lr·wd·θ − lr·buf' (the order of sgdStep, reference/optimizer.ts). */
+export function sgdForward64(
+  segments: readonly SgdSegment64[],
+  hp: SgdStepHyper64,
+): { theta: Float64Array; buf: Float64Array }[] {
+  const coef = clipCoef64(globalNorm(segments), hp.maxNorm);
+  return segments.map((s) => {
+    const n = s.theta.length;
+    const theta = new Float64Array(n), buf = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      buf[i] = hp.momentum * s.buf[i] + coef * s.g[i];
+      const wd = i < s.decayEnd ? hp.weightDecay : 0;
+      let w = s.theta[i];
+      w -= hp.lr * wd * w;
+      w -= hp.lr * buf[i];
+      theta[i] = w;
+    }
+    return { theta, buf };
+  });
+}
+
+export interface SgdCotangent64 {
+  thetaBar: Float64Array;
+  bufBar: Float64Array;
+}
+
+/**
+ * The VJP of sgdForward64 with cotangents `after` of (θ', buf'): B = b̄' − lr·θ̄' (total cotangent
+ * of buf'), b̄ = μ·B, ḡ̃ = B, θ̄ = θ̄'·(1 − lr·wd) (without H·ḡ), clipping pulled back.
+ */
+export function sgdReverse64(
+  segments: readonly SgdSegment64[],
+  after: readonly SgdCotangent64[],
+  hp: SgdStepHyper64,
+): (SgdCotangent64 & { gBar: Float64Array })[] {
+  if (after.length !== segments.length) {
+    throw new RangeError(`${after.length} cotangents for ${segments.length} segments`);
+  }
+  const out = segments.map((s, k) => {
+    const n = s.theta.length;
+    const { thetaBar: tb, bufBar: bb } = after[k];
+    const thetaBar = new Float64Array(n), bufBar = new Float64Array(n);
+    const gBar = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const B = bb[i] - hp.lr * tb[i];
+      const wd = i < s.decayEnd ? hp.weightDecay : 0;
+      thetaBar[i] = tb[i] * (1 - hp.lr * wd);
+      bufBar[i] = hp.momentum * B;
+      gBar[i] = B;
+    }
+    return { thetaBar, bufBar, gBar };
+  });
+  pullBackClipping(segments, out.map((o) => o.gBar), hp.maxNorm);
   return out;
 }
