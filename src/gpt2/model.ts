@@ -64,12 +64,14 @@ import {
   type Objective,
   objectiveWeights,
 } from "./taps.ts";
+import { checkTangentSupported, recordTangent, TangentWorkspace } from "./tangent.ts";
 import { Workspace } from "./workspace.ts";
 
 export class Gpt2Model {
   readonly dims: Dims;
   private ws: Workspace | null = null;
   private last: PreparedBatch | null = null;
+  private tws: TangentWorkspace | null = null;
   private hasGradients = false;
 
   private constructor(
@@ -633,6 +635,50 @@ export class Gpt2Model {
     };
   }
 
+  // ---- tangent pass (metagradients) ------------------------------------------------------------
+
+  /**
+   * Records forward and backward of the batch objective (data weights included) like trainStep's
+   * gradient, keeping what a tangent pass needs (recordTangent). Leaves the gradient in `grads`
+   * and Σ grad² in gradNormSq(). No readback.
+   */
+  async recordGradientsForTangent(batch: Batch): Promise<PreparedBatch> {
+    checkTangentSupported(this.layout, null);
+    const prepared = prepareBatch(batch, this.config);
+    this.workspace(prepared.B, prepared.T).keepCotangents();
+    await this.recordGradients(prepared);
+    return prepared;
+  }
+
+  /**
+   * The tangent pass of the last recordGradientsForTangent along `direction` (parameter layout):
+   * the Hessian–vector product into `hv` (gradient layout); returns the per-position loss
+   * tangents ⟨∇ce_r, direction⟩ [B·T] (valid until the next tangent pass). No readback.
+   */
+  async recordTangent(direction: Tensor, hv: Tensor): Promise<Tensor> {
+    const ws = this.ws, batch = this.last;
+    if (!ws?.kept || !batch) throw new Error("recordTangent: run recordGradientsForTangent first");
+    if (!this.tws || this.tws.B !== ws.B || this.tws.T !== ws.T) {
+      this.tws?.dispose();
+      this.tws = new TangentWorkspace(this.rt, ws.B, ws.T, this.dims, ws.chunks[0].rows);
+    }
+    const model = {
+      dims: this.dims,
+      layout: this.layout,
+      ws,
+      batch,
+      params: this.params,
+      param: (name: string) => this.param(name),
+    };
+    await recordTangent(this.rt, model, this.tws, direction, hv);
+    return this.tws.lossDot;
+  }
+
+  /** [1] holding Σ grad² of the last gradient (what clipping reads). */
+  gradNormSq(): Tensor {
+    return this.normSq;
+  }
+
   /** The tap of one linear layer of the current workspace. */
   private linearTap(ws: Workspace, layer: number, module: LinearModule): LinearTap {
     const name = `h.${layer}.${module}`;
@@ -665,6 +711,8 @@ export class Gpt2Model {
   dispose(): void {
     this.ws?.dispose();
     this.ws = null;
+    this.tws?.dispose();
+    this.tws = null;
     for (const t of [...this.paramSegments, ...this.gradSegments]) t.dispose();
     this.normSq.dispose();
     this.normParts?.dispose();
