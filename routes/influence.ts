@@ -52,7 +52,11 @@ const route = {
     description: "Per tracked linear module: the covariances of its inputs (bias folded in as an " +
       "appended 1) and output gradients over every non-padding token, their float64 " +
       "eigendecompositions, and the eigenvalue correction from each training sequence's exact " +
-      "gradient (EK-FAC). Stored as one checksummed safetensors file.",
+      "gradient (EK-FAC). Stored as one checksummed safetensors file. The weights are a stored " +
+      "`model`, or a recorded run's checkpoint (`run` + `step`, as for POST /v1/gradients). " +
+      "Factors of a randomly initialised, never trained model (or the step-0 checkpoint of a " +
+      "run recorded from one) carry a `warnings` entry `untrained_model`, and so does every " +
+      "score set computed from them.",
     security: BEARER_SECURITY,
     request: {
       body: {
@@ -71,8 +75,14 @@ const route = {
     },
     responses: {
       202: Started("factors"),
-      400: errorResponse("Invalid request: unknown module names, ids, too-long examples"),
-      ...common,
+      400: errorResponse(
+        "Invalid request: neither or both of `model` and `run`, `run` without `step`, unknown " +
+          "module names, ids, too-long examples",
+      ),
+      401: common[401],
+      404: errorResponse(
+        "No such model, run, checkpoint step or dataset (`details.field` names which)",
+      ),
       503: errorResponse("No GPU"),
     },
   }),
@@ -106,7 +116,9 @@ const route = {
     summary: "Compute influence scores (pairwise or self) as a job",
     description: "I(q, m) = ∇ℓ_qᵀ (G + λI)⁻¹ ∇ℓ_m with the factors' curvature; positive means " +
       "up-weighting training example m lowers the query's loss (helpful). Losses are summed over " +
-      "labelled tokens. Training examples stream through in batches.",
+      "labelled tokens. Training examples stream through in batches. Scores are computed at the " +
+      "weights the factors were fitted on; `model`, or `run` + `step`, is an optional check of " +
+      "them. They carry the factors' `warnings`.",
     security: BEARER_SECURITY,
     request: {
       body: {
@@ -125,7 +137,10 @@ const route = {
     },
     responses: {
       202: Started("scores"),
-      400: errorResponse("Invalid request: queries too long, queryRank too large, bad filter"),
+      400: errorResponse(
+        "Invalid request: queries too long, queryRank too large, bad filter, factors fitted on " +
+          "other weights than `model` or `run` + `step` name",
+      ),
       ...common,
       409: errorResponse("The factors are still being fitted, or failed"),
       503: errorResponse("No GPU"),

@@ -7,7 +7,15 @@ const Id = z.string().min(1).max(256);
 const Ids = z.array(Id).min(1).max(1_000_000);
 
 export const FactorsRequestSchema = z.object({
-  model: Id.openapi({ description: "A stored model (GPT-2 architecture)" }),
+  model: Id.optional().openapi({
+    description: "A stored model (GPT-2 architecture); or give `run` and `step`",
+  }),
+  run: Id.optional().openapi({
+    description: "A recorded training run whose checkpoint to fit on (with `step`)",
+  }),
+  step: z.number().int().min(0).optional().openapi({
+    description: "The checkpoint's step (GET /v1/runs/{id}/checkpoints lists them)",
+  }),
   dataset: Id.openapi({ description: "The training examples' dataset" }),
   ids: Ids.optional().openapi({ description: "Training examples; default: every example" }),
   strategy: z.enum(STRATEGIES).default("ekfac").openapi({
@@ -42,6 +50,13 @@ export const ScoresRequestSchema = z.object({
   factors: Id.openapi({ description: "Fitted factors (POST /v1/influence/factors)" }),
   model: Id.optional().openapi({
     description: "Optional check: the model the factors must have been fitted on",
+  }),
+  run: Id.optional().openapi({
+    description: "Optional check, with `step`: the run checkpoint the factors must have been " +
+      "fitted on (scores are computed at the factors' weights)",
+  }),
+  step: z.number().int().min(0).optional().openapi({
+    description: "The checkpoint's step, with `run`",
   }),
   queries: z.union([
     DatasetSelection,

@@ -4,17 +4,11 @@
 // stores the [n, dim] matrix as one checksummed safetensors file.
 import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { type GpuHandle, requireRuntime } from "../gpu/handle.ts";
-import { configFromMetadata, loadParams, type ParamSet } from "../gpt2/params.ts";
-import type { Gpt2Config } from "../gpt2/config.ts";
 import { datasetExamples, encodeSequences } from "../influence/inputs.ts";
 import type { JobManager } from "../jobs/manager.ts";
-import { loadModel } from "../models/load.ts";
-import { modelTokenizer } from "../models/model_tokenizer.ts";
-import { RUNS } from "../runs/run_store.ts";
-import { checkpointBytes } from "../runs/service.ts";
+import { resolveWeights, type WeightsSource } from "../models/weights.ts";
 import { toFloat32 } from "../store/safetensors.ts";
 import type { Store } from "../store/store.ts";
-import type { TextTokenizer } from "../text/tokenizer.ts";
 import { projectGradients } from "./engine.ts";
 import { checkDim, type ParameterSelection, type ProjectionSpec } from "./math.ts";
 import type { GradientsRequest } from "./schemas.ts";
@@ -28,7 +22,7 @@ export interface ProjectionDeps {
 
 export interface GradientsSpec {
   /** Where the weights came from. */
-  source: { model: string } | { run: string; step: number; tokenizer: string };
+  source: WeightsSource;
   dataset: string;
   ids: string[];
   projection: ProjectionSpec;
@@ -51,70 +45,6 @@ const GPU_NEED = {
   what: "gradient projection needs a GPU",
   noDevice: "no GPU device is available",
 };
-
-interface Weights {
-  key: string;
-  source: GradientsSpec["source"];
-  config: Gpt2Config;
-  params: ParamSet;
-  tokenizer: TextTokenizer;
-}
-
-/**
- * A stored model, or a run's checkpoint: its config from the checkpoint's metadata, and the
- * tokenizer of the model the run was recorded from when that is still stored (else byte-level).
- */
-async function resolveWeights(store: Store, request: GradientsRequest): Promise<Weights> {
-  const hasRun = request.run !== undefined || request.step !== undefined;
-  if ((request.model === undefined) === !hasRun) {
-    throw new InvalidInputError(
-      'give either "model" or "run" with "step"',
-      { field: request.model === undefined ? "model" : "run" },
-    );
-  }
-  if (request.model !== undefined) {
-    const loaded = await loadModel(store, request.model);
-    return {
-      key: request.model,
-      source: { model: request.model },
-      config: loaded.config,
-      params: loaded.params,
-      tokenizer: loaded.tokenizer,
-    };
-  }
-  if (request.run === undefined || request.step === undefined) {
-    const field = request.run === undefined ? "run" : "step";
-    throw new InvalidInputError(`"run" and "step" go together: \`${field}\` is missing`, {
-      field,
-    });
-  }
-  if (!store.get(RUNS).get(request.run)) {
-    throw new NotFoundError(`run ${request.run}`, { field: "run", id: request.run });
-  }
-  const bytes = await checkpointBytes(store, request.run, request.step);
-  const recordedFrom = store.get(RUNS).provenance(request.run)?.model ?? null;
-  const base = recordedFrom === null ? null : await loadModel(store, recordedFrom).catch((e) => {
-    if (e instanceof NotFoundError) return null;
-    throw e;
-  });
-  const config = configFromMetadata(bytes) ?? base?.config;
-  if (!config) {
-    throw new InvalidInputError(
-      `checkpoint ${request.step} of run ${request.run} has no config and its model is gone`,
-      { field: "run" },
-    );
-  }
-  const tokenizer = base && base.config.vocab_size === config.vocab_size
-    ? { tokenizer: base.tokenizer, name: `model ${base.record.id}` }
-    : { tokenizer: modelTokenizer(config, null).tokenizer, name: "byte" };
-  return {
-    key: `run:${request.run}@${request.step}`,
-    source: { run: request.run, step: request.step, tokenizer: tokenizer.name },
-    config,
-    params: loadParams(bytes, config),
-    tokenizer: tokenizer.tokenizer,
-  };
-}
 
 export async function startGradients(
   deps: ProjectionDeps,

@@ -1,10 +1,11 @@
 // Influence factors as a service (POST/GET/DELETE /v1/influence/factors): the request is checked
-// in full before anything is stored (model, dataset, ids, modules, context, GPU), then a job fits
-// the factors and stores them as one checksummed safetensors file.
+// in full before anything is stored (the weights: a model or a run's checkpoint; dataset, ids,
+// modules, context, GPU), then a job fits the factors and stores them as one checksummed
+// safetensors file. Factors of untrained weights carry a warning (./warnings.ts).
 import { InvalidInputError, NotFoundError } from "../../errors.ts";
 import { type GpuHandle, requireRuntime } from "../../gpu/handle.ts";
 import type { JobManager } from "../../jobs/manager.ts";
-import { loadModel, modelRecord } from "../../models/load.ts";
+import { resolveWeights, type WeightsSource } from "../../models/weights.ts";
 import type { Store } from "../../store/store.ts";
 import type { Gpt2Config } from "../../gpt2/config.ts";
 import { datasetExamples, encodeSequences } from "../inputs.ts";
@@ -14,6 +15,7 @@ import type { FactorsRequest } from "../schemas.ts";
 import { INFLUENCE, type InfluenceRecord } from "../store.ts";
 import { factorTensors, type Fisher, meanOf, type Strategy } from "./factor_set.ts";
 import { fitFactors } from "./fit.ts";
+import { type InfluenceWarning, weightsWarnings } from "./warnings.ts";
 
 export interface InfluenceDeps {
   store: Store;
@@ -23,6 +25,10 @@ export interface InfluenceDeps {
 
 /** What a factors record keeps of its request. */
 export interface FactorsSpec {
+  /** The weights fitted on (absent in records older than run checkpoints: the model). */
+  source?: WeightsSource;
+  /** What a reader of the factors and their scores should know (absent: none). */
+  warnings?: InfluenceWarning[];
   dataset: string;
   ids: string[];
   strategy: Strategy;
@@ -82,14 +88,15 @@ export async function startFactors(
   request: FactorsRequest,
 ): Promise<{ factors: FactorsRecord; job: string }> {
   const runtime = requireRuntime(deps.gpu, GPU_NEED);
-  const model = modelRecord(deps.store, request.model);
-  const config = model.config;
+  const weights = await resolveWeights(deps.store, request);
+  const config = weights.config;
   const modules = resolveModules(config, request.modules);
-  const loaded = await loadModel(deps.store, request.model);
   const examples = await datasetExamples(deps.store, request);
-  const sequences = encodeSequences(loaded.tokenizer, examples, config.n_positions, "ids");
+  const sequences = encodeSequences(weights.tokenizer, examples, config.n_positions, "ids");
   const influence = deps.store.get(INFLUENCE);
   const spec: FactorsSpec = {
+    source: weights.source,
+    warnings: weightsWarnings(weights),
     dataset: request.dataset,
     ids: examples.map((e) => e.id),
     strategy: request.strategy,
@@ -98,16 +105,16 @@ export async function startFactors(
     seed: request.seed,
     batchSize: request.batchSize,
   };
-  const record = influence.create<FactorsSpec>("factors", { model: request.model, spec });
+  const record = influence.create<FactorsSpec>("factors", { model: weights.key, spec });
   const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "factors", record.id, {
     factors: record.id,
-    model: request.model,
+    model: weights.key,
     request, // for POST /v1/jobs/:id/resume
   }, async (ctx) => {
     const started = performance.now();
     const set = await fitFactors({
       runtime,
-      params: loaded.params,
+      params: weights.params,
       sequences,
       modules,
       strategy: spec.strategy,
@@ -183,6 +190,8 @@ export function describeFactors(record: FactorsRecord) {
   return {
     id: record.id,
     model: record.model,
+    source: spec.source ?? { model: record.model },
+    warnings: spec.warnings ?? [],
     status: record.status,
     error: record.error,
     job: record.job,

@@ -5,13 +5,14 @@ import type { DatasetExample } from "../../datasets/example.ts";
 import { loadDatasetExamples } from "../../datasets/load.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../../errors.ts";
 import { requireRuntime } from "../../gpu/handle.ts";
-import { loadModel } from "../../models/load.ts";
+import { checkpointKey, requestOfKey, resolveWeights } from "../../models/weights.ts";
 import { encodeSafetensors } from "../../store/safetensors.ts";
 import type { Store } from "../../store/store.ts";
 import type { TextTokenizer } from "../../text/tokenizer.ts";
 import { decodeBytes } from "../../text/byte_tokenizer.ts";
 import { Bm25Index } from "../bm25.ts";
 import { factorSetFrom } from "../factors/factor_set.ts";
+import type { InfluenceWarning } from "../factors/warnings.ts";
 import {
   type FactorsRecord,
   type FactorsSpec,
@@ -49,6 +50,8 @@ export interface ScoresSpec {
   perModule: boolean;
   perToken: boolean;
   batchSize: number;
+  /** The factors' warnings, carried by the scores computed from them (absent: none). */
+  warnings?: InfluenceWarning[];
   /** Where the queries came from: a dataset, or inline examples. */
   queries: { dataset: string | null; ids: string[] };
   train: { dataset: string; ids: string[] };
@@ -70,8 +73,27 @@ const GPU_NEED = {
   noDevice: "no GPU device is available",
 };
 
-/** Ready factors, or 409 (still fitting, failed) / 404. */
-function readyFactors(store: Store, id: string, model?: string): FactorsRecord {
+/**
+ * The weights a scores request names as a check (`model`, or `run` with `step`) as a key; null
+ * when it names none. 400 naming the field for both, or one of `run` and `step` alone.
+ */
+function checkedKey(request: ScoresRequest): string | null {
+  const hasRun = request.run !== undefined || request.step !== undefined;
+  if (request.model !== undefined && hasRun) {
+    throw new InvalidInputError('give "model" or "run" with "step", not both', { field: "run" });
+  }
+  if (!hasRun) return request.model ?? null;
+  if (request.run === undefined || request.step === undefined) {
+    const field = request.run === undefined ? "run" : "step";
+    throw new InvalidInputError(`"run" and "step" go together: \`${field}\` is missing`, {
+      field,
+    });
+  }
+  return checkpointKey(request.run, request.step);
+}
+
+/** Ready factors, or 409 (still fitting, failed) / 404; 400 when fitted on other weights. */
+function readyFactors(store: Store, id: string, model: string | null): FactorsRecord {
   const factors = store.get(INFLUENCE).get<FactorsSpec, FactorsSummary>("factors", id);
   if (!factors) throw new NotFoundError(`influence factors ${id}`, { field: "factors", id });
   if (factors.status !== "ready") {
@@ -83,10 +105,20 @@ function readyFactors(store: Store, id: string, model?: string): FactorsRecord {
       factors.status === "running" ? "factors_not_ready" : "factors_unusable",
     );
   }
-  if (model !== undefined && model !== factors.model) {
+  if (model !== null && model !== factors.model) {
+    const name = (key: string) => {
+      const source = requestOfKey(key);
+      return source.model !== undefined
+        ? `model ${source.model}`
+        : `step ${source.step} of run ${source.run}`;
+    };
     throw new InvalidInputError(
-      `factors ${id} were fitted on model ${factors.model}, not ${model}`,
-      { field: "model", factorsModel: factors.model, model },
+      `factors ${id} were fitted on ${name(factors.model)}, not ${name(model)}`,
+      {
+        field: requestOfKey(model).model !== undefined ? "model" : "run",
+        factorsModel: factors.model,
+        model,
+      },
       "factors_of_another_model",
     );
   }
@@ -108,7 +140,7 @@ export async function startScores(
   request: ScoresRequest,
 ): Promise<{ scores: ScoresRecord; job: string }> {
   const runtime = requireRuntime(deps.gpu, GPU_NEED);
-  const factors = readyFactors(deps.store, request.factors, request.model);
+  const factors = readyFactors(deps.store, request.factors, checkedKey(request));
   const pairwise = request.mode === "pairwise";
   if (pairwise && !request.queries) {
     throw new InvalidInputError("pairwise scores need `queries`", { field: "queries" });
@@ -123,7 +155,8 @@ export async function startScores(
       : "perToken";
     throw new InvalidInputError(`\`${field}\` applies only to pairwise scores`, { field });
   }
-  const loaded = await loadModel(deps.store, factors.model);
+  // Scores are computed at the weights the factors were fitted on.
+  const loaded = await resolveWeights(deps.store, requestOfKey(factors.model));
   const { config } = loaded;
   const modules = resolveModules(config, factors.spec.modules);
   if (request.queryRank !== undefined) {
@@ -168,6 +201,7 @@ export async function startScores(
     perModule: request.perModule,
     perToken: request.perToken,
     batchSize: request.batchSize,
+    warnings: factors.spec.warnings ?? [],
     queries: querySource,
     train: { dataset: trainSelection.dataset, ids: trainExamples.map((e) => e.id) },
   };
@@ -283,6 +317,7 @@ export function describeScores(record: ScoresRecord) {
     method: spec.method ?? "influence",
     tracin: spec.tracin ?? null,
     gradients: spec.gradients ?? null,
+    warnings: spec.warnings ?? [],
     status: record.status,
     error: record.error,
     job: record.job,
@@ -468,7 +503,7 @@ export async function pairTokens(store: Store, id: string, query: string, train:
   const tokens = file.tensor("tokens");
   const T = tokens.shape[2];
   const length = file.tensor("train_lengths").data[m];
-  const loaded = await loadModel(store, record.model);
+  const loaded = await resolveWeights(store, requestOfKey(record.model));
   const [example] = await loadDatasetExamples(store, spec.train.dataset, [train]);
   const [sequence] = encodeSequences(loaded.tokenizer, [example], Infinity, "train");
   if (sequence.tokens.length !== length) {
