@@ -193,7 +193,8 @@ export async function computeMetagradients(
         step: t + 1,
         steps: T,
       });
-      if (cache.keptByForward(t + 1) || t + 1 === T) await checkProbe(t + 1);
+      // Checked every ⌈√T⌉ steps and at the end, whatever the policy keeps.
+      if ((t + 1) % cache.stride === 0 || t + 1 === T) await checkProbe(t + 1);
     }
     save(T, true);
 
@@ -226,6 +227,7 @@ export async function computeMetagradients(
       await fill(rt, scratch.mBar, 0);
       await fill(rt, scratch.vBar, 0);
       for (let t = T - 1; t >= 0; t--) {
+        signal?.throwIfAborted();
         await ensure(t, q);
         load(t);
         const prepared = await model.recordGradientsForTangent(steps[t].batch);
