@@ -8,6 +8,7 @@ import { z } from "@hono/zod-openapi";
 import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { usableRuntime } from "../gpu/handle.ts";
 import type { JobContext } from "../jobs/manager.ts";
+import { runInStudy } from "../runs/run_reference.ts";
 import { RUNS, type StoredRun } from "../runs/run_store.ts";
 import { fittingRunsAmong, type IdList, predictFinalLosses } from "../simfluence/evaluate.ts";
 import {
@@ -79,35 +80,20 @@ export interface LdsResult {
 const SIMULATOR_PREDICTION = "the simulator's rollout of the run's curriculum from the run's L_0";
 const SCORES_PREDICTION = "L_0(z) − Σ_{i ∈ run} τ(z, i) over the run's batch entries (scale 1)";
 
-/** Each run once, in the study (400s name `runs[k]`). */
+/** Each run once, in the study, by id or name (400s name `runs.k`). */
 async function loadRuns(deps: SimfluenceDeps, request: LdsRequest): Promise<StoredRun[]> {
   const runs = deps.store.get(RUNS);
   const seen = new Map<string, number>();
   const loaded: StoredRun[] = [];
-  for (const [k, id] of request.runs.entries()) {
+  for (const [k, ref] of request.runs.entries()) {
+    const { id } = runInStudy(runs, request.study, ref, `runs.${k}`);
     if (seen.has(id)) {
       throw new InvalidInputError(
-        `runs[${k}]: run ${id} is already listed as runs[${seen.get(id)}]`,
-        {
-          field: `runs[${k}]`,
-          run: id,
-        },
+        `runs.${k}: run ${ref} is already listed as runs.${seen.get(id)}`,
+        { field: `runs.${k}`, run: id },
       );
     }
     seen.set(id, k);
-    const record = runs.get(id);
-    if (!record) {
-      throw new InvalidInputError(`runs[${k}]: run ${id} does not exist`, {
-        field: `runs[${k}]`,
-        run: id,
-      });
-    }
-    if (record.study !== request.study) {
-      throw new InvalidInputError(
-        `runs[${k}]: run ${id} belongs to study "${record.study}", not "${request.study}"`,
-        { field: `runs[${k}]`, run: id },
-      );
-    }
     loaded.push(await runs.load(id));
   }
   return loaded;
@@ -188,6 +174,7 @@ export async function startLds(
   const testIds = deps.store.get(RUNS).studyTestExamples(request.study);
   if (!testIds) throw new NotFoundError(`study "${request.study}"`, { field: "study" });
   const runs = await loadRuns(deps, request);
+  const runIds = runs.map((run) => run.id);
   const { predict, prediction, fittingRuns } = await preparePredictor(
     deps,
     request,
@@ -203,12 +190,12 @@ export async function startLds(
     kind: "lds",
     study: request.study,
     method: request.method,
-    request: { runs: request.runs, allowFittingRuns: request.allowFittingRuns, bootstrap },
+    request: { runs: runIds, allowFittingRuns: request.allowFittingRuns, bootstrap },
   });
   const input = {
     evaluation: record.id,
     study: request.study,
-    runs: request.runs,
+    runs: runIds,
     method: request.method,
     allowFittingRuns: request.allowFittingRuns,
     bootstrap,

@@ -78,26 +78,38 @@ export const gpt2ConfigSchema = z.looseObject({
 export type Gpt2ConfigInput = z.input<typeof gpt2ConfigSchema>;
 export type Gpt2Config = z.output<typeof gpt2ConfigSchema>;
 
+/** A config key at fault: its dotted path inside the config ("" for the config itself). */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
 export class ConfigError extends DomainError {
   override name = "ConfigError";
-  declare readonly details: { path: string; message: string }[];
-  constructor(message: string, details: { path: string; message: string }[]) {
-    super("invalid", "invalid_model_config", message, details);
+  declare readonly details: { field: string; issues: ConfigIssue[] };
+  /** `field` is where the config was sent (`config`, `config.json`); issues' paths go under it. */
+  constructor(message: string, issues: ConfigIssue[], field = "config") {
+    const first = issues[0]?.path;
+    super("invalid", "invalid_model_config", message, {
+      field: first ? `${field}.${first}` : field,
+      issues,
+    });
   }
 }
 
-/** Parses and validates a config.json object; throws ConfigError listing every problem. */
-export function parseGpt2Config(input: unknown): Gpt2Config {
+/**
+ * Parses and validates a config.json object; throws ConfigError listing every problem, with
+ * `details.field` naming the first under `field` (where the config was sent).
+ */
+export function parseGpt2Config(input: unknown, field = "config"): Gpt2Config {
   const result = gpt2ConfigSchema.safeParse(input);
   if (!result.success) {
-    const details = result.error.issues.map((i) => ({
-      path: i.path.join(".") || "(root)",
-      message: i.message,
+    const issues = result.error.issues.map((i) => ({
+      path: i.path.join("."),
+      message: i.message.replace(/^Invalid input: /, ""),
     }));
-    throw new ConfigError(
-      `invalid GPT-2 config: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
-      details,
-    );
+    const named = issues.map((i) => `${i.path ? `${field}.${i.path}` : field}: ${i.message}`);
+    throw new ConfigError(`invalid GPT-2 config: ${named.join("; ")}`, issues, field);
   }
   return result.data;
 }

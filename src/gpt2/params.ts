@@ -210,8 +210,9 @@ export function configFromMetadata(bytes: Uint8Array): Gpt2Config | null {
   } catch (e) {
     throw new ConfigError(
       `the safetensors metadata "config" is not JSON: ${(e as Error).message}`,
-      [{ path: "__metadata__.config", message: "not valid JSON" }],
+      [{ path: "", message: "not valid JSON" }],
+      "__metadata__.config",
     );
   }
-  return parseGpt2Config(config);
+  return parseGpt2Config(config, "__metadata__.config");
 }

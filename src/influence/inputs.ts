@@ -30,7 +30,7 @@ export function inlineExamples(
   for (const [i, e] of out.entries()) {
     if (seen.has(e.id)) {
       throw new InvalidInputError(`${field}: id "${e.id}" appears twice`, {
-        field: `${field}[${i}].id`,
+        field: `${field}.${i}.id`,
       }, "duplicate_id");
     }
     seen.add(e.id);

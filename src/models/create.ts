@@ -58,7 +58,7 @@ function checkpointConfig(upload: CheckpointUpload): Gpt2Config {
       field: "config.json",
     }, "invalid_model_config");
   }
-  return parseGpt2Config(parsed);
+  return parseGpt2Config(parsed, "config.json");
 }
 
 export function importCheckpoint(store: Store, upload: CheckpointUpload): Promise<ModelRecord> {

@@ -64,7 +64,7 @@ export function runFromGptfluence(
     if (batches.has(obj.step)) throw fileError(TRAIN_FILE, line, `step ${obj.step} appears twice`);
     batches.set(
       obj.step,
-      obj.samples_id.map((id, k) => idString(id, TRAIN_FILE, line, `samples_id[${k}]`)),
+      obj.samples_id.map((id, k) => idString(id, TRAIN_FILE, line, `samples_id.${k}`)),
     );
   }
   if (batches.size === 0) throw fileError(TRAIN_FILE, 1, "the file holds no steps");
@@ -87,14 +87,14 @@ export function runFromGptfluence(
         throw fileError(
           LOSS_FILE,
           line,
-          `loss_trajectory[${k}] must be {"step": int, "loss": number}`,
+          `loss_trajectory.${k} must be {"step": int, "loss": number}`,
         );
       }
       if (!Number.isFinite(point.loss) || point.loss < 0) {
         throw fileError(
           LOSS_FILE,
           line,
-          `loss_trajectory[${k}].loss must be finite and >= 0, got ${point.loss}`,
+          `loss_trajectory.${k}.loss must be finite and >= 0, got ${point.loss}`,
         );
       }
       return { step: point.step, loss: point.loss };

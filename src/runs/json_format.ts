@@ -26,7 +26,7 @@ export type RunJson = z.infer<typeof RunJsonSchema>;
 export function runFromJson(body: RunJson): RunInput {
   const m = body.testExamples.length;
   const losses = new Float32Array(body.losses.length * Math.max(m, 1));
-  body.losses.forEach((row, t) => losses.set(checkLossRow(row, m, `losses[${t}]`), t * m));
+  body.losses.forEach((row, t) => losses.set(checkLossRow(row, m, `losses.${t}`), t * m));
   const run: RunInput = {
     study: body.study,
     name: body.name,

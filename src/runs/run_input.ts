@@ -59,15 +59,15 @@ export function checkTestExamples(ids: readonly string[], field = "testExamples"
   if (ids.length === 0) throw invalid(field, "at least one test example is required");
   const seen = new Set<string>();
   ids.forEach((id, j) => {
-    checkId(id, `${field}[${j}]`);
-    if (seen.has(id)) throw invalid(`${field}[${j}]`, `test example "${id}" is listed twice`);
+    checkId(id, `${field}.${j}`);
+    if (seen.has(id)) throw invalid(`${field}.${j}`, `test example "${id}" is listed twice`);
     seen.add(id);
   });
 }
 
 export function checkStep(step: RunStep, field: string): void {
   if (step.batch.length === 0) throw invalid(`${field}.batch`, "a batch must not be empty");
-  step.batch.forEach((id, k) => checkId(id, `${field}.batch[${k}]`));
+  step.batch.forEach((id, k) => checkId(id, `${field}.batch.${k}`));
   if (step.lr !== undefined && !(Number.isFinite(step.lr) && step.lr >= 0)) {
     throw invalid(
       `${field}.lr`,
@@ -85,9 +85,9 @@ export function checkLossRow(row: readonly unknown[], m: number, field: string):
   for (let j = 0; j < m; j++) {
     const v = row[j];
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw invalid(`${field}[${j}]`, `loss must be a finite number, got ${JSON.stringify(v)}`);
+      throw invalid(`${field}.${j}`, `loss must be a finite number, got ${JSON.stringify(v)}`);
     }
-    if (v < 0) throw invalid(`${field}[${j}]`, `loss must not be negative, got ${v}`);
+    if (v < 0) throw invalid(`${field}.${j}`, `loss must not be negative, got ${v}`);
     out[j] = v;
   }
   return out;
@@ -99,7 +99,7 @@ export function validateRunInput(run: RunInput): void {
   checkId(run.name, "name");
   checkTestExamples(run.testExamples);
   if (run.steps.length === 0) throw invalid("steps", "a run needs at least one step");
-  run.steps.forEach((step, t) => checkStep(step, `steps[${t}]`));
+  run.steps.forEach((step, t) => checkStep(step, `steps.${t}`));
   const m = run.testExamples.length;
   const rows = run.losses.length / m;
   if (rows !== run.steps.length + 1) {
@@ -114,7 +114,7 @@ export function validateRunInput(run: RunInput): void {
     const v = run.losses[i];
     if (!Number.isFinite(v) || v < 0) {
       const why = Number.isFinite(v) ? "must not be negative" : "must be finite";
-      throw invalid(`losses[${Math.floor(i / m)}][${i % m}]`, `loss ${why}, got ${v}`);
+      throw invalid(`losses.${Math.floor(i / m)}.${i % m}`, `loss ${why}, got ${v}`);
     }
   }
 }

@@ -290,6 +290,15 @@ export class RunStore {
     return row ? toRecord(row) : null;
   }
 
+  /** The run named `name` in `study` (names are unique per study), or null. */
+  byName(study: string, name: string): RunRecord | null {
+    const row = this.db.prepare("SELECT * FROM runs WHERE study = ? AND name = ?").get(
+      study,
+      name,
+    ) as RunRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
   /** The whole run, losses included; 404 when it does not exist. */
   async load(id: string): Promise<StoredRun> {
     const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;

@@ -11,7 +11,8 @@ export const CurriculumRequestSchema = z.object({
     example: [["e1", "e7"], ["e3", "e4"]],
   }),
   fromRun: z.string().max(200).optional().openapi({
-    description: "Start from this stored run's curriculum",
+    description: "Start from this stored run's curriculum: a run of the simulator's study, by id " +
+      "or by name",
   }),
   permute: z.number().int().min(0).max(2 ** 31 - 1).optional().openapi({
     description: "Seed: shuffle the order of the batches",

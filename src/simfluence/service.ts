@@ -6,6 +6,7 @@ import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { type GpuHandle, usableRuntime } from "../gpu/handle.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import { listSome } from "../runs/run_input.ts";
+import { runIdsInStudy, runInStudy } from "../runs/run_reference.ts";
 import { RUNS } from "../runs/run_store.ts";
 import type { JobRecord, Store } from "../store/store.ts";
 import { evaluateSimulator, type Evaluation, fittingRunsAmong } from "./evaluate.ts";
@@ -31,7 +32,9 @@ export interface SimfluenceDeps {
   gpu: GpuHandle;
 }
 
-export const RunIdsSchema = z.array(z.string().min(1).max(200)).max(10_000);
+export const RunIdsSchema = z.array(z.string().min(1).max(200)).max(10_000).openapi({
+  description: "Runs of the study, each by id or by name (names are unique per study)",
+});
 
 export const CreateSimulatorSchema = z.object({
   study: z.string().min(1).max(256),
@@ -65,28 +68,31 @@ export const CreateSimulatorSchema = z.object({
 
 export type CreateSimulatorRequest = z.infer<typeof CreateSimulatorSchema>;
 
-/** Every fitting run exists in the study and is listed once, over both lists. */
-function checkFittingRuns(deps: SimfluenceDeps, request: CreateSimulatorRequest): void {
+/**
+ * The request with its fitting runs as ids: each entry names a run of the study by id or name,
+ * and no run is listed twice over both lists.
+ */
+function withFittingRunIds(
+  deps: SimfluenceDeps,
+  request: CreateSimulatorRequest,
+): CreateSimulatorRequest {
   const runs = deps.store.get(RUNS);
   const seen = new Map<string, string>();
+  const ids = { trainRuns: [] as string[], validationRuns: [] as string[] };
   for (const field of ["trainRuns", "validationRuns"] as const) {
-    request[field].forEach((id, k) => {
-      const record = runs.get(id);
-      if (!record || record.study !== request.study) {
-        throw new InvalidInputError(
-          `${field}[${k}]: run ${id} does not exist in study "${request.study}"`,
-          { field: `${field}[${k}]` },
-        );
-      }
+    request[field].forEach((ref, k) => {
+      const id = runInStudy(runs, request.study, ref, `${field}.${k}`).id;
       if (seen.has(id)) {
         throw new InvalidInputError(
-          `${field}[${k}]: run ${id} is already listed in ${seen.get(id)}`,
-          { field: `${field}[${k}]` },
+          `${field}.${k}: run ${ref} is already listed in ${seen.get(id)}`,
+          { field: `${field}.${k}`, run: id },
         );
       }
       seen.set(id, field);
+      ids[field].push(id);
     });
   }
+  return { ...request, ...ids };
 }
 
 /**
@@ -175,7 +181,7 @@ export async function startFit(
   const simulators = deps.store.get(SIMULATORS);
   const testIds = runs.studyTestExamples(request.study);
   if (!testIds) throw new NotFoundError(`study "${request.study}"`, { field: "study" });
-  checkFittingRuns(deps, request);
+  request = withFittingRunIds(deps, request);
   checkScores(request, testIds);
   const scoreSet = await resolveScoreSet(deps, request, testIds);
   const record = simulators.create({
@@ -246,8 +252,9 @@ export async function evaluateOnRuns(
   const record = simulators.require(id);
   const testIds = runs.studyTestExamples(record.study) ?? [];
   const sim = await simulators.load(id, testIds);
-  const fittingRuns = fittingRunsAmong(record, request.runs, request.allowFittingRuns);
-  const stored = await loadStudyRuns(runs, record.study, request.runs, "runs");
+  const ids = runIdsInStudy(runs, record.study, request.runs, "runs");
+  const fittingRuns = fittingRunsAmong(record, ids, request.allowFittingRuns);
+  const stored = await loadStudyRuns(runs, record.study, ids, "runs");
   const evaluation = await evaluateSimulator(usableRuntime(deps.gpu), sim, stored, fittingRuns);
   simulators.setEvaluation(id, evaluation);
   return evaluation;

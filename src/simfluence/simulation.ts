@@ -6,6 +6,7 @@ import { z } from "@hono/zod-openapi";
 import { InvalidInputError } from "../errors.ts";
 import { float32Decimal, float32Decimals } from "../float32.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
+import { runInStudy } from "../runs/run_reference.ts";
 import type { RunStore } from "../runs/run_store.ts";
 import { listSome } from "../runs/run_input.ts";
 import { simulateStream } from "./math/kernels/simulate.ts";
@@ -93,14 +94,8 @@ export async function planSimulation(
   const sim = await deps.simulators.load(simulatorId, testIds);
   const known = new Set(sim.trainIds);
   const curriculum = await resolveCurriculum(request, known, async (id) => {
-    const stored = deps.runs.get(id);
-    if (!stored || stored.study !== record.study) {
-      throw new InvalidInputError(`fromRun: run ${id} does not exist in study "${record.study}"`, {
-        field: "fromRun",
-        run: id,
-      });
-    }
-    return (await deps.runs.load(id)).run.steps.map((s) => s.batch);
+    const stored = runInStudy(deps.runs, record.study, id, "fromRun");
+    return (await deps.runs.load(stored.id)).run.steps.map((s) => s.batch);
   });
   const tests = testIndices(sim, request.tests);
   const initial = Float32Array.from(tests, (z) => sim.initialLoss[z]);

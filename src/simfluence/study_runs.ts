@@ -14,15 +14,15 @@ export async function loadStudyRuns(
   for (const [k, id] of ids.entries()) {
     const record = runs.get(id);
     if (!record) {
-      throw new InvalidInputError(`${field}[${k}]: run ${id} does not exist`, {
-        field: `${field}[${k}]`,
+      throw new InvalidInputError(`${field}.${k}: run ${id} does not exist`, {
+        field: `${field}.${k}`,
         run: id,
       });
     }
     if (record.study !== study) {
       throw new InvalidInputError(
-        `${field}[${k}]: run ${id} belongs to study "${record.study}", not "${study}"`,
-        { field: `${field}[${k}]`, run: id },
+        `${field}.${k}: run ${id} belongs to study "${record.study}", not "${study}"`,
+        { field: `${field}.${k}`, run: id },
       );
     }
     loaded.push(await runs.load(id));

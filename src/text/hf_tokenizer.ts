@@ -117,7 +117,7 @@ function findRegex(value: unknown, path = "tokenizer", depth = 0): string | null
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findRegex(value[i], `${path}[${i}]`, depth + 1);
+      const found = findRegex(value[i], `${path}.${i}`, depth + 1);
       if (found) return found;
     }
     return null;

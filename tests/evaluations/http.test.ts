@@ -256,14 +256,14 @@ Deno.test("evaluations: bad LDS requests are 4xx naming the problem and queue no
     const bad: [string, Record<string, unknown>, number, RegExp][] = [
       ["too few runs", { ...ok, runs: runs.slice(0, 4) }, 400, /runs/],
       ["unknown study", { ...ok, study: "nope" }, 404, /nope/],
-      ["unknown run", { ...ok, runs: [...runs.slice(0, 4), "ghost"] }, 400, /runs\[4\].*ghost/],
+      ["unknown run", { ...ok, runs: [...runs.slice(0, 4), "ghost"] }, 400, /runs\.4.*ghost/],
       [
         "a run of another study",
         { ...ok, runs: [otherRun, ...runs.slice(1)] },
         400,
-        /runs\[0\].*belongs to study \\"other\\"/,
+        /runs\.0.*belongs to study \\"other\\"/,
       ],
-      ["a run listed twice", { ...ok, runs: [...runs, runs[2]] }, 400, /runs\[5\].*already listed/],
+      ["a run listed twice", { ...ok, runs: [...runs, runs[2]] }, 400, /runs\.5.*already listed/],
       ["ids absent from the score set", { ...ok, method: { scores: noC } }, 400, /q0 × c/],
       ["a pair a filter skipped", { ...ok, method: { scores: skipped } }, 400, /q1 × b/],
       ["a self-influence score set", { ...ok, method: { scores: self } }, 400, /self-influence/],

@@ -45,7 +45,9 @@ Deno.test("config: HF fields, defaults and clear errors", () => {
   );
   assert.throws(
     () => parseGpt2Config({ vocab_size: 10, n_positions: 8, n_embd: 16, n_layer: 0, n_head: 2 }),
-    (e) => e instanceof ConfigError && e.details.some((d) => d.path === "n_layer"),
+    (e) =>
+      e instanceof ConfigError && e.details.field === "config.n_layer" &&
+      e.details.issues.some((d) => d.path === "n_layer"),
   );
   assert.throws(
     () => parseGpt2Config({ ...tinyConfig(), activation_function: "relu" }),

@@ -130,8 +130,8 @@ Deno.test("control characters, bidi overrides and lone surrogates in names and i
         const [field, body] of [
           ["study", run(bad, "r")],
           ["name", run("s1", bad)],
-          ["testExamples[1]", run("s1", "r", ["q1", bad])],
-          ["steps[0].batch[1]", run("s1", "r", ["q1", "q2"], ["e1", bad])],
+          ["testExamples.1", run("s1", "r", ["q1", bad])],
+          ["steps.0.batch.1", run("s1", "r", ["q1", "q2"], ["e1", bad])],
         ] as const
       ) {
         const json = await expectStatus(postJson(app, "/v1/runs", body), 400, `JSON ${label}`);
@@ -151,7 +151,7 @@ Deno.test("control characters, bidi overrides and lone surrogates in names and i
       );
       assert.deepEqual(
         [ndBatch.error.details.line, ndBatch.error.details.field],
-        [2, "step.batch[0]"],
+        [2, "step.batch.0"],
       );
       await expectStatus(importRun(app, bad, "r"), 400, `import study ${label}`);
       await expectStatus(importRun(app, "s1", bad), 400, `import name ${label}`);

@@ -53,14 +53,14 @@ Deno.test("JSON runs convert to the stored form and back", () => {
 
 Deno.test("JSON run validation names the field at fault", async (t) => {
   const cases: [string, (b: RunJson) => void, RegExp][] = [
-    ["negative loss", (b) => (b.losses[1][1] = -0.5), /losses\[1\]\[1\].*negative/],
-    ["ragged row", (b) => b.losses[2].pop(), /losses\[2\].*1 losses but there are 2/],
+    ["negative loss", (b) => (b.losses[1][1] = -0.5), /losses\.1\.1.*negative/],
+    ["ragged row", (b) => b.losses[2].pop(), /losses\.2.*1 losses but there are 2/],
     ["row count", (b) => b.losses.pop(), /losses.*2 rows but 2 steps need 3/],
-    ["empty batch", (b) => (b.steps[1].batch = []), /steps\[1\]\.batch.*empty/],
-    ["long id", (b) => (b.steps[0].batch[1] = "x".repeat(257)), /steps\[0\]\.batch\[1\].*257/],
-    ["long test id", (b) => (b.testExamples[0] = "q".repeat(300)), /testExamples\[0\]/],
-    ["duplicate test id", (b) => (b.testExamples[1] = "q1"), /testExamples\[1\].*twice/],
-    ["negative lr", (b) => (b.steps[0].lr = -1), /steps\[0\]\.lr/],
+    ["empty batch", (b) => (b.steps[1].batch = []), /steps\.1\.batch.*empty/],
+    ["long id", (b) => (b.steps[0].batch[1] = "x".repeat(257)), /steps\.0\.batch\.1.*257/],
+    ["long test id", (b) => (b.testExamples[0] = "q".repeat(300)), /testExamples\.0/],
+    ["duplicate test id", (b) => (b.testExamples[1] = "q1"), /testExamples\.1.*twice/],
+    ["negative lr", (b) => (b.steps[0].lr = -1), /steps\.0\.lr/],
     ["no steps", (b) => ((b.steps = []), (b.losses = [[1, 1]])), /steps.*at least one/],
   ];
   for (const [name, mutate, pattern] of cases) {
@@ -148,7 +148,7 @@ Deno.test("GPTfluence layout imports, exports and round-trips", async (t) => {
     );
     rejectsWith(
       () => runFromGptfluence("s", "r", train, loss.replace('"loss": 1.0', '"loss": -1')),
-      /all_loss_trajectory\.out line 1: loss_trajectory\[2\]\.loss must be finite and >= 0/,
+      /all_loss_trajectory\.out line 1: loss_trajectory\.2\.loss must be finite and >= 0/,
     );
   });
 });

@@ -421,7 +421,7 @@ Deno.test("simulators: creation validates its input; scores become a simulator",
     const bad: [Record<string, unknown>, number, RegExp][] = [
       [{ study: "nope", kind: "linear", trainRuns: [runIds[0]] }, 404, /study/],
       [{ study: "synthetic", kind: "linear", trainRuns: [] }, 400, /trainRuns/],
-      [{ study: "synthetic", kind: "linear", trainRuns: ["missing"] }, 400, /trainRuns\[0\]/],
+      [{ study: "synthetic", kind: "linear", trainRuns: ["missing"] }, 400, /trainRuns\.0/],
       [
         { study: "synthetic", kind: "linear", trainRuns: [runIds[0]], validationRuns: [runIds[0]] },
         400,
