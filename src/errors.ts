@@ -6,7 +6,7 @@
 export const ERROR_KINDS = [
   "invalid", // the request or an uploaded file is wrong (400)
   "not_found", // 404
-  "conflict", // the state does not allow it now, e.g. a name already used, work still running (409)
+  "conflict", // the state does not allow it now, e.g. work still running, a name taken (409)
   "unprocessable", // well-formed, but the work it asks for cannot be done, e.g. divergence (422)
   "too_large", // 413
   "rate_limited", // 429
