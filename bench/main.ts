@@ -4,8 +4,10 @@
 import { GpuRuntime } from "../src/gpu/runtime.ts";
 import { matmulConfig } from "../src/gpu/kernels/matmul.ts";
 import { compareSuite } from "./compare.ts";
+import { compareMagicSuite } from "./compare_magic.ts";
 import { influence124mSuite, influenceSuite } from "./influence.ts";
 import { matmulSuite } from "./matmul.ts";
+import { metagradientsSuite } from "./metagradients.ts";
 import { modelSuite } from "./model.ts";
 import { projection124mSuite, projectionSuite } from "./projection.ts";
 import { simfluenceSuite } from "./simfluence.ts";
@@ -22,9 +24,11 @@ export const SUITES: BenchSuite[] = [
   trainingSuite,
   influenceSuite,
   influence124mSuite,
+  metagradientsSuite,
   projectionSuite,
   projection124mSuite,
   compareSuite,
+  compareMagicSuite,
 ];
 
 interface Args {
