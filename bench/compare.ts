@@ -1,5 +1,6 @@
 // `deno task compare [--quick]`: the first seed paper's comparison on builtin:skills with a small
-// GPT-2, through the service's own API (in process, on this machine's adapter):
+// GPT-2, through the service's own API (in process, on this machine's adapter); `--suite magic`
+// runs the single-model comparison of bench/compare_magic.ts instead:
 //   1. record a study: fitting runs with checkpoints, held-out runs, and subsample runs for LDS;
 //   2. fit Simfluence-Linear, -Additive and -Multiplicative on the fitting runs;
 //   3. TracIn-CP over the first fitting run's checkpoints, and EK-FAC influence at its final
@@ -18,6 +19,7 @@ import { SqliteStore } from "../src/store/sqlite.ts";
 import { STORE_MODULES } from "../src/store_modules.ts";
 import { skillExamples } from "../src/datasets/skills.ts";
 import { seededUniform, shuffled } from "../src/random.ts";
+import { magicSettings, runMagicComparison } from "./compare_magic.ts";
 import type { BenchSuite } from "./suite.ts";
 
 type App = ReturnType<typeof createApp>;
@@ -281,5 +283,12 @@ export const compareSuite: BenchSuite = {
 };
 
 if (import.meta.main) {
-  console.log((await runComparison(Deno.args.includes("--quick"))).markdown);
+  // `--suite magic` (or `--magic`): the single-model setting, MAGIC against the others
+  // (bench/compare_magic.ts); its set-up flags pass through.
+  const suite = Deno.args.indexOf("--suite");
+  if (Deno.args.includes("--magic") || (suite >= 0 && Deno.args[suite + 1] === "magic")) {
+    console.log((await runMagicComparison(magicSettings(Deno.args))).markdown);
+  } else {
+    console.log((await runComparison(Deno.args.includes("--quick"))).markdown);
+  }
 }
