@@ -218,8 +218,7 @@ export async function runMagicComparison(s: MagicSettings): Promise<MagicCompari
       seconds: magicSeconds,
     });
 
-    if (!s.magicOnly) await others();
-    async function others() {
+    const others = async () => {
       log("EK-FAC at the base run's final weights");
       const [ekfac, ekfacSeconds] = await timed(async () => {
         const factors = await call(app, "POST", "/v1/influence/factors", {
@@ -262,7 +261,8 @@ export async function runMagicComparison(s: MagicSettings): Promise<MagicCompari
         method: { simulator: linear },
         seconds: linearSeconds,
       });
-    }
+    };
+    if (!s.magicOnly) await others();
 
     const rows: MagicRow[] = [];
     for (const m of methods) {
