@@ -73,7 +73,10 @@ const createRun = createRoute({
     400: errorResponse("Invalid run; the message names the field or line"),
     401: errorResponse("Missing or wrong API token"),
     409: errorResponse("Name already used in the study, or test examples differ from the study's"),
-    413: errorResponse("Body over SIMFLUENCE_MAX_BODY_MB"),
+    413: errorResponse(
+      "Body over SIMFLUENCE_MAX_BODY_MB, a batch over SIMFLUENCE_MAX_BATCH_SIZE ids, or the " +
+        "study past SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY distinct training ids",
+    ),
     415: errorResponse("Unsupported content type"),
   },
 });
@@ -111,7 +114,10 @@ const importRun = createRoute({
     400: errorResponse("Invalid files; the message names the file and line"),
     401: errorResponse("Missing or wrong API token"),
     409: errorResponse("Name already used in the study, or test examples differ from the study's"),
-    413: errorResponse("Body, or the archive's inflated files, over SIMFLUENCE_MAX_BODY_MB"),
+    413: errorResponse(
+      "Body, or the archive's inflated files, over SIMFLUENCE_MAX_BODY_MB; a batch over " +
+        "SIMFLUENCE_MAX_BATCH_SIZE ids; the study past SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY ids",
+    ),
   },
 });
 
@@ -287,6 +293,8 @@ async function formText(form: Record<string, unknown>, field: string): Promise<s
 export const runRoutes: RouteModule = (app, deps) => {
   const store = deps.store;
   const runs = store.get(RUNS);
+  // Every run stored from here on (uploaded or recorded) keeps to the configured limits.
+  runs.limits = deps.config.runLimits;
 
   app.openapi(createRun, async (c) => {
     const type = mediaType(c);

@@ -38,7 +38,10 @@ const SimulatorSchema = z.object({
   lambda: z.union([z.number(), z.literal("auto")]).nullable(),
   lambdaFactor: z.number().nullable(),
   fit: z.record(z.string(), z.unknown()).nullable(),
-  unseenTrainExamples: z.array(z.string()),
+  unseenTrainExamples: z.object({ ids: z.array(z.string()), total: z.number().int() }).openapi({
+    description: "Training ids of the study that no fitting run contains (A = B = 0): the first " +
+      "20 and how many; all of them page by page at GET /v1/simulators/{id}/unseen-train-examples",
+  }),
   deletedRuns: z.array(z.string()).openapi({
     description: "Fitting runs deleted since with DELETE /v1/runs/{id}?force=true",
   }),
@@ -129,11 +132,27 @@ const routes = {
   get: createRoute({
     method: "get",
     path: "/v1/simulators/{id}",
-    summary: "A simulator: kind, status, λ, runs used, fit statistics, unseen ids, evaluation",
+    summary: "A simulator: kind, status, λ, runs used, fit statistics, unseen ids (a count and " +
+      "the first 20), evaluation",
     security: BEARER_SECURITY,
     request: { params: IdParams },
     responses: {
       200: jsonContent(SimulatorSchema, "The simulator"),
+      401: errorResponse("Missing or wrong API token"),
+      404: errorResponse("No such simulator"),
+    },
+  }),
+  unseen: createRoute({
+    method: "get",
+    path: "/v1/simulators/{id}/unseen-train-examples",
+    summary: "The simulator's unseen training ids, a page at a time",
+    description: "Training ids of the study that no fitting run contains, in the study's order; " +
+      "an empty page while the simulator is not ready.",
+    security: BEARER_SECURITY,
+    request: { params: IdParams, query: z.object(pageQuery(1000, 10_000)) },
+    responses: {
+      200: jsonContent(pageOf("unseenTrainExamples", z.string()), "A page of unseen ids"),
+      400: errorResponse("Invalid query"),
       401: errorResponse("Missing or wrong API token"),
       404: errorResponse("No such simulator"),
     },
@@ -300,6 +319,12 @@ export const simulatorRoutes: RouteModule = (app, deps) => {
   });
 
   app.openapi(routes.get, (c) => c.json(simulators.require(c.req.valid("param").id), 200));
+
+  app.openapi(routes.unseen, (c) => {
+    const query = c.req.valid("query");
+    const page = simulators.unseenPage(c.req.valid("param").id, query);
+    return c.json({ ...page, limit: query.limit, offset: query.offset }, 200);
+  });
 
   app.openapi(routes.remove, async (c) => {
     await deleteSimulator(deps, c.req.valid("param").id);

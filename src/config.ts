@@ -1,6 +1,7 @@
 // Service configuration, read once from environment variables and validated in one place so a bad
 // value stops start-up with a message naming the variable instead of failing later.
 import { z } from "zod";
+import { DEFAULT_RUN_LIMITS, type RunLimits } from "./runs/run_limits.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -23,6 +24,8 @@ export interface Config {
   maxSimulations: number;
   /** Time the matmul kernels at start-up (cached per data directory); off keeps the defaults. */
   autotune: boolean;
+  /** Bounds on the training ids of runs, checked on every upload format and on recorded runs. */
+  runLimits: RunLimits;
 }
 
 export const TOKEN_SCOPES = ["read", "write"] as const;
@@ -48,6 +51,8 @@ export const ENV_VARS = [
   "SIMFLUENCE_CORS_ORIGINS",
   "SIMFLUENCE_AUTOTUNE",
   "SIMFLUENCE_MAX_SIMULATIONS",
+  "SIMFLUENCE_MAX_BATCH_SIZE",
+  "SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY",
 ] as const;
 
 export class ConfigError extends Error {
@@ -164,6 +169,12 @@ const envSchema = z.object({
     }),
   ),
   SIMFLUENCE_MAX_SIMULATIONS: integerString(1, 256, 8),
+  SIMFLUENCE_MAX_BATCH_SIZE: integerString(1, 16_777_216, DEFAULT_RUN_LIMITS.maxBatchSize),
+  SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY: integerString(
+    1,
+    100_000_000,
+    DEFAULT_RUN_LIMITS.maxTrainIdsPerStudy,
+  ),
   SIMFLUENCE_AUTOTUNE: z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : undefined),
     z.enum(["on", "off"], { message: "expected on|off" }).default("on"),
@@ -199,6 +210,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     corsOrigins: e.SIMFLUENCE_CORS_ORIGINS.includes("*") ? ["*"] : e.SIMFLUENCE_CORS_ORIGINS,
     maxSimulations: e.SIMFLUENCE_MAX_SIMULATIONS,
     autotune: e.SIMFLUENCE_AUTOTUNE === "on",
+    runLimits: {
+      maxBatchSize: e.SIMFLUENCE_MAX_BATCH_SIZE,
+      maxTrainIdsPerStudy: e.SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY,
+    },
   };
 }
 

@@ -15,7 +15,8 @@ export interface Simulator {
   lambda: number | "auto" | null;
   lambdaFactor: number | null;
   fit: Record<string, unknown> | null;
-  unseenTrainExamples: string[];
+  /** The first 20 and how many; all at GET /v1/simulators/{id}/unseen-train-examples. */
+  unseenTrainExamples: { ids: string[]; total: number };
   error: string | null;
   createdAt: string;
 }
@@ -56,7 +57,7 @@ export function printSimulator(sim: Simulator): void {
     ["λ", lambda],
     ["train runs", String(sim.trainRuns.length)],
     ["validation runs", String(sim.validationRuns.length)],
-    ["unseen training ids", String(sim.unseenTrainExamples.length)],
+    ["unseen training ids", String(sim.unseenTrainExamples.total)],
   ];
   if (sim.error) rows.push(["error", sim.error]);
   if (sim.fit) rows.push(...fitRows(sim.fit).map(([k, v]): [string, string] => [`fit.${k}`, v]));

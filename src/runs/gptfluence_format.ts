@@ -10,6 +10,7 @@ import { zipSync } from "fflate";
 import { float32Decimal } from "../float32.ts";
 import { InvalidInputError } from "../errors.ts";
 import { type RunInput, validateRunInput } from "./run_input.ts";
+import { checkBatchSize, DEFAULT_RUN_LIMITS, type RunLimits } from "./run_limits.ts";
 
 export const TRAIN_FILE = "train_samples_id.json";
 export const LOSS_FILE = "all_loss_trajectory.out";
@@ -54,6 +55,7 @@ export function runFromGptfluence(
   name: string,
   trainText: string,
   lossText: string,
+  limits: RunLimits = DEFAULT_RUN_LIMITS,
 ): RunInput {
   const batches = new Map<number, string[]>();
   for (const [line, obj] of jsonLines(TRAIN_FILE, trainText)) {
@@ -62,6 +64,7 @@ export function runFromGptfluence(
       throw fileError(TRAIN_FILE, line, "samples_id must be an array of ids");
     }
     if (batches.has(obj.step)) throw fileError(TRAIN_FILE, line, `step ${obj.step} appears twice`);
+    checkBatchSize(obj.samples_id.length, limits, { file: TRAIN_FILE, line, field: "samples_id" });
     batches.set(
       obj.step,
       obj.samples_id.map((id, k) => idString(id, TRAIN_FILE, line, `samples_id.${k}`)),
@@ -140,7 +143,7 @@ export function runFromGptfluence(
     steps: steps.slice(1).map((s) => ({ batch: batches.get(s)! })),
     losses,
   };
-  validateRunInput(run);
+  validateRunInput(run, limits);
   return run;
 }
 

@@ -2,6 +2,7 @@
 import { float32Decimals } from "../float32.ts";
 import { z } from "@hono/zod-openapi";
 import { checkLossRow, type RunInput, validateRunInput } from "./run_input.ts";
+import { DEFAULT_RUN_LIMITS, type RunLimits } from "./run_limits.ts";
 
 export const RunStepSchema = z.object({
   batch: z.array(z.string()).openapi({ example: ["e4", "e9"] }),
@@ -23,7 +24,7 @@ export const RunJsonSchema = z.object({
 
 export type RunJson = z.infer<typeof RunJsonSchema>;
 
-export function runFromJson(body: RunJson): RunInput {
+export function runFromJson(body: RunJson, limits: RunLimits = DEFAULT_RUN_LIMITS): RunInput {
   const m = body.testExamples.length;
   const losses = new Float32Array(body.losses.length * Math.max(m, 1));
   body.losses.forEach((row, t) => losses.set(checkLossRow(row, m, `losses.${t}`), t * m));
@@ -34,7 +35,7 @@ export function runFromJson(body: RunJson): RunInput {
     steps: body.steps.map((s) => (s.lr === undefined ? { batch: s.batch } : s)),
     losses,
   };
-  validateRunInput(run);
+  validateRunInput(run, limits);
   return run;
 }
 

@@ -13,6 +13,12 @@ import {
   type RunStep,
   validateRunInput,
 } from "./run_input.ts";
+import {
+  checkBatchSize,
+  checkStudyTrainIds,
+  DEFAULT_RUN_LIMITS,
+  type RunLimits,
+} from "./run_limits.ts";
 
 /** The longest line accepted, in UTF-16 code units: a step of ~500k test examples' losses. */
 export const MAX_LINE_CHARS = 8 * 1024 * 1024;
@@ -118,8 +124,11 @@ class FloatRows {
 /** Parses an NDJSON run; every error names its line. `maxSteps` bounds memory for hostile input. */
 export async function runFromNdjson(
   body: ReadableStream<Uint8Array>,
-  options: { maxSteps?: number; maxLineChars?: number } = {},
+  options: { maxSteps?: number; maxLineChars?: number; limits?: RunLimits } = {},
 ): Promise<RunInput> {
+  const limits = options.limits ?? DEFAULT_RUN_LIMITS;
+  // Counted as lines arrive, so a run past the study limit stops at the line that passes it.
+  const distinct = new Set<string>();
   let header: Omit<RunInput, "steps" | "losses"> | null = null;
   let rows: FloatRows | null = null;
   const steps: RunStep[] = [];
@@ -152,6 +161,9 @@ export async function runFromNdjson(
     }
     rejectUnknownKeys(obj, ["batch", "losses", "lr"], line);
     const batch = stringArray(obj.batch, line, "batch");
+    checkBatchSize(batch.length, limits, { line, field: "batch" });
+    for (const id of batch) distinct.add(id);
+    checkStudyTrainIds(distinct.size, limits, { line, field: "batch", study: header.study });
     if (obj.lr !== undefined && typeof obj.lr !== "number") {
       throw lineError(line, "must be a number", "lr");
     }
@@ -172,7 +184,7 @@ export async function runFromNdjson(
   }
   if (!header) throw new InvalidInputError("empty body: the first line must hold the run header");
   const run: RunInput = { ...header, steps, losses: rows!.finish() };
-  validateRunInput(run);
+  validateRunInput(run, limits);
   return run;
 }
 

@@ -4,6 +4,12 @@
 
 import { InvalidInputError } from "../errors.ts";
 import { identifierProblem } from "../identifiers.ts";
+import {
+  checkBatchSize,
+  checkStudyTrainIds,
+  DEFAULT_RUN_LIMITS,
+  type RunLimits,
+} from "./run_limits.ts";
 
 export const MAX_ID_LENGTH = 256;
 /** How many offending entries an error lists before it stops counting them individually. */
@@ -93,12 +99,35 @@ export function checkLossRow(row: readonly unknown[], m: number, field: string):
   return out;
 }
 
-/** Validates a whole run; throws a 400 naming the first field at fault. */
-export function validateRunInput(run: RunInput): void {
+/**
+ * The run's own share of the limits: each batch's size, and its distinct training ids (a run
+ * alone over the study's limit can never be stored; the study's union is checked when storing).
+ * Returns the run's distinct training ids.
+ */
+export function checkRunLimits(
+  run: Pick<RunInput, "study" | "steps">,
+  limits: RunLimits,
+): Set<string> {
+  const distinct = new Set<string>();
+  run.steps.forEach((step, t) => {
+    const field = `steps.${t}.batch`;
+    checkBatchSize(step.batch.length, limits, { field });
+    for (const id of step.batch) distinct.add(id);
+    checkStudyTrainIds(distinct.size, limits, { field, study: run.study });
+  });
+  return distinct;
+}
+
+/**
+ * Validates a whole run; throws a 400 naming the first field at fault, or a 413 naming the limit
+ * a batch or the run's training ids pass.
+ */
+export function validateRunInput(run: RunInput, limits: RunLimits = DEFAULT_RUN_LIMITS): void {
   checkId(run.study, "study");
   checkId(run.name, "name");
   checkTestExamples(run.testExamples);
   if (run.steps.length === 0) throw invalid("steps", "a run needs at least one step");
+  checkRunLimits(run, limits);
   run.steps.forEach((step, t) => checkStep(step, `steps.${t}`));
   const m = run.testExamples.length;
   const rows = run.losses.length / m;

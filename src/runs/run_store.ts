@@ -9,7 +9,15 @@ import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";
 import { toFloat32 } from "../store/safetensors.ts";
 import type { TensorStore } from "../store/store.ts";
-import { listSome, type RunInput, type RunShape, runShape, type RunStep } from "./run_input.ts";
+import {
+  checkRunLimits,
+  listSome,
+  type RunInput,
+  type RunShape,
+  runShape,
+  type RunStep,
+} from "./run_input.ts";
+import { checkStudyTrainIds, DEFAULT_RUN_LIMITS, type RunLimits } from "./run_limits.ts";
 
 const RUN_MIGRATIONS: readonly Migration[] = [
   {
@@ -172,6 +180,9 @@ function toStudy(row: StudyRow): StudySummary {
 }
 
 export class RunStore {
+  /** What every stored run (uploaded or recorded) keeps to; the service sets its configuration. */
+  limits: RunLimits = DEFAULT_RUN_LIMITS;
+
   constructor(private readonly deps: RunStoreDeps) {}
 
   private get db(): DatabaseSync {
@@ -236,6 +247,7 @@ export class RunStore {
     alongside?: (id: string) => void,
   ): Promise<RunRecord> {
     this.assertNameFree(input.study, input.name);
+    const runIds = checkRunLimits(input, this.limits);
     const run = this.alignToStudy(input);
     const m = run.testExamples.length;
     const file = await this.deps.tensors.put(
@@ -248,6 +260,7 @@ export class RunStore {
       this.deps.transaction(() => {
         // Checked again inside the transaction: another upload may have won meanwhile.
         this.assertNameFree(run.study, run.name);
+        this.checkStudyLimit(run.study, runIds);
         if (!this.studyTestExamples(run.study)) {
           this.db.prepare("INSERT INTO studies (id, test_examples, created_at) VALUES (?, ?, ?)")
             .run(run.study, JSON.stringify(run.testExamples), Date.now());
@@ -285,6 +298,22 @@ export class RunStore {
     return this.get(id)!;
   }
 
+  /**
+   * 413 when the study with a new run's ids would pass SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY. The sum
+   * of its runs' distinct counts bounds the union from above; only when that bound passes the
+   * limit are the stored curricula read for the exact union.
+   */
+  private checkStudyLimit(study: string, runIds: ReadonlySet<string>): void {
+    const limit = this.limits.maxTrainIdsPerStudy;
+    const stored = (this.db.prepare(
+      "SELECT COALESCE(SUM(distinct_train), 0) AS n FROM runs WHERE study = ?",
+    ).get(study) as { n: number }).n;
+    if (stored + runIds.size <= limit) return;
+    const union = new Set(this.trainIdsOfStudy(study));
+    for (const id of runIds) union.add(id);
+    checkStudyTrainIds(union.size, this.limits, { field: "steps", study });
+  }
+
   get(id: string): RunRecord | null {
     const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
     return row ? toRecord(row) : null;
@@ -299,8 +328,14 @@ export class RunStore {
     return row ? toRecord(row) : null;
   }
 
-  /** The whole run, losses included; 404 when it does not exist. */
-  async load(id: string): Promise<StoredRun> {
+  /**
+   * The whole run, losses included; 404 when it does not exist. `parseSteps` reads the stored
+   * curriculum (JSON text); a fit passes one that gives the event loop turns on large runs.
+   */
+  async load(
+    id: string,
+    parseSteps: (json: string) => RunStep[] | Promise<RunStep[]> = JSON.parse,
+  ): Promise<StoredRun> {
     const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
     if (!row) throw new NotFoundError(`run ${id}`, { field: "id", id });
     const file = await this.deps.tensors.get(row.losses_tensor);
@@ -313,7 +348,7 @@ export class RunStore {
         study: row.study,
         name: row.name,
         testExamples,
-        steps: JSON.parse(row.curriculum) as RunStep[],
+        steps: await parseSteps(row.curriculum),
         losses: toFloat32(entry),
       },
     };
@@ -332,6 +367,12 @@ export class RunStore {
       `SELECT * FROM runs ${where} ORDER BY created_at, id LIMIT ? OFFSET ?`,
     ).all(...args, query.limit, query.offset) as unknown as RunRow[];
     return { runs: rows.map(toRecord), total };
+  }
+
+  /** The ids of the study's runs, oldest first (without reading their curricula). */
+  runIdsOfStudy(study: string): string[] {
+    return (this.db.prepare("SELECT id FROM runs WHERE study = ? ORDER BY created_at, id")
+      .all(study) as { id: string }[]).map((row) => row.id);
   }
 
   /** Every training id that occurs in the study's runs, sorted: the study's training universe. */

@@ -15,19 +15,30 @@ export type RunUpload =
   | { format: "ndjson"; body: ReadableStream<Uint8Array> | null }
   | { format: "gptfluence"; study: string; name: string; trainSamples: string; losses: string };
 
-/** Parses and stores a run; nothing is stored unless the whole run is valid. */
+/**
+ * Parses and stores a run; nothing is stored unless the whole run is valid and within the store's
+ * limits (each format checks them as it parses, the store the study's union when storing).
+ */
 export async function uploadRun(store: Store, upload: RunUpload): Promise<RunRecord> {
+  const runs = store.get(RUNS);
+  const { limits } = runs;
   let input;
-  if (upload.format === "json") input = runFromJson(upload.run);
+  if (upload.format === "json") input = runFromJson(upload.run, limits);
   else if (upload.format === "ndjson") {
     if (!upload.body) {
       throw new InvalidInputError("empty body: the first line must hold the run header");
     }
-    input = await runFromNdjson(upload.body);
+    input = await runFromNdjson(upload.body, { limits });
   } else {
-    input = runFromGptfluence(upload.study, upload.name, upload.trainSamples, upload.losses);
+    input = runFromGptfluence(
+      upload.study,
+      upload.name,
+      upload.trainSamples,
+      upload.losses,
+      limits,
+    );
   }
-  return await store.get(RUNS).create(input, upload.format);
+  return await runs.create(input, upload.format);
 }
 
 /** A run's metadata; NotFoundError when there is none. */

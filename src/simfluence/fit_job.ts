@@ -10,7 +10,14 @@ import { fitScoresSimulator } from "./math/scores.ts";
 import type { SimulatorKind } from "./math/types.ts";
 import { type StudyScoreSet, trainMajorScores } from "./score_set.ts";
 import type { SimulatorStore } from "./simulator_store.ts";
-import { loadStudyRuns, meanInitialLoss, toMathRun } from "./study_runs.ts";
+import { TimeSlice } from "./math/time_slice.ts";
+import {
+  indexOfIds,
+  loadStudyRuns,
+  meanInitialLoss,
+  studyTrainIds,
+  toMathRunCooperative,
+} from "./study_runs.ts";
 
 /**
  * The service's fitting defaults, in one place. The math keeps its own fallbacks for direct
@@ -73,15 +80,25 @@ export function fitJob(deps: FitJobDeps) {
     try {
       ctx.progress({ phase: "loading runs", fraction: 0 });
       const testIds = deps.runs.studyTestExamples(input.study) ?? [];
-      const trainIds = deps.runs.trainIdsOfStudy(input.study);
-      const index = new Map(trainIds.map((id, i) => [id, i]));
+      // Loops over the study's training ids give the event loop turns (so do the solvers'):
+      // a fit never stalls the service's requests, whatever the study's size.
+      const slice = new TimeSlice(ctx.signal);
       const fitting = [
-        ...(await loadStudyRuns(deps.runs, input.study, input.trainRuns, "trainRuns")),
-        ...(await loadStudyRuns(deps.runs, input.study, input.validationRuns, "validationRuns")),
+        ...(await loadStudyRuns(deps.runs, input.study, input.trainRuns, "trainRuns", slice)),
+        ...(await loadStudyRuns(
+          deps.runs,
+          input.study,
+          input.validationRuns,
+          "validationRuns",
+          slice,
+        )),
       ];
+      const trainIds = await studyTrainIds(deps.runs, input.study, slice, fitting);
+      const index = await indexOfIds(trainIds, slice);
       ctx.signal.throwIfAborted();
       const universe = { trainIds, testIds };
-      const runs = fitting.map((r) => toMathRun(r, index));
+      const runs = [];
+      for (const r of fitting) runs.push(await toMathRunCooperative(r, index, slice));
       const initialLoss = meanInitialLoss(fitting, testIds.length);
 
       let fitted;

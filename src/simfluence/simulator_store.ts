@@ -9,6 +9,9 @@ import { defineStoreModule } from "../store/store.ts";
 import { toFloat32 } from "../store/safetensors.ts";
 import type { TensorStore } from "../store/store.ts";
 
+/** How many unseen ids a record shows (as many as other `{ids, total}` answers list). */
+const UNSEEN_PREVIEW = 20;
+
 const SIMULATOR_MIGRATIONS: readonly Migration[] = [
   {
     name: "simulators",
@@ -45,6 +48,22 @@ const SIMULATOR_MIGRATIONS: readonly Migration[] = [
       db.exec("ALTER TABLE simulators ADD COLUMN deleted_runs TEXT");
     },
   },
+  {
+    // A record carries the count and the first few unseen ids; the whole list (up to a study's
+    // training ids) is read only by the paged route, so records stay small whatever the study.
+    name: "simulators_unseen_summary",
+    up(db) {
+      db.exec(`
+        ALTER TABLE simulators ADD COLUMN unseen_count INTEGER;
+        ALTER TABLE simulators ADD COLUMN unseen_preview TEXT;
+        UPDATE simulators SET
+          unseen_count = json_array_length(unseen),
+          unseen_preview = (SELECT json_group_array(value) FROM
+            (SELECT value FROM json_each(simulators.unseen) ORDER BY key LIMIT ${UNSEEN_PREVIEW}))
+        WHERE unseen IS NOT NULL;
+      `);
+    },
+  },
 ];
 
 export type SimulatorStatus = "fitting" | "ready" | "failed" | "cancelled";
@@ -61,8 +80,11 @@ export interface SimulatorRecord {
   /** The ridge factor used (relative to each test example's mean squared design-row norm). */
   lambdaFactor: number | null;
   fit: Record<string, unknown> | null;
-  /** Training ids of the study that no fitting run contained: their A = B = 0. */
-  unseenTrainExamples: string[];
+  /**
+   * Training ids of the study that no fitting run contained (their A = B = 0): the first few and
+   * how many; all of them page by page with `unseenPage`.
+   */
+  unseenTrainExamples: { ids: string[]; total: number };
   /** Fitting runs deleted since (DELETE /v1/runs/{id}?force=true). */
   deletedRuns: string[];
   evaluation: unknown;
@@ -92,8 +114,8 @@ interface SimulatorRow {
   lambda_requested: string;
   lambda_factor: number | null;
   fit: string | null;
-  unseen: string | null;
-  train_ids: string | null;
+  unseen_count: number | null;
+  unseen_preview: string | null;
   params_tensor: string | null;
   evaluation: string | null;
   error: string | null;
@@ -101,6 +123,14 @@ interface SimulatorRow {
   created_at: number;
   updated_at: number;
 }
+
+/**
+ * The columns a record is made of: not `unseen` and `train_ids`, which hold up to a study's
+ * training ids each and are read only where they are needed.
+ */
+const RECORD_COLUMNS = `id, study, kind, status, job_id, train_runs, validation_runs,
+  lambda_requested, lambda_factor, fit, unseen_count, unseen_preview, params_tensor, evaluation,
+  error, deleted_runs, created_at, updated_at`;
 
 const parse = <T>(
   text: string | null,
@@ -119,7 +149,10 @@ function toRecord(row: SimulatorRow): SimulatorRecord {
     lambda: JSON.parse(row.lambda_requested),
     lambdaFactor: row.lambda_factor,
     fit: parse(row.fit, null),
-    unseenTrainExamples: parse(row.unseen, []),
+    unseenTrainExamples: {
+      ids: parse(row.unseen_preview, []),
+      total: row.unseen_count ?? 0,
+    },
     deletedRuns: parse(row.deleted_runs, []),
     evaluation: parse(row.evaluation, null),
     error: row.error,
@@ -185,7 +218,7 @@ export class SimulatorStore {
   }
 
   get(id: string): SimulatorRecord | null {
-    const row = this.db.prepare("SELECT * FROM simulators WHERE id = ?").get(id) as
+    const row = this.db.prepare(`SELECT ${RECORD_COLUMNS} FROM simulators WHERE id = ?`).get(id) as
       | SimulatorRow
       | undefined;
     return row ? toRecord(row) : null;
@@ -204,7 +237,7 @@ export class SimulatorStore {
       ...args,
     ) as { n: number }).n;
     const rows = this.db.prepare(
-      `SELECT * FROM simulators ${where} ORDER BY created_at, id LIMIT ? OFFSET ?`,
+      `SELECT ${RECORD_COLUMNS} FROM simulators ${where} ORDER BY created_at, id LIMIT ? OFFSET ?`,
     ).all(...args, query.limit, query.offset) as unknown as SimulatorRow[];
     return { simulators: rows.map(toRecord), total };
   }
@@ -238,7 +271,8 @@ export class SimulatorStore {
     const unseen = params.unseen.map((i) => fitted.trainIds[i]);
     const result = this.db.prepare(
       `UPDATE simulators SET status = 'ready', lambda_factor = ?, fit = ?, unseen = ?,
-         train_ids = ?, params_tensor = ?, updated_at = ? WHERE id = ? AND status = 'fitting'`,
+         unseen_count = ?, unseen_preview = ?, train_ids = ?, params_tensor = ?, updated_at = ?
+       WHERE id = ? AND status = 'fitting'`,
     ).run(
       params.lambdaFactor,
       JSON.stringify({
@@ -247,6 +281,8 @@ export class SimulatorStore {
         testExamples: testIds.length,
       }),
       JSON.stringify(unseen),
+      unseen.length,
+      JSON.stringify(unseen.slice(0, UNSEEN_PREVIEW)),
       JSON.stringify(fitted.trainIds),
       file,
       Date.now(),
@@ -291,8 +327,9 @@ export class SimulatorStore {
       cached.record = record;
       return cached;
     }
-    const row = this.db.prepare("SELECT params_tensor, train_ids FROM simulators WHERE id = ?")
-      .get(id) as { params_tensor: string; train_ids: string };
+    const row = this.db.prepare(
+      "SELECT params_tensor, train_ids, unseen FROM simulators WHERE id = ?",
+    ).get(id) as { params_tensor: string; train_ids: string; unseen: string | null };
     const file = await this.deps.tensors.get(row.params_tensor);
     const tensor = (name: string) => {
       const entry = file.tensors.get(name);
@@ -313,7 +350,7 @@ export class SimulatorStore {
         A: tensor("A"),
         B: tensor("B"),
         meanLoss: tensor("meanLoss"),
-        unseen: record.unseenTrainExamples.map((t) => index.get(t)!),
+        unseen: parse<string[]>(row.unseen, []).map((t) => index.get(t)!),
         lambdaFactor: record.lambdaFactor,
         scoreScale: (record.fit?.scoreScale as number | null) ?? null,
       },
@@ -325,11 +362,30 @@ export class SimulatorStore {
     return loaded;
   }
 
+  /**
+   * A page of the simulator's unseen training ids, in the study's order; none while it is not
+   * ready. SQLite walks the stored list, so no page builds the whole list in JavaScript.
+   */
+  unseenPage(id: string, query: { limit: number; offset: number }): {
+    unseenTrainExamples: string[];
+    total: number;
+  } {
+    const record = this.require(id);
+    const rows = this.db.prepare(
+      `SELECT j.value AS id FROM simulators s, json_each(s.unseen) j WHERE s.id = ?
+       ORDER BY j.key LIMIT ? OFFSET ?`,
+    ).all(id, query.limit, query.offset) as { id: string }[];
+    return {
+      unseenTrainExamples: rows.map((r) => r.id),
+      total: record.unseenTrainExamples.total,
+    };
+  }
+
   /** Simulators fitted (training or validation) on the run. */
   usingRun(runId: string): SimulatorRecord[] {
     // The run lists are JSON arrays of ids; LIKE narrows, the exact check decides.
     const rows = this.db.prepare(
-      `SELECT * FROM simulators WHERE train_runs LIKE ? OR validation_runs LIKE ?
+      `SELECT ${RECORD_COLUMNS} FROM simulators WHERE train_runs LIKE ? OR validation_runs LIKE ?
        ORDER BY created_at, id`,
     ).all(`%${JSON.stringify(runId)}%`, `%${JSON.stringify(runId)}%`) as unknown as SimulatorRow[];
     return rows.map(toRecord).filter((s) =>

@@ -24,6 +24,7 @@ Deno.test("config", async (t) => {
       logLevel: "info",
       corsOrigins: ["*"],
       autotune: true,
+      runLimits: { maxBatchSize: 65_536, maxTrainIdsPerStudy: 1_000_000 },
     });
   });
 

@@ -109,7 +109,7 @@ Deno.test(
           assert.equal(sim.fit.lambdaSelection, "auto");
           assert.ok(sim.lambdaFactor > 0);
           assert.deepEqual(sim.trainRuns, runIds.slice(0, 5));
-          assert.deepEqual(sim.unseenTrainExamples, ["only-in-held-out"]);
+          assert.deepEqual(sim.unseenTrainExamples, { ids: ["only-in-held-out"], total: 1 });
         },
       );
       await t.step("held-out metrics are near the noise floor", async () => {

@@ -78,3 +78,44 @@ Deno.test("simulator store: a delete while the file is written leaves nothing", 
     assert.deepEqual(simulatorFiles(store, id), []);
   });
 });
+
+Deno.test("simulator store: a record carries the unseen count and the first 20; pages hold all", async () => {
+  await withStore(async (store) => {
+    const simulators = store.get(SIMULATORS);
+    const { id } = create(store);
+    // Still fitting: nothing unseen yet, and an empty page.
+    assert.deepEqual(simulators.get(id)!.unseenTrainExamples, { ids: [], total: 0 });
+    assert.deepEqual(simulators.unseenPage(id, { limit: 10, offset: 0 }), {
+      unseenTrainExamples: [],
+      total: 0,
+    });
+    const n = 2_503;
+    const trainIds = Array.from({ length: n }, (_, i) => `e${String(i).padStart(5, "0")}`);
+    const unseen = trainIds.flatMap((_, i) => (i % 2 === 1 ? [i] : []));
+    const params = {
+      ...fitted().params,
+      n,
+      A: new Float32Array(n),
+      B: new Float32Array(n),
+      unseen,
+    };
+    assert.equal(await simulators.markReady(id, { ...fitted(), params, trainIds }, ["q0"]), true);
+    const record = simulators.get(id)!;
+    const unseenIds = unseen.map((i) => trainIds[i]);
+    assert.deepEqual(record.unseenTrainExamples, { ids: unseenIds.slice(0, 20), total: 1_251 });
+    assert.ok(JSON.stringify(record).length < 2_000, "the record does not inline the list");
+    assert.deepEqual(simulators.list({ limit: 10, offset: 0 }).simulators[0], record);
+
+    const paged: string[] = [];
+    for (let offset = 0;; offset += 500) {
+      const page = simulators.unseenPage(id, { limit: 500, offset });
+      assert.equal(page.total, 1_251);
+      paged.push(...page.unseenTrainExamples);
+      if (page.unseenTrainExamples.length < 500) break;
+    }
+    assert.deepEqual(paged, unseenIds);
+    // The loaded parameters still know which rows are unseen.
+    const loaded = await simulators.load(id, ["q0"]);
+    assert.deepEqual(loaded.params.unseen, unseen);
+  });
+});

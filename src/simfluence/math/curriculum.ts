@@ -2,6 +2,7 @@
 // checks runs against their study universe.
 import type { Batch, Curriculum, Run } from "./types.ts";
 import { DomainError } from "../../errors.ts";
+import { runCooperatively, runToEnd, type TimeSlice, YIELD_EVERY } from "./time_slice.ts";
 
 export class SimfluenceInputError extends DomainError {
   override name = "SimfluenceInputError";
@@ -33,14 +34,34 @@ export function toCurriculum(
   n: number,
   allowUnknown = false,
 ): Curriculum {
+  return runToEnd(curriculumSteps(batches, n, allowUnknown));
+}
+
+/** `toCurriculum` giving the event loop turns: batches may hold a study's worth of ids. */
+export function toCurriculumCooperative(
+  batches: readonly Batch[],
+  n: number,
+  allowUnknown: boolean,
+  slice: TimeSlice,
+): Promise<Curriculum> {
+  return runCooperatively(curriculumSteps(batches, n, allowUnknown), slice);
+}
+
+/** `toCurriculum` as steps: yields every YIELD_EVERY entries. */
+export function* curriculumSteps(
+  batches: readonly Batch[],
+  n: number,
+  allowUnknown = false,
+): Generator<void, Curriculum, void> {
   const stepPtr = new Uint32Array(batches.length + 1);
   const indices: number[] = [];
   const counts: number[] = [];
   const merged = new Map<number, number>();
-  batches.forEach((batch, step) => {
+  for (const [step, batch] of batches.entries()) {
     const [idx, cnt] = batchEntries(batch, step);
     merged.clear();
     for (let k = 0; k < idx.length; k++) {
+      if (k % YIELD_EVERY === YIELD_EVERY - 1) yield;
       const i = idx[k];
       const c = cnt[k];
       if (!Number.isInteger(c) || c < 0) {
@@ -58,11 +79,13 @@ export function toCurriculum(
       if (c > 0) merged.set(i, (merged.get(i) ?? 0) + c);
     }
     for (const [i, c] of merged) {
+      if (indices.length % YIELD_EVERY === YIELD_EVERY - 1) yield;
       indices.push(i);
       counts.push(c);
     }
     stepPtr[step + 1] = indices.length;
-  });
+    yield;
+  }
   return {
     steps: batches.length,
     stepPtr,

@@ -4,7 +4,8 @@
 // counts, is the same for every test example; only the weights L_{t-1}(z) and targets
 // y = L_t(z) - L_{t-1}(z) differ. The pattern is kept once, as CSR (row -> training indices) for
 // X·v and as its transpose CSC (training index -> rows) for Xᵀ·u.
-import { checkRun, SimfluenceInputError, toCurriculum } from "./curriculum.ts";
+import { checkRun, curriculumSteps, SimfluenceInputError } from "./curriculum.ts";
+import { runCooperatively, runToEnd, type TimeSlice, YIELD_EVERY } from "./time_slice.ts";
 import type { Run, SimulatorKind } from "./types.ts";
 
 export interface Design {
@@ -30,11 +31,30 @@ export interface Design {
 }
 
 export function buildDesign(runs: readonly Run[], n: number, m: number): Design {
+  return runToEnd(designSteps(runs, n, m));
+}
+
+/**
+ * `buildDesign` giving the event loop turns: its loops run over every batch entry and training
+ * index, which a large study makes seconds of work.
+ */
+export function buildDesignCooperative(
+  runs: readonly Run[],
+  n: number,
+  m: number,
+  slice: TimeSlice,
+): Promise<Design> {
+  return runCooperatively(designSteps(runs, n, m), slice);
+}
+
+/** `buildDesign` as steps: yields every few thousand entries or rows. */
+function* designSteps(runs: readonly Run[], n: number, m: number): Generator<void, Design, void> {
   if (runs.length === 0) throw new SimfluenceInputError("fitting needs at least one run");
-  const curricula = runs.map((run, r) => {
+  const curricula = [];
+  for (const [r, run] of runs.entries()) {
     checkRun(run, m, `run ${run.id ?? r}`);
-    return toCurriculum(run.batches, n, false);
-  });
+    curricula.push(yield* curriculumSteps(run.batches, n, false));
+  }
   const rows = curricula.reduce((s, c) => s + c.steps, 0);
   const nnz = curricula.reduce((s, c) => s + c.indices.length, 0);
   const rowPtr = new Uint32Array(rows + 1);
@@ -44,10 +64,11 @@ export function buildDesign(runs: readonly Run[], n: number, m: number): Design 
   const dy = new Float32Array(rows * m);
   let row = 0;
   let e = 0;
-  runs.forEach((run, r) => {
+  for (const [r, run] of runs.entries()) {
     const c = curricula[r];
     for (let t = 0; t < c.steps; t++) {
       for (let k = c.stepPtr[t]; k < c.stepPtr[t + 1]; k++, e++) {
+        if (e % YIELD_EVERY === 0) yield;
         rowIdx[e] = c.indices[k];
         rowCnt[e] = c.counts[k];
       }
@@ -57,18 +78,21 @@ export function buildDesign(runs: readonly Run[], n: number, m: number): Design 
       lPrev.set(before, row * m);
       for (let z = 0; z < m; z++) dy[row * m + z] = after[z] - before[z];
       row++;
+      yield;
     }
-  });
+  }
 
   // Transpose by counting sort: rows stay in increasing order within each column.
   const colPtr = new Uint32Array(n + 1);
   for (let k = 0; k < nnz; k++) colPtr[rowIdx[k] + 1]++;
   for (let i = 0; i < n; i++) colPtr[i + 1] += colPtr[i];
+  yield;
   const fillAt = colPtr.slice(0, n);
   const colRow = new Uint32Array(nnz);
   const colCnt = new Uint32Array(nnz);
   for (let r = 0; r < rows; r++) {
     for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
+      if (k % YIELD_EVERY === 0) yield;
       const at = fillAt[rowIdx[k]]++;
       colRow[at] = r;
       colCnt[at] = rowCnt[k];
@@ -76,9 +100,13 @@ export function buildDesign(runs: readonly Run[], n: number, m: number): Design 
   }
   const unseen: number[] = [];
   for (let i = 0; i < n; i++) if (colPtr[i + 1] === colPtr[i]) unseen.push(i);
+  yield;
 
   const sum = new Float64Array(m);
-  for (let r = 0; r < rows; r++) for (let z = 0; z < m; z++) sum[z] += lPrev[r * m + z];
+  for (let r = 0; r < rows; r++) {
+    for (let z = 0; z < m; z++) sum[z] += lPrev[r * m + z];
+    yield;
+  }
   const meanLoss = Float32Array.from(sum, (s) => s / rows);
   return {
     n,
@@ -116,6 +144,14 @@ export function fittedBlocks(kind: SimulatorKind): [boolean, boolean] {
  * x_row = [L_{t-1}·c_t, c_t] restricted to the kind's blocks.
  */
 export function meanRowNormSq(design: Design, kind: SimulatorKind): Float64Array {
+  return runToEnd(meanRowNormSqSteps(design, kind));
+}
+
+/** `meanRowNormSq` as steps: yields after each row (a row holds a whole batch). */
+export function* meanRowNormSqSteps(
+  design: Design,
+  kind: SimulatorKind,
+): Generator<void, Float64Array, void> {
   const [useA, useB] = fittedBlocks(kind);
   const { m, rows } = design;
   const out = new Float64Array(m);
@@ -126,6 +162,7 @@ export function meanRowNormSq(design: Design, kind: SimulatorKind): Float64Array
       const l = design.lPrev[r * m + z];
       out[z] += c2 * ((useA ? l * l : 0) + (useB ? 1 : 0));
     }
+    yield;
   }
   for (let z = 0; z < m; z++) out[z] = rows > 0 ? out[z] / rows : 0;
   return out;

@@ -6,13 +6,14 @@
 // factor suits test examples whose losses differ in scale: λ_z = factor · mean_rows ||x_row(z)||².
 import type { GpuRuntime } from "../../gpu/runtime.ts";
 import { FitPace, type FitProgress } from "./fit_pace.ts";
-import { SimfluenceInputError, toCurriculum } from "./curriculum.ts";
+import { SimfluenceInputError, toCurriculumCooperative } from "./curriculum.ts";
 import { solveCgCpuCooperative, solveCholeskyCpu } from "./reference/solver.ts";
-import { buildDesign, type Design, meanRowNormSq } from "./design.ts";
+import { buildDesignCooperative, type Design, meanRowNormSqSteps } from "./design.ts";
 import { GpuRidgeSolver, type GpuSolveOptions } from "./kernels/solver.ts";
 import { pooledMetrics } from "./metrics.ts";
 import { rolloutGpu } from "./kernels/simulate.ts";
-import { rolloutCpu } from "./reference/simulate.ts";
+import { rolloutCpuCooperative } from "./reference/simulate.ts";
+import { runCooperatively, TimeSlice } from "./time_slice.ts";
 import type { Run, SimulatorKind, SimulatorParams, SolveReport, StudyUniverse } from "./types.ts";
 
 export type RidgeKind = Exclude<SimulatorKind, "scores">;
@@ -75,8 +76,8 @@ interface Backend {
   dispose(): void;
 }
 
-function lambdas(design: Design, kind: RidgeKind, factor: number): Float64Array {
-  const norms = meanRowNormSq(design, kind);
+/** λ_z for a factor, from the design's mean squared row norms (the same for every factor). */
+function lambdas(norms: Float64Array, factor: number): Float64Array {
   return norms.map((v) => factor * (v > 0 ? v : 1));
 }
 
@@ -91,19 +92,27 @@ function validationMse(
 }
 
 /** Solve options (tolerance, cap, signal, progress) come with each `solve` call. */
-function gpuBackend(rt: GpuRuntime, design: Design, kind: RidgeKind): Backend {
+function gpuBackend(
+  rt: GpuRuntime,
+  design: Design,
+  kind: RidgeKind,
+  norms: Float64Array,
+  slice: TimeSlice,
+): Backend {
   const solver = GpuRidgeSolver.create(rt, design);
   const { n, m } = design;
   return {
-    solve: (factor, solveOptions) =>
-      solver.solve(kind, lambdas(design, kind, factor), solveOptions),
+    solve: (factor, solveOptions) => solver.solve(kind, lambdas(norms, factor), solveOptions),
     theta: () => solver.readTheta(),
     setStart: (A, B) => solver.setStart(A, B),
     async validate(runs) {
-      const rolloutRuns = runs.map((run) => ({
-        curriculum: toCurriculum(run.batches, n, true),
-        initial: run.losses.subarray(0, m),
-      }));
+      const rolloutRuns = [];
+      for (const run of runs) {
+        rolloutRuns.push({
+          curriculum: await toCurriculumCooperative(run.batches, n, true, slice),
+          initial: run.losses.subarray(0, m),
+        });
+      }
       const steps = Math.max(...runs.map((r) => r.batches.length));
       const predicted = runs.map((run) => {
         const out = new Float32Array(run.losses.length);
@@ -126,6 +135,8 @@ function cpuBackend(
   kind: RidgeKind,
   method: "cpu-cg" | "cpu-cholesky",
   options: GpuSolveOptions,
+  norms: Float64Array,
+  slice: TimeSlice,
 ): Backend {
   const { n, m } = design;
   let A = new Float32Array(n * m);
@@ -133,7 +144,7 @@ function cpuBackend(
   return {
     async solve(factor, solveOptions) {
       solveOptions.signal?.throwIfAborted();
-      const lam = lambdas(design, kind, factor);
+      const lam = lambdas(norms, factor);
       const tol = solveOptions.tol ?? options.tol ?? 1e-8;
       // CG is the service's fallback solver: cooperative, so it neither stalls the event loop
       // nor outlives a cancelled job. Cholesky is only for small reference fits.
@@ -158,12 +169,16 @@ function cpuBackend(
     theta: () => Promise.resolve({ A, B }),
     // The CPU methods here start from zero (Cholesky needs no start; CG is cheap per example).
     setStart: () => {},
-    validate(runs) {
+    async validate(runs) {
       const zs = Array.from({ length: m }, (_, z) => z);
-      const predicted = runs.map((run) =>
-        rolloutCpu({ n, m, A, B }, toCurriculum(run.batches, n, true), run.losses, zs)
-      );
-      return Promise.resolve(validationMse(runs, m, predicted));
+      const predicted = [];
+      for (const run of runs) {
+        const curriculum = await toCurriculumCooperative(run.batches, n, true, slice);
+        predicted.push(
+          await rolloutCpuCooperative({ n, m, A, B }, curriculum, run.losses, zs, slice),
+        );
+      }
+      return validationMse(runs, m, predicted);
     },
     dispose: () => {},
   };
@@ -189,8 +204,15 @@ export async function fitSimulator(
   }
   const method = options.solver ?? (rt ? "gpu" : "cpu-cg");
   if (method === "gpu" && !rt) throw new Error("the GPU solver needs a GpuRuntime");
-  const makeBackend = (design: Design) =>
-    method === "gpu" ? gpuBackend(rt!, design, kind) : cpuBackend(design, kind, method, options);
+  // Every loop over batch entries, rows or training indices below gives the event loop turns:
+  // the service fits on its only thread, and a study may hold a million training ids.
+  const slice = new TimeSlice(options.signal);
+  const makeBackend = async (design: Design) => {
+    const norms = await runCooperatively(meanRowNormSqSteps(design, kind), slice);
+    return method === "gpu"
+      ? gpuBackend(rt!, design, kind, norms, slice)
+      : cpuBackend(design, kind, method, options, norms, slice);
+  };
 
   const requested = options.lambdaFactor ?? "auto";
   const grid = options.lambdaGrid ?? DEFAULT_LAMBDA_GRID;
@@ -207,7 +229,7 @@ export async function fitSimulator(
       `lambdaFactor ${requested} must be a finite number >= 0 or "auto"`,
     );
   }
-  const fullDesign = buildDesign(runs, n, m);
+  const fullDesign = await buildDesignCooperative(runs, n, m, slice);
   let factor = requested === "auto" ? FALLBACK_LAMBDA_FACTOR : requested;
   let selection: FitResult["lambdaSelection"] = "fixed";
   const trials: LambdaTrial[] = [];
@@ -226,7 +248,7 @@ export async function fitSimulator(
     }
     const fitting = runs.filter((_, r) => !held.has(r));
     const validation = runs.filter((_, r) => held.has(r));
-    const backend = makeBackend(buildDesign(fitting, n, m));
+    const backend = await makeBackend(await buildDesignCooperative(fitting, n, m, slice));
     try {
       let best = Infinity;
       let sinceBest = 0;
@@ -263,7 +285,7 @@ export async function fitSimulator(
     selection = "fallback-too-few-runs";
   }
 
-  const backend = makeBackend(fullDesign);
+  const backend = await makeBackend(fullDesign);
   try {
     if (start) backend.setStart(start.A, start.B);
     options.signal?.throwIfAborted();

@@ -35,3 +35,29 @@ export class TimeSlice {
     else this.signal?.throwIfAborted();
   }
 }
+
+/**
+ * Work written once as a generator that yields every so often (a CG iteration, a few thousand
+ * entries of a loop over ids): `runToEnd` drives it without pause (tests, benchmarks, the
+ * reference), `runCooperatively` gives the event loop a turn whenever the slice is used up.
+ */
+export function runToEnd<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+export async function runCooperatively<T>(
+  steps: Generator<void, T, void>,
+  slice: TimeSlice,
+): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (slice.due) await slice.yield();
+  }
+}
+
+/** How many entries of a loop over ids run between two yields of its generator. */
+export const YIELD_EVERY = 4096;

@@ -85,6 +85,26 @@ export function rolloutCpu(
   return out;
 }
 
+/** `rolloutCpu` with the same numbers, giving the event loop a turn whenever `slice` is due. */
+export async function rolloutCpuCooperative(
+  sim: Pick<SimulatorParams, "n" | "m" | "A" | "B">,
+  cur: Curriculum,
+  initial: ArrayLike<number>,
+  zs: readonly number[],
+  slice: TimeSlice,
+): Promise<Float32Array> {
+  const s = zs.length;
+  const out = new Float32Array((cur.steps + 1) * s);
+  const state = new CpuRollout(sim, cur, initial, zs);
+  out.set(state.l, 0);
+  for (let t = 0; t < cur.steps; t++) {
+    if (slice.due) await slice.yield();
+    state.step(t);
+    out.set(state.l, (t + 1) * s);
+  }
+  return out;
+}
+
 /** The float64 state of a CPU rollout, advanced one step at a time. */
 class CpuRollout {
   /** L̂ after the last step taken, one value per simulated test example. */

@@ -255,8 +255,9 @@ export function blockJacobi(
 
 /**
  * Preconditioned CG per test example, float64, matrix-free, as steps: the generator yields after
- * every CG iteration and every finished test example, and returns the solution. The synchronous
- * and the cooperative solvers below drive the same steps, so their numbers are identical.
+ * every pass over the design (a few per CG iteration) and every finished test example, and
+ * returns the solution. The synchronous and the cooperative solvers below drive the same steps,
+ * so their numbers are identical.
  */
 function* cgSteps(
   design: Design,
@@ -298,10 +299,14 @@ function* cgSteps(
     return acc;
   };
   for (const [j, z] of tests.entries()) {
+    // Each pass over the design (O(nnz)) ends in a yield: with a study's worth of training ids,
+    // one pass is already a noticeable time on the service's only thread.
     const { l, y } = column(design, z);
     const lam = lambda[z];
     const inv = blockJacobi(design, l, lam, useA, useB);
+    yield;
     applyXt(design, l, y, useA, useB, b);
+    yield;
     x.fill(0);
     r.set(b);
     precondition(inv);
@@ -311,6 +316,7 @@ function* cgSteps(
     let iter = 0;
     while (iter < maxIterations && dot(r, r) > tol * tol * bb) {
       applyX(design, l, p, u);
+      yield;
       applyXt(design, l, u, useA, useB, q);
       for (let d = 0; d < dim; d++) q[d] += lam * p[d];
       const pq = dot(p, q);
@@ -334,6 +340,7 @@ function* cgSteps(
     }
     out.iterations[j] = iter;
     applyX(design, l, x, u);
+    yield;
     applyXt(design, l, u, useA, useB, q);
     let rr = 0;
     for (let d = 0; d < dim; d++) rr += (b[d] - q[d] - lam * x[d]) ** 2;
