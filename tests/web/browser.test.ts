@@ -1,8 +1,11 @@
 // The web page in a real browser: Debian's Chromium, headless, driven by puppeteer-core against
 // the real service (a child process on a free port, temporary store, API token set). The flow:
-// token prompt, upload runs, plot 200 × 400 curves (timed), fit Linear with live progress,
-// evaluation, a streamed counterfactual, models with a recorded training run, attribution of a
-// query scored from the page (factors fitted through the API).
+// token prompt, upload runs, plot 200 × 400 curves (timed, a legend or a hover naming the curve),
+// fit Linear with live progress, evaluation, a streamed counterfactual, models with a recorded
+// training run, attribution of a query scored from the page (factors fitted through the API; the
+// heat-map's values on demand, layer values in engineering notation), TracIn and gradient
+// projection started from the page, the methods of a study compared (held-out metrics and LDS),
+// and the jobs list with a cancel. Without a token configured, no "Forget token".
 // Screenshots of each view land in a temporary folder (printed); no console errors allowed.
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -120,6 +123,20 @@ Deno.test({
       page.on("pageerror", (e) => consoleErrors.push(`page error: ${e}`));
       const shot = (name: string) =>
         page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+      /** A call to the service with the token, as a script would make it. */
+      const call = (path: string, body?: unknown) =>
+        fetch(`${service.url}${path}`, {
+          method: body === undefined ? "GET" : "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      /** Waits for a job through its event stream (the stream ends with its final event). */
+      const finished = async (job: string) => {
+        const events = await fetch(`${service.url}/v1/jobs/${job}/events`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        }).then((r) => r.text());
+        assert.match(events, /event: done/, events.slice(-600));
+      };
 
       // Files to upload: a study of 6 small runs (one as NDJSON), a wide run, and a broken one.
       const files: string[] = [];
@@ -150,6 +167,8 @@ Deno.test({
           await page.waitForSelector("nav[role=tablist]");
           const stored = await evaluate(page, `sessionStorage.getItem("simfluence-token")`);
           assert.equal(stored, TOKEN);
+          // A token is in use, so there is one to forget.
+          await waitText(page, ".top-bar button.sign-out", /Forget token/);
           // The tabs work from the keyboard: arrow keys move to the next tab and open it.
           await page.focus("#tab-studies");
           await page.keyboard.press("ArrowRight");
@@ -211,6 +230,39 @@ Deno.test({
           assert.equal(series, 200);
           console.log(`page: 200 curves × 401 points drawn in ${ms.toFixed(1)} ms`);
           assert.ok(ms < 1000, `drawing took ${ms} ms`);
+          // Too many curves for a legend: hovering names the curve nearest the cursor.
+          const over = await page.waitForSelector("#view-studies .chart .u-over");
+          const box = (await over!.boundingBox())!;
+          let hovered: string | undefined;
+          for (let i = 1; i < 20 && !hovered; i++) {
+            await page.mouse.move(box.x + box.width * i / 20, box.y + box.height * (i % 10) / 10);
+            hovered = (await dataset(page, "#view-studies .chart")).hover;
+          }
+          assert.ok(hovered, "no curve named on hover");
+          const hoverText = await evaluate<string>(
+            page,
+            `document.querySelector("#view-studies .chart .chart-hover").textContent`,
+          );
+          assert.ok(hoverText.startsWith(hovered!), hoverText);
+          assert.match(hoverText, /at step \d+/);
+          // The default plot of a small study (3 runs × 4 test examples) has a legend naming each
+          // curve.
+          await page.click('button[data-study="demo"]');
+          await waitFor(
+            page,
+            `document.querySelectorAll("select[name=plot-runs] option").length === 6`,
+          );
+          await page.click("button[name=plot]");
+          await page.waitForSelector('#view-studies .chart[data-drawn=true][data-series="12"]');
+          const legend = await evaluate<string[]>(
+            page,
+            `[...document.querySelectorAll("#view-studies .chart .u-legend .u-series .u-label")]` +
+              `.map((n) => n.textContent)`,
+          );
+          assert.equal(legend.length, 13, "the x series and 12 curves");
+          const curves = legend.slice(1);
+          assert.ok(curves.every((l) => /^run-\d · q\d$/.test(l)), JSON.stringify(legend));
+          assert.equal(new Set(curves).size, 12, JSON.stringify(legend));
           await shot("1-studies");
         },
       );
@@ -310,6 +362,8 @@ Deno.test({
         await openTab(page, "models");
         await waitText(page, ".models-table", /tiny/);
         await choose(page, "select[name=train-dataset]", "builtin:skills");
+        // Checkpoints every 5 steps: TracIn reads them later.
+        await page.type("input[name=checkpoint-every]", "5");
         await page.click("button[name=record]");
         await page.waitForSelector("#view-models .job[data-status]", { timeout: 120_000 });
         const job = await evaluate<{ status: string; loss: string; text: string }>(
@@ -321,6 +375,7 @@ Deno.test({
         assert.ok(Number(job.loss) > 0, job.text ?? "");
         await shot("4-models");
         // A long recording, cancelled from the page: the job view says so.
+        await setValue(page, "input[name=checkpoint-every]", "");
         await setValue(page, "input[name=steps]", "5000");
         await page.click("button[name=record]");
         await waitFor(
@@ -380,9 +435,173 @@ Deno.test({
           );
           assert.ok(detail.tokens > 3, JSON.stringify(detail));
           assert.equal(detail.bars, 2, "one bar per tracked module: c_fc and c_proj of one layer");
+          // Layer values in fixed or engineering notation, never JavaScript's 7.34e+1.
+          const barValues = await evaluate<string[]>(
+            page,
+            `[...document.querySelectorAll("#view-attribution .bar-value")].map((n) => n.textContent)`,
+          );
+          for (const v of barValues) {
+            assert.match(v, /^-?\d+(\.\d+)?(×10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?$/, `layer value ${v}`);
+          }
+          // The heat-map is readable at its default size, and shows every value on demand.
+          const heat = await evaluate<{ font: number; shownValues: number }>(
+            page,
+            `({ font: parseFloat(getComputedStyle(document.querySelector("#view-attribution ` +
+              `.heatmap .tok")).fontSize), shownValues: [...document.querySelectorAll(` +
+              `"#view-attribution .tok-value")].filter((n) => n.offsetParent !== null).length })`,
+          );
+          assert.ok(heat.font >= 16, `token font ${heat.font}px`);
+          assert.equal(heat.shownValues, 0, "values wait until asked for");
+          await page.click("input[name=token-values]");
+          const values = await evaluate<string[]>(
+            page,
+            `[...document.querySelectorAll("#view-attribution .tok-value")]` +
+              `.filter((n) => n.offsetParent !== null).map((n) => n.textContent)`,
+          );
+          assert.equal(values.length, detail.tokens);
+          for (const v of values) assert.doesNotMatch(v, /e[+-]/, `token value ${v}`);
           await shot("5-attribution");
         },
       );
+
+      await t.step("attribution: TracIn and gradient projection start from the page", async () => {
+        // TracIn over the recorded run's checkpoints (every 5 steps), one inline query.
+        await openTab(page, "attribution");
+        await page.waitForSelector("select[name=tracin-run] option");
+        await page.type("textarea[name=tracin-prompt]", "rev 12=");
+        await page.type("textarea[name=tracin-completion]", "21");
+        await page.select("select[name=tracin-parameters]", "linear");
+        await page.click("button[name=start-tracin]");
+        await page.waitForSelector("#view-attribution .start-jobs .job[data-status]", {
+          timeout: 120_000,
+        });
+        assert.equal(
+          (await dataset(page, "#view-attribution .start-jobs .job")).status,
+          "succeeded",
+        );
+        // The new score set is opened: its method is TracIn and its top examples are listed.
+        await waitText(page, "select[name=score-set] option:checked", /tracin/);
+        await page.waitForSelector("#view-attribution .top .ranked button[data-train]");
+        // Gradient projection of 12 examples, then scores from the stored gradients.
+        const examples = await call("/v1/datasets/builtin:skills?limit=12");
+        const ids = examples.body.examples.map((e: { id: string }) => e.id).join(",");
+        await choose(page, "select[name=projection-dataset]", "builtin:skills");
+        await page.type("input[name=projection-ids]", ids);
+        await setValue(page, "input[name=projection-dim]", "64");
+        await page.click("button[name=start-projection]");
+        await page.waitForSelector("select[name=gradients-train] option", { timeout: 120_000 });
+        await page.select("select[name=gradients-method]", "dot");
+        await page.click("button[name=start-gradient-scores]");
+        await page.waitForSelector("#view-attribution .start-jobs .job[data-status]", {
+          timeout: 120_000,
+        });
+        assert.equal(
+          (await dataset(page, "#view-attribution .start-jobs .job")).status,
+          "succeeded",
+        );
+        await waitText(page, "select[name=score-set] option:checked", /\b12 queries × 12/);
+        await page.waitForSelector("#view-attribution .top .ranked button[data-train]");
+        await shot("6-attribution-methods");
+      });
+
+      await t.step("compare methods: held-out metrics and LDS side by side", async () => {
+        // A study of 8 runs; Linear and Additive fitted on the first three, five held out.
+        const runs = linearStudy("cmp", { runs: 8, steps: 12, train: 6, tests: 3, seed: 5 });
+        const ids: string[] = [];
+        for (const run of runs) {
+          const stored = await call("/v1/runs", run);
+          assert.equal(stored.status, 201, JSON.stringify(stored.body));
+          ids.push(stored.body.id);
+        }
+        for (const kind of ["linear", "additive"]) {
+          const fit = await call("/v1/simulators", {
+            study: "cmp",
+            kind,
+            trainRuns: ids.slice(0, 2),
+            validationRuns: [ids[2]],
+          });
+          assert.equal(fit.status, 202, JSON.stringify(fit.body));
+          await finished(fit.body.job);
+        }
+        await openTab(page, "compare");
+        await choose(page, "select[name=compare-study]", "cmp");
+        await waitFor(
+          page,
+          `document.querySelectorAll("select[name=compare-runs] option:checked").length === 5`,
+        );
+        await page.click("button[name=compare]");
+        await page.waitForSelector("#view-compare .comparison[data-metrics=true]", {
+          timeout: 60_000,
+        });
+        await page.click("button[name=compute-lds]");
+        await page.waitForSelector("#view-compare .comparison[data-lds=true]", {
+          timeout: 120_000,
+        });
+        const rows = await evaluate<string[][]>(
+          page,
+          `[...document.querySelectorAll("#view-compare table.methods tbody tr")].map((tr) => ` +
+            `[...tr.querySelectorAll("td")].map((td) => td.textContent))`,
+        );
+        assert.equal(rows.length, 2, JSON.stringify(rows));
+        assert.deepEqual(rows.map((r) => r[0].split(" ")[0]).sort(), [
+          "Simfluence-Additive",
+          "Simfluence-Linear",
+        ]);
+        for (const row of rows) {
+          assert.equal(row[1], "3", "fitting and validation runs");
+          assert.ok(Number(row[3]) >= 0, `all-steps MSE ${row[3]}`);
+          assert.ok(Math.abs(Number(row[6])) <= 1, `final-step Spearman ${row[6]}`);
+          assert.match(row[7], /^-?\d\.\d{3} \[-?\d\.\d{2}, -?\d\.\d{2}\]$/, `LDS ${row[7]}`);
+          assert.equal(row[8], "5");
+        }
+        // Linear was fitted on runs that follow a linear simulator: it beats Additive held out.
+        const mse = Object.fromEntries(rows.map((r) => [r[0].split(" ")[0], Number(r[3])]));
+        assert.ok(mse["Simfluence-Linear"] < mse["Simfluence-Additive"], JSON.stringify(rows));
+        // The LDS results are kept: opened afresh, the tab shows them again before any held-out
+        // metric is recomputed.
+        await openTab(page, "studies");
+        await openTab(page, "compare");
+        const kept = `[...document.querySelectorAll("#view-compare table.methods tbody tr")]` +
+          `.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))`;
+        await waitFor(
+          page,
+          `(() => { const rows = ${kept}; return rows.length === 2 && ` +
+            `rows.every((r) => r[3] === "–" && r[7] !== "–"); })()`,
+        );
+        const again = await evaluate<string[][]>(page, kept);
+        assert.deepEqual(again.map((r) => r[7]).sort(), rows.map((r) => r[7]).sort());
+        await shot("7-compare");
+      });
+
+      await t.step("jobs: running and recent jobs, and a cancel from the list", async () => {
+        const models = await call("/v1/models");
+        const long = await call("/v1/training-runs", {
+          study: "long",
+          model: models.body.models[0].id,
+          dataset: "builtin:skills",
+          trainExamples: 12,
+          testExamples: 4,
+          runs: 1,
+          steps: 5000,
+          batchSize: 4,
+          optimizer: { kind: "adamw", lr: 0.01 },
+        });
+        assert.equal(long.status, 202, JSON.stringify(long.body));
+        await openTab(page, "jobs");
+        const row = `#view-jobs tr[data-job="${long.body.job}"]`;
+        await page.waitForSelector(`${row}[data-status=running]`, { timeout: 60_000 });
+        // Finished jobs are listed too: the fits, factors, scores and recordings above.
+        const statuses = await evaluate<string[]>(
+          page,
+          `[...document.querySelectorAll("#view-jobs tbody tr")].map((tr) => tr.dataset.status)`,
+        );
+        assert.ok(statuses.filter((s) => s === "succeeded").length >= 5, statuses.join());
+        await shot("8-jobs");
+        await page.click(`${row} button[name=cancel-job]`);
+        await page.waitForSelector(`${row}[data-status=cancelled]`, { timeout: 60_000 });
+        const job = await call(`/v1/jobs/${long.body.job}`);
+        assert.equal(job.body.status, "cancelled");
+      });
 
       await t.step(
         "lost streams: a cut simulation says so; a cut job stream reconnects",
@@ -459,6 +678,33 @@ Deno.test({
     } finally {
       await browser.close();
       await service.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "browser: without a token configured the page has no Forget token button",
+  ignore: !chromiumPresent,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const work = await Deno.makeTempDir({ prefix: "simfluence-browser-open-" });
+    const service = await startService();
+    const browser = await launch(join(work, "profile"));
+    try {
+      const page = await browser.newPage();
+      await page.goto(service.url, { waitUntil: "load" });
+      await page.waitForSelector("#panel[data-ready=studies]", { timeout: 30_000 });
+      const buttons = await evaluate<string[]>(
+        page,
+        `[...document.querySelectorAll(".top-bar button")].map((b) => b.textContent)`,
+      );
+      assert.ok(!buttons.includes("Forget token"), JSON.stringify(buttons));
+      assert.equal(await evaluate(page, `sessionStorage.getItem("simfluence-token")`), null);
+    } finally {
+      await browser.close();
+      await service.stop();
+      await Deno.remove(work, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -1,10 +1,13 @@
 // View 5: attribution from influence score sets: pick factors and a score set, pick a query (or
 // score a new one), see the most helpful and harmful training examples with their text, the
-// token-wise scores as a heat-map over a training text, and per-layer bars.
+// token-wise scores as a heat-map over a training text (values on demand), and per-layer bars.
+// Below, forms start each method: EK-FAC factors, TracIn, gradient projection and its scores.
 import { enc, getJson, listAll } from "./api.ts";
+import { attributionStart } from "./attribution_start.ts";
 import { bars } from "./chart.ts";
-import { el, field, fmt, guarded, note, put, select, table } from "./dom.ts";
+import { el, field, guarded, note, put, select, table } from "./dom.ts";
 import { JobView } from "./job_progress.ts";
+import { engineering } from "./numbers.ts";
 import type { View } from "./view.ts";
 
 interface Factors {
@@ -24,7 +27,7 @@ interface ScoreSet {
   method: string;
   status: string;
   error: string | null;
-  settings: { mode: string; perModule: boolean; perToken: boolean };
+  settings: { mode: string; perModule: boolean; perToken: boolean } | null;
   queries: { dataset: string | null; count: number };
   train: { dataset: string; count: number };
 }
@@ -57,6 +60,11 @@ function exampleText(e: Example | undefined): HTMLElement {
     el("span", { class: "muted" }, e.prompt ?? ""),
     e.completion ?? "",
   );
+}
+
+/** Spaces and line breaks shown as marks, so a token that is only whitespace can be seen. */
+function visible(text: string): string {
+  return text.replace(/ /g, "·").replace(/\n/g, "↵").replace(/\t/g, "→");
 }
 
 /** Background for a token score: blue helps (positive), red harms, strength by |score| / max. */
@@ -97,7 +105,7 @@ export function attributionView(): View {
       );
       if (factors.some((f) => f.id === chosenFactors)) factorsPicker.value = chosenFactors;
       scoreSets = sets.filter((s) =>
-        s.settings.mode === "pairwise" &&
+        (s.settings?.mode ?? "pairwise") === "pairwise" &&
         (factorsPicker.value === "" || s.factors === factorsPicker.value)
       );
       put(
@@ -126,8 +134,8 @@ export function attributionView(): View {
             "option",
             { value: s.id, disabled: s.status !== "ready" },
             `${s.id.slice(0, 8)} · ${s.method} · ${s.queries.count} queries × ${s.train.count} ` +
-              `examples${s.settings.perToken ? " · tokens" : ""}${
-                s.settings.perModule ? " · layers" : ""
+              `examples${s.settings?.perToken ? " · tokens" : ""}${
+                s.settings?.perModule ? " · layers" : ""
               }` +
               (s.status === "ready" ? "" : ` (${s.status})`),
           )
@@ -191,7 +199,7 @@ export function attributionView(): View {
                   "data-train": e.id,
                   onclick: () => void loadDetail(set, e),
                 }, e.id),
-                ` score ${fmt(e.score)} `,
+                ` score ${engineering(e.score)} `,
                 exampleText(e.example),
               )
             ),
@@ -208,35 +216,54 @@ export function attributionView(): View {
   async function loadDetail(set: ScoreSet, entry: Scored): Promise<void> {
     put(detailArea, el("h3", {}, `${entry.id} on query ${queryPicker.value}`));
     const pair = `query=${enc(queryPicker.value)}&train=${enc(entry.id)}`;
-    if (set.settings.perToken) {
+    if (set.settings?.perToken) {
       await guarded(detailArea, async () => {
         const { tokens, total } = await getJson<{ tokens: TokenScore[]; total: number }>(
           `/v1/influence/scores/${enc(set.id)}/tokens?${pair}`,
         );
         const max = Math.max(1e-30, ...tokens.map((t) => Math.abs(t.score)));
-        detailArea.append(
-          el("h4", {}, `Token-wise scores (sum ${fmt(total)}; blue helps, red harms)`),
-          el(
-            "p",
-            { class: "heatmap" },
-            tokens.map((t) =>
-              el("span", {
+        const map = el(
+          "p",
+          { class: "heatmap" },
+          tokens.map((t) =>
+            el(
+              "span",
+              {
                 class: "tok",
                 style: `background: ${heat(t.score, max)}`,
-                title: `${JSON.stringify(t.text)}: ${fmt(t.score)}`,
-              }, t.text)
-            ),
+                title: `${JSON.stringify(t.text)}: ${engineering(t.score)}`,
+              },
+              el("span", { class: "tok-text" }, visible(t.text)),
+              el("span", { class: "tok-value" }, engineering(t.score)),
+            )
           ),
+        );
+        // Values on demand: each token's score printed under it, beyond the hover tooltip.
+        const toggle = el("input", {
+          type: "checkbox",
+          name: "token-values",
+          id: "token-values",
+          onchange: () => map.classList.toggle("with-values", toggle.checked),
+        });
+        detailArea.append(
+          el("h4", {}, `Token-wise scores (sum ${engineering(total)}; blue helps, red harms)`),
+          el(
+            "div",
+            { class: "field check" },
+            toggle,
+            el("label", { for: "token-values" }, "show each token's score"),
+          ),
+          map,
         );
       });
     } else detailArea.append(note("This score set was computed without per-token scores."));
-    if (set.settings.perModule) {
+    if (set.settings?.perModule) {
       await guarded(detailArea, async () => {
         const { modules, total } = await getJson<
           { modules: { module: string; score: number }[]; total: number }
         >(`/v1/influence/scores/${enc(set.id)}/modules?${pair}`);
         detailArea.append(
-          el("h4", {}, `Per-layer scores (sum ${fmt(total)})`),
+          el("h4", {}, `Per-layer scores (sum ${engineering(total)})`),
           bars(modules.map((m) => ({ label: m.module, value: m.score })), ""),
         );
       });
@@ -334,6 +361,7 @@ export function attributionView(): View {
     );
   }
 
+  const start = attributionStart((id) => load(id === "" ? undefined : id));
   factorsPicker.addEventListener("change", () => void load());
   scoreSetPicker.addEventListener("change", () => void loadQueries());
   queryPicker.addEventListener("change", () => void loadTop());
@@ -351,6 +379,7 @@ export function attributionView(): View {
     el("div", { class: "columns" }, el("section", { class: "main" }, topArea), detailArea),
     factorsArea,
     newQueryArea,
+    start.root,
   );
-  return { root, refresh: () => load() };
+  return { root, refresh: async () => void await Promise.all([load(), start.refresh()]) };
 }

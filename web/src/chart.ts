@@ -1,7 +1,8 @@
 // Line charts on uPlot: x is the training step, y a loss in nats. One chart per plot area; series
 // can be added and extended while a stream arrives.
 import uPlot from "uplot";
-import { el } from "./dom.ts";
+import { el, fmt } from "./dom.ts";
+import { engineering } from "./numbers.ts";
 
 export interface SeriesSpec {
   label: string;
@@ -46,7 +47,30 @@ export class LineChart {
     this.series = series;
     this.length = Math.max(0, ...series.map((s) => s.values.length));
     this.plot?.destroy();
-    this.root.replaceChildren(el("figcaption", {}, this.options.title));
+    this.root.replaceChildren(
+      el(
+        "figcaption",
+        {},
+        this.options.title,
+        series.length > LEGEND_LIMIT ? " (hover a curve to name it)" : "",
+      ),
+    );
+    // The curve nearest the cursor is named under the plot, whether or not the legend is shown.
+    const hover = el("div", { class: "chart-hover" });
+    let focused: number | null = null;
+    const describe = (u: uPlot) => {
+      const spec = focused !== null && focused > 0 ? this.series[focused - 1] : undefined;
+      if (!spec) {
+        hover.textContent = "";
+        delete this.root.dataset.hover;
+        return;
+      }
+      const at = u.cursor.idx;
+      const value = at === null || at === undefined ? null : spec.values[at];
+      hover.textContent = spec.label +
+        (value !== null && value !== undefined ? `: ${fmt(value)} at step ${at}` : "");
+      this.root.dataset.hover = spec.label;
+    };
     const width = Math.max(320, Math.min(this.root.parentElement?.clientWidth ?? 800, 900) - 8);
     this.plot = new uPlot(
       {
@@ -54,7 +78,14 @@ export class LineChart {
         height: this.options.height ?? 280,
         legend: { show: series.length <= LEGEND_LIMIT },
         scales: { x: { time: false } },
+        focus: { alpha: 0.3 },
+        cursor: { focus: { prox: 30 } },
         hooks: {
+          setSeries: [(u, index) => {
+            focused = index ?? null;
+            describe(u);
+          }],
+          setCursor: [(u) => describe(u)],
           draw: [() => {
             if (!first) return;
             first = false;
@@ -81,6 +112,7 @@ export class LineChart {
       this.data(),
       this.root,
     );
+    this.root.append(hover);
     this.root.dataset.series = String(series.length);
   }
 
@@ -141,7 +173,7 @@ export function bars(
             style: `width: ${(100 * Math.abs(e.value) / max).toFixed(1)}%`,
           }),
         ),
-        el("span", { class: "bar-value" }, `${e.value.toExponential(2)} ${unit}`),
+        el("span", { class: "bar-value" }, `${engineering(e.value)}${unit ? ` ${unit}` : ""}`),
       )
     ),
   );

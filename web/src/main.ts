@@ -6,11 +6,13 @@
 // per view. Bundled by `deno task build:web` into web/dist/app.js (+ app.css).
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { failure, headers, onUnauthorized, setToken } from "./api.ts";
+import { failure, headers, onUnauthorized, setToken, token } from "./api.ts";
 import { attributionView } from "./attribution_view.ts";
+import { compareView } from "./compare_view.ts";
 import { counterfactualView } from "./counterfactual_view.ts";
 import { el, errorBox, field, put } from "./dom.ts";
 import { fitView } from "./fit_view.ts";
+import { jobsView } from "./jobs_view.ts";
 import { modelsView } from "./models_view.ts";
 import { studiesView } from "./studies_view.ts";
 import type { View } from "./view.ts";
@@ -18,9 +20,11 @@ import type { View } from "./view.ts";
 const TABS: { id: string; title: string; make: () => View }[] = [
   { id: "studies", title: "Studies and runs", make: studiesView },
   { id: "fit", title: "Fit and evaluate", make: fitView },
+  { id: "compare", title: "Compare methods", make: compareView },
   { id: "counterfactuals", title: "Counterfactuals", make: counterfactualView },
   { id: "models", title: "Models and recording", make: modelsView },
   { id: "attribution", title: "Attribution", make: attributionView },
+  { id: "jobs", title: "Jobs", make: jobsView },
 ];
 
 /** Whether the service accepts this tab's token (or needs none): 401 means ask for it. */
@@ -124,7 +128,8 @@ function showTabs(app: HTMLElement): void {
     open(next.dataset.tab!);
     e.preventDefault();
   });
-  const signOut = el("button", {
+  // Only a page that sent a token has one to forget.
+  const signOut = token() !== null && el("button", {
     type: "button",
     class: "secondary sign-out",
     onclick: () => {

@@ -92,6 +92,8 @@ export function modelsView(): View {
     const steps = input("steps", 10);
     const batchSize = input("batch-size", 4);
     const lr = input("lr", 0.01);
+    // Checkpoints are what TracIn reads (Attribution); blank records none.
+    const checkpointEvery = input("checkpoint-every", "");
     const optimizer = select([{ value: "adamw", label: "AdamW" }, { value: "sgd", label: "SGD" }], {
       name: "optimizer",
     });
@@ -120,6 +122,9 @@ export function modelsView(): View {
               optimizer: { kind: optimizer.value, lr: Number(lr.value) },
               curriculum: curriculum.value,
               ...(curriculum.value === "subsample" ? { subsampleFraction: 0.5 } : {}),
+              ...(Number(checkpointEvery.value) > 0
+                ? { checkpointEvery: Number(checkpointEvery.value) }
+                : {}),
             });
           },
         },
@@ -141,6 +146,7 @@ export function modelsView(): View {
           field("Batch size", batchSize),
           field("Optimizer", optimizer),
           field("Learning rate", lr),
+          field("Checkpoint every", checkpointEvery, "steps; for TracIn"),
         ),
         el("button", { type: "submit", name: "record" }, "Start training runs"),
       ),
