@@ -6,7 +6,7 @@ import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { JobContext } from "../jobs/manager.ts";
 import type { RunStore } from "../runs/run_store.ts";
 import { fitSimulator, type RidgeSolverChoice } from "./math/fit.ts";
-import { fitScoresSimulator } from "./math/scores.ts";
+import { fitScoresSimulatorCooperative } from "./math/scores.ts";
 import type { SimulatorKind } from "./math/types.ts";
 import { type StudyScoreSet, trainMajorScores } from "./score_set.ts";
 import type { SimulatorStore } from "./simulator_store.ts";
@@ -107,7 +107,13 @@ export function fitJob(deps: FitJobDeps) {
         const scores = deps.scoreSet
           ? trainMajorScores(deps.scoreSet.set, trainIds, testIds)
           : scoresMatrix(deps.scores ?? {}, trainIds, testIds);
-        const result = fitScoresSimulator(universe, runs, scores, "train-major");
+        const result = await fitScoresSimulatorCooperative(
+          universe,
+          runs,
+          scores,
+          "train-major",
+          slice,
+        );
         fitted = {
           params: result.params,
           fit: {

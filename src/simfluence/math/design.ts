@@ -48,7 +48,11 @@ export function buildDesignCooperative(
 }
 
 /** `buildDesign` as steps: yields every few thousand entries or rows. */
-function* designSteps(runs: readonly Run[], n: number, m: number): Generator<void, Design, void> {
+export function* designSteps(
+  runs: readonly Run[],
+  n: number,
+  m: number,
+): Generator<void, Design, void> {
   if (runs.length === 0) throw new SimfluenceInputError("fitting needs at least one run");
   const curricula = [];
   for (const [r, run] of runs.entries()) {

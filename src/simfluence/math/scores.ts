@@ -2,7 +2,8 @@
 // fitted by least squares on the fitting runs' transitions, so scores from any tool can be
 // evaluated with the same metrics as the fitted simulators.
 import { SimfluenceInputError } from "./curriculum.ts";
-import { buildDesign } from "./design.ts";
+import { designSteps } from "./design.ts";
+import { runCooperatively, runToEnd, type TimeSlice } from "./time_slice.ts";
 import type { Run, SimulatorParams, StudyUniverse } from "./types.ts";
 
 export type ScoresLayout = "train-major" | "test-major";
@@ -26,6 +27,27 @@ export function fitScoresSimulator(
   scores: ArrayLike<number>,
   layout: ScoresLayout = "train-major",
 ): ScoresFit {
+  return runToEnd(fitScoresSteps(universe, runs, scores, layout));
+}
+
+/** `fitScoresSimulator` giving the event loop turns (its loops run over n x m scores). */
+export function fitScoresSimulatorCooperative(
+  universe: StudyUniverse,
+  runs: readonly Run[],
+  scores: ArrayLike<number>,
+  layout: ScoresLayout,
+  slice: TimeSlice,
+): Promise<ScoresFit> {
+  return runCooperatively(fitScoresSteps(universe, runs, scores, layout), slice);
+}
+
+/** `fitScoresSimulator` as steps: yields after each training index's scores and each row. */
+function* fitScoresSteps(
+  universe: StudyUniverse,
+  runs: readonly Run[],
+  scores: ArrayLike<number>,
+  layout: ScoresLayout,
+): Generator<void, ScoresFit, void> {
   const n = universe.trainIds.length;
   const m = universe.testIds.length;
   if (scores.length !== n * m) {
@@ -42,8 +64,9 @@ export function fitScoresSimulator(
       }
       I[i * m + z] = v;
     }
+    yield;
   }
-  const design = buildDesign(runs, n, m);
+  const design = yield* designSteps(runs, n, m);
   const g = new Float64Array(m);
   let yg = 0;
   let gg = 0;
@@ -61,10 +84,14 @@ export function fitScoresSimulator(
       gg += g[z] * g[z];
       yy += y * y;
     }
+    yield;
   }
   const s = gg > 0 ? -yg / gg : 0;
   const B = new Float32Array(n * m);
-  for (let k = 0; k < n * m; k++) B[k] = -s * I[k];
+  for (let i = 0; i < n; i++) {
+    for (let k = i * m; k < (i + 1) * m; k++) B[k] = -s * I[k];
+    yield;
+  }
   for (const i of design.unseen) B.fill(0, i * m, (i + 1) * m);
   // Σ (y + s g)² = yy + 2 s yg + s² gg.
   const transitionMse = Math.max(0, yy + 2 * s * yg + s * s * gg) / (design.rows * m);
