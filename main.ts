@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "./src/log.ts";
 import { SqliteStore } from "./src/store/sqlite.ts";
 import { SimulationRegistry } from "./src/simfluence/simulation_registry.ts";
 import { STORE_MODULES } from "./src/store_modules.ts";
+import { STOP_ON_STDIN_EOF } from "./src/launcher.ts";
 
 const JOB_SHUTDOWN_TIMEOUT_MS = 10_000;
 const SERVER_DRAIN_TIMEOUT_MS = 5_000;
@@ -116,16 +117,16 @@ async function main(): Promise<void> {
   }, app.fetch);
 
   let stoppingSince: number | null = null;
-  const stop = async (signal: string) => {
+  const stop = async (cause: string) => {
     if (stoppingSince !== null) {
       // Ctrl-C reaches the launcher's whole process group and the launcher forwards it too, so
       // one keypress can arrive twice within milliseconds; only a later signal means "now".
       if (performance.now() - stoppingSince < DUPLICATE_SIGNAL_WINDOW_MS) return;
-      logger.warn("second signal: exiting without waiting", { signal });
+      logger.warn("second signal: exiting without waiting", { cause });
       Deno.exit(1);
     }
     stoppingSince = performance.now();
-    logger.info("shutting down", { signal });
+    logger.info("shutting down", { cause });
     // Stop accepting first; open SSE streams end once their jobs reach a final state below.
     const drained = server.shutdown();
     simulations.shutdown();
@@ -138,6 +139,24 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
+  // Started by the launcher: stdin is its pipe, which ends only when the launcher does (even by
+  // SIGKILL). Without the launcher there is nobody left to forward a signal, so stop.
+  if (Deno.args.includes(STOP_ON_STDIN_EOF)) {
+    // A stop already under way is not hurried by it (the launcher may die while waiting for it).
+    void untilEnd(Deno.stdin.readable).then(() => {
+      if (stoppingSince === null) void stop("launcher exited");
+    });
+  }
+}
+
+async function untilEnd(stream: ReadableStream<Uint8Array>): Promise<void> {
+  try {
+    for await (const _ of stream) {
+      // Nothing is ever written; anything that is, is ignored.
+    }
+  } catch {
+    // A read error is the pipe gone too.
+  }
 }
 
 if (import.meta.main) await main();

@@ -3,9 +3,19 @@
 // write only the data directory; the service's own environment variables; the network). Deriving
 // the flags here is what lets SIMFLUENCE_DATA_DIR point anywhere without widening them by hand.
 // Signals are forwarded and the child's exit status becomes the launcher's.
+//
+// Stopping is the launcher's job twice over. `npx -y deno@… task start` runs npx → `sh -c` →
+// `deno task` → launcher → service, and a `kill` of npx kills npx and its `sh` without reaching
+// `deno task`: the launcher watches that chain of runners (launch_chain.ts) and stops the service
+// when one of them is gone. And the service reads a pipe from the launcher as its stdin, so it
+// stops when the launcher dies, even by SIGKILL (main.ts, STOP_ON_STDIN_EOF).
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Config, ConfigError, ENV_VARS, loadConfig } from "./config.ts";
+import { launchChain, watchChain } from "./launch_chain.ts";
+
+/** main.ts's argument: stop when stdin (the launcher's pipe) reaches its end. */
+export const STOP_ON_STDIN_EOF = "--stop-on-stdin-eof";
 
 /** Variables the service reads besides ENV_VARS (the GPU layer's backend choice). */
 export const EXTRA_SERVICE_ENV = ["DENO_WEBGPU_BACKEND"] as const;
@@ -63,10 +73,12 @@ async function launch(): Promise<number> {
       `--config=${join(PROJECT_ROOT, "deno.json")}`,
       ...servicePermissionFlags(config, env, cwd),
       join(PROJECT_ROOT, "main.ts"),
+      STOP_ON_STDIN_EOF,
     ],
     // The service sees the same directory, resolved once, so it cannot drift from the flags.
     env: { SIMFLUENCE_DATA_DIR: absoluteDataDir(config, cwd) },
-    stdin: "null",
+    // Never written: it closes when this process ends, however it ends, and the service stops.
+    stdin: "piped",
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();
@@ -80,7 +92,10 @@ async function launch(): Promise<number> {
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handlers = signals.map((s) => [s, forward(s)] as const);
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  // The runners above us (deno task, sh -c, npx) going away is the user's stop too.
+  const watching = watchChain(await launchChain(), forward("SIGTERM"));
   const status = await child.status;
+  watching.stop();
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   // Deno reports a child killed by signal n as code 128 + n, the shell's convention.
   return status.code;

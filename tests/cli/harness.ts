@@ -1,5 +1,9 @@
 // A real service for CLI tests: the app on a temporary store, served over HTTP on a free port
 // (simulators fit and simulate on the CPU here), and the CLI run as a child process against it.
+//
+// The CLI runs as `deno task cli` runs it: with the task's own permission flags, read from
+// deno.json, and in an environment like a plain shell's, without NO_COLOR, FORCE_COLOR or CI
+// (the colour checks they short-circuit are what read the variables a narrow --allow-env misses).
 import { testApp, type TestAppOptions } from "../helpers/app.ts";
 
 export interface CliResult {
@@ -9,6 +13,24 @@ export interface CliResult {
 }
 
 const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+const DENO_JSON = new URL("../../deno.json", import.meta.url).pathname;
+
+/** The permission flags of a deno.json task that runs `deno run|compile <flags…> cli/main.ts`. */
+export function taskPermissionFlags(task: string): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(DENO_JSON)).tasks as Record<string, string>;
+  const words = tasks[task].split(/\s+/);
+  return words.filter((w) => w.startsWith("--allow-") || w === "--no-prompt");
+}
+
+/** Variables that make colour decisions without asking the terminal; a user's shell has none. */
+export const COLOUR_SHORTCUTS = ["NO_COLOR", "FORCE_COLOR", "CI", "CLICOLOR_FORCE"];
+
+/** This process's environment without the colour shortcuts, plus `extra`. */
+export function plainShellEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env = Deno.env.toObject();
+  for (const name of COLOUR_SHORTCUTS) delete env[name];
+  return { ...env, SIMFLUENCE_API_TOKEN: "", ...extra };
+}
 
 export async function startService(options: TestAppOptions = {}) {
   const ctx = await testApp(options);
@@ -42,14 +64,29 @@ export const scriptPath = ["/usr/bin/script", "/bin/script"].find((p) => {
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
-/** Runs the CLI on a pseudo-terminal: what a person sees, stdout and stderr together. */
-export async function runCliInTerminal(args: string[]): Promise<CliResult> {
-  const command = [Deno.execPath(), "run", "-A", MAIN, ...args].map(shellQuote).join(" ");
+/**
+ * Runs the CLI on a pseudo-terminal: what a person sees, stdout and stderr together. Without
+ * --no-prompt a missing permission would be a question nobody answers: here it is an error.
+ */
+export async function runCliInTerminal(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  const command = [
+    Deno.execPath(),
+    "run",
+    "--no-prompt",
+    ...taskPermissionFlags("cli"),
+    MAIN,
+    ...args,
+  ].map(shellQuote).join(" ");
   const output = await new Deno.Command(scriptPath!, {
     args: ["-qec", command, "/dev/null"],
-    env: { NO_COLOR: "1", SIMFLUENCE_API_TOKEN: "", COLUMNS: "160" },
+    env: plainShellEnv({ COLUMNS: "160", ...env }),
+    clearEnv: true,
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
   }).output();
   const decoder = new TextDecoder();
   return {
@@ -61,8 +98,9 @@ export async function runCliInTerminal(args: string[]): Promise<CliResult> {
 
 export async function runCli(args: string[], env: Record<string, string> = {}) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", MAIN, ...args],
-    env: { NO_COLOR: "1", SIMFLUENCE_API_TOKEN: "", ...env },
+    args: ["run", "--no-prompt", ...taskPermissionFlags("cli"), MAIN, ...args],
+    env: plainShellEnv(env),
+    clearEnv: true,
     stdout: "piped",
     stderr: "piped",
   }).output();
