@@ -32,6 +32,7 @@ const EXAMPLE_SUMMARY = {
   error: null,
   job: "00000000-0000-4000-8000-000000000008",
   runs: { ids: EXAMPLE_RUNS, total: 5 },
+  baseRun: null,
   allowFittingRuns: false,
   prediction: "the simulator's rollout of the run's curriculum from the run's L_0",
   lds: 0.52,
@@ -64,6 +65,9 @@ const LdsEvaluationSummarySchema = z.object({
   runs: IdList.openapi({
     description: "The runs it was measured on: in a list, up to 20 ids and how many there are; " +
       "for one evaluation, every id",
+  }),
+  baseRun: z.string().nullable().openapi({
+    description: "The base run the runs are mask runs of (the single-model LDS); else null",
   }),
   allowFittingRuns: z.boolean(),
   prediction: z.string().nullable().openapi({
@@ -114,7 +118,9 @@ const routes = {
       "bootstrap interval over test examples. The evaluation is kept " +
       "(GET /v1/evaluations/{id}, ready when its job succeeds; the job's result holds it too) " +
       "and deleted with its study. Runs a simulator was fitted on are a 409 unless " +
-      "`allowFittingRuns` is true.",
+      "`allowFittingRuns` is true. With `baseRun` (the single-model setting), every run is a " +
+      "mask run of that run and a score set predicts the base run's final loss plus the scores " +
+      "of the ids a run dropped, each once.",
     security: BEARER_SECURITY,
     request: {
       body: {
@@ -155,7 +161,8 @@ const routes = {
       },
       400: errorResponse(
         "Invalid request; the message names the field (too few runs, runs of another study, a " +
-          "simulator of another study, a score set that does not cover the study)",
+          "simulator of another study, a score set that does not cover the study; with baseRun: " +
+          "an unknown base run, or a run that is not a mask run of it, code not_a_mask_run)",
       ),
       401: common[401],
       404: errorResponse("No such study, simulator or score set"),

@@ -32,6 +32,7 @@ export function describeEvaluationSummary(record: LdsRecord) {
     error: record.error,
     job: record.job,
     runs: listSome(request.runs),
+    baseRun: request.baseRun ?? null,
     allowFittingRuns: request.allowFittingRuns,
     prediction: result?.prediction ?? null,
     lds: result?.lds ?? null,

@@ -21,6 +21,7 @@ import {
 import { RunIdsSchema, type SimfluenceDeps } from "../simfluence/service.ts";
 import { SIMULATORS } from "../simfluence/simulator_store.ts";
 import { type LdsSummary, linearDatamodelingScore } from "./lds.ts";
+import { maskDrops, maskScoreSetFinalLosses } from "./mask.ts";
 import { type EvaluationRecord, EVALUATIONS } from "./store.ts";
 
 /** Fewest runs an LDS is computed over: Spearman's ρ over fewer is too coarse to rank methods. */
@@ -41,6 +42,13 @@ export const LdsRequestSchema = z.object({
     description: "A ready simulator of the study (its rollout of each run's curriculum from the " +
       "run's L_0), or a ready pairwise influence score set covering every test example × every " +
       "training id of the runs (L_0(z) − Σ τ(z, i) over the run's batch entries).",
+  }),
+  baseRun: z.string().min(1).max(256).optional().openapi({
+    description: "The single-model setting (MATH.md §7): a run of the study (id or name) that " +
+      'every listed run is a mask run of (curriculum "mask": its batches, with some ids weighted ' +
+      "0; else a 400 naming the run). A score set then predicts a run's final loss as the base " +
+      "run's plus the scores of the ids it dropped, each once; a simulator rolls out each run's " +
+      "curriculum without its weight-0 entries, as without baseRun.",
   }),
   allowFittingRuns: z.boolean().default(false).openapi({
     description: "Simulator method: accept runs the simulator was fitted on (they flatter it; " +
@@ -65,6 +73,8 @@ export interface LdsResult {
   /** How the method predicts a run's final loss. */
   prediction: string;
   runs: string[];
+  /** The base run the runs are mask runs of (with baseRun); else null. */
+  baseRun: string | null;
   /** Spearman's ρ over the runs per test example (null: constant on one side, left out). */
   tests: { test: string; spearman: number | null }[];
   /** Mean ρ over the test examples that have one. */
@@ -79,6 +89,27 @@ export interface LdsResult {
 
 const SIMULATOR_PREDICTION = "the simulator's rollout of the run's curriculum from the run's L_0";
 const SCORES_PREDICTION = "L_0(z) − Σ_{i ∈ run} τ(z, i) over the run's batch entries (scale 1)";
+const MASK_SCORES_PREDICTION = "L_T^base(z) + Σ_{i dropped in the run} τ(z, i), each dropped " +
+  "training id once (the base run's final loss plus the scores of what the mask removed)";
+
+/** The base run and the ids each listed run drops from it (LDS with baseRun). */
+interface MaskSetting {
+  base: StoredRun;
+  drops: string[][];
+}
+
+/** With baseRun: the base (a run of the study) and each run's drops; 400s name the field. */
+async function loadMaskSetting(
+  deps: SimfluenceDeps,
+  request: LdsRequest,
+  runs: readonly StoredRun[],
+): Promise<MaskSetting | null> {
+  if (request.baseRun === undefined) return null;
+  const store = deps.store.get(RUNS);
+  const { id } = runInStudy(store, request.study, request.baseRun, "baseRun");
+  const base = await store.load(id);
+  return { base, drops: maskDrops(base, runs) };
+}
 
 /** Each run once, in the study, by id or name (400s name `runs.k`). */
 async function loadRuns(deps: SimfluenceDeps, request: LdsRequest): Promise<StoredRun[]> {
@@ -110,6 +141,7 @@ async function preparePredictor(
   request: LdsRequest,
   testIds: string[],
   runs: StoredRun[],
+  mask: MaskSetting | null,
 ): Promise<{ predict: Predictor; prediction: string; fittingRuns: IdList }> {
   const method: LdsMethod = request.method;
   if ("simulator" in method) {
@@ -139,6 +171,19 @@ async function preparePredictor(
     };
   }
   const set = await loadPairwiseScoreSet(deps.store, method.scores, "method.scores");
+  if (mask) {
+    const dropped = [...new Set(mask.drops.flat())];
+    requireCoverage(set, testIds, dropped, "method.scores");
+    return {
+      prediction: MASK_SCORES_PREDICTION,
+      fittingRuns: { ids: [], total: 0 },
+      predict: (_signal, progress) => {
+        const out = maskScoreSetFinalLosses(set, testIds, mask.base, mask.drops);
+        progress(1);
+        return Promise.resolve(out);
+      },
+    };
+  }
   requireCoverage(set, testIds, runTrainIds(runs), "method.scores");
   return {
     prediction: SCORES_PREDICTION,
@@ -154,12 +199,14 @@ async function preparePredictor(
 /** What a kept LDS evaluation records of its request (defaults applied). */
 export interface LdsRecordRequest {
   runs: string[];
+  /** The base run every run is a mask run of (LDS in the single-model setting); else null. */
+  baseRun?: string | null;
   allowFittingRuns: boolean;
   bootstrap: { resamples: number; seed: number };
 }
 
 /** What a kept LDS evaluation records of its result. */
-export type LdsRecordResult = Omit<LdsResult, "study" | "method" | "runs">;
+export type LdsRecordResult = Omit<LdsResult, "study" | "method" | "runs" | "baseRun">;
 
 export type LdsRecord = EvaluationRecord<LdsMethod, LdsRecordRequest, LdsRecordResult>;
 
@@ -175,11 +222,14 @@ export async function startLds(
   if (!testIds) throw new NotFoundError(`study "${request.study}"`, { field: "study" });
   const runs = await loadRuns(deps, request);
   const runIds = runs.map((run) => run.id);
+  const mask = await loadMaskSetting(deps, request, runs);
+  const baseRun = mask?.base.id ?? null;
   const { predict, prediction, fittingRuns } = await preparePredictor(
     deps,
     request,
     testIds,
     runs,
+    mask,
   );
   const bootstrap = {
     resamples: request.bootstrap?.resamples ?? LDS_DEFAULTS.resamples,
@@ -190,12 +240,13 @@ export async function startLds(
     kind: "lds",
     study: request.study,
     method: request.method,
-    request: { runs: runIds, allowFittingRuns: request.allowFittingRuns, bootstrap },
+    request: { runs: runIds, baseRun, allowFittingRuns: request.allowFittingRuns, bootstrap },
   });
   const input = {
     evaluation: record.id,
     study: request.study,
     runs: runIds,
+    baseRun,
     method: request.method,
     allowFittingRuns: request.allowFittingRuns,
     bootstrap,
@@ -226,6 +277,7 @@ export async function startLds(
       study: request.study,
       method: request.method,
       runs: runs.map((r) => r.id),
+      baseRun,
       ...result,
     } satisfies LdsResult & { evaluation: string };
   });
