@@ -229,9 +229,9 @@ async function costFigures(rt: GpuRuntime, quick: boolean): Promise<BenchFigure[
 async function memoryFigures(rt: GpuRuntime, quick: boolean): Promise<BenchFigure[]> {
   const lengths = quick ? [4, 16] : [16, 64];
   const policies: Checkpointing[] = quick ? ["sqrt", "all"] : ["sqrt", "log", "all"];
-  // The states held depend on the policy and T only: batches of 2 rows (2 test examples) keep
+  // The states held depend on the policy and T only: batches of 1 row (1 test example) keep
   // these runs short; the states' bytes are those of the same model.
-  const rows = 2;
+  const rows = 1;
   const s = setting(rows);
   // The engine's states are flat buffers in the model's layout (padding included).
   const size = paramLayout(config).total;
