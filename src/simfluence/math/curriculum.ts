@@ -12,8 +12,9 @@ export class SimfluenceInputError extends DomainError {
   }
 }
 
-function batchEntries(batch: Batch, step: number): [number[], number[]] {
-  if (Array.isArray(batch)) return [batch as number[], (batch as number[]).map(() => 1)];
+/** A batch's indices and their counts (null: each counts once). */
+function batchEntries(batch: Batch, step: number): [readonly number[], readonly number[] | null] {
+  if (Array.isArray(batch)) return [batch as number[], null];
   const b = batch as { indices: readonly number[]; counts: readonly number[] };
   if (!b || !Array.isArray(b.indices) || !Array.isArray(b.counts)) {
     throw new SimfluenceInputError(`batch ${step} is neither an index list nor {indices, counts}`);
@@ -21,7 +22,7 @@ function batchEntries(batch: Batch, step: number): [number[], number[]] {
   if (b.indices.length !== b.counts.length) {
     throw new SimfluenceInputError(`batch ${step}: indices and counts differ in length`, { step });
   }
-  return [b.indices as number[], b.counts as number[]];
+  return [b.indices, b.counts];
 }
 
 /**
@@ -54,16 +55,20 @@ export function* curriculumSteps(
   allowUnknown = false,
 ): Generator<void, Curriculum, void> {
   const stepPtr = new Uint32Array(batches.length + 1);
-  const indices: number[] = [];
-  const counts: number[] = [];
-  const merged = new Map<number, number>();
-  for (const [step, batch] of batches.entries()) {
-    const [idx, cnt] = batchEntries(batch, step);
-    merged.clear();
+  const entries = batches.map((batch, step) => batchEntries(batch, step));
+  const total = entries.reduce((sum, [idx]) => sum + idx.length, 0);
+  const indices = new Int32Array(total);
+  const counts = new Uint32Array(total);
+  // Where index i sits in the current step (slot[i + 1], -1 when absent; i = -1 is an unknown
+  // id): repeats within a step merge into one entry, in order of first occurrence.
+  const slot = new Int32Array(n + 1).fill(-1);
+  let e = 0;
+  for (const [step, [idx, cnt]] of entries.entries()) {
+    const start = e;
     for (let k = 0; k < idx.length; k++) {
       if (k % YIELD_EVERY === YIELD_EVERY - 1) yield;
       const i = idx[k];
-      const c = cnt[k];
+      const c = cnt === null ? 1 : cnt[k];
       if (!Number.isInteger(c) || c < 0) {
         throw new SimfluenceInputError(`batch ${step}: count ${c} is not a non-negative integer`, {
           step,
@@ -76,21 +81,24 @@ export function* curriculumSteps(
           index: i,
         });
       }
-      if (c > 0) merged.set(i, (merged.get(i) ?? 0) + c);
+      if (c === 0) continue;
+      const at = slot[i + 1];
+      if (at >= 0) counts[at] += c;
+      else {
+        slot[i + 1] = e;
+        indices[e] = i;
+        counts[e++] = c;
+      }
     }
-    for (const [i, c] of merged) {
-      if (indices.length % YIELD_EVERY === YIELD_EVERY - 1) yield;
-      indices.push(i);
-      counts.push(c);
-    }
-    stepPtr[step + 1] = indices.length;
+    for (let k = start; k < e; k++) slot[indices[k] + 1] = -1;
+    stepPtr[step + 1] = e;
     yield;
   }
   return {
     steps: batches.length,
     stepPtr,
-    indices: Int32Array.from(indices),
-    counts: Uint32Array.from(counts),
+    indices: indices.slice(0, e),
+    counts: counts.slice(0, e),
   };
 }
 
