@@ -8,6 +8,7 @@ import { datasetsCommand } from "./commands/datasets.ts";
 import { deviceCommand } from "./commands/device.ts";
 import { evaluateCommand } from "./commands/evaluate.ts";
 import { fitCommand } from "./commands/fit.ts";
+import { gradientsCommand } from "./commands/gradients.ts";
 import { influenceCommand } from "./commands/influence.ts";
 import { jobsCommand } from "./commands/jobs.ts";
 import { modelsCommand } from "./commands/models.ts";
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
       modelsCommand,
       datasetsCommand,
       influenceCommand,
+      gradientsCommand,
       deviceCommand,
     ]
   ) {

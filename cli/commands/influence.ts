@@ -1,5 +1,6 @@
-// simfluence influence factors|scores|top: fit influence factors, score queries against training
-// examples (both jobs, followed), and show a query's most helpful and harmful training examples.
+// simfluence influence factors|scores|tracin|projected|top: fit influence factors, score queries
+// against training examples with them, with TracIn over a run's checkpoints or from projected
+// gradients (all jobs, followed), and show a query's most helpful and harmful training examples.
 import { Command, Option } from "commander";
 import { type Context, contextOf } from "../context.ts";
 import { usageError } from "../errors.ts";
@@ -101,7 +102,9 @@ function printTop(top: Top): void {
 
 export function influenceCommand(): Command {
   const influence = new Command("influence")
-    .description("influence functions: factors, scores, top examples");
+    .description(
+      "influence: factors and scores, TracIn, scores from projected gradients, top examples",
+    );
 
   influence.command("factors")
     .description("fit influence factors of a model on a dataset (follows the job)")
@@ -240,6 +243,51 @@ export function influenceCommand(): Command {
         "scores",
         options.follow,
       );
+      await reportScores(ctx, { id, job, followed }, queries, options.top);
+    });
+
+  influence.command("projected")
+    .description(
+      "scores from projected gradients: dot, cosine or TRAK (follows the job; gradients from " +
+        "`simfluence gradients create`)",
+    )
+    .requiredOption("--train-gradients <id>", "projected training gradients")
+    .requiredOption("--query-gradients <id>", "projected query gradients (same model, projection)")
+    .addOption(
+      new Option("--method <m>", "φ_qᵀφ_m, cosine, or TRAK's φ_qᵀ(ΦᵀΦ + λI)⁻¹φ_m (default dot)")
+        .choices(["dot", "cosine", "trak"]),
+    )
+    .option("--damping <λ>", "TRAK's λ (default 0.1 × the mean eigenvalue of ΦᵀΦ)", number)
+    .option("--top <k>", "then show each query's k most helpful and harmful examples", integer)
+    .option(
+      "--query-ids <ids>",
+      "with --top: the query gradients' example ids (default: their dataset's first examples)",
+      list,
+    )
+    .option("--no-follow", "print the ids and return at once")
+    .action(async (options, command: Command) => {
+      const ctx = contextOf(command);
+      if (options.damping !== undefined && options.method !== "trak") {
+        throw usageError("--damping goes with --method trak");
+      }
+      const { id, job, followed } = await started(
+        ctx,
+        "/v1/influence/scores",
+        {
+          gradients: { train: options.trainGradients, queries: options.queryGradients },
+          method: options.method,
+          damping: options.damping,
+        },
+        "scores",
+        options.follow,
+      );
+      let queries: Queries | undefined;
+      if (followed && options.top) {
+        const set = await ctx.client.get<{ dataset: string }>(
+          `/v1/gradients/${encodeURIComponent(options.queryGradients)}`,
+        );
+        queries = { dataset: set.dataset, ids: options.queryIds };
+      }
       await reportScores(ctx, { id, job, followed }, queries, options.top);
     });
 

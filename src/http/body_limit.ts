@@ -3,6 +3,7 @@
 // being buffered here, and the 413 comes from the chunk that crosses the limit.
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError } from "./api_error.ts";
+import { withBody } from "./request_body.ts";
 import type { AppEnv } from "./types.ts";
 
 function tooLarge(maxBytes: number): ApiError {
@@ -45,7 +46,7 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
         },
       }),
     );
-    c.req.raw = new Request(c.req.raw, { body: counted, duplex: "half" } as RequestInit);
+    c.req.raw = withBody(c.req.raw, counted);
     await next();
   };
 }

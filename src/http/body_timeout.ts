@@ -6,6 +6,7 @@
 // never reads the body never waits on it.
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "./api_error.ts";
+import { withBody } from "./request_body.ts";
 import type { AppEnv } from "./types.ts";
 
 /** How long a request body may stay silent while it is being read. */
@@ -76,7 +77,7 @@ export function bodyIdleTimeout(
         return reader.cancel(reason);
       },
     });
-    c.req.raw = new Request(c.req.raw, { body: guarded, duplex: "half" } as RequestInit);
+    c.req.raw = withBody(c.req.raw, guarded);
     await next();
   };
 }
