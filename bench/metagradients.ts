@@ -154,7 +154,8 @@ async function metagradient(rt: GpuRuntime, problem: MetagradientProblem) {
 
 async function costFigures(rt: GpuRuntime, quick: boolean): Promise<BenchFigure[]> {
   const T = quick ? 16 : 32;
-  const reps = quick ? 1 : 3;
+  // Three repetitions in --quick too: one is at the mercy of a shared machine's minute.
+  const reps = 3;
   const s = setting(8);
   const options = recordOptions(rt, s, T);
   const plan = planRecording(options);
