@@ -7,6 +7,7 @@ import { gradientRoutes } from "./gradients.ts";
 import { healthRoutes } from "./health.ts";
 import { influenceRoutes } from "./influence.ts";
 import { jobRoutes } from "./jobs.ts";
+import { metagradientRoutes } from "./metagradients.ts";
 import { modelRoutes } from "./models.ts";
 import { openapiRoutes } from "./openapi.ts";
 import { runRoutes } from "./runs.ts";
@@ -30,6 +31,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   modelRoutes,
   influenceRoutes,
   tracinRoutes,
+  metagradientRoutes,
   evaluationRoutes,
   gradientRoutes,
   openapiRoutes,

@@ -20,8 +20,9 @@ export function submitInfluenceJob<I>(
   id: string,
   input: I,
   handler: (ctx: JobContext<I>) => Promise<unknown>,
+  jobKind = `influence-${kind}`,
 ): JobRecord {
-  const job = deps.jobs.submit(`influence-${kind}`, input, handler);
+  const job = deps.jobs.submit(jobKind, input, handler);
   deps.influence.setJob(kind, id, job.id);
   const unsubscribe = deps.jobs.subscribe(job.id, (event) => {
     if (event.type === "failed" || event.type === "cancelled") {

@@ -1,4 +1,5 @@
-// The JSON upload format of a run: {study, name, testExamples, steps: [{batch, lr?}], losses}.
+// The JSON upload format of a run: {study, name, testExamples, steps: [{batch, lr?, weights?}],
+// losses}.
 import { float32Decimals } from "../float32.ts";
 import { z } from "@hono/zod-openapi";
 import { checkLossRow, type RunInput, validateRunInput } from "./run_input.ts";
@@ -7,6 +8,11 @@ import { DEFAULT_RUN_LIMITS, type RunLimits } from "./run_limits.ts";
 export const RunStepSchema = z.object({
   batch: z.array(z.string()).openapi({ example: ["e4", "e9"] }),
   lr: z.number().optional().openapi({ example: 1e-4 }),
+  weights: z.array(z.number()).optional().openapi({
+    description: "Data weights of the batch's entries (absent: all 1); an entry of weight 0 is " +
+      "read as absent by simulators and LDS (a mask run, POST /v1/training-runs)",
+    example: [1, 0],
+  }),
 }).strict();
 
 export const RunJsonSchema = z.object({
@@ -32,7 +38,11 @@ export function runFromJson(body: RunJson, limits: RunLimits = DEFAULT_RUN_LIMIT
     study: body.study,
     name: body.name,
     testExamples: body.testExamples,
-    steps: body.steps.map((s) => (s.lr === undefined ? { batch: s.batch } : s)),
+    steps: body.steps.map(({ batch, lr, weights }) => ({
+      batch,
+      ...(lr === undefined ? {} : { lr }),
+      ...(weights === undefined ? {} : { weights }),
+    })),
     losses,
   };
   validateRunInput(run, limits);

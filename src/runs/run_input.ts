@@ -18,6 +18,16 @@ const MAX_LISTED = 20;
 export interface RunStep {
   batch: string[];
   lr?: number;
+  /**
+   * Data weights of the batch's entries (same length; absent: all 1). An entry of weight 0 was in
+   * the batch's slot but not in the loss (a mask run): readers of curricula treat it as absent.
+   */
+  weights?: number[];
+}
+
+/** The ids a step trained on: its batch without the entries of weight 0. */
+export function presentIds(step: RunStep): string[] {
+  return step.weights ? step.batch.filter((_, k) => step.weights![k] !== 0) : step.batch;
 }
 
 export interface RunInput {
@@ -79,6 +89,21 @@ export function checkStep(step: RunStep, field: string): void {
       `${field}.lr`,
       `learning rate must be a finite non-negative number, got ${step.lr}`,
     );
+  }
+  if (step.weights !== undefined) {
+    if (step.weights.length !== step.batch.length) {
+      throw invalid(
+        `${field}.weights`,
+        `has ${step.weights.length} entries for a batch of ${step.batch.length}`,
+      );
+    }
+    const bad = step.weights.findIndex((w) => !(Number.isFinite(w) && w >= 0));
+    if (bad >= 0) {
+      throw invalid(
+        `${field}.weights.${bad}`,
+        `a data weight must be a finite non-negative number, got ${step.weights[bad]}`,
+      );
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";
 import { toFloat32 } from "../store/safetensors.ts";
 import type { TensorStore } from "../store/store.ts";
+import { parseRecipe, type TrainingRecipe } from "../training/recipe.ts";
 import {
   checkRunLimits,
   listSome,
@@ -84,10 +85,25 @@ const RUN_PROVENANCE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/** Where a recorded run came from; both null for uploaded runs. */
+/**
+ * How a recorded run can be replayed (src/training/recipe.ts): the optimiser, batch shapes and
+ * seed, as JSON. Null for uploaded runs and runs recorded before data weights existed.
+ */
+const RUN_RECIPE_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "run_training_recipe",
+    up(db) {
+      db.exec(`ALTER TABLE runs ADD COLUMN training TEXT;`);
+    },
+  },
+];
+
+/** Where a recorded run came from; all null for uploaded runs. */
 export interface RunProvenance {
   model: string | null;
   dataset: string | null;
+  /** Absent or null: the run cannot be replayed. */
+  training?: TrainingRecipe | null;
 }
 
 /** A checkpoint: the weights after `step` (1-based), a safetensors file with HF GPT-2 names. */
@@ -269,8 +285,8 @@ export class RunStore {
         }
         this.db.prepare(
           `INSERT INTO runs (id, study, name, steps, test_examples, distinct_train, curriculum,
-             losses_tensor, source, created_at, model, dataset)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             losses_tensor, source, created_at, model, dataset, training)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           id,
           run.study,
@@ -284,6 +300,7 @@ export class RunStore {
           Date.now(),
           provenance.model,
           provenance.dataset,
+          provenance.training ? JSON.stringify(provenance.training) : null,
         );
         const checkpoint = this.db.prepare(
           "INSERT INTO run_checkpoints (run, step, tensor) VALUES (?, ?, ?)",
@@ -391,10 +408,12 @@ export class RunStore {
 
   /** The model and dataset a recorded run came from; null when the run does not exist. */
   provenance(id: string): RunProvenance | null {
-    const row = this.db.prepare("SELECT model, dataset FROM runs WHERE id = ?").get(id) as
-      | { model: string | null; dataset: string | null }
+    const row = this.db.prepare("SELECT model, dataset, training FROM runs WHERE id = ?").get(id) as
+      | { model: string | null; dataset: string | null; training: string | null }
       | undefined;
-    return row ? { model: row.model, dataset: row.dataset } : null;
+    return row
+      ? { model: row.model, dataset: row.dataset, training: parseRecipe(row.training) }
+      : null;
   }
 
   /** The run's checkpoints by step; empty for uploaded runs. */
@@ -475,6 +494,11 @@ export class RunStore {
 /** Studies, runs and their checkpoints. */
 export const RUNS = defineStoreModule({
   name: "runs",
-  migrations: [...RUN_MIGRATIONS, ...RUN_CHECKPOINT_MIGRATIONS, ...RUN_PROVENANCE_MIGRATIONS],
+  migrations: [
+    ...RUN_MIGRATIONS,
+    ...RUN_CHECKPOINT_MIGRATIONS,
+    ...RUN_PROVENANCE_MIGRATIONS,
+    ...RUN_RECIPE_MIGRATIONS,
+  ],
   open: (context) => new RunStore(context),
 });

@@ -1,5 +1,6 @@
 // Held-out evaluation of a simulator (MATH.md §2, "Metrics"): roll out each run's curriculum from
 // its observed L_0 and compare with its observed losses, per run and pooled.
+import { presentIds } from "../runs/run_input.ts";
 import { ConflictError } from "../errors.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import { listSome } from "../runs/run_input.ts";
@@ -75,7 +76,7 @@ export async function evaluateSimulator(
   const trajectories = [];
   for (const stored of runs) {
     const request = {
-      batches: indexBatches(stored.run.steps.map((s) => s.batch), index),
+      batches: indexBatches(stored.run.steps.map(presentIds), index),
       initialLosses: stored.run.losses.subarray(0, m),
     };
     const predicted = rt
@@ -110,7 +111,7 @@ export async function predictFinalLosses(
   const out = new Float64Array(runs.length * m);
   for (const [r, stored] of runs.entries()) {
     const request = {
-      batches: indexBatches(stored.run.steps.map((s) => s.batch), index),
+      batches: indexBatches(stored.run.steps.map(presentIds), index),
       initialLosses: stored.run.losses.subarray(0, m),
     };
     const predicted = rt

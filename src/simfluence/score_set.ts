@@ -1,6 +1,7 @@
 // A stored influence score set read against a study: its queries are the study's test examples and
 // its training ids those of the study's runs, matched by id. Used by kind "scores" simulators
 // (POST /v1/simulators with `scoreSet`) and by the LDS evaluation.
+import { presentIds } from "../runs/run_input.ts";
 import { InvalidInputError } from "../errors.ts";
 import { type ScoreSetMatrix, scoreSetMatrix } from "../influence/scores/service.ts";
 import type { StoredRun } from "../runs/run_store.ts";
@@ -57,7 +58,7 @@ export function scoreOf(set: StudyScoreSet, test: string, train: string): number
 export function runTrainIds(runs: readonly StoredRun[]): string[] {
   const ids = new Set<string>();
   for (const stored of runs) {
-    for (const step of stored.run.steps) for (const id of step.batch) ids.add(id);
+    for (const step of stored.run.steps) for (const id of presentIds(step)) ids.add(id);
   }
   return [...ids];
 }
@@ -135,7 +136,7 @@ export function scoreSetFinalLosses(
   for (const [r, stored] of runs.entries()) {
     const counts = new Map<string, number>();
     for (const step of stored.run.steps) {
-      for (const id of step.batch) counts.set(id, (counts.get(id) ?? 0) + 1);
+      for (const id of presentIds(step)) counts.set(id, (counts.get(id) ?? 0) + 1);
     }
     testIds.forEach((test, z) => {
       let sum = 0;

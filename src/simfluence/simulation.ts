@@ -2,6 +2,7 @@
 // events that stream it — `meta`, then one `step` event per step (computed and sent in chunks of
 // k steps), then `done`. The rollout runs on the GPU when there is one, else on the CPU, in chunks
 // either way.
+import { presentIds } from "../runs/run_input.ts";
 import { z } from "@hono/zod-openapi";
 import { InvalidInputError } from "../errors.ts";
 import { float32Decimal, float32Decimals } from "../float32.ts";
@@ -95,7 +96,7 @@ export async function planSimulation(
   const known = new Set(sim.trainIds);
   const curriculum = await resolveCurriculum(request, known, async (id) => {
     const stored = runInStudy(deps.runs, record.study, id, "fromRun");
-    return (await deps.runs.load(stored.id)).run.steps.map((s) => s.batch);
+    return (await deps.runs.load(stored.id)).run.steps.map(presentIds);
   });
   const tests = testIndices(sim, request.tests);
   const initial = Float32Array.from(tests, (z) => sim.initialLoss[z]);

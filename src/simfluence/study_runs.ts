@@ -1,4 +1,5 @@
 // Stored runs in the index form the Simfluence math works on, against one training universe.
+import { presentIds } from "../runs/run_input.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { RunStep } from "../runs/run_input.ts";
 import type { RunStore, StoredRun } from "../runs/run_store.ts";
@@ -74,7 +75,7 @@ export async function toMathRunCooperative(
   index: ReadonlyMap<string, number>,
   slice: TimeSlice,
 ): Promise<Run> {
-  const batches = stored.run.steps.map((s) => s.batch);
+  const batches = stored.run.steps.map(presentIds);
   return {
     id: stored.id,
     batches: await runCooperatively(indexBatchesSteps(batches, index), slice),
@@ -161,7 +162,7 @@ function* sortSteps(items: string[]): Generator<void, string[], void> {
 export function toMathRun(stored: StoredRun, index: ReadonlyMap<string, number>): Run {
   return {
     id: stored.id,
-    batches: indexBatches(stored.run.steps.map((s) => s.batch), index),
+    batches: indexBatches(stored.run.steps.map(presentIds), index),
     losses: stored.run.losses,
   };
 }

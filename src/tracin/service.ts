@@ -27,7 +27,7 @@ import type { TracinRequest } from "./schemas.ts";
 const GPU_NEED = { what: "TracIn needs a GPU", noDevice: "no GPU device is available" };
 
 /** A selection's examples; its errors name the request's field (`train.ids`, `queries.dataset`). */
-async function selectionExamples(
+export async function selectionExamples(
   store: InfluenceDeps["store"],
   selection: { dataset: string; ids?: readonly string[] },
   field: "train" | "queries",

@@ -73,6 +73,13 @@ export interface RecordRunsOptions {
   signal?: AbortSignal;
   /** Runs not recorded (a resumed job's runs stored before); the others are unchanged by it. */
   skipRuns?: ReadonlySet<number>;
+  /**
+   * Run r's data weights by training id (MATH.md §7; ids not listed weigh 1): a mask run weighs
+   * its dropped ids 0 and keeps their batch slots. Recorded in each step's `weights`.
+   */
+  dataWeights?: (run: number) => ReadonlyMap<string, number> | null;
+  /** Pads every batch to at least this length (a replay of another run's shapes). */
+  contextLength?: number;
 }
 
 export interface RunStats {
@@ -212,7 +219,7 @@ export function planRecording(
   // Loops, not Math.max(...spread): a long study has more batches than a call may take arguments.
   let rows = 0;
   for (const plan of curricula) for (const batch of plan) rows = Math.max(rows, batch.length);
-  let contextLength = 0;
+  let contextLength = options.contextLength ?? 0;
   for (const e of trainList) contextLength = Math.max(contextLength, e.tokens.length);
   for (const e of test) contextLength = Math.max(contextLength, e.tokens.length);
   return {
@@ -289,6 +296,7 @@ export async function* recordRuns(
       if (options.skipRuns?.has(r)) continue;
       const started = performance.now();
       const curriculum = plan.curricula[r];
+      const weightOf = options.dataWeights?.(r) ?? null;
       if (r > 0) model.setParams(options.baseParams);
       const optimizer: GpuOptimizer = model.createOptimizer(plan.optimizers[r]);
       try {
@@ -301,7 +309,11 @@ export async function* recordRuns(
         for (let t = 1; t <= curriculum.length; t++) {
           signal?.throwIfAborted();
           const examples = curriculum[t - 1].map((id) => plan.train.get(id)!);
+          const weights = weightOf ? curriculum[t - 1].map((id) => weightOf.get(id) ?? 1) : null;
           const batch = buildBatch(examples, layout);
+          if (weights) {
+            batch.dataWeights = Array.from({ length: batch.B }, (_, b) => weights[b] ?? 1);
+          }
           // Without a readback of its own the training step cannot be timed apart from its
           // evaluation: the throughput counts the whole recorded step.
           const stepStart = performance.now();
@@ -314,7 +326,9 @@ export async function* recordRuns(
           trainLoss = result.loss;
           if (!Number.isFinite(trainLoss)) throw new TrainingDivergedError(r, t, "train");
           losses.set(testLosses(values), t * m);
-          steps.push({ batch: [...curriculum[t - 1]], lr: result.lr });
+          const step: RunStep = { batch: [...curriculum[t - 1]], lr: result.lr };
+          if (weights?.some((w) => w !== 1)) step.weights = weights;
+          steps.push(step);
           options.onProgress?.({
             run: r,
             runs: options.runs,

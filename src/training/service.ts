@@ -5,7 +5,8 @@ import { z } from "@hono/zod-openapi";
 import { identifier } from "../http/schemas.ts";
 import type { DatasetExample } from "../datasets/example.ts";
 import { loadDatasetExamples } from "../datasets/load.ts";
-import { ConflictError, InvalidInputError } from "../errors.ts";
+import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
+import type { GpuRuntime } from "../gpu/runtime.ts";
 import { type GpuHandle, requireRuntime } from "../gpu/handle.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import { loadModel } from "../models/load.ts";
@@ -21,20 +22,41 @@ const ExampleSelection = z.union([
   z.number().int().min(1).max(100_000),
 ]);
 
+/** Replays a base run's batches with a seeded fraction of its training ids weighted 0. */
+const MaskCurriculum = z.object({
+  kind: z.literal("mask"),
+  baseRun: z.string().min(1).max(256).openapi({
+    description:
+      "A run recorded here (its model, dataset, batches, optimiser and shapes are reused)",
+  }),
+  dropFraction: z.number().gt(0).lt(1).openapi({
+    description: "Fraction of the base run's distinct training ids each run weighs 0 (seeded)",
+  }),
+}).strict().openapi("MaskCurriculum");
+
+const FROM_BASE = " (required, except with curriculum mask, which takes it from the base run)";
+
 export const TrainingRunsSchema = z.object({
   study: identifier(256),
-  model: z.string().min(1).max(200),
-  dataset: z.string().min(1).max(200),
-  trainExamples: ExampleSelection.openapi({
-    description: "Training ids, or a count drawn (seeded) from the dataset",
+  model: z.string().min(1).max(200).optional().openapi({
+    description: `Model id or name${FROM_BASE}`,
   }),
-  testExamples: ExampleSelection.openapi({
-    description: "Test ids, or a count drawn (seeded) from the examples not used for training",
+  dataset: z.string().min(1).max(200).optional().openapi({
+    description: `Dataset id or name${FROM_BASE}`,
+  }),
+  trainExamples: ExampleSelection.optional().openapi({
+    description: `Training ids, or a count drawn (seeded) from the dataset${FROM_BASE}`,
+  }),
+  testExamples: ExampleSelection.optional().openapi({
+    description: "Test ids, or a count drawn (seeded) from the examples not used for training" +
+      FROM_BASE,
   }),
   runs: z.number().int().min(1).max(1000),
   steps: z.number().int().min(1).max(1_000_000).optional(),
   epochs: z.number().int().min(1).max(10_000).optional(),
-  batchSize: z.number().int().min(1).max(4096),
+  batchSize: z.number().int().min(1).max(4096).optional().openapi({
+    description: `Examples per step${FROM_BASE}`,
+  }),
   // Closed like every body: a misspelt hyperparameter is a 400 naming it. The recorder checks
   // each value against the kind's own schema (src/gpt2/optimizer.ts).
   optimizer: z.object({
@@ -43,6 +65,7 @@ export const TrainingRunsSchema = z.object({
     beta1: z.number().optional(),
     beta2: z.number().optional(),
     eps: z.number().optional(),
+    epsRoot: z.number().min(0).optional(),
     momentum: z.number().optional(),
     weightDecay: z.number().min(0).max(1e6).optional(),
     maxGradNorm: z.number().min(0).optional(),
@@ -52,14 +75,19 @@ export const TrainingRunsSchema = z.object({
       decay: z.enum(["constant", "linear", "cosine"]).optional(),
       minLrRatio: z.number().min(0).max(1).optional(),
     }).strict().optional(),
-  }).strict().openapi({
-    description: "AdamW (beta1, beta2, eps, weightDecay) or SGD (momentum, weightDecay); " +
+  }).strict().optional().openapi({
+    description:
+      "AdamW (beta1, beta2, eps, epsRoot, weightDecay) or SGD (momentum, weightDecay); " +
+      "epsRoot (default 0) is added under AdamW's square root, √(v̂ + epsRoot) + eps, which " +
+      "smooths metagradients; " +
       "`schedule` = {warmupSteps, decay: constant|linear|cosine, minLrRatio, totalSteps?} " +
-      "(decay spans the run when totalSteps is omitted); global-norm clipping by `maxGradNorm`.",
+      "(decay spans the run when totalSteps is omitted); global-norm clipping by `maxGradNorm`" +
+      FROM_BASE,
   }),
   curriculum: z.union([
     z.enum(["shuffle", "subsample"]),
     z.object({ batches: z.array(z.array(z.string().min(1).max(256)).min(1)).min(1) }).strict(),
+    MaskCurriculum,
   ]).default("shuffle"),
   subsampleFraction: z.number().gt(0).max(1).optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
@@ -70,6 +98,132 @@ export const TrainingRunsSchema = z.object({
 }).strict().openapi("TrainingRunsRequest");
 
 export type TrainingRunsRequest = z.infer<typeof TrainingRunsSchema>;
+type MaskRequest = z.infer<typeof MaskCurriculum>;
+
+/** A request with everything a recording needs given (a mask request expanded from its base). */
+type FullRequest = TrainingRunsRequest & {
+  model: string;
+  dataset: string;
+  trainExamples: string[] | number;
+  testExamples: string[] | number;
+  batchSize: number;
+  optimizer: NonNullable<TrainingRunsRequest["optimizer"]>;
+  curriculum: Exclude<TrainingRunsRequest["curriculum"], MaskRequest>;
+};
+
+const isMask = (c: TrainingRunsRequest["curriculum"]): c is MaskRequest =>
+  typeof c === "object" && "kind" in c;
+
+/** The request's own fields, each required unless the curriculum is a mask. */
+function requireFull(request: TrainingRunsRequest): FullRequest {
+  for (
+    const field of [
+      "model",
+      "dataset",
+      "trainExamples",
+      "testExamples",
+      "batchSize",
+      "optimizer",
+    ] as const
+  ) {
+    if (request[field] === undefined) {
+      throw new InvalidInputError(`\`${field}\` is required`, { field });
+    }
+  }
+  return request as FullRequest;
+}
+
+/** What a mask request adds to the recording: the base run's shapes and each run's weights. */
+interface MaskPlan {
+  full: FullRequest;
+  dataWeights: (run: number) => ReadonlyMap<string, number>;
+  contextLength: number;
+  evalBatchSize: number;
+  mask: { baseRun: string; dropFraction: number };
+}
+
+/** A mask request as the base run's own request, plus the ids each run drops. */
+async function expandMask(
+  store: Store,
+  request: TrainingRunsRequest,
+  mask: MaskRequest,
+): Promise<MaskPlan> {
+  const field = "curriculum.baseRun";
+  for (
+    const own of [
+      "model",
+      "dataset",
+      "trainExamples",
+      "testExamples",
+      "batchSize",
+      "optimizer",
+      "steps",
+      "epochs",
+      "subsampleFraction",
+    ] as const
+  ) {
+    if (request[own] !== undefined) {
+      throw new InvalidInputError(
+        `\`${own}\` comes from the base run with curriculum mask: leave it out`,
+        { field: own },
+      );
+    }
+  }
+  const runs = store.get(RUNS);
+  if (!runs.get(mask.baseRun)) {
+    throw new NotFoundError(`run ${mask.baseRun}`, { field, id: mask.baseRun });
+  }
+  const provenance = runs.provenance(mask.baseRun)!;
+  const recipe = provenance.training;
+  if (!recipe || provenance.model === null || provenance.dataset === null) {
+    throw new ConflictError(
+      `run ${mask.baseRun} cannot be replayed: it was uploaded, or recorded before data weights ` +
+        "existed, so its optimiser and batch shapes are not stored",
+      { field, id: mask.baseRun },
+      "run_not_replayable",
+    );
+  }
+  const { run } = await runs.load(mask.baseRun);
+  const ids: string[] = [];
+  const seen = new Set<string>();
+  for (const step of run.steps) {
+    for (const id of step.batch) if (!seen.has(id)) seen.add(id) && ids.push(id);
+  }
+  const drop = Math.round(mask.dropFraction * ids.length);
+  if (drop < 1 || drop >= ids.length) {
+    throw new InvalidInputError(
+      `curriculum.dropFraction ${mask.dropFraction} of the base run's ${ids.length} training ids ` +
+        `drops ${drop}; it must drop at least one and keep at least one`,
+      { field: "curriculum.dropFraction", trainIds: ids.length },
+    );
+  }
+  const full = {
+    ...request,
+    model: provenance.model,
+    dataset: provenance.dataset,
+    trainExamples: ids,
+    testExamples: run.testExamples,
+    batchSize: recipe.rows,
+    optimizer: recipe.optimizer as FullRequest["optimizer"],
+    curriculum: { batches: run.steps.map((s) => s.batch) },
+  } as FullRequest;
+  return {
+    full,
+    // Run r drops a seeded sample of the ids; the base run's own weights stay under it.
+    dataWeights: (r) => {
+      const weights = new Map<string, number>();
+      for (const step of run.steps) {
+        step.weights?.forEach((w, k) => w !== 1 && weights.set(step.batch[k], w));
+      }
+      const order = shuffled(ids, seededUniform((request.seed + r * 0x9e3779b1) >>> 0));
+      for (const id of order.slice(0, drop)) weights.set(id, 0);
+      return weights;
+    },
+    contextLength: recipe.contextLength,
+    evalBatchSize: recipe.evalRows,
+    mask,
+  };
+}
 
 /** What recording needs: the store (models, datasets, runs), the job manager and the GPU. */
 export interface TrainingDeps {
@@ -154,7 +308,7 @@ function checkStudyTests(store: Store, study: string, test: readonly DatasetExam
 
 /** Refuses requests whose plan alone would exhaust memory, before anything is planned. */
 function checkRecordingSize(
-  request: TrainingRunsRequest,
+  request: FullRequest,
   trainCount: number,
   testCount: number,
 ): void {
@@ -223,6 +377,21 @@ export async function startRecording(
   resume?: ResumePlan,
 ): Promise<{ job: JobRecord; runNames: string[] }> {
   const runtime = requireRuntime(deps.gpu, { what: "training needs a GPU", noDevice: "none" });
+  const maskPlan = isMask(request.curriculum)
+    ? await expandMask(deps.store, request, request.curriculum)
+    : null;
+  const full = maskPlan?.full ?? requireFull(request);
+  return await recordFull(deps, runtime, full, request, maskPlan, resume);
+}
+
+async function recordFull(
+  deps: TrainingDeps,
+  runtime: GpuRuntime,
+  request: FullRequest,
+  original: TrainingRunsRequest,
+  maskPlan: MaskPlan | null,
+  resume?: ResumePlan,
+): Promise<{ job: JobRecord; runNames: string[] }> {
   checkRunLength(request);
   const model = await loadModel(deps.store, request.model);
   const examples = await loadDatasetExamples(deps.store, request.dataset);
@@ -261,6 +430,13 @@ export async function startRecording(
     curriculum,
     seed: request.seed,
     checkpointEvery: request.checkpointEvery,
+    ...(maskPlan
+      ? {
+        dataWeights: maskPlan.dataWeights,
+        contextLength: maskPlan.contextLength,
+        evalBatchSize: maskPlan.evalBatchSize,
+      }
+      : {}),
   };
   const plan = planRecording(options);
   const input: TrainingJobInput = {
@@ -276,7 +452,7 @@ export async function startRecording(
     epochs: request.epochs,
     seed: request.seed,
     checkpointEvery: request.checkpointEvery,
-    request,
+    request: original,
     ...(resume
       ? { skipRuns: [...resume.skipRuns].sort((a, b) => a - b), resumes: resume.from }
       : {}),
@@ -284,7 +460,7 @@ export async function startRecording(
   const job = deps.jobs.submit(
     "training-runs",
     input,
-    trainingJob({ store: deps.store, runtime, options, plan }),
+    trainingJob({ store: deps.store, runtime, options, plan, mask: maskPlan?.mask }),
   );
   return { job, runNames };
 }

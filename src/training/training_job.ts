@@ -7,6 +7,7 @@ import type { JobContext } from "../jobs/manager.ts";
 import type { Store } from "../store/store.ts";
 import { type RecordingPlan, recordRuns, type RecordRunsOptions } from "./recorder.ts";
 import { RUNS } from "../runs/run_store.ts";
+import { RECIPE_VERSION, type TrainingRecipe } from "./recipe.ts";
 
 export interface TrainingJobInput {
   study: string;
@@ -34,6 +35,8 @@ export interface TrainingJobDeps {
   runtime: GpuRuntime;
   options: Omit<RecordRunsOptions, "runtime" | "signal" | "onProgress" | "onCheckpoint">;
   plan: RecordingPlan;
+  /** Mask runs: the base run and the fraction of its ids each run weighs 0. */
+  mask?: TrainingRecipe["mask"];
 }
 
 interface Checkpoint {
@@ -61,6 +64,21 @@ function summary(
     runs,
     checkpoints,
     ...(input.resumes ? { resumes: input.resumes, skipped: [...skip] } : {}),
+  };
+}
+
+/** What a replay of run `index` needs besides its batches (recipe.ts). */
+function recipeOf(deps: TrainingJobDeps, index: number): TrainingRecipe {
+  const { plan, options } = deps;
+  return {
+    version: RECIPE_VERSION,
+    optimizer: plan.optimizers[index],
+    rows: plan.rows,
+    evalRows: plan.evalRows,
+    contextLength: plan.contextLength,
+    seed: options.seed,
+    run: index,
+    ...(deps.mask ? { mask: deps.mask } : {}),
   };
 }
 
@@ -108,7 +126,11 @@ export function trainingJob(deps: TrainingJobDeps) {
         },
       }, plan);
       for await (const { index, run, stats } of recorded) {
-        const provenance = { model: ctx.input.model, dataset: ctx.input.dataset };
+        const provenance = {
+          model: ctx.input.model,
+          dataset: ctx.input.dataset,
+          training: recipeOf(deps, index),
+        };
         let entry: StoredRun | null = null;
         // The job's result lists the run in the run's own transaction: a crash never leaves a
         // stored run that the interrupted job's result does not name, nor the reverse.

@@ -32,7 +32,7 @@ export interface ScoresSpec {
   /** The factors the scores were computed with; null for TracIn (method "tracin"). */
   factors: string | null;
   /** How the scores were computed; absent: influence functions with `factors`. */
-  method?: "influence" | "tracin" | "gradients";
+  method?: "influence" | "tracin" | "gradients" | "magic";
   /** TracIn-CP (src/tracin/): the run, the parameters, and each checkpoint's step and η. */
   tracin?: {
     run: string;
@@ -41,6 +41,8 @@ export interface ScoresSpec {
     /** The gradient projection (src/projection/), if any. */
     projection?: { kind: "dense" | "kronecker"; dim: number; seed: number } | null;
   };
+  /** Metagradients (src/metagradients/): the replayed run, its checkpointing and length. */
+  magic?: { run: string; checkpointing: "sqrt" | "log" | "all"; steps: number };
   /** Scores from stored projected gradients (src/projection/): the two sets and the method. */
   gradients?: { train: string; queries: string; method: "dot" | "cosine" | "trak" };
   mode: "pairwise" | "self";

@@ -1,0 +1,196 @@
+// Metagradients as a service (POST /v1/influence/metagradients): checks the run can be replayed
+// and the queries fit the model before anything is stored, then a job replays the run (refusing
+// a replay that does not reproduce the recorded losses), reverses it once per query (engine.ts),
+// and stores the scores −τ as an influence score set (method "magic"), which the score-set
+// readers (GET /v1/influence/scores/:id, /matrix, /top) serve like any other.
+import { z } from "@hono/zod-openapi";
+import type { DatasetExample } from "../datasets/example.ts";
+import { InvalidInputError } from "../errors.ts";
+import { requireRuntime } from "../gpu/handle.ts";
+import type { InfluenceDeps } from "../influence/factors/service.ts";
+import { encodeSequences, inlineExamples } from "../influence/inputs.ts";
+import { rate, storeInfluenceResult, submitInfluenceJob } from "../influence/jobs.ts";
+import { ScoresRequestSchema } from "../influence/schemas.ts";
+import { scoreTensors } from "../influence/scores/result_file.ts";
+import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/scores/service.ts";
+import { INFLUENCE } from "../influence/store.ts";
+import { selectionExamples } from "../tracin/service.ts";
+import { computeMetagradients, type MetagradientProgress } from "./engine.ts";
+import { loadReplayableRun } from "./replay.ts";
+
+export const MetagradientRequestSchema = z.object({
+  run: z.string().min(1).max(256).openapi({
+    description: "A run recorded by POST /v1/training-runs with AdamW: its model, dataset, " +
+      "batches, data weights, seed and schedule are replayed",
+  }),
+  queries: ScoresRequestSchema.shape.queries.unwrap().openapi({
+    description: "The queries: dataset examples, or examples given inline; one metagradient per " +
+      "query, of its loss summed over its labelled tokens at the run's final weights",
+  }),
+  checkpointing: z.enum(["sqrt", "log", "all"]).default("sqrt").openapi({
+    description: "Which training states the reverse pass keeps (REPLAY): every ⌈√T⌉-th " +
+      '(O(√T) states, about one extra forward), "log" (O(log T) states, O(T log T) ' +
+      'recomputation) or "all" (T states, none)',
+  }),
+}).strict().openapi("MetagradientRequest");
+
+export type MetagradientRequest = z.infer<typeof MetagradientRequestSchema>;
+
+const GPU_NEED = { what: "metagradients need a GPU", noDevice: "no GPU device is available" };
+
+/** Work units of a job: the forward, then per query a replay (at most T) and T reverse steps. */
+function workOf(p: MetagradientProgress, T: number): { done: number; total: number } {
+  const total = T + p.queries * 3 * T;
+  if (p.phase === "forward") return { done: p.step, total };
+  // Replays and reverse steps each count as a step of the query's 3T (a reverse step ≈ 2).
+  return {
+    done: T + p.query * 3 * T + (p.phase === "reverse" ? 3 * p.step : 3 * p.step - 2),
+    total,
+  };
+}
+
+export async function startMetagradients(
+  deps: InfluenceDeps,
+  request: MetagradientRequest,
+): Promise<{ scores: ScoresRecord; job: string }> {
+  const runtime = requireRuntime(deps.gpu, GPU_NEED);
+  const replay = await loadReplayableRun(deps.store, request.run);
+  const { config, tokenizer } = replay;
+  let queryExamples: DatasetExample[];
+  let querySource: ScoresSpec["queries"];
+  if ("dataset" in request.queries) {
+    queryExamples = await selectionExamples(deps.store, request.queries, "queries");
+    querySource = { dataset: request.queries.dataset, ids: queryExamples.map((e) => e.id) };
+  } else {
+    queryExamples = inlineExamples(request.queries.examples, "queries.examples");
+    querySource = { dataset: null, ids: queryExamples.map((e) => e.id) };
+  }
+  const queries = encodeSequences(tokenizer, queryExamples, config.n_positions, "queries");
+  const empty = queries.findIndex((q) => !q.lossMask.slice(1).includes(1));
+  if (empty >= 0) {
+    throw new InvalidInputError(
+      `query "${queries[empty].id}" has no token to measure (a text needs at least two tokens)`,
+      { field: "queries", index: empty, id: queries[empty].id },
+      "nothing_to_score",
+    );
+  }
+  const T = replay.steps.length;
+  const trainIds: string[] = [];
+  const seen = new Set<string>();
+  for (const step of replay.steps) {
+    for (const id of step.rowIds) {
+      if (id !== null && !seen.has(id)) {
+        seen.add(id);
+        trainIds.push(id);
+      }
+    }
+  }
+  const spec: ScoresSpec = {
+    factors: null,
+    method: "magic",
+    magic: { run: request.run, checkpointing: request.checkpointing, steps: T },
+    mode: "pairwise",
+    damping: null,
+    queryRank: null,
+    filter: null,
+    perModule: false,
+    perToken: false,
+    batchSize: replay.recipe.rows,
+    queries: querySource,
+    train: { dataset: replay.dataset, ids: trainIds },
+  };
+  const influence = deps.store.get(INFLUENCE);
+  const record = influence.create<ScoresSpec>("scores", {
+    model: replay.model,
+    parent: null,
+    spec,
+  });
+  const job = submitInfluenceJob(
+    { jobs: deps.jobs, influence },
+    "scores",
+    record.id,
+    { scores: record.id, run: request.run, method: "magic", request },
+    async (ctx) => {
+      const started = performance.now();
+      const result = await computeMetagradients(runtime, {
+        initial: replay.initial,
+        optimizer: replay.recipe.optimizer,
+        steps: replay.steps,
+        queries: queries.map((q) => ({
+          B: 1,
+          T: q.tokens.length,
+          tokens: q.tokens,
+          lossMask: q.lossMask,
+        })),
+        checkpointing: request.checkpointing,
+        probe: replay.probe,
+      }, {
+        signal: ctx.signal,
+        onProgress: (p) => {
+          const { done, total } = workOf(p, T);
+          const { perSecond, etaSeconds } = rate(started, done, total);
+          ctx.progress({
+            phase: p.phase,
+            step: p.step,
+            total: p.steps,
+            fraction: Math.min(done / total, 0.99),
+            throughput: perSecond,
+            throughputUnit: "steps",
+            etaSeconds,
+            message: `query ${p.query + 1}/${p.queries}, ${p.phase}: step ${p.step}/${p.steps}`,
+          });
+        },
+      });
+      ctx.signal.throwIfAborted();
+      // The result's train order is first-seen order, as trainIds above.
+      const scores = result.tau.map((tau) => -tau);
+      const tensors = scoreTensors({
+        result: {
+          mode: "pairwise",
+          modules: [],
+          damping: [],
+          ranks: [],
+          queries: queries.length,
+          train: trainIds.length,
+          perModule: [],
+          total: scores,
+        },
+        scoredTrain: trainIds.map((_, i) => i),
+        trainCount: trainIds.length,
+        candidates: null,
+        trainLengths: trainIds.map((id) => {
+          const step = replay.steps.find((s) => s.rowIds.includes(id))!;
+          const b = step.rowIds.indexOf(id);
+          let n = 0;
+          for (let t = 0; t < step.batch.T; t++) {
+            if ((step.batch.attentionMask?.[b * step.batch.T + t] ?? 1) === 1) n++;
+          }
+          return n;
+        }),
+        keepModules: false,
+      });
+      const summary: ScoresSummary & { magic: Record<string, unknown> } = {
+        modules: [],
+        damping: [],
+        ranks: [],
+        scoredPairs: queries.length * trainIds.length,
+        seconds: (performance.now() - started) / 1000,
+        magic: {
+          queryLoss: result.finalLoss,
+          replayError: result.replayError,
+          peakStates: result.peakStates,
+          forwardSteps: result.forwardSteps,
+          reverseSteps: result.reverseSteps,
+        },
+      };
+      await storeInfluenceResult(deps.store, "scores", record.id, {
+        tensors,
+        metadata: { kind: "influence-scores", method: "magic" },
+        summary,
+      });
+      return { scores: record.id, seconds: summary.seconds };
+    },
+    "influence-metagradients",
+  );
+  return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
+}
