@@ -157,6 +157,24 @@ Deno.test(
         });
       });
 
+      await t.step("a cancelled metagradient job resumes as a new job to the end", async () => {
+        const res = await postJson(ctx.app, "/v1/influence/metagradients", {
+          run: first,
+          queries: { examples: [{ id: "q", text: "12 + 5 = 17" }] },
+          checkpointing: "log",
+        });
+        const { job } = await res.json();
+        await ctx.app.request(`/v1/jobs/${job}`, { method: "DELETE" });
+        assert.equal((await finish(ctx.app, job)).last.event, "cancelled");
+        const resumed = await ctx.app.request(`/v1/jobs/${job}/resume`, { method: "POST" });
+        assert.equal(resumed.status, 202, await resumed.clone().text());
+        const again = await resumed.json();
+        const { last } = await finish(ctx.app, again.job);
+        assert.equal(last.event, "done", last.data);
+        const record = await (await ctx.app.request(`/v1/influence/scores/${again.scores}`)).json();
+        assert.equal(record.status, "ready");
+      });
+
       await t.step("runs that cannot be replayed, and bad queries, are refused", async () => {
         const body = (run: string, extra = {}) => ({
           run,
