@@ -570,6 +570,51 @@ Deno.test({
         );
         const again = await evaluate<string[][]>(page, kept);
         assert.deepEqual(again.map((r) => r[7]).sort(), rows.map((r) => r[7]).sort());
+        // A score set's kept LDS is a method of its own: influence scores of the study's test
+        // examples against its training ids (a dataset whose ids are the study's).
+        const texts = [...runs[0].testExamples, "e0", "e1", "e2", "e3", "e4", "e5"]
+          .map((id, i) => JSON.stringify({ id, text: `example ${i} ${id} ${"ab".repeat(i)}` }))
+          .join("\n");
+        const uploaded = await fetch(`${service.url}/v1/datasets?name=cmp-texts`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/x-ndjson" },
+          body: texts,
+        }).then(async (r) => ({ status: r.status, body: await r.json() }));
+        assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
+        const models = await call("/v1/models");
+        const factors = await call("/v1/influence/factors", {
+          model: models.body.models[0].id,
+          dataset: uploaded.body.id,
+        });
+        assert.equal(factors.status, 202, JSON.stringify(factors.body));
+        await finished(factors.body.job);
+        const scores = await call("/v1/influence/scores", {
+          factors: factors.body.factors.id,
+          queries: { dataset: uploaded.body.id, ids: runs[0].testExamples },
+          train: { dataset: uploaded.body.id, ids: ["e0", "e1", "e2", "e3", "e4", "e5"] },
+        });
+        assert.equal(scores.status, 202, JSON.stringify(scores.body));
+        await finished(scores.body.job);
+        const scoreLds = await call("/v1/evaluations/lds", {
+          study: "cmp",
+          runs: ids.slice(3),
+          method: { scores: scores.body.scores.id },
+        });
+        assert.equal(scoreLds.status, 202, JSON.stringify(scoreLds.body));
+        await finished(scoreLds.body.job);
+        await page.click("button[name=refresh-compare]");
+        await page.waitForSelector(
+          `#view-compare tr[data-method="${scores.body.scores.id}"]`,
+          { timeout: 30_000 },
+        );
+        const scoreRow = await evaluate<string[]>(
+          page,
+          `[...document.querySelector('#view-compare tr[data-method="${scores.body.scores.id}"]')` +
+            `.querySelectorAll("td")].map((td) => td.textContent)`,
+        );
+        assert.match(scoreRow[0], /^score set /);
+        assert.match(scoreRow[7], /^-?\d\.\d{3} \[/, JSON.stringify(scoreRow));
+        assert.equal(scoreRow[8], "5");
         await shot("7-compare");
       });
 

@@ -79,6 +79,8 @@ export function compareView(): View {
   const jobsArea = el("div");
   const messages = el("div");
   let simulators: Simulator[] = [];
+  /** Score sets with a kept LDS in this study (as a method of their own, not as a simulator). */
+  let scoreSets: string[] = [];
   let runs: Run[] = [];
   const metrics = new Map<string, Metrics | string>();
   const lds = new Map<string, Lds>();
@@ -119,6 +121,7 @@ export function compareView(): View {
         const id = record.method.simulator ?? record.method.scores;
         if (id) lds.set(id, asLds(record, "kept"));
       }
+      scoreSets = [...new Set(ready.flatMap((k) => k.method.scores ?? []))];
       renderForm();
       renderTable();
     });
@@ -171,7 +174,7 @@ export function compareView(): View {
   }
 
   function renderTable(): void {
-    if (simulators.length === 0) {
+    if (simulators.length === 0 && scoreSets.length === 0) {
       put(
         tableArea,
         note("No ready simulators in this study: fit one, or turn a score set into one."),
@@ -193,6 +196,20 @@ export function compareView(): View {
       ldsText(lds.get(s.id)),
       lds.get(s.id)?.runs ?? "–",
     ]);
+    // A score set's held-out trajectories need a simulator; its LDS stands on its own.
+    for (const id of scoreSets) {
+      rows.push([
+        el("span", {}, "score set ", el("code", {}, id.slice(0, 8))),
+        "–",
+        "–",
+        "–",
+        "–",
+        "–",
+        "–",
+        ldsText(lds.get(id)),
+        lds.get(id)?.runs ?? "–",
+      ]);
+    }
     const methods = table(
       [
         "method",
@@ -209,7 +226,7 @@ export function compareView(): View {
       { class: "methods" },
     );
     methods.querySelectorAll("tbody tr").forEach((tr, i) => {
-      (tr as HTMLElement).dataset.method = simulators[i].id;
+      (tr as HTMLElement).dataset.method = simulators[i]?.id ?? scoreSets[i - simulators.length];
     });
     put(tableArea, methods);
   }
