@@ -77,6 +77,12 @@ async function portFree(port: number): Promise<boolean> {
   }
 }
 
+function userEnv(): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.npm_config_script_shell;
+  return env;
+}
+
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
@@ -114,9 +120,21 @@ async function goneWithin(pids: number[], port: number, ms: number): Promise<num
   return null;
 }
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
+// In the repository npm runs `deno task` directly (.npmrc's script-shell, bash, execs it). With
+// npm's default shell (elsewhere, or a user's npm_config_script_shell) it runs it through `sh -c`,
+// which swallows the signal, and only the launcher's watch of its runners stops the service.
+// SIGKILL too: npx then cannot pass anything on at all.
+const CASES = [
+  { signal: "SIGTERM", shell: null },
+  { signal: "SIGINT", shell: null },
+  { signal: "SIGKILL", shell: null },
+  { signal: "SIGTERM", shell: "/bin/sh" },
+] as const;
+
+for (const { signal, shell } of CASES) {
   Deno.test({
-    name: `npx -y deno@2.9.6 task start: ${signal} to npx stops the whole tree within 2 s`,
+    name: `npx -y deno@2.9.6 task start${shell ? ` through ${shell} -c` : ""}: ${signal} to npx ` +
+      "stops the whole tree within 2 s",
     ignore: NPX === null || !HAS_PROC,
     fn: async () => {
       const dataDir = await Deno.makeTempDir({ prefix: "simfluence-stop-" });
@@ -127,12 +145,17 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       const child = new Deno.Command(NPX!, {
         args: ["-y", "deno@2.9.6", "task", "start"],
         cwd: PROJECT_ROOT,
+        // Without the npm_config_script_shell the npm running these tests exports: the .npmrc
+        // decides, as for a user.
         env: {
+          ...userEnv(),
           PORT: String(port),
           HOST: "127.0.0.1",
           SIMFLUENCE_DATA_DIR: dataDir,
           SIMFLUENCE_AUTOTUNE: "off",
+          ...(shell ? { npm_config_script_shell: shell } : {}),
         },
+        clearEnv: true,
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -149,6 +172,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
         const described = tree.map((p) => `${p.pid} ${p.cmdline.slice(0, 100)}`).join("\n");
         assert.ok(tree.some((p) => p.cmdline.includes("src/launcher.ts")), described);
         assert.ok(tree.some((p) => p.cmdline.includes("main.ts")), described);
+        if (shell) assert.ok(tree.some((p) => /^\S*sh -c /.test(p.cmdline)), described);
+        // In the repository (.npmrc), npm starts `deno task` itself, which passes signals on.
+        else assert.ok(!tree.some((p) => /^\S*sh -c /.test(p.cmdline)), described);
         Deno.kill(child.pid, signal);
         const took = await goneWithin(tree.map((p) => p.pid), port, STOP_WITHIN_MS);
         const left = tree.filter((p) => alive(p.pid)).map((p) => `${p.pid} ${p.cmdline}`);
