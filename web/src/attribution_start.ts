@@ -1,10 +1,12 @@
 // The attribution tab's "start" forms, one per method, each a job followed live: EK-FAC (or KFAC,
 // diagonal, identity) factors; TracIn-CP over a recorded run's checkpoints, optionally projected;
-// gradient projection (dense TRAK or Kronecker LoGra) and scores from stored gradients. A score
-// set a job produces is handed to the tab (`onScoreSet`), which opens it.
-import { getJson, listAll, type Run } from "./api.ts";
+// MAGIC's exact metagradients of a recorded run (magic_start.ts); gradient projection (dense TRAK
+// or Kronecker LoGra) and scores from stored gradients. A score set a job produces is handed to
+// the tab (`onScoreSet`), which opens it.
+import { getJson, listAll, listStudies, type Run } from "./api.ts";
 import { el, field, guarded, note, put, select } from "./dom.ts";
 import { JobView } from "./job_progress.ts";
+import { magicForm } from "./magic_start.ts";
 
 interface Named {
   id: string;
@@ -68,11 +70,12 @@ export function attributionStart(onScoreSet: (id: string) => Promise<void>): Sta
 
   async function refresh(): Promise<void> {
     await guarded(area, async () => {
-      const [models, datasets, runs, gradients] = await Promise.all([
+      const [models, datasets, runs, gradients, studies] = await Promise.all([
         listAll<Named>("/v1/models", "models"),
         listAll<Named>("/v1/datasets", "datasets"),
         listAll<Run>("/v1/runs", "runs"),
         listAll<GradientsRecord>("/v1/gradients", "gradients"),
+        listStudies(),
       ]);
       if (models.length === 0) {
         put(area, note("No models yet: create or upload one to start an attribution method."));
@@ -87,6 +90,7 @@ export function attributionStart(onScoreSet: (id: string) => Promise<void>): Sta
           { class: "columns start" },
           factorsForm(models, datasets),
           tracinForm(recorded),
+          magicForm(studies, datasets, onScoreSet),
           projectionForm(models, datasets),
           gradientScoresForm(gradients.filter((g) => g.status === "ready")),
         ),

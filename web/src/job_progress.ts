@@ -103,6 +103,10 @@ export class JobView {
   }
 
   private show(p: JobProgress): void {
+    // The phases seen so far, for a reader (or a test) that missed the live ones.
+    const phases = new Set((this.root.dataset.phases ?? "").split(",").filter((s) => s !== ""));
+    phases.add(p.phase);
+    this.root.dataset.phases = [...phases].join(",");
     this.bar.value = p.fraction;
     this.status.textContent = `${(100 * p.fraction).toFixed(0)} % · ${p.phase}`;
     const throughput = p.throughput === null

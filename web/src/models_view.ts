@@ -1,6 +1,8 @@
 // View 4: models and datasets, and recording training runs with live progress (run, step,
-// training loss, tokens/s, ETA) and a live training-loss chart.
-import { getJson, listAll } from "./api.ts";
+// training loss, tokens/s, ETA) and a live training-loss chart. AdamW takes an optional epsRoot
+// (smooths MAGIC's metagradients); the "mask" curriculum replays a recorded base run with a
+// fraction of its training ids weighted 0 (everything else comes from the base run).
+import { getJson, listAll, type Run } from "./api.ts";
 import { LineChart } from "./chart.ts";
 import { el, field, fmt, guarded, note, put, select, table } from "./dom.ts";
 import { JobView } from "./job_progress.ts";
@@ -33,9 +35,10 @@ export function modelsView(): View {
   async function load(): Promise<void> {
     put(lists);
     await guarded(lists, async () => {
-      const [models, datasets] = await Promise.all([
+      const [models, datasets, runs] = await Promise.all([
         listAll<Model>("/v1/models", "models"),
         listAll<Dataset>("/v1/datasets", "datasets"),
+        listAll<Run>("/v1/runs", "runs"),
       ]);
       put(
         lists,
@@ -61,11 +64,11 @@ export function modelsView(): View {
           { class: "datasets-table" },
         ),
       );
-      renderForm(models, datasets);
+      renderForm(models, datasets, runs.filter((r) => r.source === "training"));
     });
   }
 
-  function renderForm(models: Model[], datasets: Dataset[]): void {
+  function renderForm(models: Model[], datasets: Dataset[], recorded: Run[]): void {
     if (models.length === 0) {
       put(formArea);
       return;
@@ -97,10 +100,64 @@ export function modelsView(): View {
     const optimizer = select([{ value: "adamw", label: "AdamW" }, { value: "sgd", label: "SGD" }], {
       name: "optimizer",
     });
+    // Blank: AdamW's default (0).
+    const epsRoot = input("eps-root", "");
     const curriculum = select([
       { value: "shuffle", label: "shuffle" },
       { value: "subsample", label: "subsample (½)" },
+      ...(recorded.length > 0 ? [{ value: "mask", label: "mask runs over a base run" }] : []),
     ], { name: "curriculum" });
+    const baseRun = select(
+      recorded.map((r) => ({ value: r.id, label: `${r.study} · ${r.name}` })),
+      { name: "mask-base-run" },
+    );
+    const dropFraction = input("drop-fraction", 0.1);
+    const maskFields = el(
+      "div",
+      { class: "row", hidden: true },
+      field("Base run", baseRun, "model, dataset, examples, batch size, optimizer, steps: its own"),
+      field("Drop fraction", dropFraction, "of its training ids, weighted 0 in each run"),
+    );
+    curriculum.addEventListener("change", () => {
+      maskFields.hidden = curriculum.value !== "mask";
+    });
+    /** The request: a mask run takes everything but the study, runs and checkpoints from its base. */
+    const request = (): Record<string, unknown> => {
+      const checkpoints = Number(checkpointEvery.value) > 0
+        ? { checkpointEvery: Number(checkpointEvery.value) }
+        : {};
+      if (curriculum.value === "mask") {
+        return {
+          study: study.value.trim(),
+          runs: Number(runs.value),
+          curriculum: {
+            kind: "mask",
+            baseRun: baseRun.value,
+            dropFraction: Number(dropFraction.value),
+          },
+          ...checkpoints,
+        };
+      }
+      const adamw = optimizer.value === "adamw" && epsRoot.value.trim() !== "";
+      return {
+        study: study.value.trim(),
+        model: model.value,
+        dataset: dataset.value,
+        trainExamples: Number(trainCount.value),
+        testExamples: Number(testCount.value),
+        runs: Number(runs.value),
+        steps: Number(steps.value),
+        batchSize: Number(batchSize.value),
+        optimizer: {
+          kind: optimizer.value,
+          lr: Number(lr.value),
+          ...(adamw ? { epsRoot: Number(epsRoot.value) } : {}),
+        },
+        curriculum: curriculum.value,
+        ...(curriculum.value === "subsample" ? { subsampleFraction: 0.5 } : {}),
+        ...checkpoints,
+      };
+    };
     put(
       formArea,
       el("h3", {}, "Record training runs"),
@@ -110,22 +167,7 @@ export function modelsView(): View {
           "aria-label": "record training runs",
           onsubmit: (e: Event) => {
             e.preventDefault();
-            void record({
-              study: study.value.trim(),
-              model: model.value,
-              dataset: dataset.value,
-              trainExamples: Number(trainCount.value),
-              testExamples: Number(testCount.value),
-              runs: Number(runs.value),
-              steps: Number(steps.value),
-              batchSize: Number(batchSize.value),
-              optimizer: { kind: optimizer.value, lr: Number(lr.value) },
-              curriculum: curriculum.value,
-              ...(curriculum.value === "subsample" ? { subsampleFraction: 0.5 } : {}),
-              ...(Number(checkpointEvery.value) > 0
-                ? { checkpointEvery: Number(checkpointEvery.value) }
-                : {}),
-            });
+            void record(request());
           },
         },
         el(
@@ -146,8 +188,10 @@ export function modelsView(): View {
           field("Batch size", batchSize),
           field("Optimizer", optimizer),
           field("Learning rate", lr),
+          field("epsRoot", epsRoot, "AdamW: √(v̂ + epsRoot); blank: 0"),
           field("Checkpoint every", checkpointEvery, "steps; for TracIn"),
         ),
+        maskFields,
         el("button", { type: "submit", name: "record" }, "Start training runs"),
       ),
     );
