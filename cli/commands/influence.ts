@@ -1,6 +1,7 @@
-// simfluence influence factors|scores|tracin|projected|top: fit influence factors, score queries
-// against training examples with them, with TracIn over a run's checkpoints or from projected
-// gradients (all jobs, followed), and show a query's most helpful and harmful training examples.
+// simfluence influence factors|scores|tracin|magic|projected|top: fit influence factors, score
+// queries against training examples with them, with TracIn over a run's checkpoints, with exact
+// metagradients of a recorded run, or from projected gradients (all jobs, followed), and show a
+// query's most helpful and harmful training examples.
 import { Command, Option } from "commander";
 import { type Context, contextOf } from "../context.ts";
 import { usageError } from "../errors.ts";
@@ -240,6 +241,36 @@ export function influenceCommand(): Command {
             ? { kind: options.projection, dim: options.dim, seed: options.seed }
             : undefined,
         },
+        "scores",
+        options.follow,
+      );
+      await reportScores(ctx, { id, job, followed }, queries, options.top);
+    });
+
+  influence.command("magic")
+    .description(
+      "exact metagradients of a recorded AdamW run (MAGIC): replays the run and reverses it " +
+        "once per query (follows the job)",
+    )
+    .requiredOption("--run <run>", "a run recorded here with AdamW (id, or name with --study)")
+    .option("--study <study>", "resolve the run by name in this study")
+    .option("--queries <dataset>", "queries: a dataset")
+    .option("--query-ids <ids>", "only these queries of the dataset", list)
+    .option("--query <text>", "a query given inline (repeatable)", repeated)
+    .addOption(
+      new Option("--checkpointing <policy>", "states kept for the reverse pass (default sqrt)")
+        .choices(["sqrt", "log", "all"]),
+    )
+    .option("--top <k>", "then show each query's k most helpful and harmful examples", integer)
+    .option("--no-follow", "print the ids and return at once")
+    .action(async (options, command: Command) => {
+      const ctx = contextOf(command);
+      const queries = queriesOf(options);
+      const [run] = await runIds(ctx, options.study, [options.run]);
+      const { id, job, followed } = await started(
+        ctx,
+        "/v1/influence/metagradients",
+        { run, queries, checkpointing: options.checkpointing },
         "scores",
         options.follow,
       );

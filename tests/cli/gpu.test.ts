@@ -144,6 +144,28 @@ Deno.test("cli: record, influence factors, scores and top on the GPU", gpuTest, 
       assert.equal(top[0].query, "q0");
       assert.ok(top[0].helpful.length + top[0].harmful.length > 0);
     });
+    await t.step("influence magic: exact metagradients of a recorded run", async () => {
+      const res = await service.cli([
+        "--json",
+        "influence",
+        "magic",
+        "--run",
+        "ck-0",
+        "--study",
+        "rec",
+        "--query",
+        "add1 5= 6",
+        "--top",
+        "3",
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      const { scores: set, top } = JSON.parse(res.stdout);
+      assert.equal(set.method, "magic");
+      // The run's 12 training examples against the one query.
+      assert.deepEqual(set.shape, [1, 12]);
+      assert.equal(top[0].query, "q0");
+      assert.ok(top[0].helpful.length + top[0].harmful.length > 0);
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
     await service.stop();
