@@ -13,6 +13,7 @@ import {
   unavailableGpu,
 } from "./src/gpu/handle.ts";
 import { JobManager } from "./src/jobs/manager.ts";
+import { logLinearAlgebra } from "./src/linalg/select.ts";
 import { createLogger, type Logger } from "./src/log.ts";
 import { SqliteStore } from "./src/store/sqlite.ts";
 import { SimulationRegistry } from "./src/simfluence/simulation_registry.ts";
@@ -85,6 +86,8 @@ async function main(): Promise<void> {
     Deno.exit(1);
   }
   const logger = createLogger({ level: config.logLevel });
+  // Opens OpenBLAS now, and warns once (with the apt line) when the TypeScript routines stand in.
+  logLinearAlgebra(logger);
 
   let store: SqliteStore;
   try {

@@ -1,10 +1,26 @@
 // GET /v1/device: the adapter the service computes on and the kernel configuration chosen for it.
 // Open without the API token so operators can check the hardware.
 import { createRoute, z } from "@hono/zod-openapi";
+import { UnavailableError } from "../src/errors.ts";
 import { requireDevice } from "../src/gpu/handle.ts";
 import { startTuning } from "../src/gpu/tune_service.ts";
 import { BEARER_SECURITY, errorResponse } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
+import { linearAlgebraStatus } from "../src/linalg/select.ts";
+
+const LinearAlgebraSchema = z.object({
+  backend: z.enum(["openblas", "typescript"]).openapi({
+    description: "openblas: LAPACK/BLAS from OpenBLAS; typescript: the slower built-in routines",
+  }),
+  library: z.string().nullable().openapi({ description: "The library's path (openblas)" }),
+  threads: z.number().int().nullable(),
+  unavailableReason: z.string().nullable().openapi({
+    description: "Why OpenBLAS could not be opened (typescript)",
+  }),
+  install: z.string().openapi({ description: "The apt line that installs OpenBLAS" }),
+}).openapi("LinearAlgebra", {
+  description: "Float64 eigendecompositions, SVDs, Cholesky solves and products on the CPU",
+});
 
 const DeviceSchema = z.object({
   vendor: z.string(),
@@ -21,6 +37,7 @@ const DeviceSchema = z.object({
   features: z.array(z.string()),
   generation: z.number().int().openapi({ description: "Increments on each device re-acquisition" }),
   kernelConfig: z.record(z.string(), z.unknown()),
+  linearAlgebra: LinearAlgebraSchema,
 }).openapi("Device");
 
 const route = createRoute({
@@ -29,7 +46,9 @@ const route = createRoute({
   summary: "The GPU adapter and kernel configuration",
   responses: {
     200: { description: "The device", content: { "application/json": { schema: DeviceSchema } } },
-    503: errorResponse("No usable GPU; the message says how to install one"),
+    503: errorResponse(
+      "No usable GPU; the message says how to install one (details.linearAlgebra: the CPU's)",
+    ),
   },
 });
 
@@ -76,11 +95,24 @@ export const deviceRoutes: RouteModule = (app, deps) => {
   });
 
   app.openapi(route, (c) => {
-    const description = requireDevice(deps.gpu);
+    const linearAlgebra = linearAlgebraStatus();
+    let description;
+    try {
+      description = requireDevice(deps.gpu);
+    } catch (e) {
+      // The CPU's linear algebra is there without a GPU: say which one in the 503 too.
+      if (e instanceof UnavailableError) {
+        throw new UnavailableError(e.message, { linearAlgebra }, e.code);
+      }
+      throw e;
+    }
     const softwareFallback = description.isFallbackAdapter ||
       SOFTWARE_ADAPTER.test(
         `${description.vendor} ${description.device} ${description.description}`,
       );
-    return c.json({ ...description, softwareFallback, kernelConfig: deps.gpu.kernelConfig() }, 200);
+    return c.json(
+      { ...description, softwareFallback, kernelConfig: deps.gpu.kernelConfig(), linearAlgebra },
+      200,
+    );
   });
 };

@@ -13,6 +13,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Config, ConfigError, ENV_VARS, loadConfig } from "./config.ts";
 import { launchChain, watchChain } from "./launch_chain.ts";
+import { findOpenBlas } from "./linalg/openblas.ts";
 
 /** main.ts's argument: stop when stdin (the launcher's pipe) reaches its end. */
 export const STOP_ON_STDIN_EOF = "--stop-on-stdin-eof";
@@ -39,11 +40,15 @@ export function absoluteDataDir(config: Config, cwd: string): string {
   return isAbsolute(config.dataDir) ? config.dataDir : resolve(cwd, config.dataDir);
 }
 
-/** The `deno run` permission flags of the service for this configuration. */
+/**
+ * The `deno run` permission flags of the service for this configuration; `ffiLibrary`, OpenBLAS's
+ * path when installed, is the one library the service may open (src/linalg/).
+ */
 export function servicePermissionFlags(
   config: Config,
   env: Record<string, string | undefined>,
   cwd: string,
+  ffiLibrary: string | null = null,
 ): string[] {
   const dataDir = absoluteDataDir(config, cwd);
   const cache = npmCacheDir(env);
@@ -53,6 +58,7 @@ export function servicePermissionFlags(
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${dataDir}`,
     `--allow-env=${[...ENV_VARS, ...EXTRA_SERVICE_ENV].join(",")}`,
+    ...(ffiLibrary ? [`--allow-ffi=${ffiLibrary}`] : []),
     "--no-prompt",
   ];
 }
@@ -71,7 +77,7 @@ async function launch(): Promise<number> {
     args: [
       "run",
       `--config=${join(PROJECT_ROOT, "deno.json")}`,
-      ...servicePermissionFlags(config, env, cwd),
+      ...servicePermissionFlags(config, env, cwd, findOpenBlas()),
       join(PROJECT_ROOT, "main.ts"),
       STOP_ON_STDIN_EOF,
     ],

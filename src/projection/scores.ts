@@ -7,7 +7,11 @@
 // M < k, the Woodbury identity gives φ_qᵀ(ΦᵀΦ + λI)⁻¹Φᵀ = ((ΦΦᵀ + λI)⁻¹Φφ_q)ᵀ, so each query's
 // row of scores is one solve with ΦΦᵀ + λI [M, M]. λ defaults to 0.1 × the mean eigenvalue of
 // ΦᵀΦ (trace / k), the heuristic the influence functions' damping uses.
+// With OpenBLAS (src/linalg/), trak is three BLAS/LAPACK calls over all queries at once; the loops
+// below stay as the TypeScript path and the reference.
 import { InvalidInputError } from "../errors.ts";
+import { cholesky, choleskySolve } from "../linalg/cholesky.ts";
+import { type LinearAlgebra, linearAlgebra } from "../linalg/select.ts";
 
 export const GRADIENT_SCORE_METHODS = ["dot", "cosine", "trak"] as const;
 export type GradientScoreMethod = typeof GRADIENT_SCORE_METHODS[number];
@@ -32,36 +36,7 @@ export function defaultDamping(train: ArrayLike<number>, M: number, k: number): 
   return (0.1 * trace) / k;
 }
 
-/** In-place Cholesky factor (lower) of a symmetric positive definite [n, n]; false if not SPD. */
-export function cholesky(a: Float64Array, n: number): boolean {
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j];
-    for (let p = 0; p < j; p++) d -= a[j * n + p] * a[j * n + p];
-    if (!(d > 0)) return false;
-    const l = Math.sqrt(d);
-    a[j * n + j] = l;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j];
-      for (let p = 0; p < j; p++) s -= a[i * n + p] * a[j * n + p];
-      a[i * n + j] = s / l;
-    }
-  }
-  return true;
-}
-
-/** Solves L·Lᵀ x = b in place for the factor from `cholesky`. */
-export function choleskySolve(l: Float64Array, n: number, b: Float64Array): void {
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let p = 0; p < i; p++) s -= l[i * n + p] * b[p];
-    b[i] = s / l[i * n + i];
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = b[i];
-    for (let p = i + 1; p < n; p++) s -= l[p * n + i] * b[p];
-    b[i] = s / l[i * n + i];
-  }
-}
+export { cholesky, choleskySolve };
 
 function rowDot(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, k: number) {
   let s = 0;
@@ -72,6 +47,7 @@ function rowDot(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number
 /** [Q, M] row-major scores, and the λ used (trak; null otherwise). */
 export function gradientScores(
   input: GradientScoreInput,
+  la: LinearAlgebra = linearAlgebra(),
 ): { scores: Float64Array; damping: number | null } {
   const { train, queries, M, Q, k, method } = input;
   const scores = new Float64Array(Q * M);
@@ -96,6 +72,11 @@ export function gradientScores(
       { field: "damping", damping: lambda },
       "singular",
     );
+  if (la.backend !== "typescript") {
+    const products = trakWithProducts(input, lambda, la);
+    if (!products) throw singular();
+    return { scores: products, damping: lambda };
+  }
   if (M >= k) {
     const h = new Float64Array(k * k);
     for (let m = 0; m < M; m++) {
@@ -128,4 +109,35 @@ export function gradientScores(
     }
   }
   return { scores, damping: lambda };
+}
+
+/**
+ * trak through dgemm and a multi-right-hand-side Cholesky solve: with M ≥ k, scores = (H⁻¹Φ_qᵀ)ᵀΦᵀ
+ * for H = ΦᵀΦ + λI; with M < k, scores = (G⁻¹ΦΦ_qᵀ)ᵀ for G = ΦΦᵀ + λI. Null when not SPD.
+ */
+function trakWithProducts(
+  input: GradientScoreInput,
+  lambda: number,
+  la: LinearAlgebra,
+): Float64Array | null {
+  const { M, Q, k } = input;
+  const phi = Float64Array.from(input.train);
+  const scores = new Float64Array(Q * M);
+  if (M >= k) {
+    const h = new Float64Array(k * k);
+    la.dgemm(true, false, k, k, M, 1, phi, phi, 0, h);
+    for (let a = 0; a < k; a++) h[a * k + a] += lambda;
+    if (!la.cholesky(h, k)) return null;
+    const x = Float64Array.from(input.queries);
+    la.choleskySolve(h, k, x, Q);
+    la.dgemm(false, true, Q, M, k, 1, x, phi, 0, scores);
+  } else {
+    const g = new Float64Array(M * M);
+    la.dgemm(false, true, M, M, k, 1, phi, phi, 0, g);
+    for (let m = 0; m < M; m++) g[m * M + m] += lambda;
+    if (!la.cholesky(g, M)) return null;
+    la.dgemm(false, true, Q, M, k, 1, input.queries, phi, 0, scores);
+    la.choleskySolve(g, M, scores, Q);
+  }
+  return scores;
 }

@@ -10,10 +10,10 @@
 // are the data's.
 import type { GpuRuntime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
+import { linearAlgebra } from "../../linalg/select.ts";
 import { Gpt2Model } from "../../gpt2/model.ts";
 import type { ParamSet } from "../../gpt2/params.ts";
 import { type LabelSource, summedLoss } from "../../gpt2/taps.ts";
-import { eigh } from "../eigh.ts";
 import { accumulateCovariance } from "../kernels/covariance.ts";
 import { squareAccumulate } from "../kernels/correction.ts";
 import type { TrackedModule } from "../modules.ts";
@@ -145,8 +145,11 @@ export async function fitFactors(options: FitFactorsOptions): Promise<FactorSet>
       modules.forEach((m, i) => {
         o.signal?.throwIfAborted();
         o.onProgress?.({ pass: "eigendecomposition", done: i, total: modules.length, tokens });
-        const a = eigh(symmetricMean(sums[i], m.cols, result.positions), m.cols);
-        const s = eigh(symmetricMean(sums[modules.length + i], m.dOut, result.positions), m.dOut);
+        // LAPACK's dsyevd when OpenBLAS is installed, eigh.ts otherwise (src/linalg/select.ts).
+        const { symmetricEigen } = linearAlgebra();
+        const a = symmetricEigen(symmetricMean(sums[i], m.cols, result.positions), m.cols);
+        const mean = symmetricMean(sums[modules.length + i], m.dOut, result.positions);
+        const s = symmetricEigen(mean, m.dOut);
         Object.assign(sets[i], {
           qA: Float32Array.from(a.vectors),
           qS: Float32Array.from(s.vectors),

@@ -2,7 +2,7 @@
 // gradient matrix P̃_q [dOut, cols] in one module (kronfluence keeps rank k where
 // min(dOut, cols) > k).
 //
-// Small modules: an exact float64 SVD on the CPU (svd.ts). Large ones (GPT-2-124M's MLP is
+// Small modules: an exact float64 SVD on the CPU (LAPACK's dgesdd, or svd.ts without OpenBLAS). Large ones (GPT-2-124M's MLP is
 // 3072 × 769): a randomized range finder on the GPU, all queries at once. Y = P̃·Ω with a seeded
 // Gaussian Ω [cols, r] (r = k + oversampling), a few power iterations Y ← P̃·(P̃ᵀ·Y) with the
 // columns re-orthonormalised on the CPU in float64 (QR of tall-thin [dOut, r] blocks), then
@@ -12,9 +12,9 @@
 import { matmul } from "../../gpu/kernels/matmul.ts";
 import type { GpuRuntime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
+import { linearAlgebra } from "../../linalg/select.ts";
 import { seededNormal } from "../../random.ts";
 import type { TrackedModule } from "../modules.ts";
-import { lowRankFactors, svd } from "../svd.ts";
 
 export interface QueryRankOptions {
   /** Extra columns of the range finder. Default 10. */
@@ -98,6 +98,7 @@ export async function queryRankFactors(
   const r = Math.min(k + (options.oversample ?? 10), small);
   if (small < (options.exactBelow ?? 256) || 2 * r >= small) {
     const [p] = await rt.read([P]);
+    const { lowRankFactors } = linearAlgebra();
     for (let q = 0; q < Q; q++) {
       const f = lowRankFactors(p.subarray(q * D, (q + 1) * D), dOut, cols, k);
       place(out, q, Q, f.left, f.right, dOut, cols, k, k);
@@ -126,6 +127,7 @@ export async function queryRankFactors(
     await orthonormal(Y, dOut);
     await matmul(rt, Y.transposeView(), Pv, B);
     const [basis, small] = await rt.read([Y, B]);
+    const { svd } = linearAlgebra();
     for (let q = 0; q < Q; q++) {
       // P̃ ≈ Qy·B with B = U_B·S·V_Bᵀ: left = Qy·U_B·S, right = V_B.
       const f = svd(small.subarray(q * r * cols, (q + 1) * r * cols), r, cols);

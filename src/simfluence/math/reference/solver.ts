@@ -6,6 +6,7 @@
 //   solver (../kernels/solver.ts), as the plain-TypeScript baseline at sizes where O(n³) per
 //   test example is too slow; its cooperative form (same numbers) is the service's solver when
 //   there is no GPU.
+import { linearAlgebra } from "../../../linalg/select.ts";
 import { type Design, fittedBlocks } from "../design.ts";
 import { TimeSlice } from "../time_slice.ts";
 import type { SimulatorKind } from "../types.ts";
@@ -103,6 +104,7 @@ export function solveCholeskyCpu(
   };
   const N = new Float64Array(dim * dim);
   const rhs = new Float64Array(dim);
+  const la = linearAlgebra();
   tests.forEach((z, j) => {
     const { l, y } = column(design, z);
     N.fill(0);
@@ -134,7 +136,9 @@ export function solveCholeskyCpu(
       N[d * dim + d] += N[d * dim + d] === 0 && lam === 0 ? 1 : lam;
     }
     const b0 = rhs.slice();
-    choleskySolveInPlace(N, rhs, dim);
+    // dpotrf/dpotrs with OpenBLAS, the loops of choleskySolveInPlace without (src/linalg/).
+    if (!la.cholesky(N, dim)) throw new Error("normal matrix is not positive definite");
+    la.choleskySolve(N, dim, rhs);
     for (let i = 0; i < n; i++) {
       if (useA) out.A[i * k + j] = rhs[pos(0, i)];
       if (useB) out.B[i * k + j] = rhs[pos(1, i)];

@@ -1,0 +1,128 @@
+// The one place that chooses how float64 linear algebra runs: OpenBLAS's LAPACK and BLAS when the
+// library opens (lapack.ts), the project's TypeScript routines otherwise (typescript.ts, also the
+// reference the tests compare LAPACK against). Callers ask `linearAlgebra()` and never look at
+// which one they got, except where a whole algorithm differs (the trak scores' batched products).
+import type { EighOptions, SymmetricEigen } from "../influence/eigh.ts";
+import type { LowRankFactors, Svd } from "../influence/svd.ts";
+import type { Logger } from "../log.ts";
+import { LapackRoutines } from "./lapack.ts";
+import { OPENBLAS_INSTALL, type OpenBlasLoad, openOpenBlas } from "./openblas.ts";
+import { typescriptRoutines } from "./typescript.ts";
+
+export type LinearAlgebraBackend = "openblas" | "typescript";
+
+/** Dense float64 routines on row-major arrays. */
+export interface LinearAlgebra {
+  backend: LinearAlgebraBackend;
+  /** eigh's contract (src/influence/eigh.ts): ascending values, one eigenvector per column. */
+  symmetricEigen(a: ArrayLike<number>, n: number, options?: EighOptions): SymmetricEigen;
+  /** svd's contract (src/influence/svd.ts): thin, descending s. */
+  svd(m: ArrayLike<number>, rows: number, cols: number): Svd;
+  /** lowRankFactors' contract (src/influence/svd.ts). */
+  lowRankFactors(m: ArrayLike<number>, rows: number, cols: number, rank: number): LowRankFactors;
+  /** In-place lower Cholesky factor (lower triangle read); false when not positive definite. */
+  cholesky(a: Float64Array, n: number): boolean;
+  /** L·Lᵀ·x = b in place for the factor from `cholesky`; b [nrhs, n], one system per row. */
+  choleskySolve(l: Float64Array, n: number, b: Float64Array, nrhs?: number): void;
+  /** C ← α·op(A)·op(B) + β·C, row-major; A [k, m] when transA, B [n, k] when transB. */
+  dgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: ArrayLike<number>,
+    b: ArrayLike<number>,
+    beta: number,
+    c: Float64Array,
+  ): void;
+}
+
+/** What GET /v1/device reports as `linearAlgebra`. */
+export interface LinearAlgebraStatus {
+  backend: LinearAlgebraBackend;
+  /** The library's path when OpenBLAS is in use. */
+  library: string | null;
+  /** OpenBLAS's thread count (null without it). */
+  threads: number | null;
+  /** Why OpenBLAS could not be used (null when it is). */
+  unavailableReason: string | null;
+  /** The apt line that installs the library. */
+  install: string;
+}
+
+export interface LinearAlgebraSelection {
+  routines: LinearAlgebra;
+  status: LinearAlgebraStatus;
+}
+
+/** OpenBLAS when `load` opens it, the TypeScript routines otherwise. Never throws. */
+export function selectLinearAlgebra(
+  load: () => OpenBlasLoad = () => openOpenBlas(),
+): LinearAlgebraSelection {
+  const opened = load();
+  if (opened.ok) {
+    const lapack = new LapackRoutines(opened.library);
+    return {
+      routines: {
+        backend: "openblas",
+        symmetricEigen: (a, n, o) => lapack.symmetricEigen(a, n, o),
+        svd: (m, r, c) => lapack.svd(m, r, c),
+        lowRankFactors: (m, r, c, k) => lapack.lowRankFactors(m, r, c, k),
+        cholesky: (a, n) => lapack.cholesky(a, n),
+        choleskySolve: (l, n, b, nrhs) => lapack.choleskySolve(l, n, b, nrhs),
+        dgemm: (ta, tb, m, n, k, al, a, b, be, c) => lapack.dgemm(ta, tb, m, n, k, al, a, b, be, c),
+      },
+      status: {
+        backend: "openblas",
+        library: opened.library.path,
+        threads: opened.library.threads,
+        unavailableReason: null,
+        install: OPENBLAS_INSTALL,
+      },
+    };
+  }
+  return {
+    routines: typescriptRoutines,
+    status: {
+      backend: "typescript",
+      library: null,
+      threads: null,
+      unavailableReason: opened.reason,
+      install: OPENBLAS_INSTALL,
+    },
+  };
+}
+
+let selected: LinearAlgebraSelection | null = null;
+
+/** The process's selection, made (and the library opened) on first use. */
+function selection(): LinearAlgebraSelection {
+  selected ??= selectLinearAlgebra();
+  return selected;
+}
+
+/** The routines every caller uses. */
+export function linearAlgebra(): LinearAlgebra {
+  return selection().routines;
+}
+
+export function linearAlgebraStatus(): LinearAlgebraStatus {
+  return selection().status;
+}
+
+/** Start-up: opens the library now and says once which routines the service will use. */
+export function logLinearAlgebra(
+  logger: Logger,
+  status: LinearAlgebraStatus = linearAlgebraStatus(),
+): void {
+  if (status.backend === "openblas") {
+    logger.info("linear algebra: OpenBLAS", { library: status.library, threads: status.threads });
+  } else {
+    logger.warn(
+      `linear algebra: OpenBLAS could not be opened, using the slower TypeScript routines; install it with \`${status.install}\``,
+      { reason: status.unavailableReason },
+    );
+  }
+}
