@@ -4,7 +4,8 @@
 // fit Linear with live progress, evaluation, a streamed counterfactual, models with a recorded
 // training run, attribution of a query scored from the page (factors fitted through the API; the
 // heat-map's values on demand, layer values in engineering notation), TracIn and gradient
-// projection started from the page, the methods of a study compared (held-out metrics and LDS),
+// projection started from the page, MAGIC over the recorded run (phases, step of T, the score
+// set's top examples; an uploaded run's 409 shown in the form), the methods of a study compared (held-out metrics and LDS),
 // and the jobs list with a cancel. Without a token configured, no "Forget token".
 // Screenshots of each view land in a temporary folder (printed); no console errors allowed.
 import assert from "node:assert/strict";
@@ -49,7 +50,7 @@ const FLAGS = [
 
 /** Chrome reports each non-2xx response as a console error; these are the ones the test causes. */
 const EXPECTED_HTTP_ERRORS =
-  /Failed to load resource: the server responded with a status of (400|401)/;
+  /Failed to load resource: the server responded with a status of (400|401|409)/;
 
 async function launch(profile: string): Promise<Browser> {
   return await puppeteer.launch({
@@ -503,6 +504,75 @@ Deno.test({
         await page.waitForSelector("#view-attribution .top .ranked button[data-train]");
         await shot("6-attribution-methods");
       });
+
+      await t.step(
+        "attribution: MAGIC over a recorded run from the page; an uploaded run is a 409",
+        async () => {
+          // The run recorded from the page above (AdamW, 10 steps, 1 layer of width 16).
+          const recorded = await call("/v1/runs?study=recorded");
+          const base = recorded.body.runs.find((r: { source: string; steps: number }) =>
+            r.source === "training" && r.steps === 10
+          );
+          assert.ok(base, JSON.stringify(recorded.body));
+          await openTab(page, "attribution");
+          await choose(page, "select[name=magic-study]", "recorded");
+          await waitFor(
+            page,
+            `[...document.querySelectorAll("select[name=magic-run] option")]` +
+              `.some((o) => o.value === ${JSON.stringify(base.id)})`,
+          );
+          await page.select("select[name=magic-run]", base.id);
+          // The queries' dataset is the one the run was recorded from; one test example chosen.
+          await waitFor(
+            page,
+            `document.querySelector("select[name=magic-dataset]").value === "builtin:skills"`,
+          );
+          const chosen = await evaluate<number>(
+            page,
+            `document.querySelectorAll("select[name=magic-tests] option:checked").length`,
+          );
+          assert.equal(chosen, 1);
+          await page.click("button[name=start-magic]");
+          const job = "#view-attribution .magic-job .job";
+          await page.waitForSelector(`${job}[data-status]`, { timeout: 300_000 });
+          const seen = await evaluate<{ status: string; phases: string; text: string }>(
+            page,
+            `(() => { const n = document.querySelector(${JSON.stringify(job)}); return ` +
+              `{ status: n.dataset.status, phases: n.dataset.phases ?? "", text: n.textContent }; })()`,
+          );
+          assert.equal(seen.status, "succeeded", seen.text);
+          assert.ok(seen.phases.split(",").includes("reverse"), seen.phases);
+          assert.match(seen.text, /ETA .*step \d+\/10/, seen.text);
+          // The magic score set is opened: its most helpful and harmful training examples.
+          await waitText(page, "select[name=score-set] option:checked", /magic · 1 queries/);
+          await page.waitForSelector("#view-attribution .top .ranked button[data-train]");
+          const top = await evaluate<{ lists: number; entries: number; texts: number }>(
+            page,
+            `({ lists: document.querySelectorAll("#view-attribution .top .ranked").length, ` +
+              `entries: document.querySelectorAll("#view-attribution .top li").length, ` +
+              `texts: document.querySelectorAll("#view-attribution .top li .example-text").length })`,
+          );
+          assert.equal(top.lists, 2, "helpful and harmful");
+          assert.ok(top.entries > 0 && top.texts === top.entries, JSON.stringify(top));
+          await shot("6b-magic");
+          // An uploaded run cannot be replayed: the server's 409 and message show in the form.
+          await choose(page, "select[name=magic-study]", "demo");
+          await page.click("input[name=magic-uploaded]");
+          await waitFor(
+            page,
+            `/\\((nd)?json\\)$/.test(document.querySelector("select[name=magic-run] option:checked")` +
+              `?.textContent ?? "")`,
+          );
+          await page.select("select[name=magic-query-source]", "text");
+          await page.type("textarea[name=magic-text]", "rev 12=21");
+          await page.click("button[name=start-magic]");
+          await waitText(
+            page,
+            "#view-attribution .magic-job .error",
+            /409 run_not_replayable: .*uploaded/,
+          );
+        },
+      );
 
       await t.step("compare methods: held-out metrics and LDS side by side", async () => {
         // A study of 8 runs; Linear and Additive fitted on the first three, five held out.

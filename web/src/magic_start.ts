@@ -73,14 +73,18 @@ export function magicForm(
   const textFields = el("div", { hidden: true }, field("Query text", text));
   const jobArea = el("div", { class: "magic-job" });
   let runs: Run[] = [];
+  let ticket = 0;
 
   const runOf = () => runs.find((r) => r.id === runPicker.value);
 
   /** The study's runs (recorded ones, or every one when asked) and its test examples. */
   async function loadRuns(): Promise<void> {
     put(jobArea);
+    const mine = ++ticket;
     await guarded(jobArea, async () => {
-      runs = await runsOf(study.value);
+      const listed = await runsOf(study.value);
+      if (mine !== ticket) return; // a later choice replaced this one
+      runs = listed;
       const shown = runs.filter((r) => uploaded.checked || r.source === "training");
       put(
         runPicker,
