@@ -1,10 +1,11 @@
-// `deno task bench [--quick] [--json] [--out FILE] [--suite NAME]`: runs every registered suite on
-// this machine's adapter and prints figure, ours, baseline, ratio, target; with --json the same
-// figures go to stdout (or FILE) as JSON and the table to stderr.
+// `deno task bench [--quick] [--json] [--out FILE] [--suite NAME] [--peak-tflops N]`: runs every
+// registered suite on this machine's adapter and prints figure, ours, baseline, ratio, target;
+// with --json the same figures go to stdout (or FILE) as JSON and the table to stderr.
 import { GpuRuntime } from "../src/gpu/runtime.ts";
 import { matmulConfig } from "../src/gpu/kernels/matmul.ts";
 import { compareSuite } from "./compare.ts";
 import { compareMagicSuite } from "./compare_magic.ts";
+import { gpuSuite } from "./gpu.ts";
 import { influence124mSuite, influenceSuite } from "./influence.ts";
 import { matmulSuite } from "./matmul.ts";
 import { metagradientsSuite } from "./metagradients.ts";
@@ -29,6 +30,7 @@ export const SUITES: BenchSuite[] = [
   projection124mSuite,
   compareSuite,
   compareMagicSuite,
+  gpuSuite,
 ];
 
 interface Args {
@@ -36,6 +38,16 @@ interface Args {
   json: boolean;
   out: string | null;
   suites: string[];
+  peakTflops?: number;
+}
+
+const USAGE = "--quick, --json, --out FILE, --suite NAME, --peak-tflops N";
+
+/** --peak-tflops N: the adapter's FP32 peak in TFLOP/s, for bench/gpu.ts. */
+function positive(text: string | undefined): number {
+  const value = Number(text);
+  if (!(value > 0)) throw new Error(`--peak-tflops needs a positive number, not ${text}`);
+  return value;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -48,7 +60,9 @@ function parseArgs(argv: string[]): Args {
     else if (arg.startsWith("--out=")) args.out = arg.slice(6);
     else if (arg === "--suite") args.suites.push(argv[++i] ?? "");
     else if (arg.startsWith("--suite=")) args.suites.push(arg.slice(8));
-    else throw new Error(`unknown argument ${arg} (use --quick, --json, --out FILE, --suite NAME)`);
+    else if (arg === "--peak-tflops") args.peakTflops = positive(argv[++i]);
+    else if (arg.startsWith("--peak-tflops=")) args.peakTflops = positive(arg.slice(14));
+    else throw new Error(`unknown argument ${arg} (use ${USAGE})`);
   }
   return args;
 }
@@ -62,7 +76,9 @@ function table(figures: BenchFigure[]): string {
     ...figures.map((f) => [
       f.name,
       `${num(f.value)} ${f.unit}`,
-      f.baseline === null ? "-" : `${num(f.baseline)} (${f.baselineName})`,
+      f.baseline === null
+        ? (f.baselineName ? `- (${f.baselineName})` : "-")
+        : `${num(f.baseline)} (${f.baselineName})`,
       f.speedup === null ? "-" : `${f.speedup.toFixed(1)}x`,
       f.target ?? "",
     ]),
@@ -88,7 +104,7 @@ if (import.meta.main) {
   for (const suite of SUITES) {
     if (args.suites.length ? !args.suites.includes(suite.name) : suite.onlyWhenNamed) continue;
     const t0 = performance.now();
-    const figures = await suite.run(rt, { quick: args.quick });
+    const figures = await suite.run(rt, { quick: args.quick, peakTflops: args.peakTflops });
     results.push({ suite: suite.name, figures });
     log(`suite ${suite.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }

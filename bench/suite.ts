@@ -20,5 +20,11 @@ export interface BenchSuite {
   name: string;
   /** Too long for every run (e.g. GPT-2-124M on a CPU adapter): runs only with --suite NAME. */
   onlyWhenNamed?: boolean;
-  run(rt: GpuRuntime, options: { quick: boolean }): Promise<BenchFigure[]>;
+  run(rt: GpuRuntime, options: BenchOptions): Promise<BenchFigure[]>;
+}
+
+export interface BenchOptions {
+  quick: boolean;
+  /** --peak-tflops: the adapter's FP32 peak, where bench/gpu.ts's table does not know it. */
+  peakTflops?: number;
 }

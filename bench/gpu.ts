@@ -1,0 +1,619 @@
+// The GPU suite (issue 20, part 3): the few figures worth a lent GPU's minutes, in one run of
+// under 8 minutes on a real adapter. `deno task bench --suite gpu [--json] [--peak-tflops N]`.
+//
+// - matmul at 1024³ and 4096³: GFLOP/s against the adapter's FP32 peak (a table of known cards
+//   below, or --peak-tflops), and against a plain TypeScript loop on the CPU in the same run;
+// - a GPT-2-124M training step (AdamW, random init): tokens/s, and effective GFLOP/s against the
+//   matmul kernel alone at the MLP's shape;
+// - EK-FAC factors of GPT-2-124M's MLP modules on 16 × 128 tokens;
+// - a Simfluence-Linear fit (batched GPU CG) at n = m = 1,000;
+// - a rollout of 1,000 test examples over 1,000 steps.
+//
+// There is no CPU backend yet (issue 20, part 2): where a CPU figure is cheap (matmul, the fit's
+// CG on a sample of test examples, the rollout) it is measured in the same run in plain
+// TypeScript; elsewhere the baseline says "no CPU backend yet". On a software (fallback) adapter,
+// or with --quick, every size shrinks so that the suite ends in a couple of minutes; each row
+// then says "shrunk".
+import { median, timeGpu } from "../src/gpu/autotune.ts";
+import { matmul, tuneMatmul } from "../src/gpu/kernels/matmul.ts";
+import type { DeviceDescription } from "../src/gpu/device.ts";
+import type { GpuRuntime } from "../src/gpu/runtime.ts";
+import type { Batch } from "../src/gpt2/batch.ts";
+import { dimsOf, type Gpt2Config, parseGpt2Config } from "../src/gpt2/config.ts";
+import { Gpt2Model } from "../src/gpt2/model.ts";
+import { initParams, type ParamSet } from "../src/gpt2/params.ts";
+import { fitFactors } from "../src/influence/factors/fit.ts";
+import { trackedModules } from "../src/influence/modules.ts";
+import type { Sequence } from "../src/influence/sequences.ts";
+import { seededUniform } from "../src/random.ts";
+import { toCurriculum } from "../src/simfluence/math/curriculum.ts";
+import { buildDesign, meanRowNormSq } from "../src/simfluence/math/design.ts";
+import { GpuRidgeSolver } from "../src/simfluence/math/kernels/solver.ts";
+import { simulateGpu } from "../src/simfluence/math/kernels/simulate.ts";
+import { solveCgCpu } from "../src/simfluence/math/reference/solver.ts";
+import { rolloutCpu } from "../src/simfluence/math/reference/simulate.ts";
+import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
+import type { SimulatorParams } from "../src/simfluence/math/types.ts";
+import type { BenchFigure, BenchSuite } from "./suite.ts";
+
+/** Said in the baseline of every row whose CPU figure would need part 2 of issue 20. */
+export const NO_CPU_BACKEND = "no CPU backend yet";
+
+/** The stable beginnings of the suite's row names (tests and README tables key on them). */
+export const GPU_ROW_PREFIXES = [
+  "gpu matmul ",
+  "gpu train step ",
+  "gpu EK-FAC factors ",
+  "gpu simfluence fit ",
+  "gpu rollout ",
+] as const;
+
+// ---- FP32 peak of known adapters ------------------------------------------------------------
+
+export interface KnownPeak {
+  name: string;
+  /** Dense FP32 (non-tensor-core) TFLOP/s at boost clock. */
+  tflops: number;
+  source: string;
+}
+
+/**
+ * Matched against the adapter's description (the driver's device name, e.g. "NVIDIA H100 80GB
+ * HBM3"), then vendor and device; the first match wins, so variants come before the generic name.
+ * PCI device ids (wgpu reports them as decimal strings) catch adapters with an empty name.
+ */
+const KNOWN_PEAKS: { match: RegExp; pciIds?: number[]; peak: KnownPeak }[] = [
+  // NVIDIA H100 datasheet: FP32 67 TFLOPS (SXM), 51 (PCIe), 60 (NVL).
+  {
+    match: /H100.*PCIe/i,
+    pciIds: [0x2331],
+    peak: { name: "NVIDIA H100 PCIe", tflops: 51, source: "vendor spec sheet" },
+  },
+  {
+    match: /H100.*NVL/i,
+    peak: { name: "NVIDIA H100 NVL", tflops: 60, source: "vendor spec sheet" },
+  },
+  {
+    match: /H100/i, // "H100 80GB HBM3", "H100 SXM5": the SXM part
+    pciIds: [0x2330],
+    peak: { name: "NVIDIA H100 SXM", tflops: 67, source: "vendor spec sheet" },
+  },
+  // NVIDIA H200 datasheet: FP32 67 TFLOPS (SXM), 60 (NVL).
+  {
+    match: /H200.*NVL/i,
+    peak: { name: "NVIDIA H200 NVL", tflops: 60, source: "vendor spec sheet" },
+  },
+  {
+    match: /H200/i,
+    pciIds: [0x2335],
+    peak: { name: "NVIDIA H200 SXM", tflops: 67, source: "vendor spec sheet" },
+  },
+  // NVIDIA A100 datasheet: FP32 19.5 TFLOPS (SXM and PCIe alike).
+  {
+    match: /A100/i,
+    pciIds: [0x20b0, 0x20b2],
+    peak: { name: "NVIDIA A100", tflops: 19.5, source: "vendor spec sheet" },
+  },
+  // NVIDIA L40S datasheet: FP32 91.6 TFLOPS; L4 datasheet: FP32 30.3 TFLOPS.
+  { match: /L40S/i, peak: { name: "NVIDIA L40S", tflops: 91.6, source: "vendor spec sheet" } },
+  {
+    match: /\bL4\b/i,
+    pciIds: [0x27b8],
+    peak: { name: "NVIDIA L4", tflops: 30.3, source: "vendor spec sheet" },
+  },
+  // NVIDIA A10 datasheet: FP32 31.2 TFLOPS; T4 datasheet: FP32 8.1 TFLOPS.
+  { match: /\bA10\b/i, peak: { name: "NVIDIA A10", tflops: 31.2, source: "vendor spec sheet" } },
+  { match: /\bT4\b/i, peak: { name: "NVIDIA T4", tflops: 8.1, source: "vendor spec sheet" } },
+  // GeForce RTX 4090 spec sheet: 82.6 shader TFLOPS; RTX 3090: 35.6.
+  {
+    match: /RTX 4090/i,
+    pciIds: [0x2684],
+    peak: { name: "NVIDIA GeForce RTX 4090", tflops: 82.6, source: "vendor spec sheet" },
+  },
+  {
+    match: /RTX 3090/i,
+    peak: { name: "NVIDIA GeForce RTX 3090", tflops: 35.6, source: "vendor spec sheet" },
+  },
+];
+
+/** The FP32 peak of a known adapter, or null ("unknown peak"). */
+export function knownPeak(
+  adapter: Pick<DeviceDescription, "description" | "vendor" | "device">,
+): KnownPeak | null {
+  const text = `${adapter.description} ${adapter.vendor} ${adapter.device}`;
+  const pci = Number.parseInt(adapter.device, adapter.device.startsWith("0x") ? 16 : 10);
+  for (const { match, peak } of KNOWN_PEAKS) {
+    if (match.test(text)) return peak;
+  }
+  for (const { pciIds, peak } of KNOWN_PEAKS) {
+    if (pciIds?.includes(pci)) return peak;
+  }
+  return null;
+}
+
+function peakOf(rt: GpuRuntime, flag: number | undefined): KnownPeak | null {
+  if (flag !== undefined) return { name: "given", tflops: flag, source: "--peak-tflops" };
+  return knownPeak(rt.gpu.describe());
+}
+
+// ---- sizes ------------------------------------------------------------------------------------
+
+interface Sizes {
+  shrunk: boolean;
+  matmul: number[];
+  /** FLOPs per timed run of back-to-back products: enough to hide the one sync at its end. */
+  flopsPerRun: number;
+  train: { config: Gpt2Config; label: string; B: number; T: number; reps: number };
+  factors: { sequences: number };
+  fit: { n: number; m: number; runs: number; steps: number; cpuSample: number };
+  rollout: { n: number; m: number; steps: number; reps: number };
+}
+
+const GPT2_124M = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
+
+export function gpuSizes(shrunk: boolean): Sizes {
+  if (!shrunk) {
+    return {
+      shrunk,
+      matmul: [1024, 4096],
+      flopsPerRun: 2e10,
+      train: { config: parseGpt2Config(GPT2_124M), label: "GPT-2-124M", B: 8, T: 128, reps: 5 },
+      factors: { sequences: 16 },
+      fit: { n: 1000, m: 1000, runs: 32, steps: 100, cpuSample: 16 },
+      rollout: { n: 1000, m: 1000, steps: 1000, reps: 5 },
+    };
+  }
+  // Software adapter: seconds, not minutes, on two shared cores.
+  const config = parseGpt2Config({
+    vocab_size: 257,
+    n_positions: 64,
+    n_embd: 64,
+    n_layer: 2,
+    n_head: 2,
+  });
+  return {
+    shrunk,
+    matmul: [256, 512],
+    flopsPerRun: 1e8,
+    train: { config, label: "GPT-2 L=2 d=64 V=257", B: 4, T: 32, reps: 2 },
+    factors: { sequences: 8 },
+    fit: { n: 100, m: 100, runs: 8, steps: 50, cpuSample: 4 },
+    rollout: { n: 200, m: 200, steps: 200, reps: 3 },
+  };
+}
+
+const SHRUNK_NOTE = "shrunk: software adapter or --quick; ";
+
+// ---- matmul -----------------------------------------------------------------------------------
+
+function values(n: number, seed: number): Float32Array {
+  const next = seededUniform(seed);
+  return Float32Array.from({ length: n }, () => next() - 0.5);
+}
+
+/** GFLOP/s of a plain TypeScript i-k-j loop on `rows` rows of the product (rows are independent). */
+function cpuMatmulRate(a: Float32Array, b: Float32Array, n: number, budgetMs: number) {
+  const out = new Float32Array(n);
+  const rowsOf = (rows: number) => {
+    for (let i = 0; i < rows; i++) {
+      out.fill(0);
+      for (let k = 0; k < n; k++) {
+        const aik = a[i * n + k];
+        const bk = k * n;
+        for (let j = 0; j < n; j++) out[j] += aik * b[bk + j];
+      }
+    }
+  };
+  rowsOf(1); // JIT warm-up
+  const t = performance.now();
+  rowsOf(1);
+  const perRow = Math.max(performance.now() - t, 0.01);
+  const rows = Math.max(1, Math.min(n, Math.round(budgetMs / perRow)));
+  const rates: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    rowsOf(rows);
+    rates.push(2 * rows * n * n / (performance.now() - t0) / 1e6);
+  }
+  return { gflops: median(rates), rows };
+}
+
+/** GFLOP/s of our matmul at [M, K]·[K, N], enough dispatches per timed run to hide the sync. */
+async function gpuMatmulRate(
+  rt: GpuRuntime,
+  [M, K, N]: [number, number, number],
+  reps: number,
+  flopsPerRun: number,
+) {
+  const a = rt.tensor(values(M * K, 1), [M, K]);
+  const b = rt.tensor(values(K * N, 2), [K, N]);
+  const out = rt.zeros([M, N]);
+  const flops = 2 * M * K * N;
+  const perRun = Math.max(1, Math.ceil(flopsPerRun / flops));
+  try {
+    const ms = await timeGpu(rt, async () => {
+      for (let i = 0; i < perRun; i++) await matmul(rt, a, b, out);
+    }, { warmup: 1, reps });
+    return { gflops: perRun * flops / ms / 1e6, msEach: ms / perRun, perRun };
+  } finally {
+    for (const t of [a, b, out]) t.dispose();
+  }
+}
+
+async function matmulFigures(
+  rt: GpuRuntime,
+  sizes: Sizes,
+  peak: KnownPeak | null,
+): Promise<BenchFigure[]> {
+  const figures: BenchFigure[] = [];
+  const shrunk = sizes.shrunk ? SHRUNK_NOTE : "";
+  for (const n of sizes.matmul) {
+    const label = `gpu matmul ${n}x${n}x${n} f32`;
+    const reps = sizes.shrunk ? 3 : 7;
+    const gpu = await gpuMatmulRate(rt, [n, n, n], reps, sizes.flopsPerRun);
+    const timing = `${shrunk}median of ${reps} runs of ${gpu.perRun} products (${
+      gpu.msEach.toFixed(2)
+    } ms each)`;
+    const peakGflops = peak ? peak.tflops * 1000 : null;
+    figures.push({
+      name: `${label} vs FP32 peak`,
+      unit: "GFLOP/s",
+      value: gpu.gflops,
+      baselineName: peak
+        ? `FP32 peak, ${peak.name} ${peak.tflops} TFLOP/s (${peak.source})`
+        : "unknown peak (not in bench/gpu.ts's table; pass --peak-tflops N)",
+      baseline: peakGflops,
+      speedup: peakGflops ? gpu.gflops / peakGflops : null,
+      target: n >= 4096 ? ">= 0.5x (50% of FP32 peak)" : undefined,
+      notes: `${timing}${
+        peakGflops ? `; ${(100 * gpu.gflops / peakGflops).toFixed(1)}% of peak` : ""
+      }`,
+    });
+    const cpu = cpuMatmulRate(values(n * n, 3), values(n * n, 4), n, sizes.shrunk ? 60 : 150);
+    figures.push({
+      name: `${label} vs CPU`,
+      unit: "GFLOP/s",
+      value: gpu.gflops,
+      baselineName: `plain TypeScript i-k-j loop, one thread; ${NO_CPU_BACKEND}`,
+      baseline: cpu.gflops,
+      speedup: gpu.gflops / cpu.gflops,
+      notes: `${timing}; baseline timed on ${cpu.rows} of ${n} rows, median of 3`,
+    });
+  }
+  return figures;
+}
+
+// ---- GPT-2 training step and EK-FAC factors ----------------------------------------------------
+
+function randomBatch(seed: number, B: number, T: number, V: number): Batch {
+  const next = seededUniform(seed);
+  return { B, T, tokens: Array.from({ length: B * T }, () => Math.floor(next() * V)) };
+}
+
+async function trainFigures(
+  rt: GpuRuntime,
+  sizes: Sizes,
+  params: ParamSet,
+  peak: KnownPeak | null,
+): Promise<BenchFigure[]> {
+  const { config, label, B, T, reps } = sizes.train;
+  const { d, f, L, V } = dimsOf(config);
+  const tokens = B * T;
+  // "6N + attention": 3 × forward, forward = matmuls + tied head + causal attention.
+  const forwardFlops = 2 * (4 * d * d + 2 * d * f) * L + 2 * d * V + 2 * T * d * L;
+  const stepFlops = 3 * forwardFlops * tokens;
+  const batch = randomBatch(2, B, T, V);
+  const t0 = performance.now();
+  const model = Gpt2Model.create(rt, params);
+  const optimizer = model.createOptimizer({ kind: "adamw", lr: 1e-4 });
+  const times: number[] = [];
+  let loss = NaN;
+  let setupSeconds = 0;
+  try {
+    loss = (await model.trainStep(batch, optimizer)).loss; // compile, allocate
+    if (!sizes.shrunk) await model.trainStep(batch, optimizer);
+    setupSeconds = (performance.now() - t0) / 1000;
+    for (let i = 0; i < reps; i++) {
+      const t = performance.now();
+      await model.trainStep(batch, optimizer); // ends in a readback: the step has finished
+      times.push((performance.now() - t) / 1000);
+    }
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+  const seconds = median(times);
+  const gflops = stepFlops / seconds / 1e9;
+  const mlp = await gpuMatmulRate(rt, [tokens, d, f], sizes.shrunk ? 3 : 5, sizes.flopsPerRun);
+  const name = `gpu train step ${label} AdamW B=${B} T=${T}`;
+  const notes = `${sizes.shrunk ? SHRUNK_NOTE : ""}random init; median of ${reps} steps, ${
+    seconds.toFixed(3)
+  } s/step; ${(stepFlops / 1e9).toFixed(1)} GFLOP per step (3 × forward); first loss ${
+    loss.toFixed(3)
+  } (ln V = ${Math.log(V).toFixed(3)}); model upload + warm-up steps ${setupSeconds.toFixed(1)} s${
+    peak ? `; ${(100 * gflops / (peak.tflops * 1000)).toFixed(1)}% of FP32 peak` : ""
+  }`;
+  return [
+    {
+      name: `${name}: tokens/s`,
+      unit: "tokens/s",
+      value: tokens / seconds,
+      baselineName: NO_CPU_BACKEND,
+      baseline: null,
+      speedup: null,
+      notes,
+    },
+    {
+      name: `${name}: effective GFLOP/s vs matmul`,
+      unit: "GFLOP/s",
+      value: gflops,
+      baselineName: `matmul alone at the MLP's ${tokens}x${d}x${f}, same run`,
+      baseline: mlp.gflops,
+      speedup: gflops / mlp.gflops,
+      target: ">= 0.5x",
+      notes: "the whole step (every kernel, clipping, AdamW, dispatch) against one matmul",
+    },
+  ];
+}
+
+function sequences(n: number, T: number, V: number, seed: number): Sequence[] {
+  const next = seededUniform(seed);
+  return Array.from({ length: n }, (_, i) => ({
+    id: `t${i}`,
+    tokens: Array.from({ length: T }, () => Math.floor(next() * V)),
+    lossMask: Array.from({ length: T }, () => 1),
+  }));
+}
+
+async function factorFigures(
+  rt: GpuRuntime,
+  sizes: Sizes,
+  params: ParamSet,
+): Promise<BenchFigure[]> {
+  const { label, T } = sizes.train;
+  const n = sizes.factors.sequences;
+  const train = sequences(n, T, params.config.vocab_size, 1);
+  const modules = trackedModules(params.config, "mlp");
+  // Phase boundaries from the progress events: pass 1 (GPU), eigendecompositions (CPU, float64),
+  // pass 2 (GPU).
+  const marks: Partial<Record<"eigendecomposition" | "lambda", number>> = {};
+  const t0 = performance.now();
+  await fitFactors({
+    runtime: rt,
+    params,
+    sequences: train,
+    modules,
+    batchSize: 8,
+    onProgress: (p) => {
+      if (p.pass !== "covariances") marks[p.pass] ??= performance.now();
+    },
+  });
+  const end = performance.now();
+  const seconds = (end - t0) / 1000;
+  const eigenStart = marks.eigendecomposition ?? t0;
+  const lambdaStart = marks.lambda ?? end;
+  const eigenSeconds = (lambdaStart - eigenStart) / 1000;
+  const gpuSeconds = seconds - eigenSeconds;
+  const tokens = n * T;
+  const name = `gpu EK-FAC factors ${label} mlp (${modules.length} modules), ${n} x ${T} tokens`;
+  const split = `covariances ${((eigenStart - t0) / 1000).toFixed(1)} s, float64 ` +
+    `eigendecompositions on the CPU ${eigenSeconds.toFixed(1)} s, eigenvalue correction ${
+      ((end - lambdaStart) / 1000).toFixed(1)
+    } s; one sample, pipeline compilation included`;
+  return [
+    {
+      name: `${name}: seconds`,
+      unit: "s",
+      value: seconds,
+      baselineName: NO_CPU_BACKEND,
+      baseline: null,
+      speedup: null,
+      notes: `${sizes.shrunk ? SHRUNK_NOTE : ""}${split}`,
+    },
+    {
+      name: `${name}: GPU passes tokens/s`,
+      unit: "tokens/s",
+      value: (2 * tokens) / gpuSeconds,
+      baselineName: NO_CPU_BACKEND,
+      baseline: null,
+      speedup: null,
+      notes: "two passes over the tokens, the CPU eigendecompositions left out",
+    },
+  ];
+}
+
+// ---- Simfluence fit and rollout -----------------------------------------------------------------
+
+const LAMBDA_FACTOR = 1e-2;
+const TOL = 1e-5;
+
+async function fitFigure(rt: GpuRuntime, sizes: Sizes): Promise<BenchFigure> {
+  const { n, m, runs: runCount, steps, cpuSample } = sizes.fit;
+  const batch = 8;
+  const model = randomModel(1, {
+    n,
+    m,
+    aMean: -0.004,
+    aSpread: 0.004,
+    bMean: 0.003,
+    bSpread: 0.003,
+  });
+  const initial = Float32Array.from({ length: m }, (_, z) => 1.5 + (z % 17) * 0.1);
+  const runs = generateRuns(2, model, { runs: runCount, steps, batch, noise: 0.01, initial });
+  const design = buildDesign(runs, n, m);
+  const lambda = meanRowNormSq(design, "linear").map((v) => LAMBDA_FACTOR * v);
+  const solveOnce = async () => {
+    const t = performance.now();
+    const solver = GpuRidgeSolver.create(rt, design);
+    try {
+      const report = await solver.solve("linear", lambda, { tol: TOL, maxIterations: 1000 });
+      await solver.readTheta();
+      return { seconds: (performance.now() - t) / 1000, report };
+    } finally {
+      solver.dispose();
+    }
+  };
+  await solveOnce(); // compile
+  const samples = [];
+  for (let i = 0; i < (sizes.shrunk ? 1 : 3); i++) samples.push(await solveOnce());
+  const seconds = median(samples.map((s) => s.seconds));
+  const iterations = Array.from(samples[0].report.iterations);
+
+  const zs = Array.from({ length: cpuSample }, (_, k) => Math.floor((k * m) / cpuSample));
+  const c0 = performance.now();
+  solveCgCpu(design, "linear", lambda, zs, { tol: TOL, maxIterations: 1000 });
+  const cpuSeconds = ((performance.now() - c0) / 1000) * (m / cpuSample);
+  return {
+    name: `gpu simfluence fit linear n=${n} m=${m} ${runCount}x${steps} steps batch ${batch}`,
+    unit: "s",
+    value: seconds,
+    baselineName: `plain TypeScript float64 CG, ${cpuSample} test examples scaled to ${m}; ` +
+      NO_CPU_BACKEND,
+    baseline: cpuSeconds,
+    speedup: cpuSeconds / seconds,
+    notes: `${
+      sizes.shrunk ? SHRUNK_NOTE : ""
+    }λ factor ${LAMBDA_FACTOR}, tol ${TOL}; median of ${samples.length} (upload, batched CG for every test example, θ readback); CG iterations max ${
+      Math.max(...iterations)
+    }, converged ${samples[0].report.converged}/${m}`,
+  };
+}
+
+async function rolloutFigure(rt: GpuRuntime, sizes: Sizes): Promise<BenchFigure> {
+  const { n, m, steps, reps } = sizes.rollout;
+  const batchSize = 8;
+  const model = randomModel(3, {
+    n,
+    m,
+    aMean: -0.002,
+    aSpread: 0.001,
+    bMean: 0.002,
+    bSpread: 0.001,
+  });
+  const sim: SimulatorParams = {
+    kind: "linear",
+    n,
+    m,
+    A: model.A,
+    B: model.B,
+    unseen: [],
+    meanLoss: new Float32Array(m).fill(2),
+    lambdaFactor: LAMBDA_FACTOR,
+    scoreScale: null,
+  };
+  const next = seededUniform(4);
+  const batches = Array.from({ length: steps }, () => {
+    const batch = new Set<number>();
+    while (batch.size < batchSize) batch.add(Math.floor(next() * n));
+    return [...batch];
+  });
+  const initial = new Float32Array(m).fill(2);
+  const request = { batches, initialLosses: initial };
+  const allTests = Array.from({ length: m }, (_, z) => z);
+  const curriculum = toCurriculum(batches, n, true);
+  await simulateGpu(rt, sim, request, { chunkSteps: 32 }); // compile
+  const gpuTimes: number[] = [];
+  const cpuTimes: number[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    let t = performance.now();
+    await simulateGpu(rt, sim, request, { chunkSteps: 32 });
+    gpuTimes.push((performance.now() - t) / 1000);
+    t = performance.now();
+    rolloutCpu(sim, curriculum, initial, allTests);
+    cpuTimes.push((performance.now() - t) / 1000);
+  }
+  const work = m * steps;
+  return {
+    name: `gpu rollout ${m} test examples x ${steps} steps (n=${n}, batch ${batchSize})`,
+    unit: "test-example-steps/s",
+    value: work / median(gpuTimes),
+    baselineName: `plain TypeScript rollout; ${NO_CPU_BACKEND}`,
+    baseline: work / median(cpuTimes),
+    speedup: median(cpuTimes) / median(gpuTimes),
+    notes: `${sizes.shrunk ? SHRUNK_NOTE : ""}median of ${reps}; GPU ${
+      median(gpuTimes).toFixed(3)
+    } s including θ upload and one readback per 32-step chunk`,
+  };
+}
+
+// ---- the suite ----------------------------------------------------------------------------------
+
+/** Runs one section; a failure becomes a row saying so, and the suite goes on to the next. */
+async function section(
+  name: string,
+  log: (line: string) => void,
+  run: () => Promise<BenchFigure[]>,
+): Promise<BenchFigure[]> {
+  const t = performance.now();
+  try {
+    const figures = await run();
+    log(`gpu suite: ${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    for (const f of figures) log(`  ${f.name}: ${f.value.toPrecision(4)} ${f.unit}`);
+    return figures;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    log(`gpu suite: ${name} FAILED after ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    return [{
+      name: `${name}: failed`,
+      unit: "-",
+      value: NaN,
+      baselineName: null,
+      baseline: null,
+      speedup: null,
+      notes: message.slice(0, 500),
+    }];
+  }
+}
+
+export const gpuSuite: BenchSuite = {
+  name: "gpu",
+  onlyWhenNamed: true,
+  async run(rt, { quick, peakTflops }) {
+    // Progress goes to stderr, so that --json's stdout stays one document and a run cut short
+    // by a time limit still leaves its finished rows in the log.
+    const log = (line: string) =>
+      console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+    const adapter = rt.gpu.describe();
+    const shrunk = quick || adapter.isFallbackAdapter;
+    const sizes = gpuSizes(shrunk);
+    const peak = peakOf(rt, peakTflops);
+    log(
+      `gpu suite on ${adapter.description || adapter.vendor || "an unnamed adapter"}: ${
+        peak ? `FP32 peak ${peak.tflops} TFLOP/s (${peak.name}, ${peak.source})` : "unknown peak"
+      }`,
+    );
+    if (shrunk) {
+      log(
+        `gpu suite: sizes SHRUNK (${
+          adapter.isFallbackAdapter ? "software fallback adapter" : "--quick"
+        }): matmul ${sizes.matmul.join("³, ")}³, ${sizes.train.label}, fit n=m=${sizes.fit.n}, ` +
+          `rollout ${sizes.rollout.m} x ${sizes.rollout.steps}; these are not the GPU figures`,
+      );
+    } else {
+      // A real adapter: tune the matmul once (cached per adapter), as the service does.
+      await tuneMatmul(rt, { cacheFile: "bench/results/tune-cache.json" });
+    }
+    const figures: BenchFigure[] = [];
+    figures.push(...await section("gpu matmul", log, () => matmulFigures(rt, sizes, peak)));
+    const t = performance.now();
+    const params = initParams(sizes.train.config, 1);
+    log(
+      `gpu suite: ${sizes.train.label} initialised in ${
+        ((performance.now() - t) / 1000).toFixed(1)
+      } s`,
+    );
+    figures.push(
+      ...await section("gpu train step", log, () => trainFigures(rt, sizes, params, peak)),
+    );
+    figures.push(
+      ...await section("gpu EK-FAC factors", log, () => factorFigures(rt, sizes, params)),
+    );
+    figures.push(
+      ...await section("gpu simfluence fit", log, async () => [await fitFigure(rt, sizes)]),
+    );
+    figures.push(
+      ...await section("gpu rollout", log, async () => [await rolloutFigure(rt, sizes)]),
+    );
+    return figures;
+  },
+};
