@@ -329,7 +329,7 @@ export async function runMagicComparison(
       `${s.masks} mask runs at dropFraction ${FRACTIONS[0]} and ${s.masks} at ${FRACTIONS[1]} ` +
       `for the LDS; Simfluence-Linear fitted on ${s.fitMasks} other mask runs at 0.1. ` +
       `Recording takes ${maskRunSeconds.toFixed(1)} s per mask run (mean; the first run, the ` +
-      `base, ${baseRunSeconds.toFixed(1)} s with the kernels' compilation); "time" is each ` +
+      `base, ${baseRunSeconds.toFixed(1)} s, compiling the kernels); "time" is each ` +
       `method's jobs, and in mask runs' worth. ${device.description || device.vendor}, ` +
       `${minutes} min in all.`,
       "",
@@ -384,8 +384,8 @@ export function magicSettings(args: readonly string[]): MagicSettings {
 export const compareMagicSuite: BenchSuite = {
   name: "compare-magic",
   onlyWhenNamed: true,
-  async run(_rt, { quick }) {
-    const { rows } = await runMagicComparison(quick ? MAGIC_QUICK : MAGIC_FULL);
+  async run(rt, { quick }) {
+    const { rows } = await runMagicComparison(quick ? MAGIC_QUICK : MAGIC_FULL, rt);
     return rows.flatMap((r) =>
       FRACTIONS.map((fraction, k) => ({
         name: `compare-magic: ${r.method}, LDS (mask runs, drop ${fraction})`,
