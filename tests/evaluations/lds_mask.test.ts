@@ -124,6 +124,26 @@ Deno.test("evaluations: LDS over mask runs of a base run (baseRun)", async (t) =
       assert.equal(plain.evaluation.baseRun, null);
     });
 
+    await t.step("a simulator rolls out each run's curriculum, as without baseRun", async () => {
+      const fit = await postJson(ctx.app, "/v1/simulators", {
+        study,
+        kind: "scores",
+        scoreSet: scores,
+        trainRuns: [base],
+      });
+      assert.equal(fit.status, 202, await fit.clone().text());
+      const { simulator, job } = await fit.json();
+      assert.equal((await finishedJob(ctx.app, job)).status, "succeeded");
+      const method = { simulator: simulator.id };
+      const masked = await ldsResult(ctx.app, { study, runs, baseRun: base, method });
+      const plain = await ldsResult(ctx.app, { study, runs, method });
+      assert.equal(masked.result.baseRun, base);
+      assert.match(masked.result.prediction, /rollout/);
+      assert.ok(masked.result.tests.some((e: { spearman: number | null }) => e.spearman !== null));
+      assert.deepEqual(masked.result.tests, plain.result.tests);
+      assert.equal(masked.result.lds, plain.result.lds);
+    });
+
     await t.step("runs that are not mask runs of the base are 400s naming them", async () => {
       const bad: [string, Upload, RegExp][] = [
         ["other batch", {
