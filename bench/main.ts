@@ -7,6 +7,7 @@ import { compareSuite } from "./compare.ts";
 import { compareMagicSuite } from "./compare_magic.ts";
 import { gpuSuite } from "./gpu.ts";
 import { influence124mSuite, influenceSuite } from "./influence.ts";
+import { linalgSuite } from "./linalg.ts";
 import { matmulSuite } from "./matmul.ts";
 import { metagradientsSuite } from "./metagradients.ts";
 import { modelSuite } from "./model.ts";
@@ -31,6 +32,7 @@ export const SUITES: BenchSuite[] = [
   compareSuite,
   compareMagicSuite,
   gpuSuite,
+  linalgSuite,
 ];
 
 interface Args {
