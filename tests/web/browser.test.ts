@@ -4,8 +4,9 @@
 // fit Linear with live progress, evaluation, a streamed counterfactual, models with a recorded
 // training run, attribution of a query scored from the page (factors fitted through the API; the
 // heat-map's values on demand, layer values in engineering notation), TracIn and gradient
-// projection started from the page, MAGIC over the recorded run (phases, step of T, the score
-// set's top examples; an uploaded run's 409 shown in the form), the methods of a study compared (held-out metrics and LDS),
+// projection started from the page, MAGIC over the recorded run (AdamW with epsRoot: phases, step
+// of T, the score set's top examples; an uploaded run's 409 shown in the form), mask runs over it
+// from the models form, the methods of a study compared (held-out metrics and LDS),
 // and the jobs list with a cancel. Without a token configured, no "Forget token".
 // Screenshots of each view land in a temporary folder (printed); no console errors allowed.
 import assert from "node:assert/strict";
@@ -365,6 +366,8 @@ Deno.test({
         await choose(page, "select[name=train-dataset]", "builtin:skills");
         // Checkpoints every 5 steps: TracIn reads them later.
         await page.type("input[name=checkpoint-every]", "5");
+        // AdamW with epsRoot (MAGIC differentiates this run later).
+        await page.type("input[name=eps-root]", "1e-8");
         await page.click("button[name=record]");
         await page.waitForSelector("#view-models .job[data-status]", { timeout: 120_000 });
         const job = await evaluate<{ status: string; loss: string; text: string }>(
@@ -573,6 +576,44 @@ Deno.test({
           );
         },
       );
+
+      await t.step("models: mask runs over the recorded run, from the form", async () => {
+        const recorded = await call("/v1/runs?study=recorded");
+        const base = recorded.body.runs.find((r: { source: string; steps: number }) =>
+          r.source === "training" && r.steps === 10
+        );
+        // The base run was recorded with the epsRoot typed in the form.
+        const jobs = await call("/v1/jobs?kind=training-runs&limit=100");
+        const recording = jobs.body.jobs.find((j: { input: { runNames: string[] } }) =>
+          j.input.runNames.includes(base.name)
+        );
+        assert.equal(recording.input.request.optimizer.epsRoot, 1e-8);
+        await openTab(page, "models");
+        // The base run and drop fraction show only for the mask curriculum.
+        const shown = () =>
+          evaluate<boolean>(
+            page,
+            `document.querySelector("select[name=mask-base-run]").offsetParent !== null`,
+          );
+        assert.equal(await shown(), false);
+        await page.select("select[name=curriculum]", "mask");
+        assert.equal(await shown(), true);
+        await page.select("select[name=mask-base-run]", base.id);
+        await setValue(page, "input[name=drop-fraction]", "0.25");
+        await setValue(page, "input[name=runs]", "1");
+        await page.click("button[name=record]");
+        await page.waitForSelector("#view-models .job[data-status]", { timeout: 120_000 });
+        assert.equal((await dataset(page, "#view-models .job")).status, "succeeded");
+        const after = await call("/v1/runs?study=recorded");
+        const mask = after.body.runs.at(-1);
+        assert.notEqual(mask.id, base.id);
+        const run = await call(`/v1/runs/${mask.id}?format=json`);
+        const dropped = new Set<string>();
+        for (const step of run.body.steps) {
+          step.weights?.forEach((w: number, k: number) => w === 0 && dropped.add(step.batch[k]));
+        }
+        assert.equal(dropped.size, Math.round(0.25 * base.distinctTrainExamples));
+      });
 
       await t.step("compare methods: held-out metrics and LDS side by side", async () => {
         // A study of 8 runs; Linear and Additive fitted on the first three, five held out.
