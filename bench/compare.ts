@@ -20,12 +20,8 @@ import { STORE_MODULES } from "../src/store_modules.ts";
 import { skillExamples } from "../src/datasets/skills.ts";
 import { seededUniform, shuffled } from "../src/random.ts";
 import { magicSettings, runMagicComparison } from "./compare_magic.ts";
+import { call, finished, log } from "./in_process_api.ts";
 import type { BenchSuite } from "./suite.ts";
-
-type App = ReturnType<typeof createApp>;
-/** The API's JSON answers, read by field name (their schemas are in /openapi.json). */
-// deno-lint-ignore no-explicit-any
-type Json = any;
 
 interface Settings {
   train: number;
@@ -55,34 +51,6 @@ const QUICK: Settings = {
   subsampleRuns: 5,
   checkpointEvery: 4,
 };
-
-async function call(app: App, method: string, path: string, body?: unknown): Promise<Json> {
-  const init: RequestInit = { method };
-  if (body instanceof FormData) init.body = body;
-  else if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { "content-type": "application/json" };
-  }
-  const res = await app.request(path, init);
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function finished(app: App, job: string): Promise<Json> {
-  for (;;) {
-    const record = await call(app, "GET", `/v1/jobs/${job}`);
-    if (record.status === "succeeded") return record.result;
-    if (record.status === "failed" || record.status === "cancelled") {
-      throw new Error(`job ${job} ${record.status}: ${record.error}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function log(message: string) {
-  console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
-}
 
 export interface ComparisonRow {
   method: string;

@@ -21,12 +21,8 @@ import { SqliteStore } from "../src/store/sqlite.ts";
 import { STORE_MODULES } from "../src/store_modules.ts";
 import { skillExamples } from "../src/datasets/skills.ts";
 import { seededUniform, shuffled } from "../src/random.ts";
+import { call, finished, log } from "./in_process_api.ts";
 import type { BenchSuite } from "./suite.ts";
-
-type App = ReturnType<typeof createApp>;
-/** The API's JSON answers, read by field name (their schemas are in /openapi.json). */
-// deno-lint-ignore no-explicit-any
-type Json = any;
 
 export interface MagicSettings {
   train: number;
@@ -93,33 +89,6 @@ export const MAGIC_TEST: MagicSettings = {
 };
 
 export const FRACTIONS = [0.02, 0.1] as const;
-
-async function call(app: App, method: string, path: string, body?: unknown): Promise<Json> {
-  const init: RequestInit = { method };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { "content-type": "application/json" };
-  }
-  const res = await app.request(path, init);
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function finished(app: App, job: string): Promise<Json> {
-  for (;;) {
-    const record = await call(app, "GET", `/v1/jobs/${job}`);
-    if (record.status === "succeeded") return record.result;
-    if (record.status === "failed" || record.status === "cancelled") {
-      throw new Error(`job ${job} ${record.status}: ${record.error}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function log(message: string) {
-  console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
-}
 
 export interface MagicRow {
   method: string;
