@@ -35,6 +35,13 @@ export const RunSchema = z.object({
   testExamples: z.number().int(),
   distinctTrainExamples: z.number().int(),
   source: z.string().openapi({ description: "json, ndjson, gptfluence or training" }),
+  model: z.string().nullable().openapi({
+    description: "The model a recorded run was trained from",
+  }),
+  dataset: z.string().nullable().openapi({ description: "The dataset of a recorded run" }),
+  replayable: z.boolean().openapi({
+    description: "Recorded here with what a replay needs: metagradients and mask runs can use it",
+  }),
   createdAt: z.string(),
 }).openapi("Run");
 

@@ -117,6 +117,11 @@ export interface RunRecord extends RunShape {
   study: string;
   name: string;
   source: string;
+  /** The model and dataset a recorded run came from (null for uploads). */
+  model: string | null;
+  dataset: string | null;
+  /** Whether the run stores what a replay needs (metagradients, mask runs over it). */
+  replayable: boolean;
   createdAt: string;
 }
 
@@ -135,6 +140,9 @@ interface RunRow {
   losses_tensor: string;
   source: string;
   created_at: number;
+  model: string | null;
+  dataset: string | null;
+  training: string | null;
 }
 
 function toRecord(row: RunRow): RunRecord {
@@ -146,6 +154,9 @@ function toRecord(row: RunRow): RunRecord {
     testExamples: row.test_examples,
     distinctTrainExamples: row.distinct_train,
     source: row.source,
+    model: row.model,
+    dataset: row.dataset,
+    replayable: parseRecipe(row.training) !== null,
     createdAt: new Date(row.created_at).toISOString(),
   };
 }

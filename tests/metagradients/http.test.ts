@@ -186,12 +186,16 @@ Deno.test(
         const exported = await runJson(ctx.app, first);
         const uploaded = await postJson(ctx.app, "/v1/runs", { ...exported, name: "uploaded" });
         assert.equal(uploaded.status, 201, await uploaded.clone().text());
-        const refused = await postJson(
-          ctx.app,
-          "/v1/influence/metagradients",
-          body((await uploaded.json()).id),
-        );
+        const uploadedId = (await uploaded.json()).id;
+        const refused = await postJson(ctx.app, "/v1/influence/metagradients", body(uploadedId));
         assert.equal(refused.status, 409);
+        const records = await Promise.all(
+          [first, uploadedId].map(async (id) =>
+            await (await ctx.app.request(`/v1/runs/${id}`)).json()
+          ),
+        );
+        assert.deepEqual(records.map((r) => r.replayable), [true, false]);
+        assert.deepEqual([records[0].dataset, records[1].dataset], ["builtin:skills", null]);
         const error = (await refused.json()).error;
         assert.equal(error.code, "run_not_replayable");
         assert.match(error.message, /recorded before data weights/);
