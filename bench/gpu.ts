@@ -23,7 +23,8 @@ import { dimsOf, type Gpt2Config, parseGpt2Config } from "../src/gpt2/config.ts"
 import { Gpt2Model } from "../src/gpt2/model.ts";
 import { initParams, type ParamSet } from "../src/gpt2/params.ts";
 import { fitFactors } from "../src/influence/factors/fit.ts";
-import { trackedModules } from "../src/influence/modules.ts";
+import { eigh } from "../src/influence/eigh.ts";
+import { type TrackedModule, trackedModules } from "../src/influence/modules.ts";
 import type { Sequence } from "../src/influence/sequences.ts";
 import { seededUniform } from "../src/random.ts";
 import { toCurriculum } from "../src/simfluence/math/curriculum.ts";
@@ -159,7 +160,7 @@ export function gpuSizes(shrunk: boolean): Sizes {
       flopsPerRun: 2e10,
       train: { config: parseGpt2Config(GPT2_124M), label: "GPT-2-124M", B: 8, T: 128, reps: 5 },
       factors: { sequences: 16 },
-      fit: { n: 1000, m: 1000, runs: 32, steps: 100, cpuSample: 16 },
+      fit: { n: 1000, m: 1000, runs: 32, steps: 100, cpuSample: 8 },
       rollout: { n: 1000, m: 1000, steps: 1000, reps: 5 },
     };
   }
@@ -182,6 +183,7 @@ export function gpuSizes(shrunk: boolean): Sizes {
   };
 }
 
+/** Begins the notes of every row measured at shrunk sizes. */
 const SHRUNK_NOTE = "shrunk: software adapter or --quick; ";
 
 // ---- matmul -----------------------------------------------------------------------------------
@@ -246,12 +248,11 @@ async function matmulFigures(
   peak: KnownPeak | null,
 ): Promise<BenchFigure[]> {
   const figures: BenchFigure[] = [];
-  const shrunk = sizes.shrunk ? SHRUNK_NOTE : "";
   for (const n of sizes.matmul) {
     const label = `gpu matmul ${n}x${n}x${n} f32`;
     const reps = sizes.shrunk ? 3 : 7;
     const gpu = await gpuMatmulRate(rt, [n, n, n], reps, sizes.flopsPerRun);
-    const timing = `${shrunk}median of ${reps} runs of ${gpu.perRun} products (${
+    const timing = `median of ${reps} runs of ${gpu.perRun} products (${
       gpu.msEach.toFixed(2)
     } ms each)`;
     const peakGflops = peak ? peak.tflops * 1000 : null;
@@ -326,11 +327,11 @@ async function trainFigures(
   const gflops = stepFlops / seconds / 1e9;
   const mlp = await gpuMatmulRate(rt, [tokens, d, f], sizes.shrunk ? 3 : 5, sizes.flopsPerRun);
   const name = `gpu train step ${label} AdamW B=${B} T=${T}`;
-  const notes = `${sizes.shrunk ? SHRUNK_NOTE : ""}random init; median of ${reps} steps, ${
-    seconds.toFixed(3)
-  } s/step; ${(stepFlops / 1e9).toFixed(1)} GFLOP per step (3 × forward); first loss ${
-    loss.toFixed(3)
-  } (ln V = ${Math.log(V).toFixed(3)}); model upload + warm-up steps ${setupSeconds.toFixed(1)} s${
+  const notes = `random init; median of ${reps} steps, ${seconds.toFixed(3)} s/step; ${
+    (stepFlops / 1e9).toFixed(1)
+  } GFLOP per step (3 × forward); first loss ${loss.toFixed(3)} (ln V = ${
+    Math.log(V).toFixed(3)
+  }); model upload + warm-up steps ${setupSeconds.toFixed(1)} s${
     peak ? `; ${(100 * gflops / (peak.tflops * 1000)).toFixed(1)}% of FP32 peak` : ""
   }`;
   return [
@@ -365,6 +366,40 @@ function sequences(n: number, T: number, V: number, seed: number): Sequence[] {
   }));
 }
 
+/** Seconds of the CPU's float64 eigendecompositions that the suite allows (8 minutes in all). */
+const EIGEN_BUDGET_SECONDS = 150;
+
+/**
+ * Evenly spaced layers whose MLP modules' eigendecompositions (on the CPU, float64, O(n³): at
+ * GPT-2-124M two of n ≈ 3,072 and two of n ≈ 768 per layer) fit EIGEN_BUDGET_SECONDS, estimated
+ * from one timed eigendecomposition at 768. Every layer when they fit (a fast LAPACK, a fast CPU).
+ */
+export function layersWithinEigenBudget(modules: readonly TrackedModule[], L: number) {
+  const probe = 768;
+  const next = seededUniform(6);
+  const a = new Float64Array(probe * probe);
+  for (let i = 0; i < probe; i++) {
+    for (let j = 0; j <= i; j++) a[i * probe + j] = a[j * probe + i] = next() - 0.5;
+  }
+  const t = performance.now();
+  eigh(a, probe);
+  const probeSeconds = (performance.now() - t) / 1000;
+  const cubes = modules.reduce((sum, m) => sum + m.cols ** 3 + m.dOut ** 3, 0);
+  const allSeconds = probeSeconds * cubes / probe ** 3;
+  const k = Math.max(1, Math.min(L, Math.floor(L * EIGEN_BUDGET_SECONDS / allSeconds)));
+  const layers = k === 1
+    ? [L - 1]
+    : Array.from({ length: k }, (_, i) => Math.round((i * (L - 1)) / (k - 1)));
+  const budget = k === L
+    ? ""
+    : `; ${k} of ${L} layers: all ${L} would spend ~${
+      allSeconds.toFixed(0)
+    } s in eigendecompositions (estimated from one at n=${probe}, ${
+      probeSeconds.toFixed(2)
+    } s), over this suite's ${EIGEN_BUDGET_SECONDS} s for them`;
+  return { layers: [...new Set(layers)], budget };
+}
+
 async function factorFigures(
   rt: GpuRuntime,
   sizes: Sizes,
@@ -373,7 +408,11 @@ async function factorFigures(
   const { label, T } = sizes.train;
   const n = sizes.factors.sequences;
   const train = sequences(n, T, params.config.vocab_size, 1);
-  const modules = trackedModules(params.config, "mlp");
+  const all = trackedModules(params.config, "mlp");
+  const { layers, budget } = sizes.shrunk
+    ? { layers: Array.from({ length: params.config.n_layer }, (_, l) => l), budget: "" }
+    : layersWithinEigenBudget(all, params.config.n_layer);
+  const modules = all.filter((m) => layers.includes(Number(m.name.split(".")[1])));
   // Phase boundaries from the progress events: pass 1 (GPU), eigendecompositions (CPU, float64),
   // pass 2 (GPU).
   const marks: Partial<Record<"eigendecomposition" | "lambda", number>> = {};
@@ -395,7 +434,10 @@ async function factorFigures(
   const eigenSeconds = (lambdaStart - eigenStart) / 1000;
   const gpuSeconds = seconds - eigenSeconds;
   const tokens = n * T;
-  const name = `gpu EK-FAC factors ${label} mlp (${modules.length} modules), ${n} x ${T} tokens`;
+  const scope = layers.length === params.config.n_layer
+    ? `mlp (${modules.length} modules)`
+    : `mlp of layers ${layers.join(",")} (${modules.length} of ${all.length} modules)`;
+  const name = `gpu EK-FAC factors ${label} ${scope}, ${n} x ${T} tokens`;
   const split = `covariances ${((eigenStart - t0) / 1000).toFixed(1)} s, float64 ` +
     `eigendecompositions on the CPU ${eigenSeconds.toFixed(1)} s, eigenvalue correction ${
       ((end - lambdaStart) / 1000).toFixed(1)
@@ -408,7 +450,7 @@ async function factorFigures(
       baselineName: NO_CPU_BACKEND,
       baseline: null,
       speedup: null,
-      notes: `${sizes.shrunk ? SHRUNK_NOTE : ""}${split}`,
+      notes: split + budget,
     },
     {
       name: `${name}: GPU passes tokens/s`,
@@ -471,11 +513,10 @@ async function fitFigure(rt: GpuRuntime, sizes: Sizes): Promise<BenchFigure> {
       NO_CPU_BACKEND,
     baseline: cpuSeconds,
     speedup: cpuSeconds / seconds,
-    notes: `${
-      sizes.shrunk ? SHRUNK_NOTE : ""
-    }λ factor ${LAMBDA_FACTOR}, tol ${TOL}; median of ${samples.length} (upload, batched CG for every test example, θ readback); CG iterations max ${
-      Math.max(...iterations)
-    }, converged ${samples[0].report.converged}/${m}`,
+    notes:
+      `λ factor ${LAMBDA_FACTOR}, tol ${TOL}; median of ${samples.length} (upload, batched CG for every test example, θ readback); CG iterations max ${
+        Math.max(...iterations)
+      }, converged ${samples[0].report.converged}/${m}`,
   };
 }
 
@@ -530,7 +571,7 @@ async function rolloutFigure(rt: GpuRuntime, sizes: Sizes): Promise<BenchFigure>
     baselineName: `plain TypeScript rollout; ${NO_CPU_BACKEND}`,
     baseline: work / median(cpuTimes),
     speedup: median(cpuTimes) / median(gpuTimes),
-    notes: `${sizes.shrunk ? SHRUNK_NOTE : ""}median of ${reps}; GPU ${
+    notes: `median of ${reps}; GPU ${
       median(gpuTimes).toFixed(3)
     } s including θ upload and one readback per 32-step chunk`,
   };
@@ -614,6 +655,7 @@ export const gpuSuite: BenchSuite = {
     figures.push(
       ...await section("gpu rollout", log, async () => [await rolloutFigure(rt, sizes)]),
     );
+    if (shrunk) { for (const f of figures) f.notes = SHRUNK_NOTE + (f.notes ?? ""); }
     return figures;
   },
 };

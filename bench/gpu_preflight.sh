@@ -14,7 +14,7 @@
 # check only: bench/gpu_run.sh exports the same for the benchmark. Untested on real hardware.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
-carried="$root/.gpu/vulkan"
+carried="${GPU_VULKAN_DIR:-$root/.gpu/vulkan}" # where a carried loader is unpacked
 nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 icd_dirs="/usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/share/vulkan/icd.d /usr/local/etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d"
 notes=""
@@ -73,8 +73,8 @@ if [ -n "${DENO:-}" ]; then
   deno_cmd=("$DENO")
 elif command -v deno >/dev/null 2>&1; then
   deno_cmd=(deno)
-elif [ -x "$root/.gpu/bin/deno" ]; then
-  deno_cmd=("$root/.gpu/bin/deno")
+elif [ -x "${GPU_SCRATCH:-/tmp/simfluence-gpu}/deno" ]; then
+  deno_cmd=("${GPU_SCRATCH:-/tmp/simfluence-gpu}/deno") # unpacked by bench/gpu_run.sh
 elif command -v npx >/dev/null 2>&1; then
   deno_cmd=(npx -y deno@2.9.6)
 fi

@@ -18,13 +18,15 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 gpu="$root/.gpu"
+# Unpacked Deno and DENO_DIR go outside the checkout, so that .gpu stays small enough to carry.
+scratch="${GPU_SCRATCH:-/tmp/simfluence-gpu}"
 DENO_VERSION=2.9.6
 # The device README's loader set: libvulkan1 for Vulkan, glvnd's libraries for NVIDIA's ICD
 # (libGLX_nvidia needs libGLdispatch) and for GL over EGL.
 LOADER_PACKAGES="libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2"
 
 prepare() {
-  mkdir -p "$gpu/debs" "$gpu/bin"
+  mkdir -p "$gpu/debs"
   cd "$root" || exit 1
   grep -qx '/.gpu/' .gitignore || echo "warning: /.gpu/ is not in .gitignore" >&2
 
@@ -71,9 +73,9 @@ prepare() {
     echo "$proof" | head -n 3 >&2
   fi
   tar -C "$gpu" -cf - deno_dir | nice -n 10 xz -6 -T1 >"$gpu/deno_dir.tar.xz"
-  rm -rf "$gpu/deno_dir" "$gpu/bin"
+  rm -rf "$gpu/deno_dir" "$gpu/bin" "$gpu/vulkan"
   local size
-  size=$(du -sm --exclude=vulkan "$gpu" | cut -f1)
+  size=$(du -sm "$gpu" | cut -f1)
   echo "prepared .gpu: ${size} MiB (the device tool carries at most 64 MiB with the working tree)" >&2
   [ "$size" -lt 60 ] || echo "warning: .gpu is too large to carry" >&2
 }
@@ -89,19 +91,19 @@ run_there() {
   if [ -n "${DENO:-}" ]; then :; elif command -v deno >/dev/null 2>&1; then
     DENO=$(command -v deno)
   elif [ -f "$gpu/deno.xz" ]; then
-    mkdir -p "$gpu/bin"
-    [ -x "$gpu/bin/deno" ] || { xz -dc "$gpu/deno.xz" >"$gpu/bin/deno" && chmod +x "$gpu/bin/deno"; }
-    DENO="$gpu/bin/deno"
+    mkdir -p "$scratch"
+    [ -x "$scratch/deno" ] || { xz -dc "$gpu/deno.xz" >"$scratch/deno" && chmod +x "$scratch/deno"; }
+    DENO="$scratch/deno"
   else
     echo "no deno here and no .gpu/deno.xz: run bench/gpu_run.sh --prepare and carry .gpu" |
       tee "$out/preflight.txt"
     exit 1
   fi
   export DENO PATH="$(dirname "$DENO"):$PATH" DENO_NO_UPDATE_CHECK=1
-  if [ -f "$gpu/deno_dir.tar.xz" ] && [ ! -d "$gpu/deno_dir" ]; then
-    xz -dc "$gpu/deno_dir.tar.xz" | tar -C "$gpu" -xf -
+  if [ -f "$gpu/deno_dir.tar.xz" ] && [ ! -d "$scratch/deno_dir" ]; then
+    mkdir -p "$scratch" && xz -dc "$gpu/deno_dir.tar.xz" | tar -C "$scratch" -xf -
   fi
-  [ -d "$gpu/deno_dir" ] && export DENO_DIR="$gpu/deno_dir"
+  [ -d "$scratch/deno_dir" ] && export DENO_DIR="$scratch/deno_dir"
   # With the carried cache, the config that names only what it holds (see prepare).
   local config=()
   [ -f "$gpu/deno.bench.json" ] && [ -n "${DENO_DIR:-}" ] && config=(--config "$gpu/deno.bench.json" --no-lock --cached-only)
