@@ -6,7 +6,8 @@
 # LD_LIBRARY_PATH, nor carried under .gpu/vulkan/), no ICD (no driver JSON in the loader's
 # folders, /usr/local/nvidia/share/vulkan/icd.d, VK_DRIVER_FILES or VK_ICD_FILENAMES), only a
 # software ICD (lavapipe), or an ICD present but no device (nvidia-smi lists none, or WebGPU
-# returns only a fallback adapter). The adapter is asked for last, with `deno eval`: a hardware
+# returns only a fallback adapter). The adapter is asked for last, with `deno eval --no-config`
+# (no npm install from deno.json, which a machine without network could not do): a hardware
 # adapter reached another way (GL over EGL) still counts as ready.
 #
 # A loader carried in .gpu/vulkan/ (bench/gpu_run.sh --prepare downloads it; bench/gpu_run.sh
@@ -80,7 +81,7 @@ elif command -v npx >/dev/null 2>&1; then
 fi
 adapter="no deno to ask"
 if [ ${#deno_cmd[@]} -gt 0 ]; then
-  adapter=$(cd "$root" && timeout 120 "${deno_cmd[@]}" eval --quiet '
+  adapter=$(timeout 120 "${deno_cmd[@]}" eval --quiet --no-config '
     const a = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
     if (!a) console.log("none");
     else {
