@@ -2,42 +2,13 @@
 // library opens (lapack.ts), the project's TypeScript routines otherwise (typescript.ts, also the
 // reference the tests compare LAPACK against). Callers ask `linearAlgebra()` and never look at
 // which one they got, except where a whole algorithm differs (the trak scores' batched products).
-import type { EighOptions, SymmetricEigen } from "../influence/eigh.ts";
-import type { LowRankFactors, Svd } from "../influence/svd.ts";
 import type { Logger } from "../log.ts";
 import { LapackRoutines } from "./lapack.ts";
 import { OPENBLAS_INSTALL, type OpenBlasLoad, openOpenBlas } from "./openblas.ts";
 import { typescriptRoutines } from "./typescript.ts";
+import type { LinearAlgebra, LinearAlgebraBackend } from "./routines.ts";
 
-export type LinearAlgebraBackend = "openblas" | "typescript";
-
-/** Dense float64 routines on row-major arrays. */
-export interface LinearAlgebra {
-  backend: LinearAlgebraBackend;
-  /** eigh's contract (src/influence/eigh.ts): ascending values, one eigenvector per column. */
-  symmetricEigen(a: ArrayLike<number>, n: number, options?: EighOptions): SymmetricEigen;
-  /** svd's contract (src/influence/svd.ts): thin, descending s. */
-  svd(m: ArrayLike<number>, rows: number, cols: number): Svd;
-  /** lowRankFactors' contract (src/influence/svd.ts). */
-  lowRankFactors(m: ArrayLike<number>, rows: number, cols: number, rank: number): LowRankFactors;
-  /** In-place lower Cholesky factor (lower triangle read); false when not positive definite. */
-  cholesky(a: Float64Array, n: number): boolean;
-  /** L·Lᵀ·x = b in place for the factor from `cholesky`; b [nrhs, n], one system per row. */
-  choleskySolve(l: Float64Array, n: number, b: Float64Array, nrhs?: number): void;
-  /** C ← α·op(A)·op(B) + β·C, row-major; A [k, m] when transA, B [n, k] when transB. */
-  dgemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: ArrayLike<number>,
-    b: ArrayLike<number>,
-    beta: number,
-    c: Float64Array,
-  ): void;
-}
+export type { LinearAlgebra, LinearAlgebraBackend } from "./routines.ts";
 
 /** What GET /v1/device reports as `linearAlgebra`. */
 export interface LinearAlgebraStatus {

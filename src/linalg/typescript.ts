@@ -5,7 +5,7 @@ import { eigh } from "../influence/eigh.ts";
 import { lowRankFactors, svd } from "../influence/svd.ts";
 import { cholesky, choleskySolve } from "./cholesky.ts";
 import { checkGemm } from "./lapack.ts";
-import type { LinearAlgebra } from "./select.ts";
+import type { LinearAlgebra } from "./routines.ts";
 
 export function typescriptDgemm(
   transA: boolean,

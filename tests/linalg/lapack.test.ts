@@ -7,17 +7,27 @@ import assert from "node:assert/strict";
 import { eigh } from "../../src/influence/eigh.ts";
 import { expandLowRank, lowRankFactors, svd } from "../../src/influence/svd.ts";
 import { cholesky, choleskySolve } from "../../src/linalg/cholesky.ts";
+import { OPENBLAS_INSTALL } from "../../src/linalg/openblas.ts";
 import { typescriptDgemm } from "../../src/linalg/typescript.ts";
 import {
   frobenius,
   maxAbsDiff,
   naiveProduct,
+  openblasPresent,
   openblasRoutines,
+  openblasTest,
   randomMatrix,
   randomSpd,
   randomSymmetric,
   transposed,
 } from "./helpers.ts";
+
+// Under CI (.ci/run installs the library) a missing one fails instead of skipping.
+Deno.test({
+  name: "linalg: OpenBLAS is installed under CI",
+  ignore: openblasPresent || Deno.env.get("CI") !== "true",
+  fn: () => assert.fail(`CI=true but OpenBLAS is missing: ${OPENBLAS_INSTALL}`),
+});
 
 const EPS = Number.EPSILON;
 
@@ -48,7 +58,7 @@ function orthogonalityError(v: Float64Array, rows: number, ld: number, cols = ld
 }
 
 for (const n of [1, 2, 7, 33, 97]) {
-  Deno.test(`symmetricEigen: dsyevd matches eigh at n = ${n}`, () => {
+  openblasTest(`symmetricEigen: dsyevd matches eigh at n = ${n}`, () => {
     const la = openblasRoutines();
     const a = randomSymmetric(n, 100 + n);
     // Garbage below the diagonal: both must read only the upper triangle.
@@ -85,7 +95,7 @@ for (const n of [1, 2, 7, 33, 97]) {
   });
 }
 
-Deno.test("symmetricEigen: a degenerate PSD spectrum (rank 5 of 41) and n = 0", () => {
+openblasTest("symmetricEigen: a degenerate PSD spectrum (rank 5 of 41) and n = 0", () => {
   const la = openblasRoutines();
   const n = 41;
   const a = randomSpd(n, 5, 0, 7);
@@ -101,7 +111,7 @@ Deno.test("symmetricEigen: a degenerate PSD spectrum (rank 5 of 41) and n = 0", 
 });
 
 for (const [rows, cols] of [[37, 23], [23, 37], [1, 5], [5, 1], [31, 31]]) {
-  Deno.test(`svd: dgesdd matches svd.ts at ${rows} × ${cols}`, () => {
+  openblasTest(`svd: dgesdd matches svd.ts at ${rows} × ${cols}`, () => {
     const la = openblasRoutines();
     const m = randomMatrix(rows, cols, rows * 100 + cols);
     const got = la.svd(Float32Array.from(m), rows, cols); // Float32 input, as query_rank gives
@@ -120,7 +130,7 @@ for (const [rows, cols] of [[37, 23], [23, 37], [1, 5], [5, 1], [31, 31]]) {
   });
 }
 
-Deno.test("lowRankFactors: the LAPACK rank-r approximation equals svd.ts's", () => {
+openblasTest("lowRankFactors: the LAPACK rank-r approximation equals svd.ts's", () => {
   const la = openblasRoutines();
   for (const [rows, cols, rank] of [[29, 17, 4], [17, 29, 4], [9, 9, 9], [12, 7, 0]]) {
     const m = randomMatrix(rows, cols, rank + rows);
@@ -136,7 +146,7 @@ Deno.test("lowRankFactors: the LAPACK rank-r approximation equals svd.ts's", () 
 });
 
 for (const n of [1, 6, 53]) {
-  Deno.test(`cholesky: dpotrf/dpotrs match the TypeScript factor and solve at n = ${n}`, () => {
+  openblasTest(`cholesky: dpotrf/dpotrs match the TypeScript factor and solve at n = ${n}`, () => {
     const la = openblasRoutines();
     const a = randomSpd(n, n + 3, 0.5, n);
     const got = a.slice();
@@ -169,7 +179,7 @@ for (const n of [1, 6, 53]) {
   });
 }
 
-Deno.test("cholesky: an indefinite matrix is refused by both", () => {
+openblasTest("cholesky: an indefinite matrix is refused by both", () => {
   const la = openblasRoutines();
   const a = Float64Array.from([2, 3, 3, 2]); // eigenvalues 5 and −1
   assert.equal(la.cholesky(a.slice(), 2), false);
@@ -177,29 +187,32 @@ Deno.test("cholesky: an indefinite matrix is refused by both", () => {
 });
 
 for (const [m, n, k] of [[13, 7, 29], [1, 17, 3], [31, 1, 1], [5, 9, 0]]) {
-  Deno.test(`dgemm: cblas_dgemm and the TypeScript loop equal a naive product, ${m}×${n}×${k}`, () => {
-    const la = openblasRoutines();
-    const a = randomMatrix(m, k, m);
-    const b = randomMatrix(k, n, n);
-    const c0 = randomMatrix(m, n, 3);
-    const alpha = 0.75, beta = -1.5;
-    const want = naiveProduct(a, b, m, k, n).map((v, e) => alpha * v + beta * c0[e]);
-    const tol = 50 * (k + 2) * EPS * (frobenius(a) * frobenius(b) + frobenius(c0) + 1);
-    for (const transA of [false, true]) {
-      for (const transB of [false, true]) {
-        const aIn = transA ? transposed(a, m, k) : a;
-        const bIn = transB ? transposed(b, k, n) : b;
-        for (const gemm of [la.dgemm.bind(la), typescriptDgemm]) {
-          const c = c0.slice();
-          gemm(transA, transB, m, n, k, alpha, aIn, bIn, beta, c);
-          assert.ok(maxAbsDiff(c, want) <= tol, `transA ${transA} transB ${transB}`);
+  openblasTest(
+    `dgemm: cblas_dgemm and the TypeScript loop equal a naive product, ${m}×${n}×${k}`,
+    () => {
+      const la = openblasRoutines();
+      const a = randomMatrix(m, k, m);
+      const b = randomMatrix(k, n, n);
+      const c0 = randomMatrix(m, n, 3);
+      const alpha = 0.75, beta = -1.5;
+      const want = naiveProduct(a, b, m, k, n).map((v, e) => alpha * v + beta * c0[e]);
+      const tol = 50 * (k + 2) * EPS * (frobenius(a) * frobenius(b) + frobenius(c0) + 1);
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const aIn = transA ? transposed(a, m, k) : a;
+          const bIn = transB ? transposed(b, k, n) : b;
+          for (const gemm of [la.dgemm.bind(la), typescriptDgemm]) {
+            const c = c0.slice();
+            gemm(transA, transB, m, n, k, alpha, aIn, bIn, beta, c);
+            assert.ok(maxAbsDiff(c, want) <= tol, `transA ${transA} transB ${transB}`);
+          }
         }
       }
-    }
-    // β = 0 ignores whatever C held (NaN included), as BLAS does.
-    const c = new Float64Array(m * n).fill(NaN);
-    la.dgemm(false, false, m, n, k, 1, a, b, 0, c);
-    assert.ok(maxAbsDiff(c, naiveProduct(a, b, m, k, n)) <= tol);
-    assert.throws(() => la.dgemm(false, false, m, n, k + 1, 1, a, b, 0, c), RangeError);
-  });
+      // β = 0 ignores whatever C held (NaN included), as BLAS does.
+      const c = new Float64Array(m * n).fill(NaN);
+      la.dgemm(false, false, m, n, k, 1, a, b, 0, c);
+      assert.ok(maxAbsDiff(c, naiveProduct(a, b, m, k, n)) <= tol);
+      assert.throws(() => la.dgemm(false, false, m, n, k + 1, 1, a, b, 0, c), RangeError);
+    },
+  );
 }

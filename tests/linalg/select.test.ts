@@ -11,7 +11,7 @@ import {
   logLinearAlgebra,
   selectLinearAlgebra,
 } from "../../src/linalg/select.ts";
-import { maxAbsDiff, randomMatrix, randomSpd, randomSymmetric } from "./helpers.ts";
+import { maxAbsDiff, openblasTest, randomMatrix, randomSpd, randomSymmetric } from "./helpers.ts";
 
 const missing = () => openOpenBlas(["/nonexistent/libopenblas.so.0"]);
 
@@ -55,7 +55,7 @@ Deno.test("select: the fallback is logged once, as a warning naming the apt line
   assert.match(entry.reason, /nonexistent/);
 });
 
-Deno.test("select: with the library installed the process uses OpenBLAS, and says so", () => {
+openblasTest("select: with the library installed the process uses OpenBLAS, and says so", () => {
   const status = linearAlgebraStatus();
   assert.equal(status.backend, "openblas", `expected OpenBLAS (${OPENBLAS_INSTALL})`);
   assert.ok(status.library?.endsWith("libopenblas.so.0"));
