@@ -3,7 +3,8 @@
 //   - lossDot [N]: the tangent of each position's cross-entropy, ⟨∇ce_r, v⟩, and
 //   - H·v: the tangent of the parameter gradient, i.e. the exact Hessian–vector product of the
 //     batch objective Σ_r weights_r·ce_r (MATH.md §7), in the gradients' layout.
-// It runs after the model's own forward and backward of the same batch (Gpt2Model.hvp), whose
+// It runs after the model's own forward and backward of the same batch
+// (Gpt2Model.recordGradientsForTangent, then recordTangent), whose
 // activations and kept cotangents (Workspace.keepCotangents) it reads. Each primal op has its
 // tangent beside it: matmuls by the product rule (two matmuls), GELU's forward tangent is its
 // backward kernel, LayerNorm, attention and the cross-entropy have tangent kernels of their own
@@ -136,7 +137,10 @@ export class TangentWorkspace {
 }
 
 /** Throws TangentUnsupportedError unless the model is one buffer, one block and one chunk. */
-export function checkTangentSupported(layout: ParamLayout, ws: Workspace | null): void {
+export function checkTangentSupported(
+  layout: ParamLayout,
+  ws: Pick<Workspace, "chunks"> | null,
+): void {
   if (layout.segments.length !== 1) {
     throw new TangentUnsupportedError(`its parameters span ${layout.segments.length} buffers`);
   }

@@ -21,6 +21,7 @@ import { Gpt2Model } from "../gpt2/model.ts";
 import { type GpuOptimizer, learningRate, type OptimizerConfig } from "../gpt2/optimizer.ts";
 import type { ParamSet } from "../gpt2/params.ts";
 import { summedLoss } from "../gpt2/taps.ts";
+import { checkTangentSupported } from "../gpt2/tangent.ts";
 import { DomainError } from "../errors.ts";
 import { type Checkpointing, StateCache } from "./states.ts";
 
@@ -35,7 +36,10 @@ export interface ReplayStep {
 export interface ReplayProbe {
   /** Evaluation batches (their rows: the test examples in order, then fillers). */
   batches: Batch[];
-  /** The recorded per-example test losses after `step` (1-based), or null when not checked. */
+  /**
+   * The recorded per-example test losses after `step` (1-based), or null to skip that step. The
+   * engine asks every ⌈√T⌉ steps and after the last.
+   */
   expected(step: number): Float32Array | null;
 }
 
@@ -99,6 +103,13 @@ export interface MetagradientOptions {
   signal?: AbortSignal;
 }
 
+/** The training ids of the steps' rows, in first-seen order (τ's columns). */
+export function distinctRowIds(steps: readonly ReplayStep[]): string[] {
+  const ids = new Set<string>();
+  for (const step of steps) for (const id of step.rowIds) if (id !== null) ids.add(id);
+  return [...ids];
+}
+
 export async function computeMetagradients(
   rt: GpuRuntime,
   problem: MetagradientProblem,
@@ -109,79 +120,78 @@ export async function computeMetagradients(
   const T = steps.length;
   const tolerance = problem.tolerance ?? 1e-5;
   const signal = options.signal;
-  const trainIds: string[] = [];
-  const column = new Map<string, number>();
-  for (const step of steps) {
-    for (const id of step.rowIds) {
-      if (id !== null && !column.has(id)) {
-        column.set(id, trainIds.length);
-        trainIds.push(id);
-      }
-    }
-  }
+  const trainIds = distinctRowIds(steps);
+  const column = new Map(trainIds.map((id, i) => [id, i]));
   const tau = new Float64Array(queries.length * trainIds.length);
   const finalLoss: number[] = [];
 
-  const model = Gpt2Model.create(rt, problem.initial);
-  const optimizer = model.createOptimizer(config);
-  const size = model.params.size;
-  const cache = new StateCache(rt, size, problem.checkpointing ?? "sqrt", T);
-  const scratch = {
-    thetaBar: rt.zeros([size]),
-    mBar: rt.zeros([size]),
-    vBar: rt.zeros([size]),
-    gBar: rt.zeros([size]),
-    hv: rt.zeros([size]),
-    dot: rt.zeros([1]),
-    losses: rt.zeros([1]),
-  };
-  let forwardSteps = 0, reverseSteps = 0, replayError = 0;
-  const moments = () => {
-    const { first, second } = optimizer.moments();
-    return { m: first[0], v: second![0] };
-  };
-  const save = (t: number, persistent: boolean) => {
-    const { m, v } = moments();
-    cache.save(t, model.params, m, v, persistent);
-  };
-  const load = (t: number) => {
-    const state = cache.get(t);
-    const { m, v } = moments();
-    rt.copy(state.params, model.params);
-    rt.copy(state.m, m);
-    rt.copy(state.v, v);
-    optimizer.step = t;
-  };
-  /** One training step from the model's current state t (t → t + 1). */
-  const step = async (t: number, opt: GpuOptimizer) => {
-    signal?.throwIfAborted();
-    await model.recordTrainStepInto(steps[t].batch, opt, losses(steps[t].batch), 0);
-    forwardSteps++;
-  };
-  const losses = (batch: Batch) => {
-    const n = batch.B * batch.T + 1;
-    if (scratch.losses.size < n) {
-      scratch.losses.dispose();
-      scratch.losses = rt.zeros([n]);
-    }
-    return scratch.losses;
-  };
-  const checkProbe = async (t: number) => {
-    const expected = problem.probe?.expected(t);
-    if (!expected) return;
-    const replayed: number[] = [];
-    for (const batch of problem.probe!.batches) {
-      replayed.push(...(await model.forward(batch)).perExample);
-    }
-    let error = 0;
-    for (let j = 0; j < expected.length; j++) {
-      error = Math.max(error, Math.abs(replayed[j] - expected[j]));
-    }
-    replayError = Math.max(replayError, error);
-    if (!(error <= tolerance)) throw new ReplayMismatchError(t, error, tolerance);
-  };
-
+  // Everything allocated is released in the finally below, also when a later allocation fails.
+  const disposers: (() => void)[] = [];
   try {
+    const model = Gpt2Model.create(rt, problem.initial);
+    disposers.push(() => model.dispose());
+    checkTangentSupported(model.layout, null);
+    const optimizer = model.createOptimizer(config);
+    disposers.push(() => optimizer.dispose());
+    const size = model.params.size;
+    const cache = new StateCache(rt, size, problem.checkpointing ?? "sqrt", T);
+    disposers.push(() => cache.dispose());
+    const scratch = {
+      thetaBar: rt.zeros([size]),
+      mBar: rt.zeros([size]),
+      vBar: rt.zeros([size]),
+      gBar: rt.zeros([size]),
+      hv: rt.zeros([size]),
+      dot: rt.zeros([1]),
+      losses: rt.zeros([1]),
+    };
+    disposers.push(() => Object.values(scratch).forEach((t) => t.dispose()));
+    let forwardSteps = 0, reverseSteps = 0, replayError = 0;
+    const moments = () => {
+      const { first, second } = optimizer.moments();
+      return { m: first[0], v: second![0] };
+    };
+    const save = (t: number, persistent: boolean) => {
+      const { m, v } = moments();
+      cache.save(t, model.params, m, v, persistent);
+    };
+    const load = (t: number) => {
+      const state = cache.get(t);
+      const { m, v } = moments();
+      rt.copy(state.params, model.params);
+      rt.copy(state.m, m);
+      rt.copy(state.v, v);
+      optimizer.step = t;
+    };
+    /** One training step from the model's current state t (t → t + 1). */
+    const step = async (t: number, opt: GpuOptimizer) => {
+      signal?.throwIfAborted();
+      await model.recordTrainStepInto(steps[t].batch, opt, losses(steps[t].batch), 0);
+      forwardSteps++;
+    };
+    const losses = (batch: Batch) => {
+      const n = batch.B * batch.T + 1;
+      if (scratch.losses.size < n) {
+        scratch.losses.dispose();
+        scratch.losses = rt.zeros([n]);
+      }
+      return scratch.losses;
+    };
+    const checkProbe = async (t: number) => {
+      const expected = problem.probe?.expected(t);
+      if (!expected) return;
+      const replayed: number[] = [];
+      for (const batch of problem.probe!.batches) {
+        replayed.push(...(await model.forward(batch)).perExample);
+      }
+      let error = 0;
+      for (let j = 0; j < expected.length; j++) {
+        error = Math.max(error, Math.abs(replayed[j] - expected[j]));
+      }
+      replayError = Math.max(replayError, error);
+      if (!(error <= tolerance)) throw new ReplayMismatchError(t, error, tolerance);
+    };
+
     // 1. Forward: the replay, checked, keeping the policy's states.
     for (let t = 0; t < T; t++) {
       if (cache.keptByForward(t)) save(t, true);
@@ -289,9 +299,6 @@ export async function computeMetagradients(
       reverseSteps,
     };
   } finally {
-    cache.dispose();
-    for (const t of Object.values(scratch)) t.dispose();
-    optimizer.dispose();
-    model.dispose();
+    for (const dispose of disposers.reverse()) dispose();
   }
 }

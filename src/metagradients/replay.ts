@@ -5,7 +5,7 @@ import { loadDatasetExamples } from "../datasets/load.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import type { Gpt2Config } from "../gpt2/config.ts";
 import type { ParamSet } from "../gpt2/params.ts";
-import { loadModel } from "../models/load.ts";
+import { type LoadedModel, loadModel } from "../models/load.ts";
 import { RUNS } from "../runs/run_store.ts";
 import type { StoredRun } from "../runs/run_store.ts";
 import type { Store } from "../store/store.ts";
@@ -24,16 +24,34 @@ export interface ReplayableRun {
   initial: ParamSet;
   steps: ReplayStep[];
   probe: ReplayProbe;
+  /** Each training example's token count (the score file's train_lengths). */
+  tokens: ReadonlyMap<string, number>;
 }
 
-function notReplayable(run: string, message: string, code: string, extra = {}): ConflictError {
-  return new ConflictError(`run ${run} ${message}`, { field: "run", id: run, ...extra }, code);
+function notReplayable(
+  run: string,
+  message: string,
+  code: string,
+  field = "run",
+  extra = {},
+): ConflictError {
+  return new ConflictError(`run ${run} ${message}`, { field, id: run, ...extra }, code);
 }
 
-/** Loads everything a replay of `runId` needs; 404 for an unknown run, 409 when it cannot be replayed. */
-export async function loadReplayableRun(store: Store, runId: string): Promise<ReplayableRun> {
+/** Where a replayable run came from: its recipe, model and dataset. */
+export interface ReplaySource {
+  recipe: TrainingRecipe;
+  model: string;
+  dataset: string;
+}
+
+/**
+ * The recipe, model and dataset of a run that can be replayed: 404 naming `field` for an unknown
+ * run, 409 run_not_replayable for an uploaded one or one recorded before data weights existed.
+ */
+export function replaySource(store: Store, runId: string, field = "run"): ReplaySource {
   const runs = store.get(RUNS);
-  if (!runs.get(runId)) throw new NotFoundError(`run ${runId}`, { field: "run", id: runId });
+  if (!runs.get(runId)) throw new NotFoundError(`run ${runId}`, { field, id: runId });
   const provenance = runs.provenance(runId)!;
   const recipe = provenance.training ?? null;
   if (!recipe || provenance.model === null || provenance.dataset === null) {
@@ -42,8 +60,38 @@ export async function loadReplayableRun(store: Store, runId: string): Promise<Re
       "cannot be replayed: it was uploaded, or recorded before data weights existed, so its " +
         "optimiser and batch shapes are not stored; record it again with POST /v1/training-runs",
       "run_not_replayable",
+      field,
     );
   }
+  return { recipe, model: provenance.model, dataset: provenance.dataset };
+}
+
+/** The model a replayable run was trained from; 409 run_model_deleted when it is gone. */
+export async function replayModel(
+  store: Store,
+  runId: string,
+  source: ReplaySource,
+  field = "run",
+): Promise<LoadedModel> {
+  return await loadModel(store, source.model).catch((e) => {
+    if (e instanceof NotFoundError) {
+      throw notReplayable(
+        runId,
+        `cannot be replayed: model ${source.model}, which it was trained from, was deleted`,
+        "run_model_deleted",
+        field,
+        { model: source.model },
+      );
+    }
+    throw e;
+  });
+}
+
+/** Loads everything a replay of `runId` needs; 404 for an unknown run, 409 when it cannot be replayed. */
+export async function loadReplayableRun(store: Store, runId: string): Promise<ReplayableRun> {
+  const runs = store.get(RUNS);
+  const provenance = replaySource(store, runId);
+  const recipe = provenance.recipe;
   if (recipe.optimizer.kind !== "adamw") {
     throw notReplayable(
       runId,
@@ -51,23 +99,14 @@ export async function loadReplayableRun(store: Store, runId: string): Promise<Re
       "optimizer_not_supported",
     );
   }
-  const model = await loadModel(store, provenance.model).catch((e) => {
-    if (e instanceof NotFoundError) {
-      throw notReplayable(
-        runId,
-        `cannot be replayed: model ${provenance.model}, which it was trained from, was deleted`,
-        "run_model_deleted",
-        { model: provenance.model },
-      );
-    }
-    throw e;
-  });
+  const model = await replayModel(store, runId, provenance);
   const examples = await loadDatasetExamples(store, provenance.dataset).catch((e) => {
     if (e instanceof NotFoundError) {
       throw notReplayable(
         runId,
         `cannot be replayed: dataset ${provenance.dataset}, which it was trained on, was deleted`,
         "run_dataset_deleted",
+        "run",
         { dataset: provenance.dataset },
       );
     }
@@ -84,6 +123,7 @@ export async function loadReplayableRun(store: Store, runId: string): Promise<Re
       runId,
       `cannot be replayed: dataset ${provenance.dataset} no longer has examples it used`,
       "run_dataset_changed",
+      "run",
       { missing: missing.slice(0, 20) },
     );
   }
@@ -122,5 +162,6 @@ export async function loadReplayableRun(store: Store, runId: string): Promise<Re
     initial: model.params,
     steps,
     probe,
+    tokens: new Map([...encoded].map(([id, e]) => [id, e.tokens.length])),
   };
 }

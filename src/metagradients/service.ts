@@ -15,8 +15,12 @@ import { scoreTensors } from "../influence/scores/result_file.ts";
 import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/scores/service.ts";
 import { INFLUENCE } from "../influence/store.ts";
 import { selectionExamples } from "../tracin/service.ts";
-import { computeMetagradients, type MetagradientProgress } from "./engine.ts";
-import { loadReplayableRun } from "./replay.ts";
+import { computeMetagradients, distinctRowIds, type MetagradientProgress } from "./engine.ts";
+import { loadReplayableRun, type ReplayableRun } from "./replay.ts";
+import type { GpuRuntime } from "../gpu/runtime.ts";
+import { headChunks } from "../gpt2/head_chunks.ts";
+import { maxSegmentElements, paramLayout } from "../gpt2/layout.ts";
+import { checkTangentSupported } from "../gpt2/tangent.ts";
 
 export const MetagradientRequestSchema = z.object({
   run: z.string().min(1).max(256).openapi({
@@ -37,6 +41,21 @@ export const MetagradientRequestSchema = z.object({
 export type MetagradientRequest = z.infer<typeof MetagradientRequestSchema>;
 
 const GPU_NEED = { what: "metagradients need a GPU", noDevice: "no GPU device is available" };
+
+/** Queries in one request: each is its own reverse pass through the whole run. */
+export const MAX_QUERIES = 64;
+
+/**
+ * 400 before anything is stored when the run's model and batches do not fit the tangent pass
+ * (one parameter buffer, one logits chunk on this device), instead of a failed job later.
+ */
+function checkFitsTangentPass(runtime: GpuRuntime, replay: ReplayableRun): void {
+  const maxElements = maxSegmentElements(runtime.device.limits);
+  const layout = paramLayout(replay.config, maxElements);
+  const rows = Math.max(replay.recipe.rows, replay.recipe.evalRows);
+  const chunks = headChunks(layout, rows * replay.recipe.contextLength, maxElements);
+  checkTangentSupported(layout, { chunks });
+}
 
 /** Work units of a job: the forward, then per query a replay (at most T) and T reverse steps. */
 function workOf(p: MetagradientProgress, T: number): { done: number; total: number } {
@@ -74,17 +93,17 @@ export async function startMetagradients(
       "nothing_to_score",
     );
   }
-  const T = replay.steps.length;
-  const trainIds: string[] = [];
-  const seen = new Set<string>();
-  for (const step of replay.steps) {
-    for (const id of step.rowIds) {
-      if (id !== null && !seen.has(id)) {
-        seen.add(id);
-        trainIds.push(id);
-      }
-    }
+  if (queries.length > MAX_QUERIES) {
+    throw new InvalidInputError(
+      `queries: ${queries.length} queries; each costs a reverse pass through the whole run ` +
+        `(about 3 recordings of it), so at most ${MAX_QUERIES} go in one request`,
+      { field: "queries", queries: queries.length, limit: MAX_QUERIES },
+      "too_many_queries",
+    );
   }
+  checkFitsTangentPass(runtime, replay);
+  const T = replay.steps.length;
+  const trainIds = distinctRowIds(replay.steps);
   const spec: ScoresSpec = {
     factors: null,
     method: "magic",
@@ -158,15 +177,7 @@ export async function startMetagradients(
         scoredTrain: trainIds.map((_, i) => i),
         trainCount: trainIds.length,
         candidates: null,
-        trainLengths: trainIds.map((id) => {
-          const step = replay.steps.find((s) => s.rowIds.includes(id))!;
-          const b = step.rowIds.indexOf(id);
-          let n = 0;
-          for (let t = 0; t < step.batch.T; t++) {
-            if ((step.batch.attentionMask?.[b * step.batch.T + t] ?? 1) === 1) n++;
-          }
-          return n;
-        }),
+        trainLengths: trainIds.map((id) => replay.tokens.get(id) ?? 0),
         keepModules: false,
       });
       const summary: ScoresSummary & { magic: Record<string, unknown> } = {

@@ -25,6 +25,13 @@ export interface RunStep {
   weights?: number[];
 }
 
+/** Every id of the steps' batches (weight 0 included), in first-seen order. */
+export function distinctIds(steps: readonly RunStep[]): string[] {
+  const ids = new Set<string>();
+  for (const step of steps) for (const id of step.batch) ids.add(id);
+  return [...ids];
+}
+
 /** The ids a step trained on: its batch without the entries of weight 0. */
 export function presentIds(step: RunStep): string[] {
   return step.weights ? step.batch.filter((_, k) => step.weights![k] !== 0) : step.batch;

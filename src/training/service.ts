@@ -5,13 +5,14 @@ import { z } from "@hono/zod-openapi";
 import { identifier } from "../http/schemas.ts";
 import type { DatasetExample } from "../datasets/example.ts";
 import { loadDatasetExamples } from "../datasets/load.ts";
-import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
+import { ConflictError, InvalidInputError } from "../errors.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import { type GpuHandle, requireRuntime } from "../gpu/handle.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import { loadModel } from "../models/load.ts";
 import { seededUniform, shuffled } from "../random.ts";
-import { listSome } from "../runs/run_input.ts";
+import { distinctIds, listSome } from "../runs/run_input.ts";
+import { replayModel, replaySource } from "../metagradients/replay.ts";
 import { RUNS } from "../runs/run_store.ts";
 import type { JobRecord, Store } from "../store/store.ts";
 import { planRecording, type RecordRunsOptions } from "./recorder.ts";
@@ -169,26 +170,11 @@ async function expandMask(
       );
     }
   }
-  const runs = store.get(RUNS);
-  if (!runs.get(mask.baseRun)) {
-    throw new NotFoundError(`run ${mask.baseRun}`, { field, id: mask.baseRun });
-  }
-  const provenance = runs.provenance(mask.baseRun)!;
-  const recipe = provenance.training;
-  if (!recipe || provenance.model === null || provenance.dataset === null) {
-    throw new ConflictError(
-      `run ${mask.baseRun} cannot be replayed: it was uploaded, or recorded before data weights ` +
-        "existed, so its optimiser and batch shapes are not stored",
-      { field, id: mask.baseRun },
-      "run_not_replayable",
-    );
-  }
-  const { run } = await runs.load(mask.baseRun);
-  const ids: string[] = [];
-  const seen = new Set<string>();
-  for (const step of run.steps) {
-    for (const id of step.batch) if (!seen.has(id)) seen.add(id) && ids.push(id);
-  }
+  const source = replaySource(store, mask.baseRun, field);
+  await replayModel(store, mask.baseRun, source, field);
+  const recipe = source.recipe;
+  const { run } = await store.get(RUNS).load(mask.baseRun);
+  const ids = distinctIds(run.steps);
   const drop = Math.round(mask.dropFraction * ids.length);
   if (drop < 1 || drop >= ids.length) {
     throw new InvalidInputError(
@@ -199,8 +185,8 @@ async function expandMask(
   }
   const full = {
     ...request,
-    model: provenance.model,
-    dataset: provenance.dataset,
+    model: source.model,
+    dataset: source.dataset,
     trainExamples: ids,
     testExamples: run.testExamples,
     batchSize: recipe.rows,

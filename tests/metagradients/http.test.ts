@@ -199,6 +199,14 @@ Deno.test(
         const error = (await refused.json()).error;
         assert.equal(error.code, "run_not_replayable");
         assert.match(error.message, /recorded before data weights/);
+        const many = await postJson(ctx.app, "/v1/influence/metagradients", {
+          run: first,
+          queries: {
+            examples: Array.from({ length: 65 }, (_, i) => ({ id: `q${i}`, text: "1 + 1 = 2" })),
+          },
+        });
+        assert.equal(many.status, 400);
+        assert.equal((await many.json()).error.code, "too_many_queries");
         const long = await postJson(ctx.app, "/v1/influence/metagradients", {
           run: first,
           queries: { examples: [{ id: "long", text: "x".repeat(200) }] },
@@ -234,6 +242,18 @@ Deno.test(
         });
         assert.equal(res.status, 409);
         assert.equal((await res.json()).error.code, "run_model_deleted");
+        // A mask request over that run says the same, naming the curriculum's base run.
+        const mask = await postJson(ctx.app, "/v1/training-runs", {
+          study: "magic",
+          curriculum: { kind: "mask", baseRun: masks[0], dropFraction: 0.2 },
+          runs: 1,
+        });
+        assert.equal(mask.status, 409);
+        const error = (await mask.json()).error;
+        assert.deepEqual([error.code, error.details.field], [
+          "run_model_deleted",
+          "curriculum.baseRun",
+        ]);
       });
     } finally {
       await ctx.close();
