@@ -5,7 +5,9 @@
 //   L̂_T^r(z) = L_T^base(z) + Σ_{i dropped in r} score(z, i)
 // (score = −∂φ_z/∂w_i for metagradients, so dropping a helpful example raises the loss). Each id
 // counts once, not once per occurrence: a metagradient already sums over the steps an example was
-// in, and a mask drops every occurrence of an id.
+// in, and a mask drops every occurrence of an id. The scores are on the scale of the query's loss
+// summed over its tokens while the recorded losses are per-token means: the prediction is right
+// up to a positive factor per test example, which Spearman's ρ (the LDS) does not see.
 import { InvalidInputError } from "../errors.ts";
 import type { RunStep } from "../runs/run_input.ts";
 import type { StoredRun } from "../runs/run_store.ts";
