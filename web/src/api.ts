@@ -115,6 +115,11 @@ export interface Run {
   testExamples: number;
   distinctTrainExamples: number;
   source: string;
+  /** The model and dataset a recorded run came from (null for uploads). */
+  model: string | null;
+  dataset: string | null;
+  /** Recorded here with what a replay needs (metagradients, mask runs). */
+  replayable: boolean;
   createdAt: string;
 }
 

@@ -13,24 +13,6 @@ interface Named {
   name: string | null;
 }
 
-interface TrainingJob {
-  input: { study?: string; dataset?: string; runNames?: string[] } | null;
-}
-
-/**
- * The dataset a run was recorded from, read from its recording job's input (the run's own
- * record does not name it); null when that job is no longer listed.
- */
-async function recordedDataset(run: Run): Promise<string | null> {
-  const { jobs } = await getJson<{ jobs: TrainingJob[] }>(
-    "/v1/jobs?kind=training-runs&limit=100",
-  );
-  const job = jobs.find((j) =>
-    j.input?.study === run.study && j.input.runNames?.includes(run.name)
-  );
-  return job?.input?.dataset ?? null;
-}
-
 export function magicForm(
   studies: Study[],
   datasets: Named[],
@@ -103,14 +85,14 @@ export function magicForm(
           el("option", { value: id, selected: i === 0 }, id)
         ),
       );
-      await pickDataset();
+      pickDataset();
     });
   }
 
-  async function pickDataset(): Promise<void> {
+  function pickDataset(): void {
     const run = runOf();
-    if (!run || run.source !== "training") return;
-    const recorded = await recordedDataset(run);
+    if (!run?.dataset) return;
+    const recorded = run.dataset;
     const match = datasets.find((d) => d.id === recorded || d.name === recorded);
     if (match) dataset.value = match.id;
   }
@@ -135,7 +117,7 @@ export function magicForm(
 
   study.addEventListener("change", () => void loadRuns());
   uploaded.addEventListener("change", () => void loadRuns());
-  runPicker.addEventListener("change", () => void guarded(jobArea, pickDataset));
+  runPicker.addEventListener("change", pickDataset);
   source.addEventListener("change", () => {
     testFields.hidden = source.value !== "tests";
     textFields.hidden = source.value !== "text";
