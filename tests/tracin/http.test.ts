@@ -78,7 +78,9 @@ Deno.test("tracin over HTTP: recorded run, scores, readers, refusals", gpuTest, 
     const trainIds = [...new Set(steps.flatMap((s) => s.batch))].sort();
 
     await t.step("a recorded run keeps the model and dataset it was recorded from", () => {
-      assert.deepEqual(store.get(RUNS).provenance(runId), { model, dataset: "builtin:skills" });
+      const provenance = store.get(RUNS).provenance(runId)!;
+      assert.deepEqual([provenance.model, provenance.dataset], [model, "builtin:skills"]);
+      assert.ok(provenance.training, "and what a replay needs");
     });
 
     const loaded = await loadModel(store, model);
@@ -326,7 +328,11 @@ Deno.test("tracin over HTTP: recorded run, scores, readers, refusals", gpuTest, 
         "json",
         [{ step: 1, tensor: tensor.id }],
       );
-      assert.deepEqual(store.get(RUNS).provenance(uploaded.id), { model: null, dataset: null });
+      assert.deepEqual(store.get(RUNS).provenance(uploaded.id), {
+        model: null,
+        dataset: null,
+        training: null,
+      });
       const afterUpload = files();
       await refuse({ run: uploaded.id, queries }, 400, /give `train`/, "train");
       await refuse(
