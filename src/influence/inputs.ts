@@ -3,7 +3,7 @@
 // context, every failure naming the example and the field.
 import type { DatasetExample } from "../datasets/example.ts";
 import { loadDatasetExamples } from "../datasets/load.ts";
-import { InvalidInputError } from "../errors.ts";
+import { DomainError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { tokenizeExample } from "../text/example_tokens.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { Sequence } from "./sequences.ts";
@@ -64,4 +64,61 @@ export function encodeSequences(
     }
     return { id: example.id, tokens, lossMask };
   });
+}
+
+/** A selection's examples; its errors name the request's field (`train.ids`, `queries.dataset`). */
+export async function selectionExamples(
+  store: Parameters<typeof loadDatasetExamples>[0],
+  selection: { dataset: string; ids?: readonly string[] },
+  field: "train" | "queries",
+): Promise<DatasetExample[]> {
+  try {
+    return await datasetExamples(store, selection);
+  } catch (e) {
+    const details = e instanceof DomainError ? e.details as Record<string, unknown> | null : null;
+    const inner = details?.field;
+    if (inner !== "ids" && inner !== "dataset") throw e;
+    const named = { ...details, field: `${field}.${inner}` };
+    if (e instanceof InvalidInputError) {
+      throw new InvalidInputError(`${field}: ${e.message}`, named, e.code);
+    }
+    if (e instanceof NotFoundError) {
+      throw new NotFoundError(`${field}: dataset ${selection.dataset}`, named);
+    }
+    throw e;
+  }
+}
+
+/** Queries as a request gives them: dataset examples (maybe some ids) or examples inline. */
+export type QuerySelection =
+  | { dataset: string; ids?: readonly string[] }
+  | { examples: readonly InlineExample[] };
+
+/**
+ * The queries of a request, encoded, each with a token to measure (its loss is summed over its
+ * labelled tokens), and where they came from; 4xx naming `queries…` otherwise.
+ */
+export async function measuredQueries(
+  store: Parameters<typeof loadDatasetExamples>[0],
+  selection: QuerySelection,
+  tokenizer: TextTokenizer,
+  contextLength: number,
+): Promise<{ queries: Sequence[]; source: { dataset: string | null; ids: string[] } }> {
+  const examples = "dataset" in selection
+    ? await selectionExamples(store, selection, "queries")
+    : inlineExamples(selection.examples, "queries.examples");
+  const source = {
+    dataset: "dataset" in selection ? selection.dataset : null,
+    ids: examples.map((e) => e.id),
+  };
+  const queries = encodeSequences(tokenizer, examples, contextLength, "queries");
+  const empty = queries.findIndex((q) => !q.lossMask.slice(1).includes(1));
+  if (empty >= 0) {
+    throw new InvalidInputError(
+      `query "${queries[empty].id}" has no token to measure (a text needs at least two tokens)`,
+      { field: "queries", index: empty, id: queries[empty].id },
+      "nothing_to_score",
+    );
+  }
+  return { queries, source };
 }

@@ -4,17 +4,15 @@
 // and stores the scores −τ as an influence score set (method "magic"), which the score-set
 // readers (GET /v1/influence/scores/:id, /matrix, /top) serve like any other.
 import { z } from "@hono/zod-openapi";
-import type { DatasetExample } from "../datasets/example.ts";
 import { InvalidInputError } from "../errors.ts";
 import { requireRuntime } from "../gpu/handle.ts";
 import type { InfluenceDeps } from "../influence/factors/service.ts";
-import { encodeSequences, inlineExamples } from "../influence/inputs.ts";
+import { measuredQueries } from "../influence/inputs.ts";
 import { rate, storeInfluenceResult, submitInfluenceJob } from "../influence/jobs.ts";
 import { ScoresRequestSchema } from "../influence/schemas.ts";
 import { scoreTensors } from "../influence/scores/result_file.ts";
 import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/scores/service.ts";
 import { INFLUENCE } from "../influence/store.ts";
-import { selectionExamples } from "../tracin/service.ts";
 import { computeMetagradients, distinctRowIds, type MetagradientProgress } from "./engine.ts";
 import { loadReplayableRun, type ReplayableRun } from "./replay.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
@@ -75,24 +73,12 @@ export async function startMetagradients(
   const runtime = requireRuntime(deps.gpu, GPU_NEED);
   const replay = await loadReplayableRun(deps.store, request.run);
   const { config, tokenizer } = replay;
-  let queryExamples: DatasetExample[];
-  let querySource: ScoresSpec["queries"];
-  if ("dataset" in request.queries) {
-    queryExamples = await selectionExamples(deps.store, request.queries, "queries");
-    querySource = { dataset: request.queries.dataset, ids: queryExamples.map((e) => e.id) };
-  } else {
-    queryExamples = inlineExamples(request.queries.examples, "queries.examples");
-    querySource = { dataset: null, ids: queryExamples.map((e) => e.id) };
-  }
-  const queries = encodeSequences(tokenizer, queryExamples, config.n_positions, "queries");
-  const empty = queries.findIndex((q) => !q.lossMask.slice(1).includes(1));
-  if (empty >= 0) {
-    throw new InvalidInputError(
-      `query "${queries[empty].id}" has no token to measure (a text needs at least two tokens)`,
-      { field: "queries", index: empty, id: queries[empty].id },
-      "nothing_to_score",
-    );
-  }
+  const { queries, source: querySource } = await measuredQueries(
+    deps.store,
+    request.queries,
+    tokenizer,
+    config.n_positions,
+  );
   if (queries.length > MAX_QUERIES) {
     throw new InvalidInputError(
       `queries: ${queries.length} queries; each costs a reverse pass through the whole run ` +

@@ -8,12 +8,11 @@
 //
 // η_c, the weight of checkpoint c, is the learning rate of the step the checkpoint was taken
 // after (the run's recorded step `lr`; the weights after step c were produced with it).
-import type { DatasetExample } from "../datasets/example.ts";
-import { ConflictError, DomainError, InvalidInputError, NotFoundError } from "../errors.ts";
+import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { requireRuntime } from "../gpu/handle.ts";
 import { loadParams } from "../gpt2/params.ts";
 import type { InfluenceDeps } from "../influence/factors/service.ts";
-import { datasetExamples, encodeSequences, inlineExamples } from "../influence/inputs.ts";
+import { encodeSequences, measuredQueries, selectionExamples } from "../influence/inputs.ts";
 import { rate, storeInfluenceResult, submitInfluenceJob } from "../influence/jobs.ts";
 import { scoreTensors } from "../influence/scores/result_file.ts";
 import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/scores/service.ts";
@@ -25,29 +24,6 @@ import { computeTracin, type TracinCheckpoint, trainingPasses } from "./engine.t
 import type { TracinRequest } from "./schemas.ts";
 
 const GPU_NEED = { what: "TracIn needs a GPU", noDevice: "no GPU device is available" };
-
-/** A selection's examples; its errors name the request's field (`train.ids`, `queries.dataset`). */
-export async function selectionExamples(
-  store: InfluenceDeps["store"],
-  selection: { dataset: string; ids?: readonly string[] },
-  field: "train" | "queries",
-): Promise<DatasetExample[]> {
-  try {
-    return await datasetExamples(store, selection);
-  } catch (e) {
-    const details = e instanceof DomainError ? e.details as Record<string, unknown> | null : null;
-    const inner = details?.field;
-    if (inner !== "ids" && inner !== "dataset") throw e;
-    const named = { ...details, field: `${field}.${inner}` };
-    if (e instanceof InvalidInputError) {
-      throw new InvalidInputError(`${field}: ${e.message}`, named, e.code);
-    }
-    if (e instanceof NotFoundError) {
-      throw new NotFoundError(`${field}: dataset ${selection.dataset}`, named);
-    }
-    throw e;
-  }
-}
 
 export async function startTracin(
   deps: InfluenceDeps,
@@ -119,24 +95,12 @@ export async function startTracin(
 
   const trainExamples = await selectionExamples(deps.store, trainSelection, "train");
   const train = encodeSequences(tokenizer, trainExamples, config.n_positions, "train");
-  let queryExamples: DatasetExample[];
-  let querySource: ScoresSpec["queries"];
-  if ("dataset" in request.queries) {
-    queryExamples = await selectionExamples(deps.store, request.queries, "queries");
-    querySource = { dataset: request.queries.dataset, ids: queryExamples.map((e) => e.id) };
-  } else {
-    queryExamples = inlineExamples(request.queries.examples, "queries.examples");
-    querySource = { dataset: null, ids: queryExamples.map((e) => e.id) };
-  }
-  const queries = encodeSequences(tokenizer, queryExamples, config.n_positions, "queries");
-  const empty = queries.findIndex((q) => !q.lossMask.slice(1).includes(1));
-  if (empty >= 0) {
-    throw new InvalidInputError(
-      `query "${queries[empty].id}" has no token to measure (a text needs at least two tokens)`,
-      { field: "queries", index: empty, id: queries[empty].id },
-      "nothing_to_score",
-    );
-  }
+  const { queries, source: querySource } = await measuredQueries(
+    deps.store,
+    request.queries,
+    tokenizer,
+    config.n_positions,
+  );
 
   const spec: ScoresSpec = {
     factors: null,

@@ -115,18 +115,19 @@ type FullRequest = TrainingRunsRequest & {
 const isMask = (c: TrainingRunsRequest["curriculum"]): c is MaskRequest =>
   typeof c === "object" && "kind" in c;
 
+/** The fields a mask request takes from its base run, and every other request must give. */
+const FROM_BASE_RUN = [
+  "model",
+  "dataset",
+  "trainExamples",
+  "testExamples",
+  "batchSize",
+  "optimizer",
+] as const;
+
 /** The request's own fields, each required unless the curriculum is a mask. */
 function requireFull(request: TrainingRunsRequest): FullRequest {
-  for (
-    const field of [
-      "model",
-      "dataset",
-      "trainExamples",
-      "testExamples",
-      "batchSize",
-      "optimizer",
-    ] as const
-  ) {
+  for (const field of FROM_BASE_RUN) {
     if (request[field] === undefined) {
       throw new InvalidInputError(`\`${field}\` is required`, { field });
     }
@@ -150,19 +151,7 @@ async function expandMask(
   mask: MaskRequest,
 ): Promise<MaskPlan> {
   const field = "curriculum.baseRun";
-  for (
-    const own of [
-      "model",
-      "dataset",
-      "trainExamples",
-      "testExamples",
-      "batchSize",
-      "optimizer",
-      "steps",
-      "epochs",
-      "subsampleFraction",
-    ] as const
-  ) {
+  for (const own of [...FROM_BASE_RUN, "steps", "epochs", "subsampleFraction"] as const) {
     if (request[own] !== undefined) {
       throw new InvalidInputError(
         `\`${own}\` comes from the base run with curriculum mask: leave it out`,
