@@ -5,7 +5,8 @@ import { loadDatasetExamples } from "../datasets/load.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import type { Gpt2Config } from "../gpt2/config.ts";
 import type { ParamSet } from "../gpt2/params.ts";
-import { type LoadedModel, loadModel } from "../models/load.ts";
+import { loadModel } from "../models/load.ts";
+import { MODELS } from "../models/model_store.ts";
 import { RUNS } from "../runs/run_store.ts";
 import type { StoredRun } from "../runs/run_store.ts";
 import type { Store } from "../store/store.ts";
@@ -66,25 +67,21 @@ export function replaySource(store: Store, runId: string, field = "run"): Replay
   return { recipe, model: provenance.model, dataset: provenance.dataset };
 }
 
-/** The model a replayable run was trained from; 409 run_model_deleted when it is gone. */
-export async function replayModel(
+/** 409 run_model_deleted when the model a replayable run was trained from is gone. */
+export function requireReplayModel(
   store: Store,
   runId: string,
   source: ReplaySource,
   field = "run",
-): Promise<LoadedModel> {
-  return await loadModel(store, source.model).catch((e) => {
-    if (e instanceof NotFoundError) {
-      throw notReplayable(
-        runId,
-        `cannot be replayed: model ${source.model}, which it was trained from, was deleted`,
-        "run_model_deleted",
-        field,
-        { model: source.model },
-      );
-    }
-    throw e;
-  });
+): void {
+  if (store.get(MODELS).get(source.model)) return;
+  throw notReplayable(
+    runId,
+    `cannot be replayed: model ${source.model}, which it was trained from, was deleted`,
+    "run_model_deleted",
+    field,
+    { model: source.model },
+  );
 }
 
 /** Loads everything a replay of `runId` needs; 404 for an unknown run, 409 when it cannot be replayed. */
@@ -99,7 +96,8 @@ export async function loadReplayableRun(store: Store, runId: string): Promise<Re
       "optimizer_not_supported",
     );
   }
-  const model = await replayModel(store, runId, provenance);
+  requireReplayModel(store, runId, provenance);
+  const model = await loadModel(store, provenance.model);
   const examples = await loadDatasetExamples(store, provenance.dataset).catch((e) => {
     if (e instanceof NotFoundError) {
       throw notReplayable(

@@ -12,7 +12,7 @@ import type { JobManager } from "../jobs/manager.ts";
 import { loadModel } from "../models/load.ts";
 import { seededUniform, shuffled } from "../random.ts";
 import { distinctIds, listSome } from "../runs/run_input.ts";
-import { replayModel, replaySource } from "../metagradients/replay.ts";
+import { replaySource, requireReplayModel } from "../metagradients/replay.ts";
 import { RUNS } from "../runs/run_store.ts";
 import type { JobRecord, Store } from "../store/store.ts";
 import { planRecording, type RecordRunsOptions } from "./recorder.ts";
@@ -160,7 +160,7 @@ async function expandMask(
     }
   }
   const source = replaySource(store, mask.baseRun, field);
-  await replayModel(store, mask.baseRun, source, field);
+  requireReplayModel(store, mask.baseRun, source, field);
   const recipe = source.recipe;
   const { run } = await store.get(RUNS).load(mask.baseRun);
   const ids = distinctIds(run.steps);
