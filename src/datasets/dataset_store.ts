@@ -1,6 +1,6 @@
 // Uploaded datasets in SQLite: one row per dataset, one per example (in upload order), written in
 // one transaction so a failed upload leaves nothing behind.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../store/sql/database.ts";
 import { ConflictError, InvalidInputError } from "../errors.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";
@@ -94,14 +94,14 @@ function toExample(row: ExampleRow): DatasetExample {
 }
 
 export interface DatasetStoreDeps {
-  db: DatabaseSync;
+  db: SqlDatabase;
   transaction<T>(fn: () => T): T;
 }
 
 export class DatasetStore {
   constructor(private readonly deps: DatasetStoreDeps) {}
 
-  private get db(): DatabaseSync {
+  private get db(): SqlDatabase {
     return this.deps.db;
   }
 

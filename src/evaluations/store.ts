@@ -1,7 +1,7 @@
 // Kept evaluations (LDS) in SQLite. A record is created "running" with its job when the request
 // has been checked; the job writes its result into it and marks it ready in one statement. One
 // deleted meanwhile (DELETE /v1/evaluations/:id, or with its study) is not brought back.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../store/sql/database.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";
 
@@ -81,7 +81,7 @@ function toRecord<M, Q, R>(row: Row): EvaluationRecord<M, Q, R> {
 }
 
 export class EvaluationStore {
-  constructor(private readonly db: DatabaseSync) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   create<M, Q>(
     record: { kind: EvaluationKind; study: string; method: M; request: Q },

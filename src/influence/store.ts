@@ -2,7 +2,7 @@
 // writes its tensors as one checksummed safetensors file (temp name, fsync, rename: see
 // store/tensor_files.ts), then marks the record ready in one statement. A record that was
 // deleted or cancelled meanwhile is not resurrected: the job's file is then removed.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../store/sql/database.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule, type TensorStore } from "../store/store.ts";
 
@@ -92,14 +92,14 @@ function toRecord<S, R>(kind: InfluenceKind, row: Row): InfluenceRecord<S, R> {
 }
 
 export interface InfluenceStoreDeps {
-  db: DatabaseSync;
+  db: SqlDatabase;
   tensors: TensorStore;
 }
 
 export class InfluenceStore {
   constructor(private readonly deps: InfluenceStoreDeps) {}
 
-  private get db(): DatabaseSync {
+  private get db(): SqlDatabase {
     return this.deps.db;
   }
 

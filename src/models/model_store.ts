@@ -1,6 +1,6 @@
 // Models in SQLite: config, tokenizer (kind, and tokenizer.json text for Hugging Face ones) and
 // the id of the checksummed safetensors file holding the weights under HF names.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../store/sql/database.ts";
 import type { Gpt2Config } from "../gpt2/config.ts";
 import { parameterCount } from "../gpt2/config.ts";
 import { type ParamSet, saveParams } from "../gpt2/params.ts";
@@ -99,14 +99,14 @@ export interface NewModel {
 }
 
 export interface ModelStoreDeps {
-  db: DatabaseSync;
+  db: SqlDatabase;
   tensors: TensorStore;
 }
 
 export class ModelStore {
   constructor(private readonly deps: ModelStoreDeps) {}
 
-  private get db(): DatabaseSync {
+  private get db(): SqlDatabase {
     return this.deps.db;
   }
 

@@ -2,7 +2,7 @@
 // the [n, dim] matrix as one checksummed safetensors file (store/tensor_files.ts), then marks the
 // record ready in one statement. A record deleted or stopped meanwhile is not resurrected: the
 // job's file is then removed.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../store/sql/database.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule, type TensorStore } from "../store/store.ts";
 
@@ -74,9 +74,9 @@ function toRecord<S, R>(row: Row): GradientsRecord<S, R> {
 }
 
 export class GradientsStore {
-  constructor(private readonly deps: { db: DatabaseSync; tensors: TensorStore }) {}
+  constructor(private readonly deps: { db: SqlDatabase; tensors: TensorStore }) {}
 
-  private get db(): DatabaseSync {
+  private get db(): SqlDatabase {
     return this.deps.db;
   }
 

@@ -3,7 +3,7 @@
 // A study's test examples are fixed by its first run. A later run must list the same set (in any
 // order: its loss columns are reordered to the study's order), otherwise it is a 409.
 
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../store/sql/database.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import type { Migration } from "../store/migrations.ts";
 import { defineStoreModule } from "../store/store.ts";
@@ -162,7 +162,7 @@ function toRecord(row: RunRow): RunRecord {
 }
 
 export interface RunStoreDeps {
-  db: DatabaseSync;
+  db: SqlDatabase;
   tensors: TensorStore;
   transaction<T>(fn: () => T): T;
 }
@@ -212,7 +212,7 @@ export class RunStore {
 
   constructor(private readonly deps: RunStoreDeps) {}
 
-  private get db(): DatabaseSync {
+  private get db(): SqlDatabase {
     return this.deps.db;
   }
 

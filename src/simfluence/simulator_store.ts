@@ -1,7 +1,7 @@
 // Simulators in SQLite; fitted parameters (A, B, typical and initial losses) are one checksummed
 // safetensors file per simulator, written only once a fit has succeeded.
 
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../store/sql/database.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import type { SimulatorKind, SimulatorParams } from "./math/types.ts";
 import type { Migration } from "../store/migrations.ts";
@@ -162,7 +162,7 @@ function toRecord(row: SimulatorRow): SimulatorRecord {
 }
 
 export interface SimulatorStoreDeps {
-  db: DatabaseSync;
+  db: SqlDatabase;
   tensors: TensorStore;
 }
 
@@ -180,7 +180,7 @@ export class SimulatorStore {
 
   constructor(private readonly deps: SimulatorStoreDeps) {}
 
-  private get db(): DatabaseSync {
+  private get db(): SqlDatabase {
     return this.deps.db;
   }
 

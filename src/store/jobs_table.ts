@@ -1,6 +1,6 @@
 // Job rows in SQLite. JSON columns hold input, progress and result; times are epoch milliseconds
 // in the table and ISO strings in records.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "./sql/database.ts";
 import type { JobListQuery, JobPatch, JobRecord, JobStatus, JobStore } from "./store.ts";
 
 interface JobRow {
@@ -49,7 +49,7 @@ const COLUMNS: Record<keyof JobPatch, { column: string; encode: (v: never) => un
 };
 
 export class SqliteJobStore implements JobStore {
-  constructor(private readonly db: DatabaseSync) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   create(job: { id: string; kind: string; input: unknown }): JobRecord {
     const now = Date.now();

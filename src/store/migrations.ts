@@ -1,11 +1,11 @@
 // Schema migrations, versioned per module: each module's list is applied in order, once each,
 // every migration in its own transaction, with (module, version) recorded in schema_versions.
 // Append new migrations to a module's list; never edit old ones.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "./sql/database.ts";
 
 export interface Migration {
   name: string;
-  up(db: DatabaseSync): void;
+  up(db: SqlDatabase): void;
 }
 
 export class MigrationError extends Error {
@@ -56,13 +56,13 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-function ensureVersionTable(db: DatabaseSync): void {
+function ensureVersionTable(db: SqlDatabase): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_versions (
     module TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL,
     PRIMARY KEY (module, version))`);
 }
 
-export function schemaVersion(db: DatabaseSync, module: string): number {
+export function schemaVersion(db: SqlDatabase, module: string): number {
   ensureVersionTable(db);
   const row = db.prepare("SELECT MAX(version) AS v FROM schema_versions WHERE module = ?").get(
     module,
@@ -76,7 +76,7 @@ export function schemaVersion(db: DatabaseSync, module: string): number {
  * name is credited to the module that declares it, and the old table is dropped.
  */
 export function adoptGlobalVersions(
-  db: DatabaseSync,
+  db: SqlDatabase,
   modules: readonly { name: string; migrations: readonly Migration[] }[],
 ): void {
   const legacy = db.prepare(
@@ -117,7 +117,7 @@ export function adoptGlobalVersions(
 
 /** Brings one module's schema up to date; returns the number of migrations applied. */
 export function migrate(
-  db: DatabaseSync,
+  db: SqlDatabase,
   module: string,
   migrations: readonly Migration[],
 ): number {

@@ -2,7 +2,7 @@
 // every registered module's migrations at open, and recovery of work that a dead process left
 // unfinished (jobs here, each module's own through its `recover` hook).
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { SqliteDatabase } from "./sql/sqlite_database.ts";
 import { adoptGlobalVersions, CORE_MIGRATIONS, CORE_MODULE, migrate } from "./migrations.ts";
 import { SqliteJobStore } from "./jobs_table.ts";
 import { FileTensorStore } from "./tensor_files.ts";
@@ -29,7 +29,7 @@ export class SqliteStore implements Store {
   private closed = false;
 
   private constructor(
-    readonly db: DatabaseSync,
+    readonly db: SqliteDatabase,
     readonly dataDir: string,
     modules: readonly StoreModule<unknown>[],
   ) {
@@ -60,7 +60,7 @@ export class SqliteStore implements Store {
       names.add(m.name);
     }
     Deno.mkdirSync(options.dataDir, { recursive: true });
-    const db = new DatabaseSync(join(options.dataDir, "simfluence.db"));
+    const db = new SqliteDatabase(join(options.dataDir, "simfluence.db"));
     try {
       db.exec("PRAGMA journal_mode = WAL");
       // NORMAL is safe with WAL (no corruption); at worst the last commits before power loss are lost.

@@ -1,7 +1,7 @@
 // What the rest of the service needs from persistence. The SQLite implementation is in sqlite.ts;
 // the interfaces keep routes and the job manager independent of it (e.g. for a Postgres port).
 import type { Safetensors, TensorInput } from "./safetensors.ts";
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "./sql/database.ts";
 import type { Migration } from "./migrations.ts";
 import { DomainError } from "../errors.ts";
 
@@ -120,7 +120,7 @@ export class DataCorruptError extends DomainError {
 
 /** What a module's store is built from. */
 export interface StoreContext {
-  db: DatabaseSync;
+  db: SqlDatabase;
   tensors: TensorStore;
   dataDir: string;
   /** Runs `fn` atomically; nested calls become savepoints. `fn` must be synchronous. */

@@ -2,7 +2,7 @@
 // SHA-256 so that a file damaged on disk is reported instead of silently feeding bad numbers.
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "./sql/database.ts";
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -36,7 +36,7 @@ async function writeFully(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 export class FileTensorStore implements TensorStore {
   readonly dir: string;
 
-  constructor(private readonly db: DatabaseSync, dataDir: string) {
+  constructor(private readonly db: SqlDatabase, dataDir: string) {
     this.dir = join(dataDir, "tensors");
     Deno.mkdirSync(this.dir, { recursive: true });
     // Partial files are what a crash between write and rename leaves behind.

@@ -8,7 +8,7 @@
 // ending in `_tensor`, in any table, holds ids of `tensor_files` rows. A module that stores a
 // tensor id elsewhere must follow it, or its files are reclaimed here.
 import { join } from "node:path";
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "./sql/database.ts";
 
 export interface Reclaimed {
   /** `tensor_files` rows (and their files) no table referred to. */
@@ -20,7 +20,7 @@ export interface Reclaimed {
 const OWNER_COLUMN = /^(tensor|.+_tensor)$/;
 
 /** Every (table, column) that holds tensor ids, by the naming convention above. */
-export function tensorOwnerColumns(db: DatabaseSync): { table: string; column: string }[] {
+export function tensorOwnerColumns(db: SqlDatabase): { table: string; column: string }[] {
   const tables = db.prepare(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
   ).all() as { name: string }[];
@@ -43,7 +43,7 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
  * Deletes unowned rows in one transaction, then their files, then stray files. Rows go first:
  * killed halfway, the next start finds at worst stray files, which it removes too.
  */
-export function reclaimUnownedTensors(db: DatabaseSync, tensorDir: string): Reclaimed {
+export function reclaimUnownedTensors(db: SqlDatabase, tensorDir: string): Reclaimed {
   const owned = tensorOwnerColumns(db).map(({ table, column }) =>
     `SELECT ${quote(column)} FROM ${quote(table)} WHERE ${quote(column)} IS NOT NULL`
   );

@@ -1,10 +1,10 @@
 // Making a name column unique in a table that may already hold duplicates: the oldest row keeps
 // the name, later ones become `<name>-2`, `<name>-3`, … (skipping names already taken), then a
 // unique index keeps it so. Used by migrations of modules whose resources are addressed by name.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "./sql/database.ts";
 
 export function adoptUniqueNames(
-  db: DatabaseSync,
+  db: SqlDatabase,
   table: string,
   options: { index: string; orderBy: string },
 ): void {

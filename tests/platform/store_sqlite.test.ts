@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { SqliteDatabase } from "../../src/store/sql/sqlite_database.ts";
 import {
   CORE_MIGRATIONS,
   migrate,
@@ -47,7 +47,7 @@ Deno.test("store: opening", async (t) => {
       withDir((dir) => {
         const log: string[] = [];
         const file = join(dir, "m.db");
-        const open = () => new DatabaseSync(file);
+        const open = () => new SqliteDatabase(file);
         let db = open();
         assert.equal(migrate(db, "test", counting(log).slice(0, 1)), 1);
         db.close();
@@ -76,7 +76,7 @@ Deno.test("store: opening", async (t) => {
             },
           },
         ];
-        const db = new DatabaseSync(join(dir, "m.db"));
+        const db = new SqliteDatabase(join(dir, "m.db"));
         assert.throws(() => migrate(db, "test", broken), (e: unknown) => {
           assert.ok(e instanceof MigrationError);
           assert.match(e.message, /migration 3 \(half-done\) failed: boom/);
@@ -241,7 +241,7 @@ Deno.test("store: a database from before per-module versions is adopted", () =>
       ),
       ...RUNS.migrations.slice(1),
     ];
-    const db = new DatabaseSync(join(dir, "simfluence.db"));
+    const db = new SqliteDatabase(join(dir, "simfluence.db"));
     db.exec(
       "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at INTEGER)",
     );

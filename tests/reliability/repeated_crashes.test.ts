@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { SqliteDatabase } from "../../src/store/sql/sqlite_database.ts";
 import { tensorOwnerColumns } from "../../src/store/tensor_gc.ts";
 import { filesUnder, ServiceProcess } from "../helpers/service_process.ts";
 
@@ -61,7 +62,7 @@ function checkFiles(dataDir: string): void {
       file: string;
     }[];
     const owned = new Set<string>();
-    for (const { table, column } of tensorOwnerColumns(db)) {
+    for (const { table, column } of tensorOwnerColumns(new SqliteDatabase(db))) {
       for (const row of db.prepare(`SELECT "${column}" AS t FROM "${table}"`).all()) {
         owned.add((row as { t: string }).t);
       }
