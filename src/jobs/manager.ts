@@ -41,6 +41,32 @@ export class NotResumableError extends ConflictError {
 
 export type JobHandler<I = unknown, R = unknown> = (ctx: JobContext<I>) => Promise<R>;
 
+/** What `build` may use besides the record: this node's logger and the attempt's signal. */
+export interface JobBuildHelpers {
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A kind of job any node can run from its stored record alone: `build` makes the handler from the
+ * record (its `input`, and in `result` what an earlier attempt of the same job kept) with this
+ * node's own dependencies, so a job started on one node can run, or run again, on another.
+ */
+export interface JobKind<I = unknown> {
+  build: (record: JobRecord & { input: I }, helpers: JobBuildHelpers) => Promise<JobHandler<I>>;
+  /** "gpu": runs only where a WebGPU adapter is; "cpu": anywhere. */
+  needs: "gpu" | "cpu";
+  /** Runs only on the node that took the request (it concerns that node itself). */
+  local?: true;
+}
+
+/** What the registry says of a kind (for the queue layer: where a job may run). */
+export interface JobKindInfo {
+  kind: string;
+  needs: "gpu" | "cpu";
+  local: boolean;
+}
+
 export type JobEvent =
   | { type: "progress"; progress: JobProgress }
   | { type: "done" | "failed" | "cancelled"; job: JobRecord };
@@ -71,7 +97,8 @@ export interface JobManagerOptions {
 
 interface ActiveJob {
   record: JobRecord;
-  handler: JobHandler<unknown, unknown>;
+  /** Makes the handler when the job starts (from its kind, or the closure given to submit). */
+  build: (record: JobRecord, helpers: JobBuildHelpers) => Promise<JobHandler<unknown, unknown>>;
   controller: AbortController;
   listeners: Set<JobListener>;
   clock: ProgressClock;
@@ -91,6 +118,7 @@ export class JobManager {
   private readonly active = new Map<string, ActiveJob>();
   private readonly queue: string[] = [];
   private readonly resumers = new Map<string, JobResumer>();
+  private readonly kinds = new Map<string, JobKind<unknown>>();
   private running = 0;
   private accepting = true;
 
@@ -101,15 +129,87 @@ export class JobManager {
     this.persistIntervalMs = options.persistIntervalMs ?? 250;
   }
 
-  /** Records the job as queued and returns at once; the handler runs in the background. */
-  submit<I, R>(kind: string, input: I, handler: JobHandler<I, R>): JobRecord {
+  /**
+   * Declares how jobs of `kind` are built from their stored record; one definition per kind (a
+   * later one replaces it, as a new app on the same manager does).
+   */
+  define<I>(kind: string, spec: JobKind<I>): void {
+    this.kinds.set(kind, spec as JobKind<unknown>);
+  }
+
+  /** The kind's needs, or null when it is not defined on this node. */
+  kindInfo(kind: string): JobKindInfo | null {
+    const spec = this.kinds.get(kind);
+    return spec ? { kind, needs: spec.needs, local: spec.local === true } : null;
+  }
+
+  /** Every kind defined on this node. */
+  definedKinds(): JobKindInfo[] {
+    return [...this.kinds.keys()].sort().map((kind) => this.kindInfo(kind)!);
+  }
+
+  /**
+   * Records the job as queued and returns at once; it runs in the background through its kind's
+   * `build` (the same path as runStored). A handler is accepted only for a kind that is not
+   * defined: such a job can run only in this process.
+   */
+  submit<I>(kind: string, input: I): JobRecord;
+  submit<I, R>(kind: string, input: I, handler: JobHandler<I, R>): JobRecord;
+  submit<I, R>(kind: string, input: I, handler?: JobHandler<I, R>): JobRecord {
     if (!this.accepting) throw new ShuttingDownError();
+    const build = this.builderOf(kind, handler as JobHandler<unknown, unknown> | undefined);
     const record = this.store.create({ id: crypto.randomUUID(), kind, input });
+    this.enqueue(record, build);
+    return { ...record };
+  }
+
+  /**
+   * Runs a stored queued or running job (e.g. one a queue hands this node, or one whose node died)
+   * through its kind's `build` on this node, exactly as a submitted job runs. Resolves with the
+   * job's final record. `signal` (the queue's) cancels it as DELETE /v1/jobs/:id would.
+   */
+  runStored(record: JobRecord, signal?: AbortSignal): Promise<JobRecord> {
+    if (!this.accepting) throw new ShuttingDownError();
+    if (record.status !== "queued" && record.status !== "running") {
+      throw new JobFinishedError(record);
+    }
+    if (this.active.has(record.id)) {
+      throw new ConflictError(`job ${record.id} already runs on this node`, { job: record.id });
+    }
+    if (!this.kinds.has(record.kind)) {
+      throw new NotFoundError(`job kind ${record.kind} (not defined on this node)`, {
+        job: record.id,
+        kind: record.kind,
+      });
+    }
+    const live = this.enqueue(
+      { ...record, status: "queued" },
+      this.builderOf(record.kind, undefined),
+    );
+    if (signal) {
+      const stop = () => this.active.has(record.id) && this.cancel(record.id);
+      if (signal.aborted) stop();
+      else signal.addEventListener("abort", stop, { once: true });
+    }
+    return live.settled.then(() => this.get(record.id) ?? { ...live.record });
+  }
+
+  private builderOf(kind: string, handler: JobHandler<unknown, unknown> | undefined) {
+    const spec = this.kinds.get(kind);
+    if (spec && handler) {
+      throw new TypeError(`job kind ${kind} is defined: submit(kind, input) builds its handler`);
+    }
+    if (spec) return spec.build;
+    if (!handler) throw new TypeError(`job kind ${kind} is not defined and no handler was given`);
+    return () => Promise.resolve(handler);
+  }
+
+  private enqueue(record: JobRecord, build: ActiveJob["build"]): ActiveJob {
     let resolveSettled!: () => void;
     const settled = new Promise<void>((resolve) => (resolveSettled = resolve));
-    this.active.set(record.id, {
+    const live: ActiveJob = {
       record,
-      handler: handler as JobHandler<unknown, unknown>,
+      build,
       controller: new AbortController(),
       listeners: new Set(),
       clock: { startedMs: 0, phaseStartedMs: 0 },
@@ -117,12 +217,13 @@ export class JobManager {
       persistTimer: null,
       settled,
       resolveSettled,
-    });
+    };
+    this.active.set(record.id, live);
     this.queue.push(record.id);
-    this.logger.info("job queued", { jobId: record.id, kind });
+    this.logger.info("job queued", { jobId: record.id, kind: record.kind });
     // Start on a later tick so submit never runs handler code inside the request.
     queueMicrotask(() => this.pump());
-    return { ...record };
+    return live;
   }
 
   /** How jobs of `kind` are resumed (POST /v1/jobs/:id/resume); one resumer per kind. */
@@ -277,8 +378,12 @@ export class JobManager {
         this.persist(live, { result: partial });
       },
     };
-    // Promise.resolve().then: a handler that throws synchronously still settles as a failure.
-    Promise.resolve().then(() => live.handler(ctx)).then(
+    const helpers: JobBuildHelpers = { logger: ctx.logger, signal: ctx.signal };
+    // Promise.resolve().then: a build or handler that throws synchronously still settles as a
+    // failure. The build sees the record as stored, with what an earlier attempt kept.
+    Promise.resolve().then(() => live.build({ ...live.record }, helpers)).then((handler) =>
+      handler(ctx)
+    ).then(
       (result) => {
         if (live.controller.signal.aborted) this.finishCancelled(live);
         else this.finish(live, "succeeded", { result });
