@@ -20,7 +20,7 @@ import { adamwReverse } from "../gpt2/kernels/optimizer_reverse.ts";
 import { Gpt2Model } from "../gpt2/model.ts";
 import { type GpuOptimizer, learningRate, type OptimizerConfig } from "../gpt2/optimizer.ts";
 import type { ParamSet } from "../gpt2/params.ts";
-import { summedLoss } from "../gpt2/taps.ts";
+import { type Objective, summedLoss } from "../gpt2/taps.ts";
 import { checkTangentSupported } from "../gpt2/tangent.ts";
 import { DomainError } from "../errors.ts";
 import { type Checkpointing, StateCache } from "./states.ts";
@@ -49,6 +49,8 @@ export interface MetagradientProblem {
   steps: ReplayStep[];
   /** One batch per query (its labelled tokens are φ's summed loss). */
   queries: Batch[];
+  /** What φ is for each query (default: its loss summed over its labelled tokens). */
+  objectives?: Objective[];
   checkpointing?: Checkpointing;
   probe?: ReplayProbe;
   /** Largest |replayed − recorded| test loss accepted (default 1e-5). */
@@ -231,7 +233,7 @@ export async function computeMetagradients(
     const epsRoot = config.epsRoot;
     for (const [q, query] of queries.entries()) {
       load(T);
-      const objective = await model.backward(query, summedLoss());
+      const objective = await model.backward(query, problem.objectives?.[q] ?? summedLoss());
       finalLoss.push(objective.objective);
       rt.copy(model.grads, scratch.thetaBar);
       await fill(rt, scratch.mBar, 0);
