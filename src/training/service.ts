@@ -6,9 +6,8 @@ import { identifier } from "../http/schemas.ts";
 import type { DatasetExample } from "../datasets/example.ts";
 import { loadDatasetExamples } from "../datasets/load.ts";
 import { ConflictError, InvalidInputError } from "../errors.ts";
-import type { GpuRuntime } from "../gpu/runtime.ts";
 import { type GpuHandle, requireRuntime } from "../gpu/handle.ts";
-import type { JobManager } from "../jobs/manager.ts";
+import type { JobKind, JobManager } from "../jobs/manager.ts";
 import { loadModel } from "../models/load.ts";
 import { seededUniform, shuffled } from "../random.ts";
 import { distinctIds, listSome } from "../runs/run_input.ts";
@@ -16,7 +15,7 @@ import { replaySource, requireReplayModel } from "../metagradients/replay.ts";
 import { RUNS } from "../runs/run_store.ts";
 import type { JobRecord, Store } from "../store/store.ts";
 import { planRecording, type RecordRunsOptions } from "./recorder.ts";
-import { trainingJob, type TrainingJobInput } from "./training_job.ts";
+import { keptRecording, trainingJob, type TrainingJobInput } from "./training_job.ts";
 
 const ExampleSelection = z.union([
   z.array(z.string().min(1).max(256)).min(1).max(100_000),
@@ -326,7 +325,7 @@ function runNamesInStudy(store: Store, study: string): Set<string> {
 function freeRunNames(
   store: Store,
   request: TrainingRunsRequest,
-  resume?: ResumePlan,
+  resume?: Pick<ResumePlan, "runNames" | "skipRuns">,
 ): string[] {
   const prefix = request.namePrefix ?? `training-${crypto.randomUUID().slice(0, 8)}`;
   const runNames = resume?.runNames ??
@@ -344,67 +343,105 @@ function freeRunNames(
 
 /**
  * Checks the request (GPU first, then the fields, the model, the dataset, the study and the
- * plan's size), plans every run, and queues the job that records them.
+ * plan's size), plans every run, and queues the job that records them. The job plans again from
+ * its stored input on whichever node runs it (trainingRunsKind).
  */
 export async function startRecording(
   deps: TrainingDeps,
   request: TrainingRunsRequest,
   resume?: ResumePlan,
 ): Promise<{ job: JobRecord; runNames: string[] }> {
-  const runtime = requireRuntime(deps.gpu, { what: "training needs a GPU", noDevice: "none" });
-  const maskPlan = isMask(request.curriculum)
-    ? await expandMask(deps.store, request, request.curriculum)
-    : null;
-  const full = maskPlan?.full ?? requireFull(request);
-  return await recordFull(deps, runtime, full, request, maskPlan, resume);
+  requireRuntime(deps.gpu, GPU_NEED);
+  const { full, runNames, trainCount, testCount } = await prepareRecording(
+    deps.store,
+    request,
+    resume,
+  );
+  const input: TrainingJobInput = {
+    study: full.study,
+    model: full.model,
+    dataset: full.dataset,
+    runs: full.runs,
+    runNames,
+    trainExamples: trainCount,
+    testExamples: testCount,
+    batchSize: full.batchSize,
+    steps: full.steps,
+    epochs: full.epochs,
+    seed: full.seed,
+    checkpointEvery: full.checkpointEvery,
+    request,
+    ...(resume
+      ? { skipRuns: [...resume.skipRuns].sort((a, b) => a - b), resumes: resume.from }
+      : {}),
+  };
+  return { job: deps.jobs.submit("training-runs", input), runNames };
 }
 
-async function recordFull(
-  deps: TrainingDeps,
-  runtime: GpuRuntime,
-  request: FullRequest,
-  original: TrainingRunsRequest,
-  maskPlan: MaskPlan | null,
-  resume?: ResumePlan,
-): Promise<{ job: JobRecord; runNames: string[] }> {
-  checkRunLength(request);
-  const model = await loadModel(deps.store, request.model);
-  const examples = await loadDatasetExamples(deps.store, request.dataset);
+const GPU_NEED = { what: "training needs a GPU", noDevice: "none" } as const;
+
+/** A request planned in full: what recordRuns takes, and the names its runs are stored under. */
+interface PreparedRecording {
+  full: FullRequest;
+  maskPlan: MaskPlan | null;
+  options: Omit<RecordRunsOptions, "runtime">;
+  plan: ReturnType<typeof planRecording>;
+  runNames: string[];
+  trainCount: number;
+  testCount: number;
+}
+
+/**
+ * The one planning of a recording, for the request, its job (on any node) and a resumed job:
+ * deterministic from the request (seeded draws), the stored model, dataset and base run.
+ */
+async function prepareRecording(
+  store: Store,
+  request: TrainingRunsRequest,
+  resume?: Pick<ResumePlan, "runNames" | "skipRuns">,
+): Promise<PreparedRecording> {
+  const maskPlan = isMask(request.curriculum)
+    ? await expandMask(store, request, request.curriculum)
+    : null;
+  const full = maskPlan?.full ?? requireFull(request);
+  checkRunLength(full);
+  const model = await loadModel(store, full.model);
+  const examples = await loadDatasetExamples(store, full.dataset);
   if (examples.length === 0) {
-    throw new InvalidInputError(`dataset ${request.dataset} is empty`, { field: "dataset" });
+    throw new InvalidInputError(`dataset ${full.dataset} is empty`, { field: "dataset" });
   }
-  const train = pick(examples, request.trainExamples, new Set(), request.seed, "trainExamples");
+  const train = pick(examples, full.trainExamples, new Set(), full.seed, "trainExamples");
   const test = pick(
     examples,
-    request.testExamples,
+    full.testExamples,
     new Set(train.map((e) => e.id)),
-    request.seed + 1,
+    full.seed + 1,
     "testExamples",
   );
-  checkStudyTests(deps.store, request.study, test);
-  checkRecordingSize(request, train.length, test.length);
-  const runNames = freeRunNames(deps.store, request, resume);
-  const curriculum = request.curriculum === "shuffle"
+  checkStudyTests(store, full.study, test);
+  checkRecordingSize(full, train.length, test.length);
+  const runNames = freeRunNames(store, full, resume);
+  const curriculum = full.curriculum === "shuffle"
     ? { kind: "shuffle" as const }
-    : request.curriculum === "subsample"
-    ? { kind: "subsample" as const, subsampleFraction: request.subsampleFraction! }
-    : { batches: request.curriculum.batches };
+    : full.curriculum === "subsample"
+    ? { kind: "subsample" as const, subsampleFraction: full.subsampleFraction! }
+    : { batches: full.curriculum.batches };
   const options: Omit<RecordRunsOptions, "runtime"> = {
     config: model.config,
     baseParams: model.params,
     tokenizer: model.tokenizer,
     trainExamples: train,
     testExamples: test,
-    study: request.study,
+    study: full.study,
     runName: (r) => runNames[r],
-    runs: request.runs,
-    steps: request.steps,
-    epochs: request.epochs,
-    batchSize: request.batchSize,
-    optimizer: request.optimizer as RecordRunsOptions["optimizer"],
+    runs: full.runs,
+    steps: full.steps,
+    epochs: full.epochs,
+    batchSize: full.batchSize,
+    optimizer: full.optimizer as RecordRunsOptions["optimizer"],
     curriculum,
-    seed: request.seed,
-    checkpointEvery: request.checkpointEvery,
+    seed: full.seed,
+    checkpointEvery: full.checkpointEvery,
     ...(maskPlan
       ? {
         dataWeights: maskPlan.dataWeights,
@@ -413,31 +450,15 @@ async function recordFull(
       }
       : {}),
   };
-  const plan = planRecording(options);
-  const input: TrainingJobInput = {
-    study: request.study,
-    model: request.model,
-    dataset: request.dataset,
-    runs: request.runs,
+  return {
+    full,
+    maskPlan,
+    options,
+    plan: planRecording(options),
     runNames,
-    trainExamples: train.length,
-    testExamples: test.length,
-    batchSize: request.batchSize,
-    steps: request.steps,
-    epochs: request.epochs,
-    seed: request.seed,
-    checkpointEvery: request.checkpointEvery,
-    request: original,
-    ...(resume
-      ? { skipRuns: [...resume.skipRuns].sort((a, b) => a - b), resumes: resume.from }
-      : {}),
+    trainCount: train.length,
+    testCount: test.length,
   };
-  const job = deps.jobs.submit(
-    "training-runs",
-    input,
-    trainingJob({ store: deps.store, runtime, options, plan, mask: maskPlan?.mask }),
-  );
-  return { job, runNames };
 }
 
 /** What a resumed recording keeps from the job it redoes. */
@@ -456,19 +477,8 @@ export async function resumeRecording(
   deps: TrainingDeps,
   previous: JobRecord,
 ): Promise<{ job: JobRecord; runNames: string[]; skipped: number[] }> {
-  const input = previous.input as Partial<TrainingJobInput> | null;
-  const parsed = TrainingRunsSchema.safeParse(input?.request);
-  if (!parsed.success || !Array.isArray(input?.runNames)) {
-    throw new ConflictError(
-      `job ${previous.id} was started before its request was stored with it; send the request again`,
-      { job: previous.id },
-      "not_resumable",
-    );
-  }
-  const request = parsed.data;
-  const runNames = input.runNames as string[];
-  const existing = runNamesInStudy(deps.store, request.study);
-  const skipRuns = new Set(runNames.flatMap((name, r) => (existing.has(name) ? [r] : [])));
+  const { request, runNames } = storedRecording(previous);
+  const skipRuns = recordedRunIndices(deps.store, request.study, runNames);
   if (skipRuns.size === runNames.length) {
     throw new ConflictError(`every run of job ${previous.id} is already stored`, {
       job: previous.id,
@@ -481,4 +491,60 @@ export async function resumeRecording(
     skipRuns,
   });
   return { ...started, skipped: [...skipRuns].sort((a, b) => a - b) };
+}
+
+/** The request and run names a training-runs job stored; not_resumable when it has none. */
+function storedRecording(job: JobRecord): { request: TrainingRunsRequest; runNames: string[] } {
+  const input = job.input as Partial<TrainingJobInput> | null;
+  const parsed = TrainingRunsSchema.safeParse(input?.request);
+  if (!parsed.success || !Array.isArray(input?.runNames)) {
+    throw new ConflictError(
+      `job ${job.id} was started before its request was stored with it; send the request again`,
+      { job: job.id },
+      "not_resumable",
+    );
+  }
+  return { request: parsed.data, runNames: input.runNames as string[] };
+}
+
+/** Indices of the runs whose names the study holds already: never recorded a second time. */
+function recordedRunIndices(store: Store, study: string, runNames: string[]): Set<number> {
+  const existing = runNamesInStudy(store, study);
+  return new Set(runNames.flatMap((name, r) => (existing.has(name) ? [r] : [])));
+}
+
+/**
+ * The training-runs job kind: any node with a GPU plans the recording again from the stored
+ * request and run names, and records only the runs the study lacks. An attempt that died midway
+ * left its finished runs in the study (each with the job's kept result, in one transaction), so
+ * running the same job again completes it without a duplicate. A name in the study that neither
+ * this job nor the job it resumes stored was taken meanwhile: that is a conflict, not a skip.
+ */
+export function trainingRunsKind(deps: Pick<TrainingDeps, "store" | "gpu">): JobKind<
+  TrainingJobInput
+> {
+  return {
+    needs: "gpu",
+    build: async (record) => {
+      const runtime = requireRuntime(deps.gpu, GPU_NEED);
+      const { request, runNames } = storedRecording(record);
+      const previous = keptRecording(record.result);
+      const ours = new Set([...(record.input.skipRuns ?? []), ...previous.runs.map((r) => r.run)]);
+      const inStudy = recordedRunIndices(deps.store, request.study, runNames);
+      const skipRuns = new Set([...inStudy].filter((r) => ours.has(r)));
+      const prepared = await prepareRecording(deps.store, request, { runNames, skipRuns });
+      return trainingJob({
+        store: deps.store,
+        runtime,
+        options: prepared.options,
+        plan: prepared.plan,
+        mask: prepared.maskPlan?.mask,
+        skipRuns,
+        previous: {
+          runs: previous.runs.filter((r) => skipRuns.has(r.run)),
+          checkpoints: previous.checkpoints.filter((c) => skipRuns.has(c.run)),
+        },
+      });
+    },
+  };
 }

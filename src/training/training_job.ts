@@ -37,6 +37,10 @@ export interface TrainingJobDeps {
   plan: RecordingPlan;
   /** Mask runs: the base run and the fraction of its ids each run weighs 0. */
   mask?: TrainingRecipe["mask"];
+  /** Run indices already in the study (stored by this job's earlier attempt or the one resumed). */
+  skipRuns: ReadonlySet<number>;
+  /** What an earlier attempt of this same job stored (its kept result), listed again. */
+  previous?: { runs: StoredRun[]; checkpoints: Checkpoint[] };
 }
 
 interface Checkpoint {
@@ -52,18 +56,26 @@ interface StoredRun {
   finalTrainLoss: number;
 }
 
+/** The runs and checkpoints an earlier attempt kept in `result` (none when it kept nothing). */
+export function keptRecording(result: unknown): { runs: StoredRun[]; checkpoints: Checkpoint[] } {
+  const kept = result as Partial<ReturnType<typeof summary>> | null;
+  return {
+    runs: Array.isArray(kept?.runs) ? kept.runs : [],
+    checkpoints: Array.isArray(kept?.checkpoints) ? kept.checkpoints : [],
+  };
+}
+
 /** The job's result, and what an interrupted or cancelled job keeps as its result. */
 function summary(
   input: TrainingJobInput,
   runs: StoredRun[],
   checkpoints: Checkpoint[],
-  skip: ReadonlySet<number>,
 ) {
   return {
     study: input.study,
     runs,
     checkpoints,
-    ...(input.resumes ? { resumes: input.resumes, skipped: [...skip] } : {}),
+    ...(input.resumes ? { resumes: input.resumes, skipped: input.skipRuns ?? [] } : {}),
   };
 }
 
@@ -85,13 +97,13 @@ function recipeOf(deps: TrainingJobDeps, index: number): TrainingRecipe {
 export function trainingJob(deps: TrainingJobDeps) {
   return async (ctx: JobContext<TrainingJobInput>) => {
     const { store, plan } = deps;
-    // Steps of the runs this job records (a resumed job skips the runs stored before).
-    const skip = new Set(ctx.input.skipRuns ?? []);
+    // Steps of the runs this attempt records (the runs stored before are skipped).
+    const skip = deps.skipRuns;
     const stepsOf = plan.curricula.map((c, r) => (skip.has(r) ? 0 : c.length));
     const totalSteps = stepsOf.reduce((acc, n) => acc + n, 0);
     const stepsBefore = stepsOf.map((_, r) => stepsOf.slice(0, r).reduce((acc, n) => acc + n, 0));
-    const stored: StoredRun[] = [];
-    const checkpoints: Checkpoint[] = [];
+    const stored: StoredRun[] = [...deps.previous?.runs ?? []];
+    const checkpoints: Checkpoint[] = [...deps.previous?.checkpoints ?? []];
     let pending: Checkpoint[] = [];
     try {
       const recorded = recordRuns({
@@ -136,19 +148,19 @@ export function trainingJob(deps: TrainingJobDeps) {
         // stored run that the interrupted job's result does not name, nor the reverse.
         await store.get(RUNS).create(run, "training", pending, provenance, (id) => {
           entry = { run: index, id, name: run.name, finalTrainLoss: stats.finalTrainLoss };
-          ctx.keep(summary(ctx.input, [...stored, entry], [...checkpoints, ...pending], skip));
+          ctx.keep(summary(ctx.input, [...stored, entry], [...checkpoints, ...pending]));
         });
         stored.push(entry!);
         checkpoints.push(...pending);
         pending = [];
       }
-      return summary(ctx.input, stored, checkpoints, skip);
+      return summary(ctx.input, stored, checkpoints);
     } catch (e) {
       // Checkpoints of the run that did not finish (or failed to store) belong to nothing; those
       // of finished runs are theirs (GET /v1/runs/:id/checkpoints) and stay with them.
       for (const c of pending) await store.tensors.delete(c.tensor);
       // Rewritten outside any transaction: one rolled back with a failed run may have named it.
-      ctx.keep(summary(ctx.input, stored, checkpoints, skip));
+      ctx.keep(summary(ctx.input, stored, checkpoints));
       if (stored.length > 0) {
         ctx.logger.warn("training stopped; finished runs were kept", {
           kept: stored.map((s) => s.id),
