@@ -2,6 +2,7 @@
 // value stops start-up with a message naming the variable instead of failing later.
 import { z } from "zod";
 import { DEFAULT_RUN_LIMITS, type RunLimits } from "./runs/run_limits.ts";
+import { BLOB_ENV_VARS, type BlobSettings, parseBlobSettings } from "./store/blobs/select.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -26,6 +27,8 @@ export interface Config {
   autotune: boolean;
   /** Bounds on the training ids of runs, checked on every upload format and on recorded runs. */
   runLimits: RunLimits;
+  /** Where tensor files live (SIMFLUENCE_BLOB_URL, the S3 variables) and clean-up's grace period. */
+  blobs: BlobSettings;
 }
 
 export const TOKEN_SCOPES = ["read", "write"] as const;
@@ -53,6 +56,7 @@ export const ENV_VARS = [
   "SIMFLUENCE_MAX_SIMULATIONS",
   "SIMFLUENCE_MAX_BATCH_SIZE",
   "SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY",
+  ...BLOB_ENV_VARS,
 ] as const;
 
 export class ConfigError extends Error {
@@ -184,15 +188,19 @@ const envSchema = z.object({
 /** Pure: validates `env` and returns the configuration, or throws ConfigError naming each bad variable. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
   const result = envSchema.safeParse(env);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => {
-      const variable = String(issue.path[0] ?? "environment");
-      const raw = env[variable];
-      const shown = variable.startsWith("SIMFLUENCE_API_TOKEN") || raw === undefined
-        ? ""
-        : ` (got ${JSON.stringify(raw)})`;
-      return { variable, message: issue.message + shown };
-    }));
+  const blobs = parseBlobSettings(env);
+  if (!result.success || blobs.settings === null) {
+    throw new ConfigError([
+      ...(result.error?.issues ?? []).map((issue) => {
+        const variable = String(issue.path[0] ?? "environment");
+        const raw = env[variable];
+        const shown = variable.startsWith("SIMFLUENCE_API_TOKEN") || raw === undefined
+          ? ""
+          : ` (got ${JSON.stringify(raw)})`;
+        return { variable, message: issue.message + shown };
+      }),
+      ...blobs.problems,
+    ]);
   }
   const e = result.data;
   return {
@@ -214,6 +222,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxBatchSize: e.SIMFLUENCE_MAX_BATCH_SIZE,
       maxTrainIdsPerStudy: e.SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY,
     },
+    blobs: blobs.settings,
   };
 }
 

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { type Config, ConfigError, ENV_VARS, loadConfig } from "./config.ts";
 import { launchChain, watchChain } from "./launch_chain.ts";
 import { findOpenBlas } from "./linalg/openblas.ts";
+import { sharedBlobFolder } from "./store/blobs/select.ts";
 
 /** main.ts's argument: stop when stdin (the launcher's pipe) reaches its end. */
 export const STOP_ON_STDIN_EOF = "--stop-on-stdin-eof";
@@ -52,11 +53,14 @@ export function servicePermissionFlags(
 ): string[] {
   const dataDir = absoluteDataDir(config, cwd);
   const cache = npmCacheDir(env);
-  const readable = [PROJECT_ROOT, dataDir, ...(cache ? [cache] : [])];
+  // A shared tensor folder (SIMFLUENCE_BLOB_URL=file://…) is written like the data directory.
+  const blobFolder = sharedBlobFolder(config.blobs);
+  const writable = [dataDir, ...(blobFolder ? [blobFolder] : [])];
+  const readable = [PROJECT_ROOT, ...writable, ...(cache ? [cache] : [])];
   return [
     "--allow-net",
     `--allow-read=${readable.join(",")}`,
-    `--allow-write=${dataDir}`,
+    `--allow-write=${writable.join(",")}`,
     `--allow-env=${[...ENV_VARS, ...EXTRA_SERVICE_ENV].join(",")}`,
     ...(ffiLibrary ? [`--allow-ffi=${ffiLibrary}`] : []),
     "--no-prompt",

@@ -1,7 +1,8 @@
-// Large float arrays live as safetensors files under <dataDir>/tensors; SQLite holds each file's
-// SHA-256 so that a file damaged on disk is reported instead of silently feeding bad numbers.
+// Large float arrays live as safetensors files in a blob store (the node's <dataDir>/tensors by
+// default, or a shared folder or S3 bucket: blobs/select.ts); the database holds each file's
+// SHA-256, so a file damaged at rest is reported instead of silently feeding bad numbers. The blob
+// is complete before its `tensor_files` row commits, and a failed upload leaves no row.
 import { createHash } from "node:crypto";
-import { join } from "node:path";
 import type { SqlDatabase } from "./sql/database.ts";
 import {
   decodeSafetensors,
@@ -9,42 +10,40 @@ import {
   type Safetensors,
   type TensorInput,
 } from "./safetensors.ts";
-import { NotFoundError } from "../errors.ts";
+import { DomainError, NotFoundError } from "../errors.ts";
 import { DataCorruptError, type TensorFileInfo, type TensorStore } from "./store.ts";
+import type { BlobStore } from "./blobs/blob_store.ts";
+import { DirectoryBlobStore } from "./blobs/directory.ts";
+import { localBlobStore } from "./blobs/select.ts";
 
 interface TensorRow {
   id: string;
   file: string;
   sha256: string;
-  bytes: number;
+  bytes: number | string;
   names: string;
   metadata: string;
-  created_at: number;
+  created_at: number | string;
 }
-
-const TEMP_SUFFIX = ".partial";
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-async function writeFully(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.byteLength) written += await file.write(bytes.subarray(written));
-}
-
 export class FileTensorStore implements TensorStore {
-  readonly dir: string;
+  readonly blobs: BlobStore;
 
-  constructor(private readonly db: SqlDatabase, dataDir: string) {
-    this.dir = join(dataDir, "tensors");
-    Deno.mkdirSync(this.dir, { recursive: true });
-    // Partial files are what a crash between write and rename leaves behind.
-    for (const entry of Deno.readDirSync(this.dir)) {
-      if (entry.isFile && entry.name.endsWith(TEMP_SUFFIX)) {
-        Deno.removeSync(join(this.dir, entry.name));
-      }
+  /** `blobs`: where the files go; a data directory's path means its own `tensors` folder. */
+  constructor(private readonly db: SqlDatabase, blobs: BlobStore | string) {
+    this.blobs = typeof blobs === "string" ? localBlobStore(blobs) : blobs;
+  }
+
+  /** The folder of a folder-backed store (tests and tools that look at the files themselves). */
+  get dir(): string {
+    if (!(this.blobs instanceof DirectoryBlobStore)) {
+      throw new TypeError(`the tensor store is not a folder: ${this.blobs.describe().location}`);
     }
+    return this.blobs.dir;
   }
 
   put(tensors: Record<string, TensorInput>, metadata: Record<string, string> = {}) {
@@ -60,23 +59,10 @@ export class FileTensorStore implements TensorStore {
     const { tensors, metadata } = decodeSafetensors(bytes);
     const id = crypto.randomUUID();
     const fileName = `${id}.safetensors`;
-    const path = join(this.dir, fileName);
-    const temp = path + TEMP_SUFFIX;
     const sha256 = sha256Hex(bytes);
-    const file = await Deno.open(temp, { write: true, createNew: true });
+    // Complete and durable before the row: a row never names a blob that is not all there.
+    await this.blobs.put(fileName, bytes);
     try {
-      await writeFully(file, bytes);
-      await file.sync();
-    } catch (e) {
-      // Disk full mid-write: leave nothing, not even the partial file, for this caller's error.
-      file.close();
-      await Deno.remove(temp).catch(() => {});
-      throw e;
-    }
-    file.close();
-    try {
-      await Deno.rename(temp, path);
-      await this.syncDir();
       this.db.prepare(
         `INSERT INTO tensor_files (id, file, sha256, bytes, names, metadata, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -90,25 +76,11 @@ export class FileTensorStore implements TensorStore {
         Date.now(),
       );
     } catch (e) {
-      await Deno.remove(temp).catch(() => {});
-      await Deno.remove(path).catch(() => {});
+      // The blob has no row: remove it now rather than wait for the next clean-up.
+      await this.blobs.delete(fileName).catch(() => {});
       throw e;
     }
     return this.info(id)!;
-  }
-
-  /** Makes the rename itself durable; not every platform allows opening a directory. */
-  private async syncDir(): Promise<void> {
-    try {
-      const dir = await Deno.open(this.dir, { read: true });
-      try {
-        await dir.sync();
-      } finally {
-        dir.close();
-      }
-    } catch {
-      // best effort
-    }
   }
 
   private row(id: string): TensorRow | undefined {
@@ -123,10 +95,11 @@ export class FileTensorStore implements TensorStore {
     return {
       id: row.id,
       sha256: row.sha256,
-      bytes: row.bytes,
+      // Number(): PostgreSQL's BIGINT may arrive as a string.
+      bytes: Number(row.bytes),
       names: JSON.parse(row.names),
       metadata: JSON.parse(row.metadata),
-      createdAt: new Date(row.created_at).toISOString(),
+      createdAt: new Date(Number(row.created_at)).toISOString(),
     };
   }
 
@@ -138,11 +111,18 @@ export class FileTensorStore implements TensorStore {
   async bytes(id: string): Promise<Uint8Array> {
     const row = this.row(id);
     if (!row) throw new NotFoundError(`tensor file ${id}`);
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | null;
     try {
-      bytes = await Deno.readFile(join(this.dir, row.file));
+      bytes = await this.blobs.get(row.file);
     } catch (e) {
+      // An unreachable bucket is not corruption: its own error (503) says to retry.
+      if (e instanceof DomainError) throw e;
       throw new DataCorruptError(`tensor file ${id} cannot be read: ${(e as Error).message}`, {
+        id,
+      });
+    }
+    if (bytes === null) {
+      throw new DataCorruptError(`tensor file ${id} cannot be read: it is missing from storage`, {
         id,
       });
     }
@@ -160,9 +140,7 @@ export class FileTensorStore implements TensorStore {
     const row = this.row(id);
     if (!row) return false;
     this.db.prepare("DELETE FROM tensor_files WHERE id = ?").run(id);
-    await Deno.remove(join(this.dir, row.file)).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    });
+    await this.blobs.delete(row.file);
     return true;
   }
 }

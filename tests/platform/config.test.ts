@@ -25,6 +25,7 @@ Deno.test("config", async (t) => {
       corsOrigins: ["*"],
       autotune: true,
       runLimits: { maxBatchSize: 65_536, maxTrainIdsPerStudy: 1_000_000 },
+      blobs: { location: { kind: "local" }, graceSeconds: 3600 },
     });
   });
 
