@@ -47,7 +47,7 @@ export const MAX_QUERIES = 64;
  * 400 before anything is stored when the run's model and batches do not fit the tangent pass
  * (one parameter buffer, one logits chunk on this device), instead of a failed job later.
  */
-function checkFitsTangentPass(runtime: GpuRuntime, replay: ReplayableRun): void {
+export function checkFitsTangentPass(runtime: GpuRuntime, replay: ReplayableRun): void {
   const maxElements = maxSegmentElements(runtime.device.limits);
   const layout = paramLayout(replay.config, maxElements);
   const rows = Math.max(replay.recipe.rows, replay.recipe.evalRows);
