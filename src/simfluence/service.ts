@@ -4,7 +4,8 @@
 import { z } from "@hono/zod-openapi";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { type GpuHandle, usableRuntime } from "../gpu/handle.ts";
-import type { JobManager } from "../jobs/manager.ts";
+import type { JobKind, JobManager } from "../jobs/manager.ts";
+import { storedRequest } from "../jobs/resume.ts";
 import { listSome } from "../runs/run_input.ts";
 import { runIdsInStudy, runInStudy } from "../runs/run_reference.ts";
 import { RUNS } from "../runs/run_store.ts";
@@ -150,7 +151,7 @@ function checkScores(request: CreateSimulatorRequest, testIds: readonly string[]
  * runs must be scored unless `missing` is "zero" (then they count as 0, and are counted).
  */
 async function resolveScoreSet(
-  deps: SimfluenceDeps,
+  deps: Pick<SimfluenceDeps, "store">,
   request: CreateSimulatorRequest,
   testIds: readonly string[],
 ): Promise<FitJobDeps["scoreSet"]> {
@@ -183,7 +184,8 @@ export async function startFit(
   if (!testIds) throw new NotFoundError(`study "${request.study}"`, { field: "study" });
   request = withFittingRunIds(deps, request);
   checkScores(request, testIds);
-  const scoreSet = await resolveScoreSet(deps, request, testIds);
+  // Checked here so that a bad score set is a 400; the job reads it again where it runs.
+  await resolveScoreSet(deps, request, testIds);
   const record = simulators.create({
     study: request.study,
     kind: request.kind,
@@ -200,17 +202,7 @@ export async function startFit(
     lambda: record.lambda,
     request,
   };
-  const job = deps.jobs.submit(
-    "simulator-fit",
-    input,
-    fitJob({
-      runs,
-      simulators,
-      runtime: usableRuntime(deps.gpu),
-      scores: request.scores,
-      scoreSet,
-    }),
-  );
+  const job = deps.jobs.submit("simulator-fit", input);
   simulators.setJob(record.id, job.id);
   // A job cancelled (or shut down) while still queued never runs its handler, which would
   // otherwise mark the simulator; markFinished leaves a simulator that is no longer fitting.
@@ -219,6 +211,47 @@ export async function startFit(
     if (event.type === "failed") simulators.markFinished(record.id, "failed", event.job.error);
   }, false);
   return { simulator: simulators.get(record.id)!, job };
+}
+
+/**
+ * The simulator-fit job kind: any node fits from the stored (id-resolved) request. It runs on the
+ * CPU where no GPU is (the fit picks the GPU when this node has one). The simulator row, created
+ * with the request, is its one output: a fit of a simulator already ready returns it as stored
+ * instead of storing it again, and markReady flips only a simulator still fitting.
+ */
+export function simulatorFitKind(
+  deps: Pick<SimfluenceDeps, "store" | "gpu">,
+): JobKind<FitJobInput> {
+  return {
+    needs: "cpu",
+    build: async (record) => {
+      const input = record.input;
+      const simulators = deps.store.get(SIMULATORS);
+      const stored = simulators.get(input.simulator);
+      if (stored?.status === "ready") {
+        return () => Promise.resolve({ simulator: stored.id, ...stored.fit });
+      }
+      try {
+        const request = storedRequest(record, CreateSimulatorSchema);
+        const testIds = deps.store.get(RUNS).studyTestExamples(request.study) ?? [];
+        return fitJob({
+          runs: deps.store.get(RUNS),
+          simulators,
+          runtime: usableRuntime(deps.gpu),
+          scores: request.scores,
+          scoreSet: await resolveScoreSet(deps, request, testIds),
+        });
+      } catch (e) {
+        // The fit never starts: its simulator is not left fitting (on whichever node built it).
+        simulators.markFinished(
+          input.simulator,
+          "failed",
+          e instanceof Error ? e.message : String(e),
+        );
+        throw e;
+      }
+    },
+  };
 }
 
 /** Deletes a simulator, cancelling its fit first if it is still running; NotFoundError if none. */
