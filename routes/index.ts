@@ -1,5 +1,6 @@
 // Every route module, registered in this order by createApp. Add new modules here.
 import type { RouteModule } from "../src/http/types.ts";
+import { curriculaRoutes } from "./curricula.ts";
 import { datasetRoutes } from "./datasets.ts";
 import { deviceRoutes } from "./device.ts";
 import { evaluationRoutes } from "./evaluations.ts";
@@ -33,6 +34,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   tracinRoutes,
   metagradientRoutes,
   evaluationRoutes,
+  curriculaRoutes,
   gradientRoutes,
   openapiRoutes,
   uiRoutes,

@@ -1,5 +1,6 @@
 // Every capability's store module, registered when the store opens, in an order that respects
 // their foreign keys (runs before simulators). A new capability with tables adds one line here.
+import { CURRICULA } from "./curricula/store.ts";
 import { DATASETS } from "./datasets/dataset_store.ts";
 import { EVALUATIONS } from "./evaluations/store.ts";
 import { INFLUENCE } from "./influence/store.ts";
@@ -16,4 +17,5 @@ export const STORE_MODULES = [
   INFLUENCE,
   GRADIENTS,
   EVALUATIONS,
+  CURRICULA,
 ] as const;
