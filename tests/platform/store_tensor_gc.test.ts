@@ -1,10 +1,17 @@
 // Start-up removes tensor files that no row owns (committed, but their owner never was) and files
-// that have no row (renamed, then killed before the commit); owned files stay.
+// that have no row (renamed, then killed before the commit); owned files stay. Where other nodes
+// write to the same folder, only what has been unowned for longer than the grace period goes.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { defineStoreModule } from "../../src/store/store.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { tensorOwnerColumns } from "../../src/store/tensor_gc.ts";
+import {
+  reclaimSharedTensors,
+  reclaimUnownedTensors,
+  tensorOwnerColumns,
+} from "../../src/store/tensor_gc.ts";
+import { DirectoryBlobStore } from "../../src/store/blobs/directory.ts";
+import { FileTensorStore } from "../../src/store/tensor_files.ts";
 import { STORE_MODULES } from "../../src/store_modules.ts";
 
 const OWNERS = defineStoreModule({
@@ -77,5 +84,67 @@ Deno.test("every module's tensor ids live in columns the reclamation recognises"
   } finally {
     store.close();
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a shared folder: only what is unowned for longer than the grace period goes", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "simfluence-gc-shared-" });
+  const sharedDir = await Deno.makeTempDir({ prefix: "simfluence-gc-nfs-" });
+  const store = SqliteStore.open({ dataDir, modules: [OWNERS] });
+  try {
+    const blobs = new DirectoryBlobStore(sharedDir, true);
+    const tensors = new FileTensorStore(store.db, blobs);
+    const db = store.get(OWNERS).db;
+    const hoursAgo = (h: number) => Date.now() - h * 3600_000;
+    const age = async (name: string, h: number) => {
+      const when = new Date(hoursAgo(h));
+      await Deno.utime(join(sharedDir, name), when, when);
+    };
+
+    const owned = await tensors.put(tensor());
+    db.prepare("INSERT INTO gc_owners VALUES ('o', ?, NULL)").run(owned.id);
+    // A dead job's file: committed two hours ago, its owner never was.
+    const abandoned = await tensors.put(tensor());
+    // Another node's file committed a moment ago, its owner's row about to follow.
+    const justCommitted = await tensors.put(tensor());
+    db.prepare("UPDATE tensor_files SET created_at = ? WHERE id IN (?, ?)").run(
+      hoursAgo(2),
+      owned.id,
+      abandoned.id,
+    );
+    for (const t of [owned, abandoned]) await age(`${t.id}.safetensors`, 2);
+    // Blobs with no row: a node killed before its commit, and another node's upload whose
+    // row has not committed yet.
+    await Deno.writeFile(join(sharedDir, "dead.safetensors"), new Uint8Array([1]));
+    await age("dead.safetensors", 2);
+    await Deno.writeFile(join(sharedDir, "uploading.safetensors"), new Uint8Array([1]));
+    // Temporary files: one left by a crash, one still being written.
+    await Deno.writeFile(join(sharedDir, "x.safetensors.00aa.partial"), new Uint8Array([1]));
+    await age("x.safetensors.00aa.partial", 2);
+    await Deno.writeFile(join(sharedDir, "y.safetensors.00bb.partial"), new Uint8Array([1]));
+
+    // The single-process clean-up at open never touches a shared folder.
+    assert.deepEqual(reclaimUnownedTensors(store.db, blobs), { unowned: 0, strays: 0 });
+    assert.equal([...Deno.readDirSync(sharedDir)].length, 7);
+
+    const reclaimed = await reclaimSharedTensors(store.db, blobs, { graceMs: 3600_000 });
+    assert.deepEqual(reclaimed, { unowned: 1, strays: 1 });
+    assert.equal(tensors.info(abandoned.id), null);
+    assert.ok(tensors.info(justCommitted.id) !== null, "a fresh row waits for its owner");
+    assert.deepEqual((await tensors.get(owned.id)).tensors.get("x")?.shape, [2]);
+    const left = [...Deno.readDirSync(sharedDir)].map((e) => e.name).sort();
+    assert.deepEqual(
+      left,
+      [
+        `${justCommitted.id}.safetensors`,
+        `${owned.id}.safetensors`,
+        "uploading.safetensors",
+        "y.safetensors.00bb.partial",
+      ].sort(),
+    );
+  } finally {
+    store.close();
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(sharedDir, { recursive: true });
   }
 });
