@@ -21,7 +21,6 @@ import {
   evaluateOnRuns,
   prepareSimulation,
   RunIdsSchema,
-  simulatorFitKind,
   simulatorInfluence,
   startFit,
 } from "../src/simfluence/service.ts";
@@ -304,7 +303,6 @@ export function streamedSimulationBatches(): number {
 export const simulatorRoutes: RouteModule = (app, deps) => {
   const simulators = deps.store.get(SIMULATORS);
   const keepAliveMs = deps.sseKeepAliveMs ?? 15_000;
-  deps.jobs.define("simulator-fit", simulatorFitKind(deps));
   deps.jobs.registerResumer("simulator-fit", async (previous) => {
     const { simulator, job } = await startFit(deps, storedRequest(previous, CreateSimulatorSchema));
     return { job: job.id, simulator: simulator.id };

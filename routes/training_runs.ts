@@ -3,12 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BEARER_SECURITY, errorResponse, jsonContent } from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
-import {
-  resumeRecording,
-  startRecording,
-  trainingRunsKind,
-  TrainingRunsSchema,
-} from "../src/training/service.ts";
+import { resumeRecording, startRecording, TrainingRunsSchema } from "../src/training/service.ts";
 
 const route = createRoute({
   method: "post",
@@ -54,7 +49,6 @@ const route = createRoute({
 });
 
 export const trainingRunRoutes: RouteModule = (app, deps) => {
-  deps.jobs.define("training-runs", trainingRunsKind(deps));
   deps.jobs.registerResumer("training-runs", async (previous) => {
     const { job, runNames, skipped } = await resumeRecording(deps, previous);
     return { job: job.id, runNames, skipped };

@@ -13,6 +13,7 @@ import { requestId } from "./http/request_id.ts";
 import type { App, AppDeps, AppEnv, RouteModule } from "./http/types.ts";
 import { validationHook } from "./http/validation.ts";
 import { ROUTE_MODULES } from "../routes/index.ts";
+import { defineJobKinds } from "./job_kinds.ts";
 
 export type { App, AppDeps, RouteModule };
 
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps, routes: readonly RouteModule[] = ROUTE_
       "streams and stream tokens, a `write` token for the rest. Event streams also accept " +
       "`?stream_token=` from POST …/stream-token.",
   });
+  defineJobKinds(deps);
   for (const register of routes) register(app, deps);
   return app;
 }
