@@ -8,11 +8,14 @@ import { SqliteJobStore } from "./jobs_table.ts";
 import { FileTensorStore } from "./tensor_files.ts";
 import { type Store, type StoreModule, UnregisteredStoreModuleError } from "./store.ts";
 import { type Reclaimed, reclaimUnownedTensors } from "./tensor_gc.ts";
+import type { BlobStore } from "./blobs/blob_store.ts";
 
 export interface OpenStoreOptions {
   dataDir: string;
   /** The capabilities' stores, in an order that respects their foreign keys. */
   modules?: readonly StoreModule<unknown>[];
+  /** Where tensor files go (SIMFLUENCE_BLOB_URL, blobs/select.ts); default <dataDir>/tensors. */
+  blobs?: BlobStore;
 }
 
 export const INTERRUPTED_ERROR = "interrupted";
@@ -32,9 +35,10 @@ export class SqliteStore implements Store {
     readonly db: SqliteDatabase,
     readonly dataDir: string,
     modules: readonly StoreModule<unknown>[],
+    blobs?: BlobStore,
   ) {
     this.jobs = new SqliteJobStore(db);
-    this.tensors = new FileTensorStore(db, dataDir);
+    this.tensors = new FileTensorStore(db, blobs ?? dataDir);
     // One process owns a data directory, so any unfinished job belongs to a process that died.
     this.interruptedAtOpen = this.jobs.failUnfinished(INTERRUPTED_ERROR);
     const context = {
@@ -49,7 +53,7 @@ export class SqliteStore implements Store {
       module.recover?.(store);
     }
     // After every module's tables exist, before any job of this process can write a file.
-    this.reclaimedAtOpen = reclaimUnownedTensors(db, this.tensors.dir);
+    this.reclaimedAtOpen = reclaimUnownedTensors(db, this.tensors.blobs);
   }
 
   static open(options: OpenStoreOptions): SqliteStore {
@@ -70,7 +74,7 @@ export class SqliteStore implements Store {
       const all = [{ name: CORE_MODULE, migrations: CORE_MIGRATIONS }, ...modules];
       adoptGlobalVersions(db, all);
       for (const m of all) migrate(db, m.name, m.migrations);
-      return new SqliteStore(db, options.dataDir, modules);
+      return new SqliteStore(db, options.dataDir, modules, options.blobs);
     } catch (e) {
       db.close();
       throw e;

@@ -160,3 +160,16 @@ export async function reclaimSharedTensors(
   }
   return { unowned: files.length, strays };
 }
+
+/**
+ * What a node runs once its store is open: where other nodes may write (needsGracePeriod), the
+ * clean-up that waits out `graceSeconds`; otherwise nothing, as the open itself reclaimed.
+ */
+export function reclaimAfterOpen(
+  db: SqlDatabase,
+  blobs: BlobStore,
+  graceSeconds: number,
+): Promise<Reclaimed> {
+  if (!needsGracePeriod(db, blobs)) return Promise.resolve({ ...NOTHING });
+  return reclaimSharedTensors(db, blobs, { graceMs: graceSeconds * 1000 });
+}

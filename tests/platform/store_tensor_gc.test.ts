@@ -5,13 +5,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { defineStoreModule } from "../../src/store/store.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import {
-  reclaimSharedTensors,
-  reclaimUnownedTensors,
-  tensorOwnerColumns,
-} from "../../src/store/tensor_gc.ts";
+import { reclaimAfterOpen, tensorOwnerColumns } from "../../src/store/tensor_gc.ts";
 import { DirectoryBlobStore } from "../../src/store/blobs/directory.ts";
-import { FileTensorStore } from "../../src/store/tensor_files.ts";
 import { STORE_MODULES } from "../../src/store_modules.ts";
 
 const OWNERS = defineStoreModule({
@@ -90,10 +85,10 @@ Deno.test("every module's tensor ids live in columns the reclamation recognises"
 Deno.test("a shared folder: only what is unowned for longer than the grace period goes", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "simfluence-gc-shared-" });
   const sharedDir = await Deno.makeTempDir({ prefix: "simfluence-gc-nfs-" });
-  const store = SqliteStore.open({ dataDir, modules: [OWNERS] });
+  const blobs = new DirectoryBlobStore(sharedDir, true);
+  let store = SqliteStore.open({ dataDir, modules: [OWNERS], blobs });
   try {
-    const blobs = new DirectoryBlobStore(sharedDir, true);
-    const tensors = new FileTensorStore(store.db, blobs);
+    let tensors = store.tensors;
     const db = store.get(OWNERS).db;
     const hoursAgo = (h: number) => Date.now() - h * 3600_000;
     const age = async (name: string, h: number) => {
@@ -124,10 +119,13 @@ Deno.test("a shared folder: only what is unowned for longer than the grace perio
     await Deno.writeFile(join(sharedDir, "y.safetensors.00bb.partial"), new Uint8Array([1]));
 
     // The single-process clean-up at open never touches a shared folder.
-    assert.deepEqual(reclaimUnownedTensors(store.db, blobs), { unowned: 0, strays: 0 });
+    store.close();
+    store = SqliteStore.open({ dataDir, modules: [OWNERS], blobs });
+    tensors = store.tensors;
+    assert.deepEqual(store.reclaimedAtOpen, { unowned: 0, strays: 0 });
     assert.equal([...Deno.readDirSync(sharedDir)].length, 7);
 
-    const reclaimed = await reclaimSharedTensors(store.db, blobs, { graceMs: 3600_000 });
+    const reclaimed = await reclaimAfterOpen(store.db, store.tensors.blobs, 3600);
     assert.deepEqual(reclaimed, { unowned: 1, strays: 1 });
     assert.equal(tensors.info(abandoned.id), null);
     assert.ok(tensors.info(justCommitted.id) !== null, "a fresh row waits for its owner");
