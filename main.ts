@@ -15,9 +15,9 @@ import {
 import { JobManager } from "./src/jobs/manager.ts";
 import { logLinearAlgebra } from "./src/linalg/select.ts";
 import { createLogger, type Logger } from "./src/log.ts";
-import { SqliteStore } from "./src/store/sqlite.ts";
+import { openStore } from "./src/store/open.ts";
+import type { Store } from "./src/store/store.ts";
 import { SimulationRegistry } from "./src/simfluence/simulation_registry.ts";
-import { STORE_MODULES } from "./src/store_modules.ts";
 import { STOP_ON_STDIN_EOF } from "./src/launcher.ts";
 
 const JOB_SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -89,21 +89,16 @@ async function main(): Promise<void> {
   // Opens OpenBLAS now, and warns once (with the apt line) when the TypeScript routines stand in.
   logLinearAlgebra(logger);
 
-  let store: SqliteStore;
+  let store: Store;
   try {
-    store = SqliteStore.open({ dataDir: config.dataDir, modules: STORE_MODULES });
+    store = await openStore(config, logger);
   } catch (e) {
-    logger.error("cannot open the store", { dataDir: config.dataDir, error: e });
-    Deno.exit(1);
-  }
-  if (store.interruptedAtOpen > 0) {
-    logger.warn("jobs left unfinished by a previous process were marked failed", {
-      count: store.interruptedAtOpen,
+    logger.error("cannot open the store", {
+      dataDir: config.dataDir,
+      database: config.databaseUrl ? "postgres" : "sqlite",
+      error: e,
     });
-  }
-  const { unowned, strays } = store.reclaimedAtOpen;
-  if (unowned + strays > 0) {
-    logger.warn("tensor files no record owned were removed", { unowned, strays });
+    Deno.exit(1);
   }
 
   // A cache write killed before its rename left a temporary file; nothing of ours writes yet.

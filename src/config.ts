@@ -29,7 +29,16 @@ export interface Config {
   runLimits: RunLimits;
   /** Where tensor files live (SIMFLUENCE_BLOB_URL, the S3 variables) and clean-up's grace period. */
   blobs: BlobSettings;
+  /** PostgreSQL shared by a cluster's nodes (SIMFLUENCE_DATABASE_URL); null: SQLite in dataDir. */
+  databaseUrl: string | null;
+  /** What this node does: answer requests (`api`), run jobs (`worker`), or both (`all`). */
+  role: NodeRole;
+  /** This node's name in a cluster (SIMFLUENCE_NODE_ID); stable across restarts of the node. */
+  nodeId: string;
 }
+
+export const NODE_ROLES = ["api", "worker", "all"] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
 
 export const TOKEN_SCOPES = ["read", "write"] as const;
 /** `read`: GET routes and event streams (and minting stream tokens); `write`: every route. */
@@ -56,6 +65,9 @@ export const ENV_VARS = [
   "SIMFLUENCE_MAX_SIMULATIONS",
   "SIMFLUENCE_MAX_BATCH_SIZE",
   "SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY",
+  "SIMFLUENCE_DATABASE_URL",
+  "SIMFLUENCE_ROLE",
+  "SIMFLUENCE_NODE_ID",
   ...BLOB_ENV_VARS,
 ] as const;
 
@@ -179,6 +191,22 @@ const envSchema = z.object({
     100_000_000,
     DEFAULT_RUN_LIMITS.maxTrainIdsPerStudy,
   ),
+  SIMFLUENCE_DATABASE_URL: z.preprocess(
+    blankToUndefined,
+    z.string().trim().regex(
+      /^postgres(ql)?:\/\/\S+$/,
+      "expected a PostgreSQL URL like postgres://user:password@host:5432/database",
+    ).optional(),
+  ),
+  SIMFLUENCE_ROLE: z.preprocess(
+    (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : undefined),
+    z.enum(NODE_ROLES, { message: `expected one of ${NODE_ROLES.join("|")}` }).default("all"),
+  ),
+  SIMFLUENCE_NODE_ID: z.preprocess(
+    blankToUndefined,
+    z.string().trim().regex(/^[\w.:-]{1,64}$/, "expected 1-64 letters, digits or . _ : -")
+      .optional(),
+  ),
   SIMFLUENCE_AUTOTUNE: z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : undefined),
     z.enum(["on", "off"], { message: "expected on|off" }).default("on"),
@@ -223,7 +251,19 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       maxTrainIdsPerStudy: e.SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY,
     },
     blobs: blobs.settings,
+    databaseUrl: e.SIMFLUENCE_DATABASE_URL ?? null,
+    role: e.SIMFLUENCE_ROLE,
+    nodeId: e.SIMFLUENCE_NODE_ID ?? defaultNodeId(e.PORT),
   };
+}
+
+/** The host's name and port: unique per node on a host, and the same after a restart. */
+function defaultNodeId(port: number): string {
+  let host = "localhost";
+  try {
+    host = Deno.hostname();
+  } catch { /* no --allow-sys: keep the fallback */ }
+  return `${host.replace(/[^\w.:-]/g, "-").slice(0, 50)}:${port}`;
 }
 
 /** Reads the process environment (only the variables in ENV_VARS). */

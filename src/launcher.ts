@@ -19,8 +19,23 @@ import { sharedBlobFolder } from "./store/blobs/select.ts";
 /** main.ts's argument: stop when stdin (the launcher's pipe) reaches its end. */
 export const STOP_ON_STDIN_EOF = "--stop-on-stdin-eof";
 
-/** Variables the service reads besides ENV_VARS (the GPU layer's backend choice). */
-export const EXTRA_SERVICE_ENV = ["DENO_WEBGPU_BACKEND"] as const;
+/** Variables the service reads besides ENV_VARS: the GPU layer's backend choice, and PostgreSQL's. */
+export const EXTRA_SERVICE_ENV = [
+  "DENO_WEBGPU_BACKEND",
+  // What node-postgres reads besides the URL (libpq's variables, and USER for its default role).
+  "USER",
+  "PGHOST",
+  "PGPORT",
+  "PGUSER",
+  "PGPASSWORD",
+  "PGDATABASE",
+  "PGSSLMODE",
+  "PGAPPNAME",
+  "PGPASSFILE",
+  "PGCONNECT_TIMEOUT",
+  "PGCLIENTENCODING",
+  "PGTZ",
+] as const;
 
 /** Where this checkout lives: main.ts, shaders/ and deno.json are read from here. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -63,6 +78,8 @@ export function servicePermissionFlags(
     `--allow-write=${writable.join(",")}`,
     `--allow-env=${[...ENV_VARS, ...EXTRA_SERVICE_ENV].join(",")}`,
     ...(ffiLibrary ? [`--allow-ffi=${ffiLibrary}`] : []),
+    // The default node id is the host's name.
+    "--allow-sys=hostname",
     "--no-prompt",
   ];
 }

@@ -152,7 +152,7 @@ export class DatasetStore {
   }
 
   /** Oldest first, `limit` from `offset` (all by default). */
-  list(offset = 0, limit = -1): DatasetRecord[] {
+  list(offset = 0, limit = Number.MAX_SAFE_INTEGER): DatasetRecord[] {
     const rows = this.db.prepare("SELECT * FROM datasets ORDER BY created_at, id LIMIT ? OFFSET ?")
       .all(limit, offset) as unknown[];
     return (rows as DatasetRow[]).map(toRecord);
@@ -187,8 +187,38 @@ export class DatasetStore {
 }
 
 /** Uploaded datasets of training examples. */
+/** The same tables on PostgreSQL, as of today's SQLite migrations; append to both from now on. */
+const DATASET_POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "postgres_initial",
+    up(db) {
+      db.exec(`
+        CREATE TABLE datasets (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          examples BIGINT NOT NULL,
+          format TEXT NOT NULL,
+          created_at BIGINT NOT NULL
+        );
+        CREATE UNIQUE INDEX datasets_name ON datasets (name);
+        CREATE TABLE dataset_examples (
+          dataset TEXT NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+          position BIGINT NOT NULL,
+          id TEXT NOT NULL,
+          text TEXT,
+          prompt TEXT,
+          completion TEXT,
+          PRIMARY KEY (dataset, id),
+          UNIQUE (dataset, position)
+        );
+      `);
+    },
+  },
+];
+
 export const DATASETS = defineStoreModule({
   name: "datasets",
   migrations: DATASET_MIGRATIONS,
+  postgresMigrations: DATASET_POSTGRES_MIGRATIONS,
   open: (context) => new DatasetStore(context),
 });

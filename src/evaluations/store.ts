@@ -173,9 +173,36 @@ export class EvaluationStore {
 }
 
 /** Kept evaluations (LDS). */
+/** The same tables on PostgreSQL, as of today's SQLite migrations; append to both from now on. */
+const EVALUATION_POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "postgres_initial",
+    up(db) {
+      db.exec(`
+        CREATE TABLE evaluations (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL CHECK (kind IN ('lds')),
+          study TEXT NOT NULL,
+          method TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('running', 'ready', 'failed', 'cancelled')),
+          error TEXT,
+          job TEXT,
+          request TEXT NOT NULL,
+          result TEXT,
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX evaluations_study ON evaluations (study, created_at);
+        CREATE INDEX evaluations_created ON evaluations (created_at);
+      `);
+    },
+  },
+];
+
 export const EVALUATIONS = defineStoreModule({
   name: "evaluations",
   migrations: EVALUATION_MIGRATIONS,
+  postgresMigrations: EVALUATION_POSTGRES_MIGRATIONS,
   open: (context) => new EvaluationStore(context.db),
   recover: (store) => store.failUnfinished(),
 });

@@ -185,10 +185,39 @@ export class InfluenceStore {
   }
 }
 
+/** The same tables on PostgreSQL, as of today's SQLite migrations; append to both from now on. */
+const INFLUENCE_POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "postgres_initial",
+    up(db) {
+      for (const table of ["influence_factors", "influence_scores"]) {
+        db.exec(`
+          CREATE TABLE ${table} (
+            id TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            parent TEXT,
+            status TEXT NOT NULL
+              CHECK (status IN ('running', 'ready', 'failed', 'cancelled')),
+            error TEXT,
+            job TEXT,
+            spec TEXT NOT NULL,
+            summary TEXT,
+            tensor TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+          );
+          CREATE INDEX ${table}_created ON ${table} (created_at);
+        `);
+      }
+    },
+  },
+];
+
 /** Influence factors and score sets. */
 export const INFLUENCE = defineStoreModule({
   name: "influence",
   migrations: INFLUENCE_MIGRATIONS,
+  postgresMigrations: INFLUENCE_POSTGRES_MIGRATIONS,
   open: (context) => new InfluenceStore(context),
   recover: (store) => store.failUnfinished(),
 });

@@ -186,8 +186,34 @@ export class ModelStore {
 }
 
 /** Stored models: configs, weights files and tokenizers. */
+/** The same tables on PostgreSQL, as of today's SQLite migrations; append to both from now on. */
+const MODEL_POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "postgres_initial",
+    up(db) {
+      db.exec(`
+        CREATE TABLE models (
+          id TEXT PRIMARY KEY,
+          name TEXT,
+          config TEXT NOT NULL,
+          tokenizer_kind TEXT NOT NULL CHECK (tokenizer_kind IN ('byte', 'huggingface')),
+          tokenizer_json TEXT,
+          params_tensor TEXT NOT NULL,
+          parameters BIGINT NOT NULL,
+          source TEXT NOT NULL,
+          seed BIGINT,
+          created_at BIGINT NOT NULL
+        );
+        CREATE INDEX models_created ON models (created_at);
+        CREATE UNIQUE INDEX models_name ON models (name);
+      `);
+    },
+  },
+];
+
 export const MODELS = defineStoreModule({
   name: "models",
   migrations: MODEL_MIGRATIONS,
+  postgresMigrations: MODEL_POSTGRES_MIGRATIONS,
   open: (context) => new ModelStore(context),
 });

@@ -151,9 +151,34 @@ export class GradientsStore {
 }
 
 /** Projected per-example gradients. */
+/** The same tables on PostgreSQL, as of today's SQLite migrations; append to both from now on. */
+const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "postgres_initial",
+    up(db) {
+      db.exec(`
+        CREATE TABLE projected_gradients (
+          id TEXT PRIMARY KEY,
+          model TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('running', 'ready', 'failed', 'cancelled')),
+          error TEXT,
+          job TEXT,
+          spec TEXT NOT NULL,
+          summary TEXT,
+          tensor TEXT,
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX projected_gradients_created ON projected_gradients (created_at);
+      `);
+    },
+  },
+];
+
 export const GRADIENTS = defineStoreModule({
   name: "projection",
   migrations: MIGRATIONS,
+  postgresMigrations: POSTGRES_MIGRATIONS,
   open: (context) => new GradientsStore(context),
   recover: (store) => store.failUnfinished(),
 });

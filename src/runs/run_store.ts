@@ -502,6 +502,45 @@ export class RunStore {
   }
 }
 
+/** The same tables on PostgreSQL, as of today's SQLite migrations; append to both from now on. */
+const RUN_POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "postgres_initial",
+    up(db) {
+      db.exec(`
+        CREATE TABLE studies (
+          id TEXT PRIMARY KEY,
+          test_examples TEXT NOT NULL,
+          created_at BIGINT NOT NULL
+        );
+        CREATE TABLE runs (
+          id TEXT PRIMARY KEY,
+          study TEXT NOT NULL REFERENCES studies (id),
+          name TEXT NOT NULL,
+          steps BIGINT NOT NULL,
+          test_examples BIGINT NOT NULL,
+          distinct_train BIGINT NOT NULL,
+          curriculum TEXT NOT NULL,
+          losses_tensor TEXT NOT NULL,
+          source TEXT NOT NULL,
+          created_at BIGINT NOT NULL,
+          model TEXT,
+          dataset TEXT,
+          training TEXT,
+          UNIQUE (study, name)
+        );
+        CREATE INDEX runs_study ON runs (study, created_at);
+        CREATE TABLE run_checkpoints (
+          run TEXT NOT NULL REFERENCES runs (id),
+          step BIGINT NOT NULL,
+          tensor TEXT NOT NULL,
+          PRIMARY KEY (run, step)
+        );
+      `);
+    },
+  },
+];
+
 /** Studies, runs and their checkpoints. */
 export const RUNS = defineStoreModule({
   name: "runs",
@@ -511,5 +550,6 @@ export const RUNS = defineStoreModule({
     ...RUN_PROVENANCE_MIGRATIONS,
     ...RUN_RECIPE_MIGRATIONS,
   ],
+  postgresMigrations: RUN_POSTGRES_MIGRATIONS,
   open: (context) => new RunStore(context),
 });

@@ -364,17 +364,20 @@ export class SimulatorStore {
 
   /**
    * A page of the simulator's unseen training ids, in the study's order; none while it is not
-   * ready. SQLite walks the stored list, so no page builds the whole list in JavaScript.
+   * ready. The database walks the stored list, so no page builds the whole list in JavaScript.
    */
   unseenPage(id: string, query: { limit: number; offset: number }): {
     unseenTrainExamples: string[];
     total: number;
   } {
     const record = this.require(id);
-    const rows = this.db.prepare(
-      `SELECT j.value AS id FROM simulators s, json_each(s.unseen) j WHERE s.id = ?
-       ORDER BY j.key LIMIT ? OFFSET ?`,
-    ).all(id, query.limit, query.offset) as { id: string }[];
+    const sql = this.db.dialect === "postgres"
+      ? `SELECT j.value AS id FROM simulators s,
+           jsonb_array_elements_text(s.unseen::jsonb) WITH ORDINALITY j(value, key)
+         WHERE s.id = ? ORDER BY j.key LIMIT ? OFFSET ?`
+      : `SELECT j.value AS id FROM simulators s, json_each(s.unseen) j WHERE s.id = ?
+         ORDER BY j.key LIMIT ? OFFSET ?`;
+    const rows = this.db.prepare(sql).all(id, query.limit, query.offset) as { id: string }[];
     return {
       unseenTrainExamples: rows.map((r) => r.id),
       total: record.unseenTrainExamples.total,
@@ -430,9 +433,44 @@ export class SimulatorStore {
 }
 
 /** Fitted simulators and their parameter files. */
+/** The same tables on PostgreSQL, as of today's SQLite migrations; append to both from now on. */
+const SIMULATOR_POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "postgres_initial",
+    up(db) {
+      db.exec(`
+        CREATE TABLE simulators (
+          id TEXT PRIMARY KEY,
+          study TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('fitting', 'ready', 'failed', 'cancelled')),
+          job_id TEXT,
+          train_runs TEXT NOT NULL,
+          validation_runs TEXT NOT NULL,
+          lambda_requested TEXT NOT NULL,
+          lambda_factor DOUBLE PRECISION,
+          fit TEXT,
+          unseen TEXT,
+          train_ids TEXT,
+          params_tensor TEXT,
+          evaluation TEXT,
+          error TEXT,
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL,
+          deleted_runs TEXT,
+          unseen_count BIGINT,
+          unseen_preview TEXT
+        );
+        CREATE INDEX simulators_study ON simulators (study, created_at);
+      `);
+    },
+  },
+];
+
 export const SIMULATORS = defineStoreModule({
   name: "simulators",
   migrations: SIMULATOR_MIGRATIONS,
+  postgresMigrations: SIMULATOR_POSTGRES_MIGRATIONS,
   open: (context) => new SimulatorStore(context),
   recover: (store) => void store.failUnfinished(),
 });

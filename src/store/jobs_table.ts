@@ -91,8 +91,10 @@ export class SqliteJobStore implements JobStore {
     const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
     const { total } = this.db.prepare(`SELECT COUNT(*) AS total FROM jobs ${clause}`)
       .get(...values) as { total: number };
+    // Jobs created in the same millisecond keep their order of creation.
+    const order = this.db.dialect === "postgres" ? "seq" : "rowid";
     const rows = this.db.prepare(
-      `SELECT * FROM jobs ${clause} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
+      `SELECT * FROM jobs ${clause} ORDER BY created_at DESC, ${order} DESC LIMIT ? OFFSET ?`,
     ).all(...values, query.limit, query.offset) as unknown as JobRow[];
     return { jobs: rows.map(toRecord), total };
   }

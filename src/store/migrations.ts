@@ -56,9 +56,50 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/**
+ * The core tables on PostgreSQL. Jobs gain `seq`, the order of creation (SQLite's rowid), and
+ * `node`, the node that runs the job.
+ */
+export const CORE_POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "postgres_initial",
+    up(db) {
+      db.exec(`
+        CREATE TABLE jobs (
+          id TEXT PRIMARY KEY,
+          seq BIGSERIAL NOT NULL,
+          kind TEXT NOT NULL,
+          status TEXT NOT NULL
+            CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+          input TEXT,
+          progress TEXT,
+          error TEXT,
+          result TEXT,
+          created_at BIGINT NOT NULL,
+          started_at BIGINT,
+          finished_at BIGINT,
+          node TEXT
+        );
+        CREATE INDEX jobs_created ON jobs (created_at DESC, seq DESC);
+        CREATE INDEX jobs_status ON jobs (status);
+        CREATE TABLE tensor_files (
+          id TEXT PRIMARY KEY,
+          file TEXT NOT NULL UNIQUE,
+          sha256 TEXT NOT NULL,
+          bytes BIGINT NOT NULL,
+          names TEXT NOT NULL,
+          metadata TEXT NOT NULL,
+          created_at BIGINT NOT NULL
+        );
+      `);
+    },
+  },
+];
+
 function ensureVersionTable(db: SqlDatabase): void {
+  const time = db.dialect === "postgres" ? "BIGINT" : "INTEGER";
   db.exec(`CREATE TABLE IF NOT EXISTS schema_versions (
-    module TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL,
+    module TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at ${time} NOT NULL,
     PRIMARY KEY (module, version))`);
 }
 
@@ -79,6 +120,7 @@ export function adoptGlobalVersions(
   db: SqlDatabase,
   modules: readonly { name: string; migrations: readonly Migration[] }[],
 ): void {
+  if (db.dialect !== "sqlite") return;
   const legacy = db.prepare(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
   ).get();
@@ -133,7 +175,7 @@ export function migrate(
   );
   for (let version = current + 1; version <= migrations.length; version++) {
     const migration = migrations[version - 1];
-    db.exec("BEGIN IMMEDIATE");
+    db.exec(db.dialect === "postgres" ? "BEGIN" : "BEGIN IMMEDIATE");
     try {
       migration.up(db);
       record.run(module, version, migration.name, Date.now());

@@ -9,6 +9,7 @@ import { FileTensorStore } from "./tensor_files.ts";
 import { type Store, type StoreModule, UnregisteredStoreModuleError } from "./store.ts";
 import { type Reclaimed, reclaimUnownedTensors } from "./tensor_gc.ts";
 import type { BlobStore } from "./blobs/blob_store.ts";
+import { Transactions } from "./transactions.ts";
 
 export interface OpenStoreOptions {
   dataDir: string;
@@ -28,7 +29,7 @@ export class SqliteStore implements Store {
   /** Tensor files found at open that nothing owned (a dead process's unfinished work), removed. */
   readonly reclaimedAtOpen: Reclaimed;
   private readonly opened = new Map<string, unknown>();
-  private depth = 0;
+  private readonly transactions: Transactions;
   private closed = false;
 
   private constructor(
@@ -37,6 +38,7 @@ export class SqliteStore implements Store {
     modules: readonly StoreModule<unknown>[],
     blobs?: BlobStore,
   ) {
+    this.transactions = new Transactions(db, "BEGIN IMMEDIATE");
     this.jobs = new SqliteJobStore(db);
     this.tensors = new FileTensorStore(db, blobs ?? dataDir);
     // One process owns a data directory, so any unfinished job belongs to a process that died.
@@ -87,27 +89,7 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: () => T): T {
-    const savepoint = `sp${this.depth}`;
-    this.db.exec(this.depth === 0 ? "BEGIN IMMEDIATE" : `SAVEPOINT ${savepoint}`);
-    this.depth++;
-    let result: T;
-    try {
-      result = fn();
-      if (result instanceof Promise) {
-        // The transaction would commit before the awaited work ran.
-        result.catch(() => {});
-        throw new TypeError("transaction callbacks must be synchronous");
-      }
-    } catch (e) {
-      this.depth--;
-      this.db.exec(
-        this.depth === 0 ? "ROLLBACK" : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`,
-      );
-      throw e;
-    }
-    this.depth--;
-    this.db.exec(this.depth === 0 ? "COMMIT" : `RELEASE ${savepoint}`);
-    return result;
+    return this.transactions.run(fn);
   }
 
   problem(): string | null {

@@ -1,5 +1,5 @@
-// What the rest of the service needs from persistence. The SQLite implementation is in sqlite.ts;
-// the interfaces keep routes and the job manager independent of it (e.g. for a Postgres port).
+// What the rest of the service needs from persistence, implemented on SQLite (sqlite.ts) and on
+// PostgreSQL (postgres.ts); routes and the job manager see only these interfaces.
 import type { Safetensors, TensorInput } from "./safetensors.ts";
 import type { SqlDatabase } from "./sql/database.ts";
 import type { Migration } from "./migrations.ts";
@@ -132,6 +132,11 @@ export interface StoreModule<T> {
   readonly name: string;
   /** Applied in order, once each; append, never edit. */
   readonly migrations: readonly Migration[];
+  /**
+   * The same schema in PostgreSQL's dialect, its own list (it starts from the schema SQLite had
+   * reached when PostgreSQL came). A module without it cannot open on PostgreSQL.
+   */
+  readonly postgresMigrations?: readonly Migration[];
   open(context: StoreContext): T;
   /** Recovery at open, e.g. marking work that a dead process left unfinished. */
   recover?(store: T): void;

@@ -49,7 +49,12 @@ export async function deleteStudy(deps: StudyDeps, name: string): Promise<Delete
   const study = getStudy(deps.store, name);
   const simulators = deps.store.get(SIMULATORS);
   const evaluations = deps.store.get(EVALUATIONS);
-  const { simulators: fitted } = simulators.list({ study: name, limit: -1, offset: 0 });
+  // Every simulator of the study (a bound, not -1: PostgreSQL has no negative LIMIT).
+  const { simulators: fitted } = simulators.list({
+    study: name,
+    limit: Number.MAX_SAFE_INTEGER,
+    offset: 0,
+  });
   for (const simulator of fitted) {
     if (simulator.status === "fitting" && simulator.jobId) {
       cancelIfRunning(deps.jobs, simulator.jobId);

@@ -7,6 +7,9 @@ import type { AppDeps, RouteModule } from "../../src/http/types.ts";
 import { JobManager } from "../../src/jobs/manager.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import { PostgresStore } from "../../src/store/postgres.ts";
+import type { Store } from "../../src/store/store.ts";
+import { freshDatabase } from "./postgres.ts";
 import { ROUTE_MODULES } from "../../routes/index.ts";
 import { STORE_MODULES } from "../../src/store_modules.ts";
 
@@ -45,10 +48,23 @@ export interface TestAppOptions {
   streaming?: Pick<AppDeps, "simulations" | "streamTokens" | "authFailures" | "sseStallMs">;
 }
 
+/**
+ * The store every test app opens: SQLite, or with SIMFLUENCE_TEST_DATABASE=postgres a fresh
+ * database in a throwaway PostgreSQL cluster, so the same HTTP tests check both stores.
+ */
+export const TEST_DATABASE = Deno.env.get("SIMFLUENCE_TEST_DATABASE") === "postgres"
+  ? "postgres"
+  : "sqlite";
+
+async function openTestStore(dataDir: string): Promise<Store> {
+  if (TEST_DATABASE === "sqlite") return SqliteStore.open({ dataDir, modules: STORE_MODULES });
+  return await PostgresStore.open({ url: freshDatabase(), dataDir, modules: STORE_MODULES });
+}
+
 export async function testApp(options: TestAppOptions = {}) {
   const dataDir = await Deno.makeTempDir({ prefix: "simfluence-test-" });
   const config: Config = parseConfig({ SIMFLUENCE_DATA_DIR: dataDir, ...options.env });
-  const store = SqliteStore.open({ dataDir, modules: STORE_MODULES });
+  const store = await openTestStore(dataDir);
   const logger = memoryLogger();
   const jobs = new JobManager({
     store: store.jobs,
