@@ -184,10 +184,16 @@ Deno.test({
       });
 
       await t.step("with the server gone, an upload fails cleanly and leaves no row", async () => {
+        const kept = await tensors.put(tensor([9]));
         const rowsBefore = rows();
         await s3.stop();
         await assert.rejects(tensors.put(tensor([8])), BlobStoreUnavailableError);
         assert.equal(rows(), rowsBefore);
+        // A read says the store is unreachable, not that the file is corrupt.
+        await assert.rejects(tensors.get(kept.id), BlobStoreUnavailableError);
+        // A delete still removes the row; the object is left to clean-up.
+        assert.equal(await tensors.delete(kept.id), true);
+        assert.equal(tensors.info(kept.id), null);
       });
     } finally {
       store.close();
