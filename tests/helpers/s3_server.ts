@@ -26,6 +26,8 @@ export interface TestS3Server {
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
+const S3RVER_START_TIMEOUT_MS = 120_000;
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 function s3Error(status: number, code: string, message: string): Response {
@@ -85,11 +87,20 @@ async function startS3rver(
     stderr: "inherit",
   }).spawn();
   const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  // The first run may fetch s3rver's npm packages into Deno's cache: allow for that, not forever.
+  const timer = setTimeout(() => process.kill("SIGKILL"), S3RVER_START_TIMEOUT_MS);
   let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`s3rver exited before listening: ${text}`);
-    text += value;
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) {
+        await process.status;
+        throw new Error(`s3rver exited before listening (or took over 120 s): ${text}`);
+      }
+      text += value;
+    }
+  } finally {
+    clearTimeout(timer);
   }
   reader.releaseLock();
   // Nothing more is printed; drain so the pipe never fills.
