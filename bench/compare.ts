@@ -20,6 +20,7 @@ import { STORE_MODULES } from "../src/store_modules.ts";
 import { skillExamples } from "../src/datasets/skills.ts";
 import { seededUniform, shuffled } from "../src/random.ts";
 import { magicSettings, runMagicComparison } from "./compare_magic.ts";
+import { optimizeSettings, runOptimizeComparison } from "./compare_optimize.ts";
 import { call, finished, log } from "./in_process_api.ts";
 import type { BenchSuite } from "./suite.ts";
 
@@ -256,6 +257,9 @@ if (import.meta.main) {
   const suite = Deno.args.indexOf("--suite");
   if (Deno.args.includes("--magic") || (suite >= 0 && Deno.args[suite + 1] === "magic")) {
     console.log((await runMagicComparison(magicSettings(Deno.args))).markdown);
+  } else if (suite >= 0 && Deno.args[suite + 1] === "optimize") {
+    // Curriculum optimisation, each method verified by training (bench/compare_optimize.ts).
+    console.log((await runOptimizeComparison(optimizeSettings(Deno.args))).markdown);
   } else {
     console.log((await runComparison(Deno.args.includes("--quick"))).markdown);
   }

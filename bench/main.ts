@@ -11,6 +11,7 @@ import { linalgSuite } from "./linalg.ts";
 import { matmulSuite } from "./matmul.ts";
 import { metagradientsSuite } from "./metagradients.ts";
 import { modelSuite } from "./model.ts";
+import { optimizeSuite } from "./optimize.ts";
 import { projection124mSuite, projectionSuite } from "./projection.ts";
 import { simfluenceSuite } from "./simfluence.ts";
 import { simulateSseSuite } from "./simulate_sse.ts";
@@ -33,6 +34,7 @@ export const SUITES: BenchSuite[] = [
   compareMagicSuite,
   gpuSuite,
   linalgSuite,
+  optimizeSuite,
 ];
 
 interface Args {
