@@ -9,8 +9,8 @@ import pg from "pg";
 import type { SqlDatabase } from "../store/sql/database.ts";
 import type { Logger } from "../log.ts";
 
-/** The channels in use; each is LISTENed to as `simfluence_<name>`. */
-export type BusChannel = "jobs" | "cancel" | "simulations" | "nodes";
+/** The channels in use; each is LISTENed to as `simfluence_<name>` ("auth": failed-auth blocks). */
+export type BusChannel = "jobs" | "cancel" | "simulations" | "nodes" | "auth";
 
 export type BusListener = (payload: unknown) => void;
 
@@ -27,7 +27,7 @@ export interface ClusterBus {
 }
 
 const channelName = (channel: BusChannel) => `simfluence_${channel}`;
-const CHANNELS: readonly BusChannel[] = ["jobs", "cancel", "simulations", "nodes"];
+const CHANNELS: readonly BusChannel[] = ["jobs", "cancel", "simulations", "nodes", "auth"];
 
 export class PostgresBus implements ClusterBus {
   private client: pg.Client | null = null;
@@ -81,8 +81,12 @@ export class PostgresBus implements ClusterBus {
       connectionString: this.url,
       application_name: "simfluence bus",
     });
-    client.on("notification", (message) => this.deliver(message.channel, message.payload));
-    client.on("error", (error) => {
+    client.on(
+      "notification",
+      (message: { channel: string; payload?: string }) =>
+        this.deliver(message.channel, message.payload),
+    );
+    client.on("error", (error: Error) => {
       this.logger.warn("cluster bus connection lost; reconnecting", { error });
       if (this.client === client) this.client = null;
       client.end().catch(() => {});
