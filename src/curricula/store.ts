@@ -57,32 +57,6 @@ const CURRICULA_POSTGRES_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/** The same table on PostgreSQL; append to both lists from now on. */
-const CURRICULA_POSTGRES_MIGRATIONS: readonly Migration[] = [
-  {
-    name: "postgres_initial",
-    up(db) {
-      db.exec(`
-        CREATE TABLE curriculum_optimizations (
-          id TEXT PRIMARY KEY,
-          study TEXT NOT NULL,
-          method TEXT NOT NULL,
-          status TEXT NOT NULL CHECK (status IN ('running', 'ready', 'failed', 'cancelled')),
-          error TEXT,
-          job TEXT,
-          request TEXT NOT NULL,
-          result TEXT,
-          verification TEXT,
-          created_at BIGINT NOT NULL,
-          updated_at BIGINT NOT NULL
-        );
-        CREATE INDEX curriculum_optimizations_study ON curriculum_optimizations (study, created_at);
-        CREATE INDEX curriculum_optimizations_created ON curriculum_optimizations (created_at);
-      `);
-    },
-  },
-];
-
 export type OptimizationStatus = "running" | "ready" | "failed" | "cancelled";
 
 export interface OptimizationRecord<Q = unknown, R = unknown, V = unknown> {
@@ -231,7 +205,6 @@ export class OptimizationStore {
 export const CURRICULA = defineStoreModule({
   name: "curricula",
   migrations: CURRICULA_MIGRATIONS,
-  postgresMigrations: CURRICULA_POSTGRES_MIGRATIONS,
   postgresMigrations: CURRICULA_POSTGRES_MIGRATIONS,
   open: (context) => new OptimizationStore(context.db),
   recover: (store) => store.failUnfinished(),
