@@ -173,7 +173,8 @@ export class DatasetStore {
   }
 
   all(id: string): DatasetExample[] {
-    return this.page(id, 0, -1);
+    // Not LIMIT -1: PostgreSQL refuses a negative limit.
+    return this.page(id, 0, Number.MAX_SAFE_INTEGER);
   }
 
   delete(idOrName: string): boolean {
