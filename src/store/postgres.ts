@@ -32,7 +32,7 @@ const MIGRATION_LOCK = 0x51f1_0001;
  * study's test set) stays correct without per-module locking. Single statements outside a
  * transaction do not take it.
  */
-const WRITE_LOCK = 0x51f1_0002;
+export const WRITE_LOCK = 0x51f1_0002;
 
 export class PostgresStore implements Store {
   readonly jobs: SqliteJobStore;

@@ -2,7 +2,8 @@
 // not the client's and not a bug: they answer 507 with the JSON error shape instead of a 500. The
 // store's ordering (temp file, fsync, rename, then the commit) means such a failure has changed
 // nothing a reader can see; the request can be retried once space is back.
-import { DomainError } from "../errors.ts";
+import { DomainError, UnavailableError } from "../errors.ts";
+import { PostgresError } from "./sql/postgres_database.ts";
 
 export class StorageFullError extends DomainError {
   override name = "StorageFullError";
@@ -22,9 +23,38 @@ const FS_CODES = new Set(["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EFBIG
 const SQLITE_MESSAGES =
   /database or disk is full|attempt to write a readonly database|disk I\/O error/i;
 
-/** The StorageFullError that `error` amounts to, or null when it is something else. */
-export function storageFailure(error: unknown): StorageFullError | null {
+/** PostgreSQL cannot be reached or is going away: a 503, retried once the database is back. */
+export class DatabaseUnavailableError extends UnavailableError {
+  override name = "DatabaseUnavailableError";
+  constructor(cause: string) {
+    super(
+      `the database cannot be reached (${cause}); retry shortly`,
+      { cause },
+      "database_unavailable",
+    );
+  }
+}
+
+/**
+ * SQLSTATE classes of a PostgreSQL that is unreachable or shutting down: 08 (connection
+ * exception), 57P01–57P03 (admin shutdown, crash shutdown, cannot connect now).
+ */
+function postgresUnavailable(error: PostgresError): boolean {
+  if (error.code === undefined) return true; // no SQLSTATE: the connection itself failed
+  return error.code.startsWith("08") || /^57P0[123]$/.test(error.code);
+}
+
+/**
+ * The StorageFullError or DatabaseUnavailableError that `error` amounts to, or null when it is
+ * something else.
+ */
+export function storageFailure(error: unknown): DomainError | null {
   if (error instanceof StorageFullError) return error;
+  if (error instanceof PostgresError) {
+    // 53100: disk full on the database server.
+    if (error.code === "53100") return new StorageFullError(error.message);
+    return postgresUnavailable(error) ? new DatabaseUnavailableError(error.message) : null;
+  }
   if (!(error instanceof Error) || error instanceof DomainError) return null;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && FS_CODES.has(code)) return new StorageFullError(code);

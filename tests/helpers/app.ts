@@ -8,7 +8,6 @@ import { JobManager } from "../../src/jobs/manager.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { PostgresStore } from "../../src/store/postgres.ts";
-import type { Store } from "../../src/store/store.ts";
 import { freshDatabase } from "./postgres.ts";
 import { ROUTE_MODULES } from "../../routes/index.ts";
 import { STORE_MODULES } from "../../src/store_modules.ts";
@@ -56,7 +55,10 @@ export const TEST_DATABASE = Deno.env.get("SIMFLUENCE_TEST_DATABASE") === "postg
   ? "postgres"
   : "sqlite";
 
-async function openTestStore(dataDir: string): Promise<Store> {
+/** Either store; both expose `db` (tests read tables directly). */
+export type TestStore = SqliteStore | PostgresStore;
+
+export async function openTestStore(dataDir: string): Promise<TestStore> {
   if (TEST_DATABASE === "sqlite") return SqliteStore.open({ dataDir, modules: STORE_MODULES });
   return await PostgresStore.open({ url: freshDatabase(), dataDir, modules: STORE_MODULES });
 }

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import type { FittedSimulator } from "../../src/simfluence/simulator_store.ts";
-import { SqliteStore } from "../../src/store/sqlite.ts";
 import { simulatorFiles } from "../helpers/simulator_files.ts";
 import { SIMULATORS } from "../../src/simfluence/simulator_store.ts";
-import { STORE_MODULES } from "../../src/store_modules.ts";
+import { openTestStore, type TestStore } from "../helpers/app.ts";
 
-async function withStore(fn: (store: SqliteStore) => Promise<void>): Promise<void> {
+type AnyStore = TestStore;
+
+/** On SQLite, or on PostgreSQL with SIMFLUENCE_TEST_DATABASE=postgres (the store suite). */
+async function withStore(fn: (store: AnyStore) => Promise<void>): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "simfluence-simstore-" });
-  const store = SqliteStore.open({ dataDir, modules: STORE_MODULES });
+  const store = await openTestStore(dataDir);
   try {
     await fn(store);
   } finally {
@@ -35,7 +37,7 @@ function fitted(): FittedSimulator {
   };
 }
 
-const create = (store: SqliteStore) =>
+const create = (store: AnyStore) =>
   store.get(SIMULATORS).create({
     study: "s",
     kind: "linear",

@@ -35,9 +35,41 @@ function sendChunk(): void {
   Atomics.notify(ctl, STATE);
 }
 
-function failure(error: unknown): WorkerAnswer {
-  const e = error as { message?: string; code?: string; detail?: string };
-  return { ok: false, message: e?.message ?? String(error), code: e?.code, detail: e?.detail };
+let settings: Extract<WorkerRequest, { op: "open" }> | null = null;
+/** Set when the connection failed: the next request connects again (a transaction is lost). */
+let broken = false;
+
+async function connect(): Promise<pg.Client> {
+  const open = settings!;
+  const next = new pg.Client({
+    connectionString: open.url,
+    application_name: open.applicationName,
+    statement_timeout: open.statementTimeoutMs,
+    // A server that stops answering (a partition, not an error) fails the call instead of
+    // leaving the blocked caller to its own, longer timeout.
+    query_timeout: open.statementTimeoutMs + 5_000,
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+  });
+  // Without a listener a dropped connection would crash the worker; the next call reconnects.
+  next.on("error", () => (broken = true));
+  await next.connect();
+  broken = false;
+  return next;
+}
+
+/** Between BEGIN and COMMIT/ROLLBACK (as sent by the store's Transactions). */
+let inTransaction = false;
+
+async function connection(): Promise<pg.Client> {
+  if (client && !broken) return client;
+  // Statements of a transaction must not run on a new connection in autocommit: the caller is
+  // told, and its ROLLBACK (which the dead server already did) ends the transaction here.
+  if (inTransaction) throw new Error("the database connection was lost inside a transaction");
+  await client?.end().catch(() => {});
+  client = null;
+  client = await connect();
+  return client;
 }
 
 async function handle(request: WorkerRequest): Promise<WorkerAnswer> {
@@ -45,22 +77,41 @@ async function handle(request: WorkerRequest): Promise<WorkerAnswer> {
     case "hello":
       return { ok: true };
     case "open": {
-      client = new pg.Client({
-        connectionString: request.url,
-        application_name: request.applicationName,
-        statement_timeout: request.statementTimeoutMs,
-      });
-      // A dropped connection is reported on the next query; without a listener it would crash.
-      client.on("error", () => {});
-      await client.connect();
+      settings = request;
+      await connection();
       return { ok: true };
     }
     case "query": {
-      const result = await client!.query({ text: request.sql, values: request.params });
+      const result = await (await connection()).query({
+        text: request.sql,
+        values: request.params,
+      });
       return { ok: true, rows: result.rows, changes: result.rowCount ?? 0 };
     }
     case "exec": {
-      await client!.query(request.sql);
+      const statement = request.sql.trimStart().slice(0, 12).toUpperCase();
+      const begins = statement.startsWith("BEGIN");
+      const ends = statement.startsWith("COMMIT") ||
+        (statement.startsWith("ROLLBACK") && !statement.startsWith("ROLLBACK TO"));
+      if (ends && broken && inTransaction) {
+        // The server rolled the transaction back when the connection died: a ROLLBACK agrees,
+        // a COMMIT must fail.
+        inTransaction = false;
+        if (statement.startsWith("ROLLBACK")) return { ok: true };
+        throw new Error("the database connection was lost before COMMIT; nothing was committed");
+      }
+      const connected = await connection();
+      if (begins) inTransaction = true;
+      try {
+        await connected.query(request.sql);
+      } catch (error) {
+        // A failed BEGIN (e.g. the lock wait timed out) is never followed by the caller's
+        // ROLLBACK; a failed COMMIT or ROLLBACK ends the transaction on the server too.
+        if (begins) await connected.query("ROLLBACK").catch(() => {});
+        if (begins || ends) inTransaction = false;
+        throw error;
+      }
+      if (ends) inTransaction = false;
       return { ok: true };
     }
     case "close": {
@@ -71,6 +122,16 @@ async function handle(request: WorkerRequest): Promise<WorkerAnswer> {
     default:
       return { ok: false, message: `unknown request ${(request as { op: string }).op}` };
   }
+}
+
+function failure(error: unknown): WorkerAnswer {
+  const e = error as { message?: string; code?: string; detail?: string };
+  // Only SQLSTATEs are passed on; node's own codes (ECONNREFUSED, …) mean no server answered.
+  const sqlstate = typeof e?.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
+  // The connection itself failed (refused, reset, timed out, or the server ended it: 08xxx,
+  // 57P01–57P03): connect anew on the next call.
+  if (!sqlstate || sqlstate.startsWith("08") || /^57P0[123]$/.test(sqlstate)) broken = true;
+  return { ok: false, message: e?.message ?? String(error), code: sqlstate, detail: e?.detail };
 }
 
 globalThis.addEventListener("message", async (event: Event) => {
