@@ -7,7 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { usableRuntime } from "../gpu/handle.ts";
-import type { JobContext } from "../jobs/manager.ts";
+import type { JobKind } from "../jobs/manager.ts";
 import { runInStudy } from "../runs/run_reference.ts";
 import { RUNS, type StoredRun } from "../runs/run_store.ts";
 import { fittingRunsAmong, type IdList, predictFinalLosses } from "../simfluence/evaluate.ts";
@@ -100,7 +100,7 @@ interface MaskSetting {
 
 /** With baseRun: the base (a run of the study) and each run's drops; 400s name the field. */
 async function loadMaskSetting(
-  deps: SimfluenceDeps,
+  deps: LdsDeps,
   request: LdsRequest,
   runs: readonly StoredRun[],
 ): Promise<MaskSetting | null> {
@@ -112,7 +112,7 @@ async function loadMaskSetting(
 }
 
 /** Each run once, in the study, by id or name (400s name `runs.k`). */
-async function loadRuns(deps: SimfluenceDeps, request: LdsRequest): Promise<StoredRun[]> {
+async function loadRuns(deps: LdsDeps, request: LdsRequest): Promise<StoredRun[]> {
   const runs = deps.store.get(RUNS);
   const seen = new Map<string, number>();
   const loaded: StoredRun[] = [];
@@ -137,7 +137,7 @@ type Predictor = (signal: AbortSignal, progress: (fraction: number) => void) => 
 
 /** Checks the method against the study and returns how it predicts, before any job exists. */
 async function preparePredictor(
-  deps: SimfluenceDeps,
+  deps: LdsDeps,
   request: LdsRequest,
   testIds: string[],
   runs: StoredRun[],
@@ -210,6 +210,21 @@ export type LdsRecordResult = Omit<LdsResult, "study" | "method" | "runs" | "bas
 
 export type LdsRecord = EvaluationRecord<LdsMethod, LdsRecordRequest, LdsRecordResult>;
 
+/** What an LDS job needs besides the store and the GPU. */
+type LdsDeps = Pick<SimfluenceDeps, "store" | "gpu">;
+
+/** What an LDS job stores: the evaluation it fills, and the request to plan it again. */
+interface LdsJobInput {
+  evaluation: string;
+  study: string;
+  runs: string[];
+  baseRun: string | null;
+  method: LdsMethod;
+  allowFittingRuns: boolean;
+  bootstrap: { resamples: number; seed: number };
+  request: LdsRequest;
+}
+
 /**
  * Checks the request in full, then keeps an evaluation record ("running") and queues the job that
  * computes its LDS; the record and the job's id.
@@ -218,6 +233,32 @@ export async function startLds(
   deps: SimfluenceDeps,
   request: LdsRequest,
 ): Promise<{ evaluation: LdsRecord; job: string }> {
+  const { runIds, baseRun, bootstrap } = await planLds(deps, request);
+  const evaluations = deps.store.get(EVALUATIONS);
+  const record = evaluations.create<LdsMethod, LdsRecordRequest>({
+    kind: "lds",
+    study: request.study,
+    method: request.method,
+    request: { runs: runIds, baseRun, allowFittingRuns: request.allowFittingRuns, bootstrap },
+  });
+  const input: LdsJobInput = {
+    evaluation: record.id,
+    study: request.study,
+    runs: runIds,
+    baseRun,
+    method: request.method,
+    allowFittingRuns: request.allowFittingRuns,
+    bootstrap,
+    request,
+  };
+  const job = deps.jobs.submit("lds", input);
+  evaluations.setJob(record.id, job.id);
+  keepInStep(deps, record.id, job.id);
+  return { evaluation: evaluations.get(record.id)!, job: job.id };
+}
+
+/** The one planning of a request, at the request and again in its job (on whichever node). */
+async function planLds(deps: LdsDeps, request: LdsRequest) {
   const testIds = deps.store.get(RUNS).studyTestExamples(request.study);
   if (!testIds) throw new NotFoundError(`study "${request.study}"`, { field: "study" });
   const runs = await loadRuns(deps, request);
@@ -235,55 +276,67 @@ export async function startLds(
     resamples: request.bootstrap?.resamples ?? LDS_DEFAULTS.resamples,
     seed: request.bootstrap?.seed ?? LDS_DEFAULTS.seed,
   };
-  const evaluations = deps.store.get(EVALUATIONS);
-  const record = evaluations.create<LdsMethod, LdsRecordRequest>({
-    kind: "lds",
-    study: request.study,
-    method: request.method,
-    request: { runs: runIds, baseRun, allowFittingRuns: request.allowFittingRuns, bootstrap },
-  });
-  const input = {
-    evaluation: record.id,
-    study: request.study,
-    runs: runIds,
-    baseRun,
-    method: request.method,
-    allowFittingRuns: request.allowFittingRuns,
-    bootstrap,
+  return { testIds, runs, runIds, baseRun, predict, prediction, fittingRuns, bootstrap };
+}
+
+/**
+ * The lds job kind (CPU; a simulator's predictions use this node's GPU when it has one): plans
+ * again from the stored request. The evaluation is its one output: a re-run once it is ready
+ * returns it as stored (markReady flips only a running evaluation).
+ */
+export function ldsKind(deps: LdsDeps): JobKind<LdsJobInput> {
+  return {
+    needs: "cpu",
+    build: async ({ input }) => {
+      const evaluations = deps.store.get(EVALUATIONS);
+      const id = input.evaluation;
+      const stored = evaluations.get<LdsMethod, LdsRecordRequest, LdsRecordResult>(id);
+      if (!stored) throw new ConflictError(`evaluation ${id} was deleted before its job ran`);
+      if (stored.status === "ready" && stored.result) {
+        const { study, method, runs, baseRun } = input;
+        const done = { evaluation: id, study, method, runs, baseRun, ...stored.result };
+        return () => Promise.resolve(done);
+      }
+      let plan;
+      try {
+        plan = await planLds(deps, input.request);
+      } catch (e) {
+        evaluations.markStopped(id, "failed", e instanceof Error ? e.message : String(e));
+        throw e;
+      }
+      const { testIds, runs, baseRun, predict, prediction, fittingRuns, bootstrap } = plan;
+      return async (ctx) => {
+        ctx.progress({ phase: "predicting final losses", fraction: 0 });
+        const predicted = await predict(
+          ctx.signal,
+          (f) => ctx.progress({ phase: "predicting final losses", fraction: 0.9 * f }),
+        );
+        ctx.signal.throwIfAborted();
+        ctx.progress({ phase: "ranking", fraction: 0.9 });
+        const summary = linearDatamodelingScore({
+          runs: runs.length,
+          tests: testIds.length,
+          predicted,
+          observed: observedFinalLosses(runs, testIds.length),
+        }, { ...bootstrap, confidence: LDS_DEFAULTS.confidence });
+        const result = ldsResult(testIds, prediction, bootstrap, summary, fittingRuns);
+        if (!evaluations.markReady(id, result)) {
+          throw new ConflictError(
+            `evaluation ${id} was deleted (or its study), or stopped, while its LDS was computed`,
+            { evaluation: id },
+          );
+        }
+        return {
+          evaluation: id,
+          study: input.study,
+          method: input.method,
+          runs: runs.map((r) => r.id),
+          baseRun,
+          ...result,
+        } satisfies LdsResult & { evaluation: string };
+      };
+    },
   };
-  const job = deps.jobs.submit("lds", input, async (ctx: JobContext<typeof input>) => {
-    ctx.progress({ phase: "predicting final losses", fraction: 0 });
-    const predicted = await predict(
-      ctx.signal,
-      (f) => ctx.progress({ phase: "predicting final losses", fraction: 0.9 * f }),
-    );
-    ctx.signal.throwIfAborted();
-    ctx.progress({ phase: "ranking", fraction: 0.9 });
-    const summary = linearDatamodelingScore({
-      runs: runs.length,
-      tests: testIds.length,
-      predicted,
-      observed: observedFinalLosses(runs, testIds.length),
-    }, { ...bootstrap, confidence: LDS_DEFAULTS.confidence });
-    const result = ldsResult(testIds, prediction, bootstrap, summary, fittingRuns);
-    if (!evaluations.markReady(record.id, result)) {
-      throw new ConflictError(
-        `evaluation ${record.id} was deleted (or its study), or stopped, while its LDS was computed`,
-        { evaluation: record.id },
-      );
-    }
-    return {
-      evaluation: record.id,
-      study: request.study,
-      method: request.method,
-      runs: runs.map((r) => r.id),
-      baseRun,
-      ...result,
-    } satisfies LdsResult & { evaluation: string };
-  });
-  evaluations.setJob(record.id, job.id);
-  keepInStep(deps, record.id, job.id);
-  return { evaluation: evaluations.get(record.id)!, job: job.id };
 }
 
 /** Marks the record failed or cancelled when its job ends any other way than by storing it. */

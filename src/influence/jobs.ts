@@ -2,7 +2,7 @@
 // failed or cancelled when the job ends any other way than by storing its result (a cancel while
 // queued included: the handler then never runs), and the result file written before the record
 // is marked ready.
-import type { JobContext, JobManager } from "../jobs/manager.ts";
+import type { JobHandler, JobKind, JobManager } from "../jobs/manager.ts";
 import { ConflictError } from "../errors.ts";
 import type { TensorInput } from "../store/safetensors.ts";
 import type { JobRecord, Store } from "../store/store.ts";
@@ -13,16 +13,15 @@ export interface InfluenceJobDeps {
   influence: InfluenceStore;
 }
 
-/** Submits `handler` as the job of record `id`, keeping the record in step with the job. */
+/** Submits the job of record `id` (its kind builds it), keeping the record in step with the job. */
 export function submitInfluenceJob<I>(
   deps: InfluenceJobDeps,
   kind: InfluenceKind,
   id: string,
   input: I,
-  handler: (ctx: JobContext<I>) => Promise<unknown>,
   jobKind = `influence-${kind}`,
 ): JobRecord {
-  const job = deps.jobs.submit(jobKind, input, handler);
+  const job = deps.jobs.submit(jobKind, input);
   deps.influence.setJob(kind, id, job.id);
   const unsubscribe = deps.jobs.subscribe(job.id, (event) => {
     if (event.type === "failed" || event.type === "cancelled") {
@@ -36,6 +35,39 @@ export function submitInfluenceJob<I>(
     if (event.type !== "progress") unsubscribe?.();
   });
   return job;
+}
+
+/**
+ * A job kind whose one output is the influence record its input names (GPU work): `build` plans
+ * the work again from the stored input on whichever node runs it. A record already ready is
+ * returned as stored (a re-run of the same job stores no second copy: markReady flips only a
+ * running record); a record deleted is a conflict; a plan that fails marks the record failed.
+ */
+export function influenceRecordKind<I>(
+  store: Store,
+  kind: InfluenceKind,
+  idOf: (input: I) => string,
+  build: (input: I, id: string) => Promise<JobHandler<I>>,
+): JobKind<I> {
+  return {
+    needs: "gpu",
+    build: async ({ input }) => {
+      const influence = store.get(INFLUENCE);
+      const id = idOf(input);
+      const record = influence.get<unknown, { seconds?: number }>(kind, id);
+      if (!record) throw new ConflictError(`the ${kind} ${id} were deleted before their job ran`);
+      if (record.status === "ready") {
+        const done = { [kind]: id, seconds: record.summary?.seconds ?? null };
+        return () => Promise.resolve(done);
+      }
+      try {
+        return await build(input, id);
+      } catch (e) {
+        influence.markStopped(kind, id, "failed", e instanceof Error ? e.message : String(e));
+        throw e;
+      }
+    },
+  };
 }
 
 /** Rate and ETA from the work done so far, for job progress. */

@@ -87,6 +87,21 @@ export class ShuttingDownError extends UnavailableError {
   }
 }
 
+/**
+ * How a cluster (src/cluster/jobs.ts) takes over what a lone node does itself; absent in
+ * single-process mode, where every job runs in this process as before.
+ */
+export interface JobCluster {
+  /** Hands a stored queued job to the cluster's queue: whichever node can run it takes it. */
+  dispatch(record: JobRecord, kind: JobKindInfo): void;
+  /** Cancels a queued or running job this node does not run; returns its record now. */
+  cancel(record: JobRecord): JobRecord;
+  /** Relays the events of a job another node runs (or will run); returns the unsubscribe. */
+  watch(id: string, listener: JobListener): () => void;
+  /** Tells the other nodes of a persisted progress update or the final state of a job run here. */
+  published(record: JobRecord, event: JobEvent): void;
+}
+
 export interface JobManagerOptions {
   store: JobStore;
   logger: Logger;
@@ -121,6 +136,7 @@ export class JobManager {
   private readonly kinds = new Map<string, JobKind<unknown>>();
   private running = 0;
   private accepting = true;
+  private cluster: JobCluster | null = null;
 
   constructor(options: JobManagerOptions) {
     this.store = options.store;
@@ -135,6 +151,22 @@ export class JobManager {
    */
   define<I>(kind: string, spec: JobKind<I>): void {
     this.kinds.set(kind, spec as JobKind<unknown>);
+  }
+
+  /** From now on jobs of defined, non-local kinds go to the cluster's queue (src/cluster/). */
+  attachCluster(cluster: JobCluster): void {
+    this.cluster = cluster;
+  }
+
+  /** Whether this process holds the job (queued here or running). */
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  /** The jobs running in this process now (a cluster node reports them in its heartbeat). */
+  runningJobIds(): string[] {
+    return [...this.active.values()].filter((live) => live.record.status === "running")
+      .map((live) => live.record.id);
   }
 
   /** The kind's needs, or null when it is not defined on this node. */
@@ -159,6 +191,11 @@ export class JobManager {
     if (!this.accepting) throw new ShuttingDownError();
     const build = this.builderOf(kind, handler as JobHandler<unknown, unknown> | undefined);
     const record = this.store.create({ id: crypto.randomUUID(), kind, input });
+    const info = handler ? null : this.kindInfo(kind);
+    if (this.cluster && info && !info.local) {
+      this.cluster.dispatch(record, info);
+      return { ...record };
+    }
     this.enqueue(record, build);
     return { ...record };
   }
@@ -166,9 +203,10 @@ export class JobManager {
   /**
    * Runs a stored queued or running job (e.g. one a queue hands this node, or one whose node died)
    * through its kind's `build` on this node, exactly as a submitted job runs. Resolves with the
-   * job's final record. `signal` (the queue's) cancels it as DELETE /v1/jobs/:id would.
+   * job's final record. `signal` (the queue's) cancels it as DELETE /v1/jobs/:id would. Rejects
+   * (nothing run) a finished record, one already running here, and a kind not defined here.
    */
-  runStored(record: JobRecord, signal?: AbortSignal): Promise<JobRecord> {
+  async runStored(record: JobRecord, signal?: AbortSignal): Promise<JobRecord> {
     if (!this.accepting) throw new ShuttingDownError();
     if (record.status !== "queued" && record.status !== "running") {
       throw new JobFinishedError(record);
@@ -191,7 +229,8 @@ export class JobManager {
       if (signal.aborted) stop();
       else signal.addEventListener("abort", stop, { once: true });
     }
-    return live.settled.then(() => this.get(record.id) ?? { ...live.record });
+    await live.settled;
+    return this.get(record.id) ?? { ...live.record };
   }
 
   private builderOf(kind: string, handler: JobHandler<unknown, unknown> | undefined) {
@@ -265,6 +304,9 @@ export class JobManager {
     if (!live) {
       const stored = this.store.get(id);
       if (!stored) throw new NotFoundError(`job ${id}`);
+      if (this.cluster && !FINISHED_STATUSES.includes(stored.status)) {
+        return this.cluster.cancel(stored);
+      }
       throw new JobFinishedError(stored);
     }
     if (live.record.status === "queued") {
@@ -291,6 +333,11 @@ export class JobManager {
     }
     const stored = this.store.get(id);
     if (!stored) return null;
+    if (this.cluster && !FINISHED_STATUSES.includes(stored.status)) {
+      // Another node runs it (or will): its updates come over the cluster's bus.
+      if (replay) listener({ type: "progress", progress: this.snapshot(stored) });
+      return this.cluster.watch(id, listener);
+    }
     if (replay && FINISHED_STATUSES.includes(stored.status)) {
       listener({
         type: finalEventType[stored.status as keyof typeof finalEventType],
@@ -366,6 +413,7 @@ export class JobManager {
       progress: live.record.progress,
     });
     this.emit(live, { type: "progress", progress: live.record.progress });
+    this.cluster?.published(live.record, { type: "progress", progress: live.record.progress });
     this.logger.info("job started", { jobId: live.record.id, kind: live.record.kind });
     const ctx: JobContext = {
       id: live.record.id,
@@ -420,7 +468,9 @@ export class JobManager {
 
   private persistProgress(live: ActiveJob): void {
     live.lastPersistMs = Date.now();
-    this.persist(live, { progress: live.record.progress });
+    if (this.persist(live, { progress: live.record.progress }) && live.record.progress) {
+      this.cluster?.published(live.record, { type: "progress", progress: live.record.progress });
+    }
   }
 
   private persist(live: ActiveJob, patch: Parameters<JobStore["update"]>[1]): boolean {
@@ -476,10 +526,12 @@ export class JobManager {
       status: record.status,
       error: record.error ?? undefined,
     });
-    this.emit(live, {
+    const final: JobEvent = {
       type: finalEventType[record.status as keyof typeof finalEventType],
       job: { ...record },
-    });
+    };
+    this.emit(live, final);
+    this.cluster?.published(record, final);
     live.listeners.clear();
     live.resolveSettled();
     this.pump();

@@ -8,7 +8,14 @@ import { InvalidInputError } from "../errors.ts";
 import { requireRuntime } from "../gpu/handle.ts";
 import type { InfluenceDeps } from "../influence/factors/service.ts";
 import { measuredQueries } from "../influence/inputs.ts";
-import { rate, storeInfluenceResult, submitInfluenceJob } from "../influence/jobs.ts";
+import {
+  influenceRecordKind,
+  rate,
+  storeInfluenceResult,
+  submitInfluenceJob,
+} from "../influence/jobs.ts";
+import type { JobKind } from "../jobs/manager.ts";
+import type { Store } from "../store/store.ts";
 import { ScoresRequestSchema } from "../influence/schemas.ts";
 import { scoreTensors } from "../influence/scores/result_file.ts";
 import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/scores/service.ts";
@@ -66,15 +73,48 @@ function workOf(p: MetagradientProgress, T: number): { done: number; total: numb
   };
 }
 
+/** What a metagradients job stores: the score set it fills, and the request to plan it again. */
+interface MetagradientsJobInput {
+  scores: string;
+  run: string;
+  method: "magic";
+  request: MetagradientRequest;
+}
+
 export async function startMetagradients(
   deps: InfluenceDeps,
   request: MetagradientRequest,
 ): Promise<{ scores: ScoresRecord; job: string }> {
   const runtime = requireRuntime(deps.gpu, GPU_NEED);
-  const replay = await loadReplayableRun(deps.store, request.run);
+  const { replay, spec } = await planMetagradients(deps.store, runtime, request);
+  const influence = deps.store.get(INFLUENCE);
+  const record = influence.create<ScoresSpec>("scores", {
+    model: replay.model,
+    parent: null,
+    spec,
+  });
+  const input: MetagradientsJobInput = {
+    scores: record.id,
+    run: request.run,
+    method: "magic",
+    request,
+  };
+  const job = submitInfluenceJob(
+    { jobs: deps.jobs, influence },
+    "scores",
+    record.id,
+    input,
+    "influence-metagradients",
+  );
+  return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
+}
+
+/** The one planning of a request, at the request and again in its job (on whichever node). */
+async function planMetagradients(store: Store, runtime: GpuRuntime, request: MetagradientRequest) {
+  const replay = await loadReplayableRun(store, request.run);
   const { config, tokenizer } = replay;
   const { queries, source: querySource } = await measuredQueries(
-    deps.store,
+    store,
     request.queries,
     tokenizer,
     config.n_positions,
@@ -104,18 +144,19 @@ export async function startMetagradients(
     queries: querySource,
     train: { dataset: replay.dataset, ids: trainIds },
   };
-  const influence = deps.store.get(INFLUENCE);
-  const record = influence.create<ScoresSpec>("scores", {
-    model: replay.model,
-    parent: null,
-    spec,
-  });
-  const job = submitInfluenceJob(
-    { jobs: deps.jobs, influence },
-    "scores",
-    record.id,
-    { scores: record.id, run: request.run, method: "magic", request },
-    async (ctx) => {
+  return { replay, queries, T, trainIds, spec };
+}
+
+/** The influence-metagradients job kind (GPU): replays and reverses the run from the request. */
+export function metagradientsKind(
+  deps: Pick<InfluenceDeps, "store" | "gpu">,
+): JobKind<MetagradientsJobInput> {
+  const { store } = deps;
+  return influenceRecordKind(store, "scores", (input) => input.scores, async (input, id) => {
+    const runtime = requireRuntime(deps.gpu, GPU_NEED);
+    const request = input.request;
+    const { replay, queries, T, trainIds } = await planMetagradients(store, runtime, request);
+    return async (ctx) => {
       const started = performance.now();
       const result = await computeMetagradients(runtime, {
         initial: replay.initial,
@@ -180,14 +221,12 @@ export async function startMetagradients(
           reverseSteps: result.reverseSteps,
         },
       };
-      await storeInfluenceResult(deps.store, "scores", record.id, {
+      await storeInfluenceResult(store, "scores", id, {
         tensors,
         metadata: { kind: "influence-scores", method: "magic" },
         summary,
       });
-      return { scores: record.id, seconds: summary.seconds };
-    },
-    "influence-metagradients",
-  );
-  return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
+      return { scores: id, seconds: summary.seconds };
+    };
+  });
 }

@@ -7,7 +7,7 @@ import type { GpuHandle } from "../gpu/handle.ts";
 import { rate, storeInfluenceResult, submitInfluenceJob } from "../influence/jobs.ts";
 import type { ScoresRecord, ScoresSpec, ScoresSummary } from "../influence/scores/service.ts";
 import { INFLUENCE } from "../influence/store.ts";
-import type { JobManager } from "../jobs/manager.ts";
+import type { JobHandler, JobManager } from "../jobs/manager.ts";
 import type { Store } from "../store/store.ts";
 import type { GradientScoresRequest } from "./schemas.ts";
 import { gradientScores } from "./scores.ts";
@@ -19,11 +19,32 @@ export interface GradientScoreDeps {
   gpu: GpuHandle;
 }
 
+/** What a gradient-scores job stores: the score set it fills, and the request to plan it again. */
+export interface GradientScoresJobInput {
+  scores: string;
+  gradients: ScoresSpec["gradients"];
+  request: GradientScoresRequest;
+}
+
 export function startGradientScores(
   deps: GradientScoreDeps,
   request: GradientScoresRequest,
 ): { scores: ScoresRecord; job: string } {
   const { store } = deps;
+  const { train, spec } = planGradientScores(store, request);
+  const influence = store.get(INFLUENCE);
+  const record = influence.create<ScoresSpec>("scores", { model: train.model, spec });
+  const input: GradientScoresJobInput = {
+    scores: record.id,
+    gradients: spec.gradients,
+    request, // also for POST /v1/jobs/:id/resume
+  };
+  const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "scores", record.id, input);
+  return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
+}
+
+/** The one planning of a request, at the request and again in its job (on whichever node). */
+function planGradientScores(store: Store, request: GradientScoresRequest) {
   const train = readyGradients(store, request.gradients.train, "gradients.train");
   const queries = readyGradients(store, request.gradients.queries, "gradients.queries");
   const differs = (what: string, a: unknown, b: unknown) => {
@@ -56,13 +77,18 @@ export function startGradientScores(
     queries: { dataset: queries.spec.dataset, ids: queries.spec.ids },
     train: { dataset: train.spec.dataset, ids: train.spec.ids },
   };
-  const influence = store.get(INFLUENCE);
-  const record = influence.create<ScoresSpec>("scores", { model: train.model, spec });
-  const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "scores", record.id, {
-    scores: record.id,
-    gradients: spec.gradients,
-    request, // for POST /v1/jobs/:id/resume
-  }, async (ctx) => {
+  return { train, queries, spec };
+}
+
+/** Builds an influence-scores job from stored gradients (CPU, float64) from its stored input. */
+export function gradientScoresJob(
+  store: Store,
+  input: GradientScoresJobInput,
+  id: string,
+): Promise<JobHandler> {
+  const request = input.request;
+  const { train, queries } = planGradientScores(store, request);
+  return Promise.resolve(async (ctx) => {
     const started = performance.now();
     const t = await gradientMatrix(store, train.id, "gradients.train");
     const q = await gradientMatrix(store, queries.id, "gradients.queries");
@@ -94,12 +120,11 @@ export function startGradientScores(
       scoredPairs: pairs,
       seconds: (performance.now() - started) / 1000,
     };
-    await storeInfluenceResult(store, "scores", record.id, {
+    await storeInfluenceResult(store, "scores", id, {
       tensors: { scores: { shape: [q.n, t.n], data: Float32Array.from(scores) } },
       metadata: { kind: "influence-scores", method: `gradients-${request.method}` },
       summary,
     });
-    return { scores: record.id, seconds: summary.seconds };
+    return { scores: id, seconds: summary.seconds };
   });
-  return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
 }

@@ -5,7 +5,8 @@
 import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
 import { type GpuHandle, requireRuntime } from "../gpu/handle.ts";
 import { datasetExamples, encodeSequences } from "../influence/inputs.ts";
-import type { JobManager } from "../jobs/manager.ts";
+import type { JobContext, JobKind, JobManager } from "../jobs/manager.ts";
+import type { GpuRuntime } from "../gpu/runtime.ts";
 import { resolveWeights, type WeightsSource } from "../models/weights.ts";
 import { toFloat32 } from "../store/safetensors.ts";
 import type { Store } from "../store/store.ts";
@@ -46,15 +47,19 @@ const GPU_NEED = {
   noDevice: "no GPU device is available",
 };
 
-export async function startGradients(
-  deps: ProjectionDeps,
-  request: GradientsRequest,
-): Promise<{ gradients: GradientsStoreRecord; job: string }> {
-  const runtime = requireRuntime(deps.gpu, GPU_NEED);
-  const weights = await resolveWeights(deps.store, request);
+/** A checked request: the weights, the encoded examples and the spec the record is stored with. */
+interface GradientsPlan {
+  weights: Awaited<ReturnType<typeof resolveWeights>>;
+  sequences: ReturnType<typeof encodeSequences>;
+  spec: GradientsSpec;
+}
+
+/** The one planning of a request, at the request and again in its job (on whichever node). */
+async function planGradients(store: Store, request: GradientsRequest): Promise<GradientsPlan> {
+  const weights = await resolveWeights(store, request);
   const projection: ProjectionSpec = { ...request.projection };
   checkDim(weights.config, projection, request.parameters);
-  const examples = await datasetExamples(deps.store, request);
+  const examples = await datasetExamples(store, request);
   const sequences = encodeSequences(
     weights.tokenizer,
     examples,
@@ -85,49 +90,25 @@ export async function startGradients(
     parameters: request.parameters,
     batchSize: request.batchSize,
   };
+  return { weights, sequences, spec };
+}
+
+/** What a gradients job stores: the record it fills, and the request to plan it again. */
+interface GradientsJobInput {
+  gradients: string;
+  request: GradientsRequest;
+}
+
+export async function startGradients(
+  deps: ProjectionDeps,
+  request: GradientsRequest,
+): Promise<{ gradients: GradientsStoreRecord; job: string }> {
+  requireRuntime(deps.gpu, GPU_NEED);
+  const { weights, spec } = await planGradients(deps.store, request);
   const gradients = deps.store.get(GRADIENTS);
   const record = gradients.create<GradientsSpec>({ model: weights.key, spec });
-  const job = deps.jobs.submit("gradients", { gradients: record.id }, async (ctx) => {
-    const started = performance.now();
-    const total = sequences.reduce((n, s) => n + s.tokens.length, 0);
-    let tokens = 0;
-    const data = await projectGradients({
-      runtime,
-      params: weights.params,
-      sequences,
-      projection,
-      parameters: spec.parameters,
-      batchSize: spec.batchSize,
-      signal: ctx.signal,
-      onProgress: (p) => {
-        tokens = p.tokens;
-        const seconds = Math.max((performance.now() - started) / 1000, 1e-3);
-        ctx.progress({
-          phase: "project",
-          step: p.done,
-          total: p.total,
-          fraction: Math.min(p.tokens / Math.max(total, 1), 0.99),
-          throughput: p.done / seconds,
-          throughputUnit: "examples",
-          message: `projected ${p.done}/${p.total} examples`,
-        });
-      },
-    });
-    ctx.signal.throwIfAborted();
-    const summary: GradientsSummary = {
-      shape: [sequences.length, projection.dim],
-      tokens,
-      seconds: (performance.now() - started) / 1000,
-    };
-    const file = await deps.store.tensors.put(
-      { gradients: { shape: summary.shape, data } },
-      fileMetadata(record.id, weights.key, spec),
-    );
-    if (!await gradients.markReady(record.id, summary, file.id)) {
-      throw new ConflictError("the gradients were deleted while they were being computed");
-    }
-    return { gradients: record.id, seconds: summary.seconds };
-  });
+  const input: GradientsJobInput = { gradients: record.id, request };
+  const job = deps.jobs.submit("gradients", input);
   gradients.setJob(record.id, job.id);
   const unsubscribe = deps.jobs.subscribe(job.id, (event) => {
     if (event.type === "failed" || event.type === "cancelled") {
@@ -136,6 +117,87 @@ export async function startGradients(
     if (event.type !== "progress") unsubscribe?.();
   });
   return { gradients: gradients.get<GradientsSpec, GradientsSummary>(record.id)!, job: job.id };
+}
+
+/**
+ * The gradients job kind (GPU): plans again from the stored request and fills the record made
+ * with it. The record is the job's one output: a re-run once it is ready returns it as stored.
+ */
+export function gradientsKind(deps: Pick<ProjectionDeps, "store" | "gpu">): JobKind<
+  GradientsJobInput
+> {
+  return {
+    needs: "gpu",
+    build: async ({ input }) => {
+      const gradients = deps.store.get(GRADIENTS);
+      const stored = gradients.get<GradientsSpec, GradientsSummary>(input.gradients);
+      if (!stored) throw new ConflictError("the gradients were deleted before their job ran");
+      if (stored.status === "ready") {
+        const done = { gradients: stored.id, seconds: stored.summary?.seconds ?? null };
+        return () => Promise.resolve(done);
+      }
+      try {
+        const runtime = requireRuntime(deps.gpu, GPU_NEED);
+        const plan = await planGradients(deps.store, input.request);
+        return (ctx) => projectAndStore(deps.store, runtime, plan, input.gradients, ctx);
+      } catch (e) {
+        gradients.markStopped(
+          input.gradients,
+          "failed",
+          e instanceof Error ? e.message : String(e),
+        );
+        throw e;
+      }
+    },
+  };
+}
+
+async function projectAndStore(
+  store: Store,
+  runtime: GpuRuntime,
+  { weights, sequences, spec }: GradientsPlan,
+  id: string,
+  ctx: JobContext,
+) {
+  const started = performance.now();
+  const total = sequences.reduce((n, s) => n + s.tokens.length, 0);
+  let tokens = 0;
+  const data = await projectGradients({
+    runtime,
+    params: weights.params,
+    sequences,
+    projection: spec.projection,
+    parameters: spec.parameters,
+    batchSize: spec.batchSize,
+    signal: ctx.signal,
+    onProgress: (p) => {
+      tokens = p.tokens;
+      const seconds = Math.max((performance.now() - started) / 1000, 1e-3);
+      ctx.progress({
+        phase: "project",
+        step: p.done,
+        total: p.total,
+        fraction: Math.min(p.tokens / Math.max(total, 1), 0.99),
+        throughput: p.done / seconds,
+        throughputUnit: "examples",
+        message: `projected ${p.done}/${p.total} examples`,
+      });
+    },
+  });
+  ctx.signal.throwIfAborted();
+  const summary: GradientsSummary = {
+    shape: [sequences.length, spec.projection.dim],
+    tokens,
+    seconds: (performance.now() - started) / 1000,
+  };
+  const file = await store.tensors.put(
+    { gradients: { shape: summary.shape, data } },
+    fileMetadata(id, weights.key, spec),
+  );
+  if (!await store.get(GRADIENTS).markReady(id, summary, file.id)) {
+    throw new ConflictError("the gradients were deleted while they were being computed");
+  }
+  return { gradients: id, seconds: summary.seconds };
 }
 
 function fileMetadata(id: string, model: string, spec: GradientsSpec): Record<string, string> {

@@ -9,7 +9,9 @@
 // η_c, the weight of checkpoint c, is the learning rate of the step the checkpoint was taken
 // after (the run's recorded step `lr`; the weights after step c were produced with it).
 import { ConflictError, InvalidInputError, NotFoundError } from "../errors.ts";
-import { requireRuntime } from "../gpu/handle.ts";
+import { type GpuHandle, requireRuntime } from "../gpu/handle.ts";
+import type { JobHandler } from "../jobs/manager.ts";
+import type { Store } from "../store/store.ts";
 import { loadParams } from "../gpt2/params.ts";
 import type { InfluenceDeps } from "../influence/factors/service.ts";
 import { encodeSequences, measuredQueries, selectionExamples } from "../influence/inputs.ts";
@@ -25,12 +27,34 @@ import type { TracinRequest } from "./schemas.ts";
 
 const GPU_NEED = { what: "TracIn needs a GPU", noDevice: "no GPU device is available" };
 
+/** What a TracIn job stores: the score set it fills, and the request to plan it again. */
+export interface TracinJobInput {
+  scores: string;
+  run: string;
+  method: "tracin";
+  request: TracinRequest;
+}
+
 export async function startTracin(
   deps: InfluenceDeps,
   request: TracinRequest,
 ): Promise<{ scores: ScoresRecord; job: string }> {
-  const runtime = requireRuntime(deps.gpu, GPU_NEED);
-  const runs = deps.store.get(RUNS);
+  requireRuntime(deps.gpu, GPU_NEED);
+  const { provenance, spec } = await planTracin(deps.store, request);
+  const influence = deps.store.get(INFLUENCE);
+  const record = influence.create<ScoresSpec>("scores", {
+    model: provenance.model!,
+    parent: null,
+    spec,
+  });
+  const input: TracinJobInput = { scores: record.id, run: request.run, method: "tracin", request };
+  const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "scores", record.id, input);
+  return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
+}
+
+/** The one planning of a request, at the request and again in its job (on whichever node). */
+async function planTracin(store: Store, request: TracinRequest) {
+  const runs = store.get(RUNS);
   const runRecord = runs.get(request.run);
   if (!runRecord) throw new NotFoundError(`run ${request.run}`, { field: "run", id: request.run });
   const stored = runs.checkpoints(request.run);
@@ -78,7 +102,7 @@ export async function startTracin(
       "run_without_model",
     );
   }
-  const loaded = await loadModel(deps.store, provenance.model).catch((e) => {
+  const loaded = await loadModel(store, provenance.model).catch((e) => {
     if (e instanceof NotFoundError) {
       throw new ConflictError(
         `model ${provenance.model}, which run ${request.run} was trained from, no longer ` +
@@ -93,10 +117,10 @@ export async function startTracin(
   const projection = request.projection ?? null;
   if (projection) checkDim(config, projection, request.parameters);
 
-  const trainExamples = await selectionExamples(deps.store, trainSelection, "train");
+  const trainExamples = await selectionExamples(store, trainSelection, "train");
   const train = encodeSequences(tokenizer, trainExamples, config.n_positions, "train");
   const { queries, source: querySource } = await measuredQueries(
-    deps.store,
+    store,
     request.queries,
     tokenizer,
     config.n_positions,
@@ -121,17 +145,20 @@ export async function startTracin(
     queries: querySource,
     train: { dataset: trainSelection.dataset, ids: trainExamples.map((e) => e.id) },
   };
-  const influence = deps.store.get(INFLUENCE);
-  const record = influence.create<ScoresSpec>("scores", {
-    model: provenance.model,
-    parent: null,
-    spec,
-  });
-  const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "scores", record.id, {
-    scores: record.id,
-    run: request.run,
-    method: "tracin",
-  }, async (ctx) => {
+  return { provenance, checkpoints, config, projection, train, queries, spec };
+}
+
+/** Builds an influence-scores job of method TracIn from its stored input (GPU). */
+export async function tracinJob(
+  store: Store,
+  gpu: GpuHandle,
+  input: TracinJobInput,
+  id: string,
+): Promise<JobHandler> {
+  const runtime = requireRuntime(gpu, GPU_NEED);
+  const request = input.request;
+  const { checkpoints, config, projection, train, queries } = await planTracin(store, request);
+  return async (ctx) => {
     const started = performance.now();
     // Per checkpoint: the queries once, the training examples once per query group.
     const trainTokens = train.reduce((n, s) => n + s.tokens.length, 0);
@@ -141,7 +168,7 @@ export async function startTracin(
     const engineCheckpoints: TracinCheckpoint[] = checkpoints.map(({ step, lr, tensor }) => ({
       step,
       lr,
-      params: async () => loadParams(await deps.store.tensors.bytes(tensor), config),
+      params: async () => loadParams(await store.tensors.bytes(tensor), config),
     }));
     const result = await computeTracin({
       runtime,
@@ -183,12 +210,11 @@ export async function startTracin(
       scoredPairs: queries.length * train.length,
       seconds: (performance.now() - started) / 1000,
     };
-    await storeInfluenceResult(deps.store, "scores", record.id, {
+    await storeInfluenceResult(store, "scores", id, {
       tensors,
       metadata: { kind: "influence-scores" },
       summary,
     });
-    return { scores: record.id, seconds: summary.seconds };
-  });
-  return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
+    return { scores: id, seconds: summary.seconds };
+  };
 }

@@ -4,12 +4,18 @@
 // safetensors file. Factors of untrained weights carry a warning (./warnings.ts).
 import { InvalidInputError, NotFoundError } from "../../errors.ts";
 import { type GpuHandle, requireRuntime } from "../../gpu/handle.ts";
-import type { JobManager } from "../../jobs/manager.ts";
+import type { JobKind, JobManager } from "../../jobs/manager.ts";
 import { resolveWeights, type WeightsSource } from "../../models/weights.ts";
 import type { Store } from "../../store/store.ts";
 import type { Gpt2Config } from "../../gpt2/config.ts";
 import { datasetExamples, encodeSequences } from "../inputs.ts";
-import { deleteInfluenceRecord, rate, storeInfluenceResult, submitInfluenceJob } from "../jobs.ts";
+import {
+  deleteInfluenceRecord,
+  influenceRecordKind,
+  rate,
+  storeInfluenceResult,
+  submitInfluenceJob,
+} from "../jobs.ts";
 import { type TrackedModule, trackedModules } from "../modules.ts";
 import type { FactorsRequest } from "../schemas.ts";
 import { INFLUENCE, type InfluenceRecord } from "../store.ts";
@@ -83,17 +89,36 @@ const GPU_NEED = {
   noDevice: "no GPU device is available",
 };
 
+/** What a factors job stores: the record it fills, and the request to plan it again. */
+interface FactorsJobInput {
+  factors: string;
+  model: string;
+  request: FactorsRequest;
+}
+
 export async function startFactors(
   deps: InfluenceDeps,
   request: FactorsRequest,
 ): Promise<{ factors: FactorsRecord; job: string }> {
-  const runtime = requireRuntime(deps.gpu, GPU_NEED);
-  const weights = await resolveWeights(deps.store, request);
+  requireRuntime(deps.gpu, GPU_NEED);
+  const { weights, spec } = await planFactors(deps.store, request);
+  const influence = deps.store.get(INFLUENCE);
+  const record = influence.create<FactorsSpec>("factors", { model: weights.key, spec });
+  const input: FactorsJobInput = { factors: record.id, model: weights.key, request };
+  const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "factors", record.id, input);
+  return {
+    factors: influence.get<FactorsSpec, FactorsSummary>("factors", record.id)!,
+    job: job.id,
+  };
+}
+
+/** The one planning of a request, at the request and again in its job (on whichever node). */
+async function planFactors(store: Store, request: FactorsRequest) {
+  const weights = await resolveWeights(store, request);
   const config = weights.config;
   const modules = resolveModules(config, request.modules);
-  const examples = await datasetExamples(deps.store, request);
+  const examples = await datasetExamples(store, request);
   const sequences = encodeSequences(weights.tokenizer, examples, config.n_positions, "ids");
-  const influence = deps.store.get(INFLUENCE);
   const spec: FactorsSpec = {
     source: weights.source,
     warnings: weightsWarnings(weights),
@@ -105,76 +130,76 @@ export async function startFactors(
     seed: request.seed,
     batchSize: request.batchSize,
   };
-  const record = influence.create<FactorsSpec>("factors", { model: weights.key, spec });
-  const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "factors", record.id, {
-    factors: record.id,
-    model: weights.key,
-    request, // for POST /v1/jobs/:id/resume
-  }, async (ctx) => {
-    const started = performance.now();
-    const set = await fitFactors({
-      runtime,
-      params: weights.params,
-      sequences,
-      modules,
-      strategy: spec.strategy,
-      fisher: spec.fisher,
-      seed: spec.seed,
-      batchSize: spec.batchSize,
-      signal: ctx.signal,
-      onProgress: (p) => {
-        // Passes weigh as their GPU work: covariances and Λ each a full pass over the data.
-        const passes = spec.strategy === "ekfac" ? 2 : 1;
-        const before = p.pass === "lambda" && spec.strategy === "ekfac" ? 1 : 0;
-        const fraction = p.pass === "eigendecomposition"
-          ? 1 / passes
-          : (before + p.done / p.total) / passes;
-        const { perSecond, etaSeconds } = rate(
-          started,
-          p.tokens,
-          p.tokens / Math.max(fraction, 1e-9),
-        );
-        ctx.progress({
-          phase: p.pass,
-          step: p.done,
-          total: p.total,
-          fraction: Math.min(fraction, 0.99),
-          throughput: perSecond,
-          throughputUnit: "tokens",
-          etaSeconds,
-          message: `${p.pass}: ${p.done}/${p.total}`,
-        });
-      },
-    });
-    ctx.signal.throwIfAborted();
-    const summary: FactorsSummary = {
-      examples: sequences.length,
-      tokens: sequences.reduce((n, s) => n + s.tokens.length, 0),
-      modules: set.modules.map((f) => ({
-        name: f.module.name,
-        dIn: f.module.dIn,
-        dOut: f.module.dOut,
-        shape: [f.module.dOut, f.module.cols],
-        meanEigenvalue: f.lambda ? meanOf(f.lambda) : null,
-      })),
-      seconds: (performance.now() - started) / 1000,
+  return { weights, modules, sequences, spec };
+}
+
+/** The influence-factors job kind (GPU): fits the factors of its record from the stored request. */
+export function factorsKind(deps: Pick<InfluenceDeps, "store" | "gpu">): JobKind<FactorsJobInput> {
+  return influenceRecordKind(deps.store, "factors", (input) => input.factors, async (input, id) => {
+    const runtime = requireRuntime(deps.gpu, GPU_NEED);
+    const { weights, modules, sequences, spec } = await planFactors(deps.store, input.request);
+    return async (ctx) => {
+      const started = performance.now();
+      const set = await fitFactors({
+        runtime,
+        params: weights.params,
+        sequences,
+        modules,
+        strategy: spec.strategy,
+        fisher: spec.fisher,
+        seed: spec.seed,
+        batchSize: spec.batchSize,
+        signal: ctx.signal,
+        onProgress: (p) => {
+          // Passes weigh as their GPU work: covariances and Λ each a full pass over the data.
+          const passes = spec.strategy === "ekfac" ? 2 : 1;
+          const before = p.pass === "lambda" && spec.strategy === "ekfac" ? 1 : 0;
+          const fraction = p.pass === "eigendecomposition"
+            ? 1 / passes
+            : (before + p.done / p.total) / passes;
+          const { perSecond, etaSeconds } = rate(
+            started,
+            p.tokens,
+            p.tokens / Math.max(fraction, 1e-9),
+          );
+          ctx.progress({
+            phase: p.pass,
+            step: p.done,
+            total: p.total,
+            fraction: Math.min(fraction, 0.99),
+            throughput: perSecond,
+            throughputUnit: "tokens",
+            etaSeconds,
+            message: `${p.pass}: ${p.done}/${p.total}`,
+          });
+        },
+      });
+      ctx.signal.throwIfAborted();
+      const summary: FactorsSummary = {
+        examples: sequences.length,
+        tokens: sequences.reduce((n, s) => n + s.tokens.length, 0),
+        modules: set.modules.map((f) => ({
+          name: f.module.name,
+          dIn: f.module.dIn,
+          dOut: f.module.dOut,
+          shape: [f.module.dOut, f.module.cols],
+          meanEigenvalue: f.lambda ? meanOf(f.lambda) : null,
+        })),
+        seconds: (performance.now() - started) / 1000,
+      };
+      await storeInfluenceResult(deps.store, "factors", id, {
+        tensors: factorTensors(set),
+        metadata: {
+          kind: "influence-factors",
+          strategy: set.strategy,
+          positions: String(set.positions),
+          sequences: String(set.sequences),
+        },
+        summary,
+      });
+      return { factors: id, seconds: summary.seconds };
     };
-    await storeInfluenceResult(deps.store, "factors", record.id, {
-      tensors: factorTensors(set),
-      metadata: {
-        kind: "influence-factors",
-        strategy: set.strategy,
-        positions: String(set.positions),
-        sequences: String(set.sequences),
-      },
-      summary,
-    });
-    return { factors: record.id, seconds: summary.seconds };
   });
-  return {
-    factors: influence.get<FactorsSpec, FactorsSummary>("factors", record.id)!,
-    job: job.id,
-  };
 }
 
 /** 404 when unknown. */

@@ -4,7 +4,8 @@
 import type { DatasetExample } from "../../datasets/example.ts";
 import { loadDatasetExamples } from "../../datasets/load.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../../errors.ts";
-import { requireRuntime } from "../../gpu/handle.ts";
+import { type GpuHandle, requireRuntime } from "../../gpu/handle.ts";
+import type { JobHandler } from "../../jobs/manager.ts";
 import { checkpointKey, requestOfKey, resolveWeights } from "../../models/weights.ts";
 import { encodeSafetensors } from "../../store/safetensors.ts";
 import type { Store } from "../../store/store.ts";
@@ -137,12 +138,33 @@ function bm25Candidates(
   return queries.map((q) => new Set(index.topK(q.tokens, top).map((h) => h.index)));
 }
 
+/** What an influence-scores job stores: the record it fills, and the request to plan it again. */
+export interface ScoresJobInput {
+  scores: string;
+  factors: string;
+  request: ScoresRequest;
+}
+
 export async function startScores(
   deps: InfluenceDeps,
   request: ScoresRequest,
 ): Promise<{ scores: ScoresRecord; job: string }> {
-  const runtime = requireRuntime(deps.gpu, GPU_NEED);
-  const factors = readyFactors(deps.store, request.factors, checkedKey(request));
+  requireRuntime(deps.gpu, GPU_NEED);
+  const { factors, spec } = await planScores(deps.store, request);
+  const influence = deps.store.get(INFLUENCE);
+  const record = influence.create<ScoresSpec>("scores", {
+    model: factors.model,
+    parent: factors.id,
+    spec,
+  });
+  const input: ScoresJobInput = { scores: record.id, factors: factors.id, request };
+  const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "scores", record.id, input);
+  return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
+}
+
+/** The one planning of a request, at the request and again in its job (on whichever node). */
+async function planScores(store: Store, request: ScoresRequest) {
+  const factors = readyFactors(store, request.factors, checkedKey(request));
   const pairwise = request.mode === "pairwise";
   if (pairwise && !request.queries) {
     throw new InvalidInputError("pairwise scores need `queries`", { field: "queries" });
@@ -158,7 +180,7 @@ export async function startScores(
     throw new InvalidInputError(`\`${field}\` applies only to pairwise scores`, { field });
   }
   // Scores are computed at the weights the factors were fitted on.
-  const loaded = await resolveWeights(deps.store, requestOfKey(factors.model));
+  const loaded = await resolveWeights(store, requestOfKey(factors.model));
   const { config } = loaded;
   const modules = resolveModules(config, factors.spec.modules);
   if (request.queryRank !== undefined) {
@@ -174,12 +196,12 @@ export async function startScores(
   }
   const trainSelection = request.train ??
     { dataset: factors.spec.dataset, ids: factors.spec.ids };
-  const trainExamples = await datasetExamples(deps.store, trainSelection);
+  const trainExamples = await datasetExamples(store, trainSelection);
   const train = encodeSequences(loaded.tokenizer, trainExamples, config.n_positions, "train");
   let queryExamples: DatasetExample[] = [];
   let querySource: ScoresSpec["queries"] = { dataset: null, ids: [] };
   if (request.queries && "dataset" in request.queries) {
-    queryExamples = await datasetExamples(deps.store, request.queries);
+    queryExamples = await datasetExamples(store, request.queries);
     querySource = { dataset: request.queries.dataset, ids: queryExamples.map((e) => e.id) };
   } else if (request.queries) {
     queryExamples = inlineExamples(request.queries.examples, "queries.examples");
@@ -207,8 +229,7 @@ export async function startScores(
     queries: querySource,
     train: { dataset: trainSelection.dataset, ids: trainExamples.map((e) => e.id) },
   };
-  const influence = deps.store.get(INFLUENCE);
-  const factorsFile = await deps.store.tensors.get(factors.tensor!);
+  const factorsFile = await store.tensors.get(factors.tensor!);
   const factorSet = factorSetFrom(
     factors.spec.strategy,
     modules,
@@ -228,16 +249,20 @@ export async function startScores(
   const scoredTrain = candidates
     ? [...new Set(candidates.flatMap((c) => [...c]))].sort((a, b) => a - b)
     : train.map((_, i) => i);
-  const record = influence.create<ScoresSpec>("scores", {
-    model: factors.model,
-    parent: factors.id,
-    spec,
-  });
-  const job = submitInfluenceJob({ jobs: deps.jobs, influence }, "scores", record.id, {
-    scores: record.id,
-    factors: factors.id,
-    request, // for POST /v1/jobs/:id/resume
-  }, async (ctx) => {
+  return { factors, loaded, train, queries, spec, factorSet, candidates, scoredTrain, pairwise };
+}
+
+/** Builds an influence-scores job (influence functions) from its stored input (GPU). */
+export async function scoresJob(
+  store: Store,
+  gpu: GpuHandle,
+  input: ScoresJobInput,
+  id: string,
+): Promise<JobHandler> {
+  const runtime = requireRuntime(gpu, GPU_NEED);
+  const { loaded, train, queries, spec, factorSet, candidates, scoredTrain, pairwise } =
+    await planScores(store, input.request);
+  return async (ctx) => {
     const started = performance.now();
     const trainScored = scoredTrain.map((i) => train[i]);
     const totalTokens = trainScored.reduce((n, s) => n + s.tokens.length, 0) +
@@ -291,14 +316,13 @@ export async function startScores(
         : (pairwise ? queries.length : 1) * train.length,
       seconds: (performance.now() - started) / 1000,
     };
-    await storeInfluenceResult(deps.store, "scores", record.id, {
+    await storeInfluenceResult(store, "scores", id, {
       tensors,
       metadata: { kind: "influence-scores" },
       summary,
     });
-    return { scores: record.id, seconds: summary.seconds };
-  });
-  return { scores: influence.get<ScoresSpec, ScoresSummary>("scores", record.id)!, job: job.id };
+    return { scores: id, seconds: summary.seconds };
+  };
 }
 
 // ---- reading ---------------------------------------------------------------------------------
