@@ -35,6 +35,12 @@ export const EXTRA_SERVICE_ENV = [
   "PGCONNECT_TIMEOUT",
   "PGCLIENTENCODING",
   "PGTZ",
+  // Read by node-postgres's connection parameters whenever its config leaves them unset.
+  "PGBINARY",
+  "PGOPTIONS",
+  "PGSSLNEGOTIATION",
+  "PGREPLICATION",
+  "PGCLIENT_ENCODING",
 ] as const;
 
 /** Where this checkout lives: main.ts, shaders/ and deno.json are read from here. */
