@@ -18,6 +18,7 @@ import { SIMULATORS } from "../../src/simfluence/simulator_store.ts";
 import type { BlobStore } from "../../src/store/blobs/blob_store.ts";
 import { DirectoryBlobStore } from "../../src/store/blobs/directory.ts";
 import { localBlobStore } from "../../src/store/blobs/select.ts";
+import { S3BlobStore } from "../../src/store/blobs/s3.ts";
 import { CopyError, CopyInterruptedError } from "../../src/store/copy/copy_error.ts";
 import { main } from "../../src/store/copy/main.ts";
 import { copyStore, type StoreCopyOptions } from "../../src/store/copy/store_copy.ts";
@@ -28,6 +29,12 @@ import type { Store } from "../../src/store/store.ts";
 import { STORE_MODULES } from "../../src/store_modules.ts";
 import { spreadParams, tinyConfig } from "../helpers/model_fixtures.ts";
 import { freshDatabase, postgresAvailable } from "../helpers/postgres.ts";
+import {
+  startTestS3Server,
+  TEST_S3_BUCKET,
+  TEST_S3_CREDENTIALS,
+  TEST_S3_REGION,
+} from "../helpers/s3_server.ts";
 
 const ignore = !postgresAvailable;
 
@@ -571,5 +578,50 @@ Deno.test({
           /table jobs in the target differs from the source/.test(e.message),
       );
     });
+  },
+});
+
+Deno.test({
+  name: "store:copy command: into an S3 bucket, an upload failing mid-copy, then resumed",
+  ignore,
+  async fn() {
+    const s3 = await startTestS3Server();
+    const env = {
+      SIMFLUENCE_S3_ENDPOINT: s3.endpoint,
+      AWS_REGION: TEST_S3_REGION,
+      AWS_ACCESS_KEY_ID: TEST_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_S3_CREDENTIALS.secretAccessKey,
+    };
+    const saved = Object.keys(env).map((k) => [k, Deno.env.get(k)] as const);
+    for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+    try {
+      await withCopy(async (source, url) => {
+        const args = ["--from", source.dir, "--to", url, "--blobs", `s3://${TEST_S3_BUCKET}/moved`];
+        s3.failPuts = true;
+        const failed = await runMain(args);
+        assert.equal(failed.code, 1, failed.err);
+        assert.match(failed.err, /run the same command again to resume/);
+        assert.doesNotMatch(failed.err, /\n\s+at /, "no stack trace");
+        assert.doesNotMatch(failed.err, new RegExp(TEST_S3_CREDENTIALS.secretAccessKey));
+
+        s3.failPuts = false;
+        const resumed = await runMain(args);
+        assert.equal(resumed.code, 0, resumed.err);
+        assert.match(resumed.out, /8 tensor files .*\(resumed\)/);
+        const blobs = new S3BlobStore(
+          {
+            bucket: TEST_S3_BUCKET,
+            prefix: "moved/",
+            endpoint: s3.endpoint,
+            region: TEST_S3_REGION,
+          },
+          TEST_S3_CREDENTIALS,
+        );
+        await assertCopyEqual(source, url, blobs);
+      });
+    } finally {
+      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+      await s3.stop();
+    }
   },
 });
