@@ -19,6 +19,9 @@ import { openStore } from "./src/store/open.ts";
 import type { Store } from "./src/store/store.ts";
 import { SimulationRegistry } from "./src/simfluence/simulation_registry.ts";
 import { STOP_ON_STDIN_EOF } from "./src/launcher.ts";
+import { type ClusterNode, joinCluster } from "./src/cluster/node.ts";
+import { registerNodeDirectory } from "./src/cluster/node_directory.ts";
+import { PostgresStore } from "./src/store/postgres.ts";
 
 const JOB_SHUTDOWN_TIMEOUT_MS = 10_000;
 const SERVER_DRAIN_TIMEOUT_MS = 5_000;
@@ -107,6 +110,23 @@ async function main(): Promise<void> {
   const jobs = new JobManager({ store: store.jobs, logger });
   const simulations = new SimulationRegistry({ maxRunning: config.maxSimulations });
   const app = createApp({ config, store, gpu, jobs, logger, simulations });
+  // On PostgreSQL, after the job kinds are defined (createApp): jobs go to the cluster's queue.
+  let cluster: ClusterNode | null = null;
+  if (config.databaseUrl && store instanceof PostgresStore) {
+    try {
+      cluster = await joinCluster({
+        config: { ...config, databaseUrl: config.databaseUrl },
+        store,
+        gpu,
+        jobs,
+        logger,
+      });
+      registerNodeDirectory(jobs, cluster.nodes);
+    } catch (e) {
+      logger.error("cannot join the cluster", { error: e });
+      Deno.exit(1);
+    }
+  }
 
   const server = Deno.serve({
     hostname: config.host,
@@ -128,7 +148,9 @@ async function main(): Promise<void> {
     // Stop accepting first; open SSE streams end once their jobs reach a final state below.
     const drained = server.shutdown();
     simulations.shutdown();
+    cluster?.stopTakingJobs();
     await jobs.shutdown(JOB_SHUTDOWN_TIMEOUT_MS);
+    await cluster?.close().catch((error) => logger.warn("cluster did not close", { error }));
     await Promise.race([drained, delay(SERVER_DRAIN_TIMEOUT_MS)]);
     store.close();
     gpu.close();

@@ -10,6 +10,7 @@ import { influenceRoutes } from "./influence.ts";
 import { jobRoutes } from "./jobs.ts";
 import { metagradientRoutes } from "./metagradients.ts";
 import { modelRoutes } from "./models.ts";
+import { nodeRoutes } from "./nodes.ts";
 import { openapiRoutes } from "./openapi.ts";
 import { runRoutes } from "./runs.ts";
 import { simulationRoutes } from "./simulations.ts";
@@ -23,6 +24,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
   deviceRoutes,
   jobRoutes,
+  nodeRoutes,
   studyRoutes,
   runRoutes,
   simulatorRoutes,

@@ -35,6 +35,11 @@ export interface Config {
   role: NodeRole;
   /** This node's name in a cluster (SIMFLUENCE_NODE_ID); stable across restarts of the node. */
   nodeId: string;
+  /**
+   * A cluster job not heartbeated for this long belongs to a dead node and is retried elsewhere
+   * (SIMFLUENCE_JOB_HEARTBEAT_SECONDS, 10-3600, default 60; pg-boss's minimum is 10).
+   */
+  jobHeartbeatSeconds: number;
 }
 
 export const NODE_ROLES = ["api", "worker", "all"] as const;
@@ -68,6 +73,7 @@ export const ENV_VARS = [
   "SIMFLUENCE_DATABASE_URL",
   "SIMFLUENCE_ROLE",
   "SIMFLUENCE_NODE_ID",
+  "SIMFLUENCE_JOB_HEARTBEAT_SECONDS",
   ...BLOB_ENV_VARS,
 ] as const;
 
@@ -207,6 +213,7 @@ const envSchema = z.object({
     z.string().trim().regex(/^[\w.:-]{1,64}$/, "expected 1-64 letters, digits or . _ : -")
       .optional(),
   ),
+  SIMFLUENCE_JOB_HEARTBEAT_SECONDS: integerString(10, 3600, 60),
   SIMFLUENCE_AUTOTUNE: z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : undefined),
     z.enum(["on", "off"], { message: "expected on|off" }).default("on"),
@@ -254,6 +261,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.SIMFLUENCE_DATABASE_URL ?? null,
     role: e.SIMFLUENCE_ROLE,
     nodeId: e.SIMFLUENCE_NODE_ID ?? defaultNodeId(e.PORT),
+    jobHeartbeatSeconds: e.SIMFLUENCE_JOB_HEARTBEAT_SECONDS,
   };
 }
 
