@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, ENV_VARS, parseConfig } from "../../src/config.ts";
-import { servicePermissionFlags } from "../../src/launcher.ts";
+import { EXTRA_SERVICE_ENV, servicePermissionFlags } from "../../src/launcher.ts";
 
 function problemsOf(env: Record<string, string>): { variable: string; message: string }[] {
   try {
@@ -14,7 +14,10 @@ function problemsOf(env: Record<string, string>): { variable: string; message: s
 
 Deno.test("config", async (t) => {
   await t.step("defaults", () => {
-    assert.deepEqual(parseConfig({}), {
+    const { nodeId, ...config } = parseConfig({});
+    // The host's name and the port: the same after a restart, different per node on a host.
+    assert.match(nodeId, /^[\w.:-]+:8787$/);
+    assert.deepEqual(config, {
       port: 8787,
       host: "127.0.0.1",
       dataDir: "./data",
@@ -26,7 +29,28 @@ Deno.test("config", async (t) => {
       autotune: true,
       runLimits: { maxBatchSize: 65_536, maxTrainIdsPerStudy: 1_000_000 },
       blobs: { location: { kind: "local" }, graceSeconds: 3600 },
+      databaseUrl: null,
+      role: "all",
     });
+  });
+
+  await t.step("cluster variables: database URL, role, node id", () => {
+    const config = parseConfig({
+      SIMFLUENCE_DATABASE_URL: " postgres://u:p@db.internal:5432/simfluence ",
+      SIMFLUENCE_ROLE: "Worker",
+      SIMFLUENCE_NODE_ID: "gpu-3",
+    });
+    assert.equal(config.databaseUrl, "postgres://u:p@db.internal:5432/simfluence");
+    assert.equal(config.role, "worker");
+    assert.equal(config.nodeId, "gpu-3");
+    assert.deepEqual(
+      problemsOf({
+        SIMFLUENCE_DATABASE_URL: "mysql://x",
+        SIMFLUENCE_ROLE: "boss",
+        SIMFLUENCE_NODE_ID: "a b",
+      }).map((p) => p.variable).sort(),
+      ["SIMFLUENCE_DATABASE_URL", "SIMFLUENCE_NODE_ID", "SIMFLUENCE_ROLE"],
+    );
   });
 
   await t.step("valid values are parsed", () => {
@@ -133,10 +157,14 @@ Deno.test("the service is started with exactly the variables it reads", () => {
   const flags = servicePermissionFlags(parseConfig({}), {}, "/srv");
   const env = flags.find((f) => f.startsWith("--allow-env="));
   assert.ok(env, "the launcher must list the service's environment variables");
-  // DENO_WEBGPU_BACKEND is read by the GPU layer (backend choice and /v1/device).
+  // Besides ENV_VARS: DENO_WEBGPU_BACKEND (the GPU layer's backend choice) and the variables
+  // node-postgres reads (EXTRA_SERVICE_ENV lists both).
   assert.deepEqual(
     env.slice("--allow-env=".length).split(",").sort(),
-    [...ENV_VARS, "DENO_WEBGPU_BACKEND"].sort(),
+    [...ENV_VARS, ...EXTRA_SERVICE_ENV].sort(),
+  );
+  assert.ok(
+    EXTRA_SERVICE_ENV.includes("DENO_WEBGPU_BACKEND") && EXTRA_SERVICE_ENV.includes("PGHOST"),
   );
 });
 
