@@ -26,6 +26,7 @@ import { PostgresStore } from "../../src/store/postgres.ts";
 import type { SqlDatabase, SqlRow } from "../../src/store/sql/database.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import type { Store } from "../../src/store/store.ts";
+import { reclaimSharedTensors } from "../../src/store/tensor_gc.ts";
 import { STORE_MODULES } from "../../src/store_modules.ts";
 import { spreadParams, tinyConfig } from "../helpers/model_fixtures.ts";
 import { freshDatabase, postgresAvailable } from "../helpers/postgres.ts";
@@ -359,8 +360,15 @@ Deno.test({
       const count = (table: string) =>
         Number((peek.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n);
       assert.equal(count("jobs"), 3, "jobs were copied before the tensors");
+      assert.equal(count("runs"), 3, "so were the tensors' owners");
       assert.equal(count("tensor_files"), 2, "one committed batch of tensor rows");
-      assert.equal(count("runs"), 0, "nothing after the interruption");
+      // A node started too early, hours later: its clean-up finds every copied tensor owned.
+      const reclaimed = await reclaimSharedTensors(peek.db, blobs, {
+        graceMs: 3600_000,
+        now: Date.now() + 2 * 3600_000,
+      });
+      assert.deepEqual(reclaimed, { unowned: 0, strays: 0 });
+      assert.equal(count("tensor_files"), 2);
 
       // 2. The blob store fails on the 2nd file of the resumed run: the 1st one's row is not yet
       // committed (its batch is not complete), its blob is.

@@ -1,7 +1,7 @@
 // store:copy: moves a single-node store (SQLite file and tensor folder) into a cluster's
-// PostgreSQL and shared blob store. Table by table in the modules' order, in batches whose rows
-// and progress commit together (copy_progress.ts), every tensor file checked against its SHA-256
-// on the way (copy_tensors.ts). Then every table is compared with the source, and the work the
+// PostgreSQL and shared blob store. Table by table in the modules' order (tensor files last), in
+// batches whose rows and progress commit together (copy_progress.ts), every tensor file checked
+// against its SHA-256 on the way (copy_tensors.ts). Then every table is compared with the source, and the work the
 // single node left unfinished is marked interrupted, as the single node itself would at its next
 // start; only then is the copy marked finished. It refuses a target that holds data unless that
 // data is its own unfinished copy of the same source, which it resumes.
@@ -146,7 +146,7 @@ async function copyInto(
   const stop = () => {
     if (options.signal?.aborted) throw new CopyInterruptedError();
   };
-  for (const table of source.tables) {
+  for (const table of copyOrder(source.tables)) {
     const total = counts.find((c) => c.name === table.name)!.rows;
     if (progress.table(table.name).done) continue;
     if (table.name === "tensor_files") {
@@ -170,6 +170,18 @@ async function copyInto(
   });
   options.onProgress?.({ kind: "finished", interruptedJobs: summary.interruptedJobs });
   return summary;
+}
+
+/**
+ * The modules' order, except tensor_files last: no foreign key points at it, and copied after its
+ * owners, a copied tensor row always has its owner already there, so a node's clean-up of unowned
+ * tensors (tensor_gc.ts), should one start too early, never takes a copied row for garbage.
+ */
+function copyOrder(tables: readonly SourceTable[]): SourceTable[] {
+  return [
+    ...tables.filter((t) => t.name !== "tensor_files"),
+    ...tables.filter((t) => t.name === "tensor_files"),
+  ];
 }
 
 const countRows = (db: SqlDatabase, table: string): number =>
