@@ -1,8 +1,8 @@
 // `deno task compare --suite optimize [--quick]`: curriculum optimisation (POST
 // /v1/curricula/optimize) on builtin:skills with a 2-layer GPT-2, through the service's own API in
 // process on this machine's adapter, each method verified by training:
-//   1. record the study: one base run (its curriculum is the study's own) and subsample runs that
-//      keep half of the examples in random orders (what the simulator is fitted on);
+//   1. record the study: one base run (its curriculum is the study's own) and mask runs of it that
+//      keep a random half of its examples (what the simulator is fitted on);
 //   2. fit a Simfluence simulator on them; MAGIC scores of the objective's tests on the base run
 //      (the scores baseline's score set);
 //   3. per method (simulator, scores, metagradient): keep half of the base run's examples for the
@@ -35,7 +35,7 @@ export interface OptimizeSettings {
   lr: number;
   epsRoot: number;
   width: number;
-  /** Subsample runs (half the examples, half the batch) the simulator is fitted on. */
+  /** Mask runs of the base run (a random half of its examples weighted 0) the simulator fits. */
   fitRuns: number;
   simulatorKind: "linear" | "additive";
   iterations: number;
@@ -116,7 +116,7 @@ function markdown(c: Omit<OptimizeComparison, "markdown">): string {
     `and ${SKILLS.length}×${s.testPerSkill} test examples, ${s.steps} AdamW steps of ${s.batch} ` +
     `(lr ${s.lr}); objective: the final loss of the ${s.testPerSkill} "${s.target}" test examples; ` +
     `dropFraction 0.5; verified with R = ${s.verifyRuns} random halves; simulator ` +
-    `${s.simulatorKind} fitted on ${s.fitRuns} subsample runs; study recorded in ` +
+    `${s.simulatorKind} fitted on the base run and ${s.fitRuns} mask runs keeping half; study recorded in ` +
     `${c.studySeconds.toFixed(0)} s`,
     "",
     "| method | kept of the target skill | predicted gain | observed gain [95 % interval] | " +
@@ -183,21 +183,22 @@ export async function runOptimizeComparison(
       return (await finished(app, job)).runs.map((r: Json) => r.id);
     };
     const [[base, ...fitting], studySeconds] = await timed(async () => {
-      log("recording the base run and the simulator's subsample runs");
+      log("recording the base run and the mask runs the simulator is fitted on");
       const [base] = await record({
         runs: 1,
         batchSize: s.batch,
         seed: s.seed + 3,
         namePrefix: "base",
       });
-      const fitting = await record({
+      // Mask runs of the base run keeping a random half: the setting the optimisation searches.
+      const masks = await call(app, "POST", "/v1/training-runs", {
+        study: "optimize",
+        curriculum: { kind: "mask", baseRun: base, dropFraction: 0.5 },
         runs: s.fitRuns,
-        batchSize: Math.max(1, s.batch / 2),
-        curriculum: "subsample",
-        subsampleFraction: 0.5,
         seed: s.seed + 100,
-        namePrefix: "subsample",
+        namePrefix: "mask",
       });
+      const fitting = (await finished(app, masks.job)).runs.map((r: Json) => r.id as string);
       return [base, ...fitting];
     });
     const rows: OptimizeRow[] = [];

@@ -1,6 +1,9 @@
 // Many candidate curricula rolled out through one simulator in one call, in float64 on the CPU
 // (MATH.md §2's L̂_t = (1 + Σ_{i∈c_t} A_i)·L̂_{t−1} + Σ_{i∈c_t} B_i), for the objective's test
-// examples only. A candidate is a kept mask over the candidates (the base run's ids) and an order
+// examples only. With `fittedPresent` p̄, each step's sums are scaled by p̄/p_t (p_t: the entries
+// the candidate keeps in that batch): an AdamW step moves the weights by about the same amount
+// whatever the number of examples it averages, so a step's effect is the mean of its examples'
+// effects, which Simfluence's sums express at the p̄ entries per step it was fitted on. A candidate is a kept mask over the candidates (the base run's ids) and an order
 // of the base run's batches. The simulator's parameters are gathered once into dense
 // [pool × objective tests] blocks, so each candidate costs T·(batch entries)·s multiply-adds and no
 // allocation: the search evaluates its candidates a round at a time through here.
@@ -30,6 +33,8 @@ export interface RolloutProblem {
   initial: Float64Array;
   weights: Float64Array;
   at: "final" | "mean";
+  /** Mean entries per step of the simulator's fitting runs (null: plain sums, no scaling). */
+  fittedPresent: number | null;
   /** Pool ids the simulator has no parameters for. */
   unknownToSimulator: string[];
 }
@@ -38,6 +43,7 @@ export function rolloutProblem(
   setting: Setting,
   sim: { params: SimulatorParams; trainIds: readonly string[]; testIds: readonly string[] },
   initialLosses: ArrayLike<number>,
+  fittedPresent: number | null = null,
 ): RolloutProblem {
   const { pool, objective } = setting;
   const n = pool.length, s = objective.tests.length;
@@ -76,6 +82,7 @@ export function rolloutProblem(
     initial: Float64Array.from(objective.columns, (z) => initialLosses[z]),
     weights: Float64Array.from(objective.weights),
     at: objective.at,
+    fittedPresent,
     unknownToSimulator,
   };
 }
@@ -114,16 +121,19 @@ function rollOne(
     a.fill(0);
     b.fill(0);
     const batch = c.order[t];
+    let present = 0;
     for (let e = ptr[batch]; e < ptr[batch + 1]; e++) {
       const i = entries[e];
       if (c.mask[i] === 0) continue;
+      present++;
       const row = i * s;
       for (let j = 0; j < s; j++) {
         a[j] += A[row + j];
         b[j] += B[row + j];
       }
     }
-    for (let j = 0; j < s; j++) l[j] = (1 + a[j]) * l[j] + b[j];
+    const scale = p.fittedPresent === null || present === 0 ? 1 : p.fittedPresent / present;
+    for (let j = 0; j < s; j++) l[j] = (1 + scale * a[j]) * l[j] + scale * b[j];
     const value = weighted(l, p.weights);
     mean += value;
     trajectory?.push(value);

@@ -8,6 +8,8 @@ import { type GpuHandle, requireRuntime } from "../gpu/handle.ts";
 import type { JobContext, JobKind } from "../jobs/manager.ts";
 import { loadReplayableRun } from "../metagradients/replay.ts";
 import { SIMULATORS } from "../simfluence/simulator_store.ts";
+import { presentIds, type RunStep } from "../runs/run_input.ts";
+import { RUNS } from "../runs/run_store.ts";
 import type { Store } from "../store/store.ts";
 import { baseOrder, type ChosenCurriculum, keptBatches, randomSubset } from "./curriculum.ts";
 import type { MethodOutcome, MethodProgress, Prediction } from "./method.ts";
@@ -80,6 +82,12 @@ async function runMethod(
       ...search,
       optimizeOrder: request.order === "optimize",
       seed: request.seed,
+      fittedPresent: search.stepEffect === "mean"
+        ? await meanEntriesPerStep(deps.store, [
+          ...sim.record.trainRuns,
+          ...sim.record.validationRuns,
+        ], setting)
+        : null,
     }, progress);
   }
   if ("scores" in method) {
@@ -92,6 +100,28 @@ async function runMethod(
     iterations: method.metagradient.iterations,
     stepSize: method.metagradient.stepSize ?? OPTIMIZE_DEFAULTS.stepSize,
   }, progress);
+}
+
+/**
+ * Mean trained entries per step over the simulator's fitting runs that still exist (the base run's
+ * when none does).
+ */
+async function meanEntriesPerStep(
+  store: Store,
+  runIds: readonly string[],
+  setting: Setting,
+): Promise<number> {
+  const runs = store.get(RUNS);
+  let entries = 0, steps = 0;
+  const count = (run: { steps: RunStep[] }) => {
+    for (const step of run.steps) {
+      entries += presentIds(step).length;
+      steps++;
+    }
+  };
+  for (const id of new Set(runIds)) if (runs.get(id)) count((await runs.load(id)).run);
+  if (steps === 0) count(setting.base.run);
+  return steps === 0 ? 1 : entries / steps;
 }
 
 const mean = (values: (number | null)[]) =>

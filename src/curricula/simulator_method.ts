@@ -25,6 +25,8 @@ export interface SearchOptions {
   candidates: number;
   optimizeOrder: boolean;
   seed: number;
+  /** Mean entries per step of the simulator's fitting runs, to scale each step by; null: sums. */
+  fittedPresent: number | null;
 }
 
 /** Rounds' best objectives kept per restart in the result (evenly thinned). */
@@ -114,7 +116,7 @@ export async function simulatorSearch(
 ): Promise<MethodOutcome> {
   const started = performance.now();
   const initial = setting.base.run.losses.subarray(0, setting.testIds.length);
-  const p = rolloutProblem(setting, sim, initial);
+  const p = rolloutProblem(setting, sim, initial, options.fittedPresent);
   const free = setting.pool.flatMap((id, i) =>
     setting.keep.has(id) || setting.exclude.has(id) ? [] : [i]
   );
@@ -233,6 +235,10 @@ export async function simulatorSearch(
       simulator: sim.record.id,
       simulatorKind: sim.params.kind,
       initialLosses: "the base run's L_0",
+      stepEffect: options.fittedPresent === null
+        ? "sum (Simfluence's rollout)"
+        : `mean: each step's sums scaled by ${options.fittedPresent.toFixed(3)} (the fitting ` +
+          "runs' mean entries per step) over the entries it keeps",
     },
   };
 }

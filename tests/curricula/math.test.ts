@@ -176,3 +176,31 @@ Deno.test("random subsets honour the budget, keep and exclude, and are seeded", 
   assert.deepEqual(randomSubset(setting, 4, 0), a);
   assert.notDeepEqual(randomSubset(setting, 4, 1), a);
 });
+
+Deno.test("stepEffect mean: each step's sums scaled by p̄ over the entries it keeps", () => {
+  const { setting, sim } = fixture(21, 6, 2, 4, [0, 1]);
+  const initial = setting.base.run.losses.subarray(0, 2);
+  const plain = rolloutProblem(setting, sim, initial);
+  const all = { mask: new Uint8Array(setting.pool.length).fill(1), order: [0, 1, 2, 3] };
+  const scaled = rolloutProblem(setting, sim, initial, 2);
+  const { trajectory } = rolloutTrajectory(scaled, all);
+  const { trajectory: reference } = rolloutTrajectory(plain, all);
+  assert.equal(trajectory[0], reference[0]);
+  // Recompute by hand: L_t = (1 + (2/p_t)·ΣA)·L_{t−1} + (2/p_t)·ΣB, on the objective's weights.
+  const index = new Map(sim.trainIds.map((id, i) => [id, i]));
+  const l = Array.from(initial, Number);
+  for (let t = 0; t < 4; t++) {
+    const batch = setting.base.run.steps[t].batch;
+    const scale = 2 / batch.length;
+    for (let z = 0; z < 2; z++) {
+      let a = 0, b = 0;
+      for (const id of batch) {
+        a += sim.params.A[index.get(id)! * 2 + z];
+        b += sim.params.B[index.get(id)! * 2 + z];
+      }
+      l[z] = (1 + scale * a) * l[z] + scale * b;
+    }
+    const w = setting.objective.weights;
+    assert.ok(Math.abs(trajectory[t + 1] - (w[0] * l[0] + w[1] * l[1])) < 1e-12);
+  }
+});
