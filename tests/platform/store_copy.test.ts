@@ -27,6 +27,8 @@ import type { SqlDatabase, SqlRow } from "../../src/store/sql/database.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import type { Store } from "../../src/store/store.ts";
 import { reclaimSharedTensors } from "../../src/store/tensor_gc.ts";
+import { migrate } from "../../src/store/migrations.ts";
+import { NODES, NodesTable } from "../../src/cluster/nodes_store.ts";
 import { STORE_MODULES } from "../../src/store_modules.ts";
 import { spreadParams, tinyConfig } from "../helpers/model_fixtures.ts";
 import { freshDatabase, postgresAvailable } from "../helpers/postgres.ts";
@@ -408,6 +410,19 @@ Deno.test({
         copyStore(optionsFor(source, url, blobs)),
         (e: Error) => e instanceof CopyError && /not empty \(jobs: 1 rows\)/.test(e.message),
       );
+
+      // A node running on the target (its row heartbeats): refused; one gone for long is not.
+      const live = freshDatabase();
+      const cluster = await PostgresStore.open({ url: live, dataDir: scratch });
+      migrate(cluster.db, NODES.name, NODES.postgresMigrations!);
+      new NodesTable(cluster.db).join({ id: "node-a", role: "all", adapter: null });
+      await assert.rejects(
+        copyStore(optionsFor(source, live, blobs)),
+        (e: Error) => e instanceof CopyError && /nodes are running .*\(node-a\)/.test(e.message),
+      );
+      cluster.db.exec("UPDATE nodes SET heartbeat_at = 0");
+      cluster.close();
+      assert.equal((await copyStore(optionsFor(source, live, blobs))).resumed, false);
 
       // A copy of this source stopped half-way, then another source or blob store aimed at it.
       const mine = freshDatabase();

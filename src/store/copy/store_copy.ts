@@ -13,6 +13,7 @@ import type { SqlDatabase, SqlRow, SqlValue } from "../sql/database.ts";
 import type { StoreModule } from "../store.ts";
 import { INTERRUPTED_ERROR } from "../sqlite.ts";
 import { STORE_MODULES } from "../../store_modules.ts";
+import { NodesTable } from "../../cluster/nodes_store.ts";
 import { CopyError, CopyInterruptedError } from "./copy_error.ts";
 import { CopyProgress } from "./copy_progress.ts";
 import { type CopySource, openCopySource, type SourceTable } from "./copy_source.ts";
@@ -107,6 +108,7 @@ async function copyInto(
   };
   if (!locked.ok) throw new CopyError("--to: another store:copy is writing to this database");
 
+  checkNoLiveNodes(db);
   const progress = new CopyProgress(db);
   progress.ensureTables();
   const sourcePath = realpathSync(options.from);
@@ -182,6 +184,28 @@ function copyOrder(tables: readonly SourceTable[]): SourceTable[] {
     ...tables.filter((t) => t.name !== "tensor_files"),
     ...tables.filter((t) => t.name === "tensor_files"),
   ];
+}
+
+/** Nodes heard from this recently are running (nodes heartbeat every 5 s at most). */
+const LIVE_NODE_MS = 60_000;
+
+/**
+ * A node running on the target would serve half-copied data, and its start-up clean-up could take
+ * tensors left in place (--blobs naming the source's folder) for garbage: refuse while any is.
+ */
+function checkNoLiveNodes(db: SqlDatabase): void {
+  const hasNodes = db.prepare(
+    `SELECT 1 AS yes FROM information_schema.tables
+     WHERE table_schema = current_schema() AND table_name = 'nodes'`,
+  ).get();
+  if (!hasNodes) return;
+  const live = new NodesTable(db).list(LIVE_NODE_MS).filter((n) => n.alive).map((n) => n.id);
+  if (live.length > 0) {
+    throw new CopyError(
+      `--to: nodes are running on this database (${live.join(", ")}); stop them until the ` +
+        "copy has finished",
+    );
+  }
 }
 
 const countRows = (db: SqlDatabase, table: string): number =>
