@@ -32,7 +32,7 @@ export function nodeTimings(jobHeartbeatSeconds: number) {
   // Well inside the queue's heartbeat, so a job retried after its node's death always finds the
   // node stale (worker.ts's claim).
   const intervalMs = Math.min(5_000, Math.max(1_000, (jobHeartbeatSeconds * 1000) / 5));
-  return { intervalMs, staleMs: intervalMs * 3 };
+  return { intervalMs, staleMs: intervalMs * 3, idlePollMs: Math.min(10_000, intervalMs * 2) };
 }
 
 export async function joinCluster(deps: {
@@ -98,8 +98,9 @@ export async function joinCluster(deps: {
       manager: jobs,
       hasGpu: adapter !== null,
       nodeStaleMs: timings.staleMs,
-      // The bus wakes an idle worker at once; this only covers a message lost while it reconnects.
-      idlePollMs: 10_000,
+      // The bus wakes an idle worker when a job is queued; the poll finds retries (pg-boss's
+      // monitor sends no message) and anything missed while the bus reconnected.
+      idlePollMs: timings.idlePollMs,
       logger,
     });
     worker.start();
