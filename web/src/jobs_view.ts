@@ -1,10 +1,11 @@
 // View: every job of the service, newest first (GET /v1/jobs), running and recent, with their
 // progress and a Cancel button for those not finished (DELETE /v1/jobs/:id). While the tab is
-// shown and some job is unfinished the list reloads every 2 s.
+// shown and some job is unfinished the list reloads every 2 s. Below it, the nodes that run them.
 import { call, enc, getJson } from "./api.ts";
 import { el, errorBox, field, guarded, note, put, select, table } from "./dom.ts";
 import type { Job } from "./job_progress.ts";
 import type { View } from "./view.ts";
+import { nodesPanel } from "./nodes_panel.ts";
 
 interface ListedJob extends Job {
   createdAt: string;
@@ -38,6 +39,7 @@ export function jobsView(): View {
   ], { name: "job-status" });
   const listArea = el("div", { class: "jobs-list", "aria-live": "polite" });
   const messages = el("div");
+  const nodes = nodesPanel();
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   async function cancel(job: ListedJob, button: HTMLButtonElement): Promise<void> {
@@ -92,6 +94,7 @@ export function jobsView(): View {
         (tr as HTMLElement).dataset.job = page.jobs[i].id;
         (tr as HTMLElement).dataset.status = page.jobs[i].status;
       });
+      await nodes.load();
       if (page.jobs.some((j) => UNFINISHED.has(j.status))) {
         timer = setTimeout(() => {
           if (root.isConnected) void load();
@@ -117,6 +120,7 @@ export function jobsView(): View {
     ),
     messages,
     listArea,
+    nodes.root,
   );
   return {
     root,
