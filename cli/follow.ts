@@ -45,6 +45,11 @@ export function progressText(p: JobProgress): string {
   }
   if (p.details && typeof p.details.trainLoss === "number") {
     parts.push(`loss ${num(p.details.trainLoss)}`);
+  } else if (p.details && typeof p.details.best === "number") {
+    // A search (curriculum optimisation): the best objective so far.
+    parts.push(`best ${num(p.details.best)}`);
+  } else if (p.details && typeof p.details.objective === "number") {
+    parts.push(`objective ${num(p.details.objective)}`);
   }
   if (p.etaSeconds !== null && p.etaSeconds !== undefined) {
     parts.push(`ETA ${duration(p.etaSeconds)}`);

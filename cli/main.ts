@@ -12,6 +12,7 @@ import { gradientsCommand } from "./commands/gradients.ts";
 import { influenceCommand } from "./commands/influence.ts";
 import { jobsCommand } from "./commands/jobs.ts";
 import { modelsCommand } from "./commands/models.ts";
+import { optimizeCommand } from "./commands/optimize.ts";
 import { recordCommand } from "./commands/record.ts";
 import { runsCommand } from "./commands/runs.ts";
 import { simulateCommand } from "./commands/simulate.ts";
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
       datasetsCommand,
       influenceCommand,
       gradientsCommand,
+      optimizeCommand,
       deviceCommand,
     ]
   ) {
