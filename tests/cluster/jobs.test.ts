@@ -1,7 +1,8 @@
 // Jobs across three real nodes (one PostgreSQL, one shared blob folder): runs uploaded to node 1, a
 // simulator fit and a training job started on node 2 and run by whichever worker takes them, both
 // watched to the end from node 3 over SSE; GET /v1/jobs and /v1/nodes agree on every node; a
-// running job is cancelled from a node that does not run it and stops within 2 s.
+// queued job is cancelled at once from any node and never runs; a running job is cancelled from a
+// node that does not run it and stops within 2 s.
 import assert from "node:assert/strict";
 import { TestCluster } from "../helpers/cluster.ts";
 import { postgresAvailable } from "../helpers/postgres.ts";
@@ -81,34 +82,58 @@ Deno.test({
         ]);
       });
 
-      await t.step("cancel on a node that does not run the job: stops within 2 s", async () => {
+      await t.step("cancel across nodes: queued at once, running within 2 s", async () => {
         const model = await createTinyModel(n1);
-        const started = await n1.api("POST", "/v1/training-runs", {
-          ...trainingRequest(model, 3, 400),
-          study: "cancelled",
-        });
-        assert.equal(started.status, 202, started.text);
-        const id = started.body.job;
-        const running = await n2.waitJob(id, (j) => (j.progress?.details?.runStep ?? 0) >= 2);
-        assert.equal(running.status, "running");
-        const nodes = await n2.api("GET", "/v1/nodes");
-        const runner = nodes.body.nodes.find((n: { job: string | null }) => n.job === id);
-        const ids = ["n1", "n2", "n3"];
-        // Cancel from a node that is not the runner (node 2 never runs jobs).
-        const from = cluster.node(ids.find((n) => n !== runner?.id && n !== "n2") ?? "n2");
-        const watching = watchJob(n2, id);
-        const t0 = performance.now();
-        const res = await from.api("DELETE", `/v1/jobs/${id}`);
-        assert.equal(res.status, 202, res.text);
-        const events = await watching;
-        const elapsed = performance.now() - t0;
-        assert.equal(events[events.length - 1].event, "cancelled");
-        assert.ok(elapsed < 2_000, `stopped after ${elapsed.toFixed(0)} ms`);
-        const job = await n3.api("GET", `/v1/jobs/${id}`);
-        assert.equal(job.body.status, "cancelled");
-        // A queued job (node 2 cannot run it, the workers are idle: cancel it before they take it
-        // is racy, so cancel one that is already finished: 409 as on one node).
-        assert.equal((await n3.api("DELETE", `/v1/jobs/${id}`)).status, 409);
+        // Three long jobs for two workers: two run, one waits in the queue.
+        const ids: string[] = [];
+        for (let k = 0; k < 3; k++) {
+          const started = await n2.api("POST", "/v1/training-runs", {
+            ...trainingRequest(model, 3, 400),
+            study: `cancelled-${k}`,
+          });
+          assert.equal(started.status, 202, started.text);
+          ids.push(started.body.job);
+        }
+        let running: string[] = [];
+        for (let i = 0; i < 600 && running.length < 2; i++) {
+          const list = await n2.api("GET", "/v1/jobs?status=running&limit=10");
+          running = list.body.jobs.map((j: { id: string }) => j.id).filter((id: string) =>
+            ids.includes(id)
+          );
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(running.length, 2, cluster.logs());
+        const queued = ids.find((id) => !running.includes(id))!;
+        const withdrawn = await n3.api("DELETE", `/v1/jobs/${queued}`);
+        assert.equal(withdrawn.status, 200, withdrawn.text);
+        assert.equal(withdrawn.body.status, "cancelled");
+
+        const nodes = (await n2.api("GET", "/v1/nodes")).body.nodes;
+        for (const id of running) {
+          await n2.waitJob(id, (j) => (j.progress?.details?.runStep ?? 0) >= 2);
+          const runner = nodes.find((n: { job: string | null }) => n.job === id)?.id;
+          assert.ok(runner, `a node reports running ${id}`);
+          // From a node that does not run it: the other worker, or the api node.
+          const from = cluster.node(["n1", "n3"].find((n) => n !== runner)!);
+          const watching = watchJob(n2, id);
+          const t0 = performance.now();
+          const res = await from.api("DELETE", `/v1/jobs/${id}`);
+          assert.equal(res.status, 202, res.text);
+          const events = await watching;
+          const elapsed = performance.now() - t0;
+          assert.equal(events[events.length - 1].event, "cancelled");
+          assert.ok(elapsed < 2_000, `stopped after ${elapsed.toFixed(0)} ms`);
+          assert.equal((await n3.api("GET", `/v1/jobs/${id}`)).body.status, "cancelled");
+          // Finished now: 409 on any node, as on one.
+          assert.equal((await n1.api("DELETE", `/v1/jobs/${id}`)).status, 409);
+        }
+        // The withdrawn job never ran, though the workers are idle again.
+        await new Promise((r) => setTimeout(r, 3_000));
+        const after = await n1.api("GET", `/v1/jobs/${queued}`);
+        assert.equal(after.body.status, "cancelled");
+        assert.equal(after.body.startedAt, null);
+        const idle = (await n1.api("GET", "/v1/nodes")).body.nodes;
+        assert.ok(idle.every((n: { job: string | null }) => n.job === null), JSON.stringify(idle));
       });
     } finally {
       await cluster.close();
