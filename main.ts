@@ -17,7 +17,8 @@ import { logLinearAlgebra } from "./src/linalg/select.ts";
 import { createLogger, type Logger } from "./src/log.ts";
 import { openStore } from "./src/store/open.ts";
 import type { Store } from "./src/store/store.ts";
-import { SimulationRegistry } from "./src/simfluence/simulation_registry.ts";
+import { SimulationRegistry, type Simulations } from "./src/simfluence/simulation_registry.ts";
+import { openSharedHttpState, type SharedHttpState } from "./src/cluster/shared_http_state.ts";
 import { STOP_ON_STDIN_EOF } from "./src/launcher.ts";
 import { type ClusterNode, joinCluster } from "./src/cluster/node.ts";
 import { registerNodeDirectory } from "./src/cluster/node_directory.ts";
@@ -108,8 +109,32 @@ async function main(): Promise<void> {
   await removeStaleTuneTemps(join(config.dataDir, "autotune.json"));
   const gpu = await acquireGpu(logger, config);
   const jobs = new JobManager({ store: store.jobs, logger });
-  const simulations = new SimulationRegistry({ maxRunning: config.maxSimulations });
-  const app = createApp({ config, store, gpu, jobs, logger, simulations });
+  // On PostgreSQL, simulations and failed-auth counts are the cluster's (before the app: the
+  // routes take them at creation).
+  let shared: SharedHttpState | null = null;
+  if (config.databaseUrl && store instanceof PostgresStore) {
+    try {
+      shared = await openSharedHttpState({
+        config: { ...config, databaseUrl: config.databaseUrl },
+        store,
+        logger,
+      });
+    } catch (e) {
+      logger.error("cannot share simulations and auth counts with the cluster", { error: e });
+      Deno.exit(1);
+    }
+  }
+  const simulations: Simulations = shared?.simulations ??
+    new SimulationRegistry({ maxRunning: config.maxSimulations });
+  const app = createApp({
+    config,
+    store,
+    gpu,
+    jobs,
+    logger,
+    simulations,
+    authFailures: shared?.authFailures,
+  });
   // On PostgreSQL, after the job kinds are defined (createApp): jobs go to the cluster's queue.
   let cluster: ClusterNode | null = null;
   if (config.databaseUrl && store instanceof PostgresStore) {
@@ -151,6 +176,7 @@ async function main(): Promise<void> {
     cluster?.stopTakingJobs();
     await jobs.shutdown(JOB_SHUTDOWN_TIMEOUT_MS);
     await cluster?.close().catch((error) => logger.warn("cluster did not close", { error }));
+    await shared?.close().catch((error) => logger.warn("cluster state did not close", { error }));
     await Promise.race([drained, delay(SERVER_DRAIN_TIMEOUT_MS)]);
     store.close();
     gpu.close();

@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import type { ApiToken, TokenScope } from "../config.ts";
 import { ApiError } from "./api_error.ts";
-import { FailedAuthLimiter } from "./auth_failures.ts";
+import { type FailedAuthCounter, FailedAuthLimiter } from "./auth_failures.ts";
 import type { StreamTokens } from "./stream_tokens.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -53,7 +53,7 @@ export function clientAddress(c: Context): string {
 export interface BearerAuthOptions {
   tokens: readonly ApiToken[];
   streamTokens: StreamTokens;
-  failures?: FailedAuthLimiter;
+  failures?: FailedAuthCounter;
 }
 
 export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler<AppEnv> {

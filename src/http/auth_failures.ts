@@ -1,5 +1,14 @@
 // Counts failed authentications (a wrong bearer token or stream token) per client address, so a
-// client guessing tokens is answered 429 with Retry-After for the rest of a fixed window.
+// client guessing tokens is answered 429 with Retry-After for the rest of a fixed window. This
+// counter is one process's; a cluster shares its counts in PostgreSQL (src/cluster/auth_failures.ts).
+
+/** What authentication asks of a failure counter, on one node or shared by a cluster. */
+export interface FailedAuthCounter {
+  /** Milliseconds until `address` may try again, or 0 when it may now. */
+  blockedForMs(address: string): number;
+  recordFailure(address: string): void;
+}
+
 export interface FailedAuthLimiterOptions {
   /** Failures allowed per address per window; the next request is refused until it ends. */
   maxFailures?: number;
@@ -14,7 +23,7 @@ interface Window {
   endsAt: number;
 }
 
-export class FailedAuthLimiter {
+export class FailedAuthLimiter implements FailedAuthCounter {
   private readonly windows = new Map<string, Window>();
   private readonly maxFailures: number;
   private readonly windowMs: number;

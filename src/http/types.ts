@@ -2,13 +2,13 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "../config.ts";
 import type { ApiError } from "./api_error.ts";
-import type { FailedAuthLimiter } from "./auth_failures.ts";
+import type { FailedAuthCounter } from "./auth_failures.ts";
 import type { StreamTokens } from "./stream_tokens.ts";
 import type { GpuHandle } from "../gpu/handle.ts";
 import type { JobManager } from "../jobs/manager.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../store/store.ts";
-import type { SimulationRegistry } from "../simfluence/simulation_registry.ts";
+import type { Simulations } from "../simfluence/simulation_registry.ts";
 
 export interface AppEnv {
   Variables: {
@@ -28,16 +28,19 @@ export interface AppDeps {
   gpu: GpuHandle;
   jobs: JobManager;
   logger: Logger;
-  /** Simulations watched over GET; created by the simulations routes when not given. */
-  simulations?: SimulationRegistry;
+  /**
+   * Simulations watched over GET (one node's registry, or a cluster's, src/cluster/simulations.ts);
+   * created by the simulations routes when not given.
+   */
+  simulations?: Simulations;
   /** How long a request body may stay silent while read (408 after); 30 s by default. */
   bodyIdleTimeoutMs?: number;
   /** Interval of SSE keep-alive comments; 15 s by default. */
   sseKeepAliveMs?: number;
   /** Signs stream-token URLs; createApp makes one (random key) when not given. */
   streamTokens?: StreamTokens;
-  /** Failed authentications per address; a fresh one per app when not given. */
-  authFailures?: FailedAuthLimiter;
+  /** Failed authentications per address (a cluster's are shared); a fresh one per app if not given. */
+  authFailures?: FailedAuthCounter;
   /** An SSE write blocked this long (a client that stopped reading) drops the client; 30 s. */
   sseStallMs?: number;
 }

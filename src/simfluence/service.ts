@@ -21,7 +21,7 @@ import {
   simulationEvents,
   type SimulationRequest,
 } from "./simulation.ts";
-import type { SimulationRegistry, SimulationWatch } from "./simulation_registry.ts";
+import type { Simulations, SimulationStatus, SimulationWatch } from "./simulation_registry.ts";
 import { loadPairwiseScoreSet, missingPairs, requireCoverage, runTrainIds } from "./score_set.ts";
 import { type SimulatorRecord, SIMULATORS } from "./simulator_store.ts";
 import { loadStudyRuns } from "./study_runs.ts";
@@ -362,7 +362,7 @@ export async function prepareSimulation(
 /** Starts a simulation in `registry` for GET …/events watchers; its id. */
 export async function startSimulation(
   deps: SimfluenceDeps,
-  registry: SimulationRegistry,
+  registry: Simulations,
   simulatorId: string,
   request: SimulationRequest,
 ): Promise<{ id: string }> {
@@ -376,9 +376,9 @@ export async function startSimulation(
 
 /** A started simulation's status; NotFoundError once it is unknown (or expired). */
 export function simulationStatus(
-  registry: SimulationRegistry,
+  registry: Simulations,
   id: string,
-): NonNullable<ReturnType<SimulationRegistry["status"]>> {
+): SimulationStatus {
   const found = registry.status(id);
   if (!found) throw new NotFoundError(`simulation ${id}`, { field: "id" });
   return found;
@@ -388,7 +388,7 @@ export function simulationStatus(
  * A watcher's view of a simulation's event log (close it when the watcher leaves). NotFoundError
  * once it is unknown (or expired).
  */
-export function watchSimulation(registry: SimulationRegistry, id: string): SimulationWatch {
+export function watchSimulation(registry: Simulations, id: string): SimulationWatch {
   const watch = registry.watch(id);
   if (!watch) throw new NotFoundError(`simulation ${id}`, { field: "id" });
   return watch;

@@ -53,18 +53,43 @@ export interface SimulationRegistryOptions {
   unwatchedGraceMs?: number;
   /** Where events come from (tests substitute a controllable stream). */
   events?: typeof simulationEvents;
+  /** Told of every start and every change, in order (a cluster copies the log to PostgreSQL). */
+  observer?: SimulationObserver;
 }
 
-export class SimulationRegistry {
+export type SimulationStatus = ReturnType<typeof describe>;
+
+/**
+ * Sees a registry's simulations change: `started` before any event, then `published` with each
+ * batch of new events (`first` is the first one's index) and once more, with none, when finished.
+ */
+export interface SimulationObserver {
+  started(status: SimulationStatus): void;
+  published(status: SimulationStatus, events: readonly StoredEvent[], first: number): void;
+}
+
+/** What the simulation routes use: this registry on one node, src/cluster/simulations.ts on many. */
+export interface Simulations {
+  start(rt: GpuRuntime | null, plan: SimulationPlan): { id: string };
+  status(id: string): SimulationStatus | null;
+  list(page: { limit: number; offset: number }): { simulations: SimulationStatus[]; total: number };
+  watch(id: string): SimulationWatch | null;
+  cancel(id: string): "cancelling" | "forgotten" | null;
+  shutdown(): void;
+}
+
+export class SimulationRegistry implements Simulations {
   private entries = new Map<string, Entry>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly maxRunning: number;
   private readonly unwatchedGraceMs: number;
   private readonly events: typeof simulationEvents;
+  private readonly observer: SimulationObserver | null;
 
   constructor(options: SimulationRegistryOptions = {}) {
     this.events = options.events ?? simulationEvents;
+    this.observer = options.observer ?? null;
     this.ttlMs = options.ttlMs ?? 10 * 60_000;
     this.maxEntries = options.maxEntries ?? 64;
     this.maxRunning = Math.min(options.maxRunning ?? 8, this.maxEntries);
@@ -99,6 +124,7 @@ export class SimulationRegistry {
       controller: new AbortController(),
     };
     this.entries.set(entry.id, entry);
+    this.observer?.started(describe(entry));
     this.armUnwatchedTimer(entry);
     void this.run(entry, rt, plan);
     return { id: entry.id };
@@ -121,10 +147,12 @@ export class SimulationRegistry {
   }
 
   private publish(entry: Entry, events: readonly StoredEvent[]): void {
+    const first = entry.events.length;
     for (const e of events) {
       entry.events.push(e);
       if (e.event === "step") entry.steps++;
     }
+    this.observer?.published(describe(entry), events, first);
     for (const wake of [...entry.changeListeners]) wake();
   }
 
