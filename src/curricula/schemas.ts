@@ -151,7 +151,13 @@ export const VerificationSchema = z.object({
     optimized: z.number(),
     randomMean: z.number(),
     improvement: z.number().openapi({ description: "random mean − optimised (> 0: better)" }),
-    interval: z.object({ lower: z.number(), upper: z.number(), confidence: z.number() }),
+    interval: z.object({ lower: z.number(), upper: z.number(), confidence: z.number() })
+      .openapi({ description: "Percentile bootstrap over the random runs" }),
+    overTests: z.object({ lower: z.number(), upper: z.number(), confidence: z.number() })
+      .openapi({
+        description: "Percentile bootstrap over the random runs and the objective's test " +
+          "examples together",
+      }),
     bootstrap: z.object({
       resamples: z.number().int(),
       seed: z.number().int(),

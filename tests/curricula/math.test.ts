@@ -158,11 +158,15 @@ Deno.test("the bootstrap interval is seeded, holds the improvement, and excludes
   const a = improvementInterval(setting, optimized, random, options);
   const b = improvementInterval(setting, optimized, random, options);
   assert.deepEqual(a, b);
-  assert.ok(a.interval.lower <= a.improvement && a.improvement <= a.interval.upper);
-  assert.ok(a.interval.lower > 0);
-  // A tie with the random runs: the interval straddles 0.
-  const tied = improvementInterval(setting, random[2], random, options);
-  assert.ok(tied.interval.lower < 0 && tied.interval.upper > 0, JSON.stringify(tied));
+  for (const interval of [a.interval, a.overTests]) {
+    assert.ok(interval.lower <= a.improvement && a.improvement <= interval.upper);
+    assert.ok(interval.lower > 0);
+  }
+  // The optimised run in the middle of the random ones: both intervals straddle 0.
+  const tied = improvementInterval(setting, random[4], random, options);
+  for (const interval of [tied.interval, tied.overTests]) {
+    assert.ok(interval.lower < 0 && interval.upper > 0, JSON.stringify(tied));
+  }
 });
 
 Deno.test("random subsets honour the budget, keep and exclude, and are seeded", () => {
