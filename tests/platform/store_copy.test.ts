@@ -23,6 +23,7 @@ import { CopyError, CopyInterruptedError } from "../../src/store/copy/copy_error
 import { main } from "../../src/store/copy/main.ts";
 import { copyStore, type StoreCopyOptions } from "../../src/store/copy/store_copy.ts";
 import { PostgresStore } from "../../src/store/postgres.ts";
+import { PostgresDatabase } from "../../src/store/sql/postgres_database.ts";
 import type { SqlDatabase, SqlRow } from "../../src/store/sql/database.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import type { Store } from "../../src/store/store.ts";
@@ -410,6 +411,21 @@ Deno.test({
         copyStore(optionsFor(source, url, blobs)),
         (e: Error) => e instanceof CopyError && /not empty \(jobs: 1 rows\)/.test(e.message),
       );
+
+      // Someone else's database: refused before any table of ours is created there.
+      const theirs = freshDatabase();
+      const foreign = await PostgresDatabase.connect({ url: theirs });
+      foreign.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY)");
+      await assert.rejects(
+        copyStore(optionsFor(source, theirs, blobs)),
+        (e: Error) =>
+          e instanceof CopyError && /not a Simfluence store \(invoices\)/.test(e.message),
+      );
+      const tables = foreign.prepare(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+      ).all();
+      foreign.close();
+      assert.deepEqual(tables, [{ table_name: "invoices" }]);
 
       // A node running on the target (its row heartbeats): refused; one gone for long is not.
       const live = freshDatabase();

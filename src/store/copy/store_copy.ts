@@ -9,6 +9,7 @@ import { realpathSync } from "node:fs";
 import { createHash } from "node:crypto";
 import type { BlobStore } from "../blobs/blob_store.ts";
 import { PostgresStore } from "../postgres.ts";
+import { PostgresDatabase } from "../sql/postgres_database.ts";
 import type { SqlDatabase, SqlRow, SqlValue } from "../sql/database.ts";
 import type { StoreModule } from "../store.ts";
 import { INTERRUPTED_ERROR } from "../sqlite.ts";
@@ -84,6 +85,7 @@ async function openTarget(
   blobs: BlobStore,
 ): Promise<PostgresStore> {
   try {
+    await checkOurDatabase(url);
     return await PostgresStore.open({
       url,
       dataDir,
@@ -92,7 +94,32 @@ async function openTarget(
       applicationName: "simfluence store:copy",
     });
   } catch (e) {
+    if (e instanceof CopyError) throw e;
     throw new CopyError(`--to: cannot open the PostgreSQL store: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Opening the store creates its tables: never in a database that holds someone else's. Empty, or
+ * a Simfluence store (schema_versions), passes; the emptiness of the store's own tables is checked
+ * once they exist.
+ */
+async function checkOurDatabase(url: string): Promise<void> {
+  const db = await PostgresDatabase.connect({ url, applicationName: "simfluence store:copy" });
+  try {
+    const tables = (db.prepare(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()
+       ORDER BY table_name`,
+    ).all() as { table_name: string }[]).map((t) => t.table_name);
+    if (tables.length > 0 && !tables.includes("schema_versions")) {
+      throw new CopyError(
+        `--to: the database holds tables that are not a Simfluence store (${
+          tables.slice(0, 5).join(", ")
+        }${tables.length > 5 ? ", …" : ""}); copy into an empty database`,
+      );
+    }
+  } finally {
+    db.close();
   }
 }
 
