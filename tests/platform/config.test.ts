@@ -31,6 +31,7 @@ Deno.test("config", async (t) => {
       blobs: { location: { kind: "local" }, graceSeconds: 3600 },
       databaseUrl: null,
       role: "all",
+      jobHeartbeatSeconds: 60,
     });
   });
 
@@ -43,13 +44,21 @@ Deno.test("config", async (t) => {
     assert.equal(config.databaseUrl, "postgres://u:p@db.internal:5432/simfluence");
     assert.equal(config.role, "worker");
     assert.equal(config.nodeId, "gpu-3");
+    assert.equal(parseConfig({ SIMFLUENCE_JOB_HEARTBEAT_SECONDS: "10" }).jobHeartbeatSeconds, 10);
     assert.deepEqual(
       problemsOf({
         SIMFLUENCE_DATABASE_URL: "mysql://x",
         SIMFLUENCE_ROLE: "boss",
         SIMFLUENCE_NODE_ID: "a b",
+        // pg-boss refuses a heartbeat under 10 s.
+        SIMFLUENCE_JOB_HEARTBEAT_SECONDS: "5",
       }).map((p) => p.variable).sort(),
-      ["SIMFLUENCE_DATABASE_URL", "SIMFLUENCE_NODE_ID", "SIMFLUENCE_ROLE"],
+      [
+        "SIMFLUENCE_DATABASE_URL",
+        "SIMFLUENCE_JOB_HEARTBEAT_SECONDS",
+        "SIMFLUENCE_NODE_ID",
+        "SIMFLUENCE_ROLE",
+      ],
     );
   });
 
