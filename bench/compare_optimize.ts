@@ -54,8 +54,8 @@ export const OPTIMIZE_FULL: OptimizeSettings = {
   lr: 0.01,
   epsRoot: 1e-8,
   width: 32,
-  fitRuns: 24,
-  simulatorKind: "linear",
+  fitRuns: 32,
+  simulatorKind: "additive",
   iterations: 4,
   verifyRuns: 8,
   methods: ["simulator", "scores", "metagradient"],
@@ -69,7 +69,7 @@ export const OPTIMIZE_QUICK: OptimizeSettings = {
   steps: 16,
   batch: 8,
   width: 16,
-  fitRuns: 14,
+  fitRuns: 16,
   iterations: 3,
 };
 

@@ -10,7 +10,7 @@ export const OPTIMIZE_DEFAULTS = {
   seed: 0,
   randomCurricula: 8,
   stepSize: 0.5,
-  search: { restarts: 4, rounds: 150, candidates: 64, stepEffect: "mean" },
+  search: { restarts: 4, rounds: 150, candidates: 64, stepEffect: "sum" },
   bootstrap: { resamples: 2000, confidence: 0.95 },
 } as const;
 
@@ -89,16 +89,15 @@ export const OptimizeRequestSchema = z.object({
     restarts: z.number().int().min(1).max(64).optional(),
     rounds: z.number().int().min(1).max(100_000).optional(),
     candidates: z.number().int().min(1).max(4096).optional(),
-    stepEffect: z.enum(["mean", "sum"]).optional().openapi({
-      description: '"mean" (default): a step\'s summed effects are scaled by p̄/p_t, the ' +
-        "simulator's fitting runs' mean entries per step over the entries the candidate keeps " +
-        'in it (an AdamW step moves about as far whatever it averages); "sum": Simfluence\'s ' +
-        "plain sums",
+    stepEffect: z.enum(["sum", "mean"]).optional().openapi({
+      description: '"sum" (default): Simfluence\'s rollout; "mean": each step\'s sums scaled by ' +
+        "p̄/p_t, the fitting runs' mean entries per step over the entries the candidate keeps " +
+        "in it (an AdamW step moves about as far whatever number of examples it averages)",
     }),
   }).strict().optional().openapi({
     description: "Simulator method: seeded restarts, rounds per restart, candidate curricula " +
       "evaluated per round in one batched rollout (defaults 4, 150, 64), and how a step's " +
-      'effects combine (default "mean")',
+      'effects combine (default "sum")',
   }),
 }).strict().openapi("OptimizeRequest");
 
