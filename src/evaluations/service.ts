@@ -320,7 +320,8 @@ export function ldsKind(deps: LdsDeps): JobKind<LdsJobInput> {
           observed: observedFinalLosses(runs, testIds.length),
         }, { ...bootstrap, confidence: LDS_DEFAULTS.confidence });
         const result = ldsResult(testIds, prediction, bootstrap, summary, fittingRuns);
-        if (!evaluations.markReady(id, result)) {
+        // Not marked, and not ready by another attempt of the same job: deleted or stopped.
+        if (!evaluations.markReady(id, result) && evaluations.get(id)?.status !== "ready") {
           throw new ConflictError(
             `evaluation ${id} was deleted (or its study), or stopped, while its LDS was computed`,
             { evaluation: id },

@@ -95,7 +95,10 @@ export async function storeInfluenceResult(
   },
 ): Promise<void> {
   const file = await store.tensors.put(result.tensors, result.metadata);
-  if (!await store.get(INFLUENCE).markReady(kind, id, result.summary, file.id)) {
+  const influence = store.get(INFLUENCE);
+  if (!await influence.markReady(kind, id, result.summary, file.id)) {
+    // Another attempt of the same job stored it first (this attempt's file is gone again).
+    if (influence.get(kind, id)?.status === "ready") return;
     throw new ConflictError(
       kind === "factors"
         ? "the factors were deleted while they were being fitted"

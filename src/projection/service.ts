@@ -194,7 +194,9 @@ async function projectAndStore(
     { gradients: { shape: summary.shape, data } },
     fileMetadata(id, weights.key, spec),
   );
-  if (!await store.get(GRADIENTS).markReady(id, summary, file.id)) {
+  const gradients = store.get(GRADIENTS);
+  // Not marked, and not ready by another attempt of the same job: deleted meanwhile.
+  if (!await gradients.markReady(id, summary, file.id) && gradients.get(id)?.status !== "ready") {
     throw new ConflictError("the gradients were deleted while they were being computed");
   }
   return { gradients: id, seconds: summary.seconds };

@@ -179,8 +179,9 @@ export function fitJob(deps: FitJobDeps) {
         initialLoss,
         fit: { ...fitted.fit, trainExamples: trainIds.length, transitions: countSteps(runs) },
       }, testIds);
-      // Not marked: deleted or cancelled meanwhile; markReady removed the file it wrote.
-      if (!marked) {
+      // Not marked: deleted or cancelled meanwhile, or fitted by another attempt of the same job
+      // (which stands); markReady removed the file it wrote.
+      if (!marked && deps.simulators.get(input.simulator)?.status !== "ready") {
         ctx.signal.throwIfAborted();
         throw new Error(`simulator ${input.simulator} is no longer fitting`);
       }

@@ -1,5 +1,5 @@
-// A simulator-fit job run more than once from its stored record (a second node taking it while
-// the first still holds it, or a retry after a crash) stores one simulator and one parameters file.
+// A simulator-fit job run more than once from its stored record (two nodes at once, a node taking
+// it while the first still holds it, a retry after a crash) stores one simulator and one file.
 import assert from "node:assert/strict";
 import { JobManager } from "../../src/jobs/manager.ts";
 import { memoryLogger } from "../../src/log.ts";
@@ -64,10 +64,17 @@ Deno.test("simulator-fit: running the same job twice leaves one simulator and on
     const queued = ctx.store.jobs.get(job)!;
     assert.equal(queued.status, "queued");
 
-    const other = new JobManager({ store: ctx.store.jobs, logger: memoryLogger() });
-    other.define("simulator-fit", simulatorFitKind({ store: ctx.store, gpu: fakeGpu() }));
-    const first = await other.runStored(queued);
-    assert.equal(first.status, "succeeded", first.error ?? "");
+    // Two other nodes take it at once (as a retry racing a node thought dead): both fit, one stores.
+    const node = () => {
+      const jobs = new JobManager({ store: ctx.store.jobs, logger: memoryLogger() });
+      jobs.define("simulator-fit", simulatorFitKind({ store: ctx.store, gpu: fakeGpu() }));
+      return jobs;
+    };
+    const [other, third] = [node(), node()];
+    const attempts = await Promise.all([other.runStored(queued), third.runStored(queued)]);
+    for (const attempt of attempts) assert.equal(attempt.status, "succeeded", attempt.error ?? "");
+    const first = attempts[0];
+    assert.equal((first.result as { simulator: string }).simulator, simulator.id);
     const simulators = ctx.store.get(SIMULATORS);
     const fitted = simulators.get(simulator.id)!;
     assert.equal(fitted.status, "ready");
@@ -86,6 +93,7 @@ Deno.test("simulator-fit: running the same job twice leaves one simulator and on
     assert.deepEqual(simulatorFiles(ctx.store, simulator.id), files, "no second parameters file");
     assert.deepEqual(simulators.get(simulator.id)!.fit, fitted.fit, "the first fit stands");
     await other.shutdown(1_000);
+    await third.shutdown(1_000);
   } finally {
     await ctx.close();
   }
