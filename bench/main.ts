@@ -3,6 +3,7 @@
 // with --json the same figures go to stdout (or FILE) as JSON and the table to stderr.
 import { GpuRuntime } from "../src/gpu/runtime.ts";
 import { matmulConfig } from "../src/gpu/kernels/matmul.ts";
+import { clusterSuite } from "./cluster.ts";
 import { compareSuite } from "./compare.ts";
 import { compareMagicSuite } from "./compare_magic.ts";
 import { gpuSuite } from "./gpu.ts";
@@ -35,6 +36,7 @@ export const SUITES: BenchSuite[] = [
   gpuSuite,
   linalgSuite,
   optimizeSuite,
+  clusterSuite,
 ];
 
 interface Args {
