@@ -27,6 +27,7 @@ export type JobBusMessage =
 const finalEventType = { succeeded: "done", failed: "failed", cancelled: "cancelled" } as const;
 
 export interface ClusterJobsOptions {
+  nodeId: string;
   db: SqlDatabase;
   store: JobStore;
   bus: ClusterBus;
@@ -40,6 +41,7 @@ export interface ClusterJobsOptions {
 export class ClusterJobs implements JobCluster {
   private readonly watchers = new Map<string, Set<JobListener>>();
   private readonly unsubscribes: (() => void)[] = [];
+  private readonly ownedLocally = new Set<string>();
 
   constructor(private readonly o: ClusterJobsOptions) {
     this.unsubscribes.push(
@@ -63,13 +65,16 @@ export class ClusterJobs implements JobCluster {
   }
 
   cancel(record: JobRecord): JobRecord {
-    if (record.status === "queued") {
+    const info = this.o.manager.kindInfo(record.kind);
+    // A job of a local kind waits in its own node's memory, not in the queue: only that node
+    // can cancel it, even while it is queued.
+    if (record.status === "queued" && info && !info.local) {
       const { changes } = this.o.db.prepare(
         `UPDATE jobs SET status = 'cancelled', error = ?, finished_at = ?
          WHERE id = ? AND status = 'queued'`,
       ).run("cancelled before it started", Date.now(), record.id);
       if (Number(changes) === 1) {
-        const placement = this.o.manager.kindInfo(record.kind)?.needs ?? "cpu";
+        const placement = info.needs;
         // A worker that fetches it anyway finds the row cancelled and skips it.
         this.o.queue.cancel(record.id, placement).catch((error) =>
           this.o.logger.warn("queued job not withdrawn from the queue", { jobId: record.id, error })
@@ -97,11 +102,33 @@ export class ClusterJobs implements JobCluster {
   }
 
   published(record: JobRecord, event: JobEvent): void {
+    if (!this.ownedLocally.has(record.id) && event.type === "progress") {
+      this.ownedLocally.add(record.id);
+      // Jobs the queue never saw (local kinds) name their node when they start, so that the node
+      // can mark them interrupted when it restarts (failInterruptedLocalJobs).
+      this.o.db.prepare("UPDATE jobs SET node = ? WHERE id = ? AND node IS NULL")
+        .run(this.o.nodeId, record.id);
+    }
+    if (event.type !== "progress") this.ownedLocally.delete(record.id);
     this.publish(
       event.type === "progress"
         ? { type: "progress", id: record.id, progress: event.progress }
         : { type: "final", id: record.id, status: record.status },
     );
+  }
+
+  /**
+   * At start: the jobs this node ran outside the queue (local kinds) before it stopped are failed
+   * as `interrupted`, as a lone node does at open; queued jobs are the queue's to retry.
+   */
+  failInterruptedLocalJobs(): number {
+    const queued = this.o.manager.definedKinds().filter((k) => !k.local).map((k) => k.kind);
+    const notQueued = queued.length ? `AND kind NOT IN (${queued.map(() => "?").join(", ")})` : "";
+    const { changes } = this.o.db.prepare(
+      `UPDATE jobs SET status = 'failed', error = 'interrupted', finished_at = ?
+       WHERE node = ? AND status IN ('queued', 'running') ${notQueued}`,
+    ).run(Date.now(), this.o.nodeId, ...queued);
+    return Number(changes);
   }
 
   /** A job that ran out of retries (its nodes died each time): failed, watchers told. */

@@ -76,6 +76,7 @@ export async function joinCluster(deps: {
   });
   let worker: ClusterWorker | null = null;
   const clusterJobs = new ClusterJobs({
+    nodeId: config.nodeId,
     db,
     store: store.jobs,
     bus,
@@ -86,6 +87,10 @@ export async function joinCluster(deps: {
       if (worker && (placement === "cpu" || adapter !== null)) worker.wake();
     },
   });
+  const interrupted = clusterJobs.failInterruptedLocalJobs();
+  if (interrupted > 0) {
+    logger.warn("local jobs this node left unfinished marked failed", { interrupted });
+  }
   jobs.attachCluster(clusterJobs);
   await queue.workDeadLetters((id, attempts) => clusterJobs.deadLettered(id, attempts));
   if (config.role !== "api") {
