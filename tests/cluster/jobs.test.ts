@@ -64,6 +64,13 @@ Deno.test({
           const ids = events.map((e) => Number(e.id));
           assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `${what}: ids in order`);
         }
+        // Reconnecting on yet another node with the final event's id: nothing left (204).
+        const finalId = trainingEvents[trainingEvents.length - 1].id;
+        const replay = await fetch(`${n1.url}/v1/jobs/${training.body.job}/events`, {
+          headers: { "last-event-id": finalId },
+        });
+        await replay.body?.cancel();
+        assert.equal(replay.status, 204);
         // Training reports progress as it records: node 3 saw some of it live.
         assert.ok(trainingEvents.filter((e) => e.event === "progress").length >= 2);
         const job = await n3.api("GET", `/v1/jobs/${training.body.job}`);
