@@ -94,7 +94,7 @@ export const optimizeSuite: BenchSuite = {
     const { setting, sim, uniform } = synthetic(shape);
     const label = `n=${setting.pool.length} ids, T=${shape.T}×${shape.batch}, ` +
       `${shape.objective} objective tests`;
-    const p = rolloutProblem(setting, sim, setting.base.run.losses, shape.batch / 2);
+    const p = rolloutProblem(setting, sim, setting.base.run.losses);
     const candidates = Array.from({ length: 64 }, () => ({
       mask: Uint8Array.from(setting.pool, () => (uniform() < 0.5 ? 1 : 0)),
       order: Int32Array.from({ length: shape.T }, (_, t) => t),
@@ -123,7 +123,7 @@ export const optimizeSuite: BenchSuite = {
       candidates: 64,
       optimizeOrder: false,
       seed: 0,
-      fittedPresent: shape.batch / 2,
+      fittedPresent: null,
     }, { signal: new AbortController().signal, report: () => {} });
     const searchRate = search.search.curriculaPerSecond as number;
     const row = (name: string, value: number, baselineName: string, baseline: number) => ({
