@@ -28,9 +28,11 @@ export interface SimulationRow {
 // An INSERT of this many events at most (4 parameters each, under PostgreSQL's 65,535).
 const EVENTS_PER_INSERT = 1_000;
 
+// Watchers count while their node keeps confirming them (a dead node's watchers stop counting);
+// the one parameter is the time before which a confirmation is too old.
 const COLUMNS = `id, simulator, node, status, events, steps, total_steps, created_at, finished_at,
   heartbeat_at, (SELECT COALESCE(SUM(w.watchers), 0) FROM cluster_simulation_watchers w
-    WHERE w.simulation_id = s.id) AS watchers`;
+    WHERE w.simulation_id = s.id AND w.seen_at >= ?) AS watchers`;
 
 function rowOf(r: Record<string, unknown>): SimulationRow {
   return {
@@ -133,16 +135,21 @@ export class SimulationLogStore {
     });
   }
 
-  get(id: string): SimulationRow | null {
-    const r = this.db.prepare(`SELECT ${COLUMNS} FROM cluster_simulations s WHERE id = ?`).get(id);
+  /** A simulation; its watchers are those confirmed since `watchersSince`. */
+  get(id: string, watchersSince: number): SimulationRow | null {
+    const r = this.db.prepare(`SELECT ${COLUMNS} FROM cluster_simulations s WHERE id = ?`)
+      .get(watchersSince, id);
     return r ? rowOf(r) : null;
   }
 
-  /** Newest first. */
-  list(page: { limit: number; offset: number }): { rows: SimulationRow[]; total: number } {
+  /** Newest first; watchers as in `get`. */
+  list(
+    page: { limit: number; offset: number },
+    watchersSince: number,
+  ): { rows: SimulationRow[]; total: number } {
     const rows = this.db.prepare(
       `SELECT ${COLUMNS} FROM cluster_simulations s ORDER BY created_at DESC, id LIMIT ? OFFSET ?`,
-    ).all(page.limit, page.offset).map(rowOf);
+    ).all(watchersSince, page.limit, page.offset).map(rowOf);
     const total = Number(this.db.prepare("SELECT COUNT(*) AS n FROM cluster_simulations").get()!.n);
     return { rows, total };
   }
@@ -161,7 +168,7 @@ export class SimulationLogStore {
   }
 
   /** This node's watchers of a simulation now. */
-  setWatchers(id: string, node: string, watchers: number): void {
+  setWatchers(id: string, node: string, watchers: number, now: number): void {
     if (watchers === 0) {
       this.db.prepare(
         "DELETE FROM cluster_simulation_watchers WHERE simulation_id = ? AND node = ?",
@@ -170,10 +177,17 @@ export class SimulationLogStore {
     }
     // The simulation may be gone (forgotten, expired): then there is nothing to count.
     this.db.prepare(
-      `INSERT INTO cluster_simulation_watchers (simulation_id, node, watchers)
-         SELECT id, ?, ? FROM cluster_simulations WHERE id = ?
-         ON CONFLICT (simulation_id, node) DO UPDATE SET watchers = EXCLUDED.watchers`,
-    ).run(node, watchers, id);
+      `INSERT INTO cluster_simulation_watchers (simulation_id, node, watchers, seen_at)
+         SELECT id, ?, ?, ? FROM cluster_simulations WHERE id = ?
+         ON CONFLICT (simulation_id, node) DO UPDATE SET watchers = EXCLUDED.watchers,
+           seen_at = EXCLUDED.seen_at`,
+    ).run(node, watchers, now, id);
+  }
+
+  /** This node's watchers are still there (a node that died stops confirming its own). */
+  confirmWatchers(node: string, now: number): void {
+    this.db.prepare("UPDATE cluster_simulation_watchers SET seen_at = ? WHERE node = ?")
+      .run(now, node);
   }
 
   /** Marks this node's running simulations alive. */
@@ -271,6 +285,15 @@ export const CLUSTER_SIMULATIONS = defineStoreModule({
             watchers INTEGER NOT NULL,
             PRIMARY KEY (simulation_id, node)
           );
+        `);
+      },
+    },
+    {
+      name: "cluster_simulation_watchers_seen",
+      up(db) {
+        db.exec(`
+          ALTER TABLE cluster_simulation_watchers
+            ADD COLUMN seen_at BIGINT NOT NULL DEFAULT 0;
         `);
       },
     },

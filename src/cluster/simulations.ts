@@ -5,8 +5,9 @@
 // with the new event count; a node whose clients watch that simulation reads the new rows once per
 // notice, for all its watchers together. No node polls for events.
 //
-// Watchers are counted per node in the database; the computing node holds a watch on its registry
-// while any node has one, so "cancelled when unwatched for 10 s" means unwatched cluster-wide.
+// Watchers are counted per node in the database (confirmed by each node's heartbeat, so a dead
+// node's stop counting); the computing node holds a watch on its registry while any node has one,
+// so "cancelled when unwatched for 10 s" means unwatched cluster-wide.
 // DELETE on any node reaches the computing node through the bus. A node that dies leaves its
 // running simulations behind: once nothing was written for `lostAfterMs`, whichever node is asked
 // about one ends it with an `error` event (code node_lost).
@@ -39,7 +40,10 @@ export interface ClusterSimulationsOptions {
   registry?: Omit<SimulationRegistryOptions, "observer">;
   /** Finished simulations stay replayable this long; 10 minutes, as on one node. */
   ttlMs?: number;
-  /** A running simulation whose node wrote nothing for this long is taken as lost; 60 s. */
+  /**
+   * A running simulation whose node wrote nothing for this long is taken as lost, and watchers
+   * whose node did not confirm them for this long stop counting; 60 s.
+   */
   lostAfterMs?: number;
   /** How often a node marks its running simulations alive; 10 s. */
   heartbeatMs?: number;
@@ -116,7 +120,7 @@ export class ClusterSimulations implements Simulations {
 
   status(id: string): SimulationStatus | null {
     this.reapIfLost([id]);
-    const row = this.log.get(id);
+    const row = this.log.get(id, this.watchersSince());
     return row ? statusOf(row) : null;
   }
 
@@ -124,7 +128,7 @@ export class ClusterSimulations implements Simulations {
     const now = Date.now();
     this.log.expire(now - this.ttlMs);
     this.reapIfLost();
-    const { rows, total } = this.log.list(page);
+    const { rows, total } = this.log.list(page, this.watchersSince());
     return { simulations: rows.map(statusOf), total };
   }
 
@@ -132,7 +136,7 @@ export class ClusterSimulations implements Simulations {
     this.reapIfLost([id]);
     let shared = this.logs.get(id);
     if (!shared) {
-      if (!this.log.get(id)) return null;
+      if (!this.log.get(id, this.watchersSince())) return null;
       shared = {
         id,
         events: [],
@@ -171,7 +175,7 @@ export class ClusterSimulations implements Simulations {
   }
 
   cancel(id: string): "cancelling" | "forgotten" | null {
-    const row = this.log.get(id);
+    const row = this.log.get(id, this.watchersSince());
     if (!row) return null;
     if (row.finishedAt === null) {
       if (row.node === this.node) this.local.cancel(id);
@@ -256,7 +260,7 @@ export class ClusterSimulations implements Simulations {
       return;
     }
     // The row first: events written after it are announced by a notice still to come.
-    const row = notice ? null : this.log.get(shared.id);
+    const row = notice ? null : this.log.get(shared.id, this.watchersSince());
     const more = this.log.eventsFrom(shared.id, shared.events.length);
     shared.events.push(...more);
     const finished = notice
@@ -278,7 +282,7 @@ export class ClusterSimulations implements Simulations {
       shared.flushTimer = null;
       if (shared.watchers !== shared.written) {
         this.guard(() => {
-          this.log.setWatchers(shared.id, this.node, shared.watchers);
+          this.log.setWatchers(shared.id, this.node, shared.watchers, Date.now());
           shared.written = shared.watchers;
           this.bus.publish("simulations", { kind: "watchers", id: shared.id });
         });
@@ -296,7 +300,7 @@ export class ClusterSimulations implements Simulations {
   /** On the computing node: hold a watch while any node has watchers, release it when none. */
   private keepAliveFor(id: string): void {
     if (this.local.status(id)?.status !== "running") return;
-    const watched = (this.log.get(id)?.watchers ?? 0) > 0;
+    const watched = (this.log.get(id, this.watchersSince())?.watchers ?? 0) > 0;
     const keeper = this.keepers.get(id);
     if (watched && !keeper) {
       const watch = this.local.watch(id);
@@ -307,9 +311,18 @@ export class ClusterSimulations implements Simulations {
     }
   }
 
+  /** Watchers confirmed since then count: their node was alive a moment ago. */
+  private watchersSince(): number {
+    return Date.now() - this.lostAfterMs;
+  }
+
   private tick(): void {
     const now = Date.now();
     if (this.computing.size > 0) this.log.heartbeat(this.node, now);
+    if (this.logs.size > 0) this.log.confirmWatchers(this.node, now);
+    // Watchers on a node that died stop counting: a simulation only they watched is let go.
+    for (const id of [...this.keepers.keys()]) this.keepAliveFor(id);
+    this.log.expire(now - this.ttlMs);
     const watched = [...this.logs.values()].filter((l) => !l.finished).map((l) => l.id);
     if (watched.length > 0) this.reapIfLost(watched);
   }
@@ -331,7 +344,7 @@ export class ClusterSimulations implements Simulations {
     const now = Date.now();
     // `before` 0: this node's own leftovers from before a restart, whatever their heartbeat.
     this.log.endLost(id, event, before === 0 ? now + 1 : before, now, () => {
-      const row = this.log.get(id);
+      const row = this.log.get(id, this.watchersSince());
       this.bus.publish(
         "simulations",
         {

@@ -228,6 +228,40 @@ Deno.test({
 });
 
 Deno.test({
+  name: "cluster simulations: watchers on a node that died stop counting; the simulation is let go",
+  ignore: skip,
+  async fn() {
+    const [a, b] = await twoNodes(
+      {
+        registry: { events: pacedEvents(10), unwatchedGraceMs: 300 },
+        lostAfterMs: 600,
+        heartbeatMs: 100,
+      },
+      { heartbeatMs: 50 },
+    );
+    try {
+      const { id } = a.simulations.start(null, planOf(100_000));
+      const res = await b.app.request(`/v1/simulations/${id}/events`);
+      const reader = res.body!.getReader();
+      await reader.read();
+      await until(() => a.simulations.status(id)!.watchers === 1);
+      await sleep(800);
+      // B keeps confirming its watcher: still counted, still running.
+      assert.equal(a.simulations.status(id)!.watchers, 1);
+      assert.equal(a.simulations.status(id)!.status, "running");
+      // B dies with its watcher connected (its row says 1 for ever).
+      await b.kill();
+      await reader.cancel().catch(() => {});
+      await until(() => a.simulations.status(id)!.status === "cancelled", 5_000);
+      assert.equal(a.simulations.status(id)!.watchers, 0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
   name: "cluster simulations: the limit on simulations computing at once is per node",
   ignore: skip,
   async fn() {
