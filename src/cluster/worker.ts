@@ -119,11 +119,20 @@ export class ClusterWorker {
 
   private async take(attempt: Attempt): Promise<void> {
     const { logger } = this.o;
-    // Keeps the attempt alive in pg-boss while it runs; a lost claim is only logged (the claim on
-    // the row, not pg-boss's, decides who runs it).
+    // Keeps the attempt alive in pg-boss while it runs. An attempt no longer ours means this node
+    // was presumed dead (frozen past the heartbeat): if another node has claimed the row since,
+    // this node stops its copy without writing the row, so the job never runs twice at once.
     const heartbeat = setInterval(() => {
       this.o.queue.touch(attempt).then((alive) => {
-        if (!alive) logger.warn("queue heartbeat: attempt no longer ours", { jobId: attempt.job });
+        if (alive) return;
+        const holder = this.o.db.prepare("SELECT node FROM jobs WHERE id = ?").get(attempt.job) as
+          | { node: string | null }
+          | undefined;
+        logger.warn("queue heartbeat: attempt no longer ours", {
+          jobId: attempt.job,
+          holder: holder?.node ?? null,
+        });
+        if (holder && holder.node !== this.o.nodeId) this.o.manager.abandon(attempt.job);
       }).catch((error) => logger.warn("queue heartbeat failed", { jobId: attempt.job, error }));
     }, attempt.heartbeatSeconds * 500);
     try {

@@ -137,6 +137,7 @@ export class JobManager {
   private running = 0;
   private accepting = true;
   private cluster: JobCluster | null = null;
+  private readonly abandoned = new Set<string>();
 
   constructor(options: JobManagerOptions) {
     this.store = options.store;
@@ -156,6 +157,18 @@ export class JobManager {
   /** From now on jobs of defined, non-local kinds go to the cluster's queue (src/cluster/). */
   attachCluster(cluster: JobCluster): void {
     this.cluster = cluster;
+  }
+
+  /**
+   * Stops a job that another node has taken over (this node was presumed dead) without writing
+   * its row again: its handler is aborted and its end is not persisted or published.
+   */
+  abandon(id: string): void {
+    const live = this.active.get(id);
+    if (!live) return;
+    this.abandoned.add(id);
+    this.logger.warn("job taken over by another node; stopping it here", { jobId: id });
+    live.controller.abort(new DOMException("job taken over by another node", "AbortError"));
   }
 
   /** Whether this process holds the job (queued here or running). */
@@ -468,12 +481,15 @@ export class JobManager {
 
   private persistProgress(live: ActiveJob): void {
     live.lastPersistMs = Date.now();
-    if (this.persist(live, { progress: live.record.progress }) && live.record.progress) {
+    const stored = this.persist(live, { progress: live.record.progress });
+    if (stored && live.record.progress && !this.abandoned.has(live.record.id)) {
       this.cluster?.published(live.record, { type: "progress", progress: live.record.progress });
     }
   }
 
   private persist(live: ActiveJob, patch: Parameters<JobStore["update"]>[1]): boolean {
+    // The row belongs to the node that took the job over.
+    if (this.abandoned.has(live.record.id)) return true;
     try {
       this.store.update(live.record.id, patch);
       return true;
@@ -531,7 +547,7 @@ export class JobManager {
       job: { ...record },
     };
     this.emit(live, final);
-    this.cluster?.published(record, final);
+    if (!this.abandoned.delete(record.id)) this.cluster?.published(record, final);
     live.listeners.clear();
     live.resolveSettled();
     this.pump();
