@@ -33,6 +33,8 @@ interface Verification {
     randomMean: number;
     improvement: number;
     interval: { lower: number; upper: number; confidence: number };
+    /** Resampling the objective's test examples too (newer services). */
+    overTests?: { lower: number; upper: number; confidence: number };
   } | null;
   predicted: { improvement: number | null } | null;
 }
@@ -94,6 +96,7 @@ interface StartOptions {
   restarts?: number;
   rounds?: number;
   candidates?: number;
+  stepEffect?: string;
   follow: boolean;
 }
 
@@ -117,9 +120,9 @@ async function requestOf(ctx: Context, o: StartOptions): Promise<Record<string, 
   if (o.resamples !== undefined && o.verifyRuns === undefined) {
     throw usageError("--resamples goes with --verify-runs");
   }
-  const search = o.restarts ?? o.rounds ?? o.candidates;
+  const search = o.restarts ?? o.rounds ?? o.candidates ?? o.stepEffect;
   if (search !== undefined && o.simulator === undefined) {
-    throw usageError("--restarts, --rounds and --candidates go with --simulator");
+    throw usageError("--restarts, --rounds, --candidates and --step-effect go with --simulator");
   }
   const tests = o.tests.length === 1 && o.tests[0] === "all" ? "all" : o.tests;
   let method: Record<string, unknown>;
@@ -146,9 +149,12 @@ async function requestOf(ctx: Context, o: StartOptions): Promise<Record<string, 
     seed: o.seed,
     verify: o.verifyRuns === undefined ? undefined : { runs: o.verifyRuns, resamples: o.resamples },
     randomCurricula: o.randomCurricula,
-    search: search === undefined
-      ? undefined
-      : { restarts: o.restarts, rounds: o.rounds, candidates: o.candidates },
+    search: search === undefined ? undefined : {
+      restarts: o.restarts,
+      rounds: o.rounds,
+      candidates: o.candidates,
+      stepEffect: o.stepEffect,
+    },
   };
 }
 
@@ -197,6 +203,17 @@ function printOptimization(o: Optimization, dropped: number): void {
           }`
           : "-",
       ],
+      ...(observed?.overTests
+        ? [[
+          "  resampling tests too",
+          "",
+          interval(
+            observed.overTests.lower,
+            observed.overTests.upper,
+            observed.overTests.confidence,
+          ),
+        ]]
+        : []),
     ]);
   }
   if (v) {
@@ -278,6 +295,12 @@ export function optimizeCommand(): Command {
     .option("--restarts <n>", "simulator search: seeded restarts (default 4)", integer)
     .option("--rounds <n>", "simulator search: rounds per restart (default 150)", integer)
     .option("--candidates <n>", "simulator search: curricula per round (default 64)", integer)
+    .addOption(
+      new Option(
+        "--step-effect <how>",
+        "simulator search: a step's effects summed (Simfluence, default) or scaled to a mean",
+      ).choices(["sum", "mean"]),
+    )
     .option("--show-dropped <n>", "how many dropped ids to list, most harmful first", integer, 10)
     .option("--no-follow", "print the ids and return at once")
     .action(async (options, command: Command) => {
