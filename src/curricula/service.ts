@@ -31,8 +31,13 @@ export interface CurriculaDeps {
   gpu: GpuHandle;
 }
 
+/** What the record keeps of its request: the request, and what it resolved to at the start. */
+export type RecordedRequest = OptimizeRequest & {
+  resolved: { budget: { keep: number; of: number }; tests: string[]; baseRun: string };
+};
+
 export type StoredOptimization = OptimizationRecord<
-  OptimizeRequest,
+  RecordedRequest,
   Record<string, unknown> & {
     predicted?: { optimized: { objective: number | null }; own: { objective: number | null } };
   },
@@ -86,10 +91,18 @@ export async function startOptimization(
     requireRecordable(deps.store, setting, "baseRun");
   }
   const records = deps.store.get(CURRICULA);
+  const recorded: RecordedRequest = {
+    ...request,
+    resolved: {
+      budget: { keep: setting.keepCount, of: setting.pool.length },
+      tests: setting.objective.tests,
+      baseRun: setting.base.id,
+    },
+  };
   const record = records.create({
     study: request.study,
     method: methodName(request),
-    request,
+    request: recorded,
   });
   const input: OptimizeJobInput = { optimization: record.id, study: request.study, request };
   const job = deps.jobs.submit(optimizeJobKind(request), input);
@@ -155,12 +168,8 @@ export function describeOptimizationSummary(record: StoredOptimization) {
     status: record.status,
     error: record.error,
     job: record.job,
-    budget: result?.provenance.budget ?? { keep: 0, of: 0 },
-    objective: {
-      tests: result?.provenance.objective.tests ??
-        (request.objective.tests === "all" ? [] : request.objective.tests),
-      at: request.objective.at,
-    },
+    budget: request.resolved.budget,
+    objective: { tests: request.resolved.tests, at: request.objective.at },
     predicted: result
       ? {
         optimized: result.predicted.optimized.objective,

@@ -114,6 +114,8 @@ Deno.test("curriculum optimisation over HTTP (no GPU)", async (t) => {
       optimization = record.id;
       assert.equal(record.status, "ready");
       assert.equal(record.method, "simulator");
+      assert.deepEqual(record.budget, { keep: 10, of: 20 });
+      assert.deepEqual(record.objective, { tests: ["q0"], at: "final" });
       const { curriculum, predicted, changes, search, provenance } = record.result;
       assert.equal(curriculum.kept.length, 10);
       for (const id of HARMFUL) assert.ok(!curriculum.kept.includes(id), `${id} kept`);
