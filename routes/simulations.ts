@@ -154,6 +154,10 @@ const events = createRoute({
     400: errorResponse("Malformed Last-Event-ID"),
     401: errorResponse("Missing or wrong API token, or an invalid or expired stream token"),
     404: errorResponse("No such simulation (or it expired)"),
+    429: errorResponse(
+      "In a cluster: this node already streams as many simulations as it holds at once; retry, " +
+        "or watch from another node",
+    ),
   },
 });
 

@@ -12,6 +12,7 @@
 // running simulations behind: once nothing was written for `lostAfterMs`, whichever node is asked
 // about one ends it with an `error` event (code node_lost).
 import type { ClusterBus } from "./bus.ts";
+import { DomainError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import type { SimulationPlan } from "../simfluence/simulation.ts";
@@ -49,6 +50,11 @@ export interface ClusterSimulationsOptions {
   heartbeatMs?: number;
   /** Watcher counts are written at most this often per simulation (300 connect at once); 50 ms. */
   watcherFlushMs?: number;
+  /**
+   * Simulations this node streams at once (it holds each one's events in memory while its clients
+   * watch); past it a watch of another is a 429. As many as one node keeps; 64.
+   */
+  maxWatched?: number;
 }
 
 /** One simulation's events on this node, shared by every local watcher of it. */
@@ -77,6 +83,7 @@ export class ClusterSimulations implements Simulations {
   private readonly ttlMs: number;
   private readonly lostAfterMs: number;
   private readonly watcherFlushMs: number;
+  private readonly maxWatched: number;
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly unsubscribe: (() => void)[];
 
@@ -88,6 +95,7 @@ export class ClusterSimulations implements Simulations {
     this.ttlMs = options.ttlMs ?? 10 * 60_000;
     this.lostAfterMs = options.lostAfterMs ?? 60_000;
     this.watcherFlushMs = options.watcherFlushMs ?? 50;
+    this.maxWatched = options.maxWatched ?? options.registry?.maxEntries ?? 64;
     this.local = new SimulationRegistry({
       ...options.registry,
       ttlMs: this.ttlMs,
@@ -137,6 +145,15 @@ export class ClusterSimulations implements Simulations {
     let shared = this.logs.get(id);
     if (!shared) {
       if (!this.log.get(id, this.watchersSince())) return null;
+      if (this.logs.size >= this.maxWatched) {
+        throw new DomainError(
+          "rate_limited",
+          "too_many_simulations_watched",
+          `this node streams ${this.logs.size} simulations (at most ${this.maxWatched} at once); ` +
+            "retry in 1 s or on another node",
+          { watched: this.logs.size, maxWatched: this.maxWatched, retryAfterSeconds: 1 },
+        );
+      }
       shared = {
         id,
         events: [],

@@ -267,15 +267,24 @@ Deno.test({
   async fn() {
     const [a, b] = await twoNodes(
       { registry: { events: pacedEvents(10), maxRunning: 1 } },
-      { registry: { events: pacedEvents(10), maxRunning: 1 } },
+      { registry: { events: pacedEvents(10), maxRunning: 1, maxEntries: 1 } },
     );
     try {
-      a.simulations.start(null, planOf(100_000));
+      const running = a.simulations.start(null, planOf(100_000)).id;
       assert.throws(() => a.simulations.start(null, planOf(10)), /at most 1 at once/);
       // B computes its own.
       const { id } = b.simulations.start(null, planOf(3));
       await until(() => a.simulations.status(id)?.status === "done");
       assert.equal(a.simulations.list({ limit: 10, offset: 0 }).total, 2);
+      // What a node streams at once is its own limit too (B allows one).
+      const watch = b.simulations.watch(running)!;
+      assert.throws(() => b.simulations.watch(id), /at most 1 at once/);
+      const refused = await b.app.request(`/v1/simulations/${id}/events`);
+      assert.equal(refused.status, 429);
+      assert.equal((await refused.json()).error.code, "too_many_simulations_watched");
+      // A streams its own and B's: its limit is its own.
+      a.simulations.watch(id)!.close();
+      watch.close();
     } finally {
       await a.close();
       await b.close();
