@@ -6,6 +6,8 @@
 //   one process: its in-process queue);
 // - event latency: a job's progress update (its updatedAt, on the worker) → received by a watcher
 //   on n1, another node (one process: a watcher on it);
+// - a simulation started on n2 (it computes what it takes) → its first step read on n1, through
+//   the events table and the bus (one process: started and watched on it);
 // - run uploads per second, 4 clients, into PostgreSQL (n1) and into SQLite;
 // - a worker's death (SIGKILL) → its job running again on the other worker (after the queue's
 //   heartbeat, SIMFLUENCE_JOB_HEARTBEAT_SECONDS=10, its minimum); one process: killed, started
@@ -82,16 +84,62 @@ async function submitFit(
   return res.body.job;
 }
 
-/** startedAt − createdAt of `count` small fits, one after another. */
-async function pickupLatencies(side: Side, count: number): Promise<number[]> {
+/** startedAt − createdAt of `count` small fits, one after another; and the last simulator. */
+async function pickupLatencies(side: Side, count: number) {
   const study = `pickup-${side.name}`;
-  const runs = await uploadRuns(side.submit, syntheticStudy(study).bodies);
+  const { bodies, trainIds } = syntheticStudy(study);
+  const runs = await uploadRuns(side.submit, bodies);
   const latencies: number[] = [];
+  let simulator = "";
   for (let i = 0; i < count; i++) {
-    const job = await submitFit(side.submit, study, runs, 0.1);
-    const record = await side.submit.waitJob(job, undefined, 120_000);
+    const res = await side.submit.api("POST", "/v1/simulators", {
+      study,
+      kind: "linear",
+      trainRuns: runs,
+      lambda: 0.1,
+    });
+    if (res.status !== 202) throw new Error(`fit: ${res.status} ${res.text}`);
+    const record = await side.submit.waitJob(res.body.job, undefined, 120_000);
     if (record.status !== "succeeded") throw new Error(`pickup fit ${record.status}`);
     latencies.push(Date.parse(record.startedAt) - Date.parse(record.createdAt));
+    simulator = res.body.simulator.id;
+  }
+  return { latencies, simulator, trainIds };
+}
+
+/**
+ * POST /v1/simulations on `start` → its first `step` event read on `watch` (in a cluster another
+ * node: through the events table and the bus), `count` times.
+ */
+async function simulationLatencies(
+  start: ServiceProcess,
+  watch: ServiceProcess,
+  fitted: { simulator: string; trainIds: string[] },
+  count: number,
+): Promise<number[]> {
+  const curriculum = Array.from({ length: 50 }, (_, t) => [
+    fitted.trainIds[t % fitted.trainIds.length],
+  ]);
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const res = await start.api("POST", "/v1/simulations", {
+      simulator: fitted.simulator,
+      curriculum,
+      chunkSteps: 1,
+    });
+    if (res.status !== 202) throw new Error(`simulation: ${res.status} ${res.text}`);
+    const stream = await fetch(`${watch.url}${res.body.events}`, {
+      signal: AbortSignal.timeout(60_000),
+    });
+    let text = "";
+    let firstStep: number | null = null;
+    for await (const chunk of stream.body!.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      if (firstStep === null && text.includes("event: step")) firstStep = performance.now();
+    }
+    if (firstStep === null || !text.includes("event: done")) throw new Error("no steps or done");
+    latencies.push(firstStep - started);
   }
   return latencies;
 }
@@ -231,8 +279,18 @@ export async function runClusterBench(sizes: ClusterBenchSizes): Promise<BenchFi
     const clusterSide: Side = { name: "cluster", submit: n1, watch: n1 };
     const singleSide: Side = { name: "single", submit: single, watch: single };
 
-    const pickCluster = await pickupLatencies(clusterSide, sizes.pickups);
-    const pickSingle = await pickupLatencies(singleSide, sizes.pickups);
+    const fittedCluster = await pickupLatencies(clusterSide, sizes.pickups);
+    const fittedSingle = await pickupLatencies(singleSide, sizes.pickups);
+    const pickCluster = fittedCluster.latencies;
+    const pickSingle = fittedSingle.latencies;
+    // A simulation computes on the node that took it (n2), its watcher is on n1.
+    const simulationCluster = await simulationLatencies(
+      cluster.node("n2"),
+      n1,
+      fittedCluster,
+      sizes.pickups,
+    );
+    const simulationSingle = await simulationLatencies(single, single, fittedSingle, sizes.pickups);
 
     const sweep = syntheticStudy("sweep", sizes.sweepStudy).bodies;
     const sweepCluster = await uploadRuns(n1, sweep);
@@ -255,6 +313,11 @@ export async function runClusterBench(sizes: ClusterBenchSizes): Promise<BenchFi
         "cluster event latency p99 (worker → watcher on another node)",
         quantile(eventsCluster, 0.99),
         quantile(eventsSingle, 0.99),
+      ),
+      timeRow(
+        "cluster simulation start → first step on another node p50",
+        quantile(simulationCluster, 0.5),
+        quantile(simulationSingle, 0.5),
       ),
       {
         name: "run uploads, PostgreSQL (4 clients)",

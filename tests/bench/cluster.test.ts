@@ -1,5 +1,5 @@
-// The cluster suite at tiny sizes: every row it promises (pickup, event latency, uploads) comes
-// out with a finite figure next to a finite one-process baseline. The worker-death row waits on a
+// The cluster suite at tiny sizes: every row it promises (pickup, event latency, simulation
+// latency, uploads) comes out with a finite figure next to a finite one-process baseline. The worker-death row waits on a
 // queue heartbeat (≥ 10 s) and is left to `deno task bench --suite cluster`.
 import assert from "node:assert/strict";
 import { clusterSuite, runClusterBench } from "../../bench/cluster.ts";
@@ -23,12 +23,13 @@ Deno.test({
       "cluster job pickup p99",
       "cluster event latency p50 (worker → watcher on another node)",
       "cluster event latency p99 (worker → watcher on another node)",
+      "cluster simulation start → first step on another node p50",
       "run uploads, PostgreSQL (4 clients)",
     ]);
     for (const f of figures) {
       assert.ok(Number.isFinite(f.value) && f.value >= 0, `${f.name}: ${f.value}`);
       assert.ok(Number.isFinite(f.baseline!) && f.baseline! >= 0, `${f.name}: ${f.baseline}`);
     }
-    assert.ok(figures[4].value > 0 && figures[4].baseline! > 0, "uploads went through");
+    assert.ok(figures[5].value > 0 && figures[5].baseline! > 0, "uploads went through");
   },
 });
