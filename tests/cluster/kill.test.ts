@@ -102,8 +102,9 @@ Deno.test({
           runner = await runnerOf(api, id);
         }
         assert.ok(runner, `no node reports running ${id}`);
-        // The kill time, as a step of the whole job (run * STEPS + step within the run).
-        const target = 1 + Math.floor(random() * (RUNS * STEPS - 1));
+        // The kill time, as a step of the whole job (run * STEPS + step within the run), early
+        // enough that polling sees it before the job ends (the last run included).
+        const target = 1 + Math.floor(random() * (RUNS * STEPS - 6));
         const before = await api.waitJob(id, (j) => {
           const d = j.progress?.details;
           return d !== undefined && d !== null && d.run * STEPS + d.runStep >= target;
