@@ -12,6 +12,8 @@ export interface ClusterNodeSpec {
   role?: "api" | "worker" | "all";
   /** Extra environment of this node only. */
   env?: Record<string, string>;
+  /** No WebGPU adapter (it then serves only CPU jobs, and /readyz says 503). */
+  noGpu?: boolean;
 }
 
 export interface ClusterOptions {
@@ -78,6 +80,13 @@ export class TestCluster {
     return [...this.specs.keys()];
   }
 
+  /** A node that joins later (a new id). */
+  async addNode(spec: ClusterNodeSpec): Promise<ServiceProcess> {
+    if (this.specs.has(spec.id)) throw new Error(`node ${spec.id} is already in this cluster`);
+    this.specs.set(spec.id, spec);
+    return await this.startNode(spec.id);
+  }
+
   /** Starts node `id` (again: same id, same data directory, a new port). */
   async startNode(id: string): Promise<ServiceProcess> {
     const spec = this.specs.get(id);
@@ -86,7 +95,10 @@ export class TestCluster {
     const process = await ServiceProcess.start({
       dataDir: this.dataDir(id),
       readyTimeoutMs: this.readyTimeoutMs,
+      readyPath: spec.noGpu ? "/healthz" : "/readyz",
       env: {
+        // A backend this platform lacks: no adapter at all.
+        ...(spec.noGpu ? { DENO_WEBGPU_BACKEND: "metal" } : {}),
         SIMFLUENCE_DATABASE_URL: this.databaseUrl,
         SIMFLUENCE_BLOB_URL: this.blobUrl,
         SIMFLUENCE_NODE_ID: id,

@@ -14,6 +14,8 @@ export interface ServiceOptions {
   /** Extra environment (e.g. SIMFLUENCE_MAX_BODY_MB). */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** What answers 200 once it is up: /readyz (default), or /healthz for a node without a GPU. */
+  readyPath?: string;
 }
 
 function freePort(): number {
@@ -80,16 +82,16 @@ export class ServiceProcess {
       detached: true,
     }).spawn();
     const service = new ServiceProcess(child, port, options.dataDir);
-    await service.waitReady(options.readyTimeoutMs ?? 60_000);
+    await service.waitReady(options.readyTimeoutMs ?? 60_000, options.readyPath ?? "/readyz");
     return service;
   }
 
-  private async waitReady(timeoutMs: number): Promise<void> {
+  private async waitReady(timeoutMs: number, readyPath: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.exited) throw new Error(`the service exited while starting:\n${this.output}`);
       try {
-        const res = await fetch(`${this.url}/readyz`);
+        const res = await fetch(`${this.url}${readyPath}`);
         await res.body?.cancel();
         if (res.status === 200) return;
       } catch {
