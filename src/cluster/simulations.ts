@@ -76,6 +76,8 @@ export class ClusterSimulations implements Simulations {
   private readonly keepers = new Map<string, SimulationWatch>();
   /** Simulations this node computes now (their rows get its heartbeat). */
   private readonly computing = new Set<string>();
+  /** Why the row of the simulation being started could not be written (start throws it). */
+  private createFailure: unknown = null;
   private readonly log: SimulationLogStore;
   private readonly bus: ClusterBus;
   private readonly node: string;
@@ -102,7 +104,11 @@ export class ClusterSimulations implements Simulations {
       observer: {
         started: (status) => {
           this.computing.add(status.id);
-          this.guard(() => this.log.create(status, this.node, Date.now()));
+          try {
+            this.log.create(status, this.node, Date.now());
+          } catch (error) {
+            this.createFailure = error;
+          }
         },
         published: (status, events, first) => this.guard(() => this.append(status, events, first)),
       },
@@ -123,7 +129,16 @@ export class ClusterSimulations implements Simulations {
 
   start(rt: GpuRuntime | null, plan: SimulationPlan): { id: string } {
     this.log.expire(Date.now() - this.ttlMs);
-    return this.local.start(rt, plan);
+    this.createFailure = null;
+    const started = this.local.start(rt, plan);
+    if (this.createFailure !== null) {
+      // No other node could see it: stop it here and answer the database's error.
+      const failure = this.createFailure;
+      this.createFailure = null;
+      this.local.cancel(started.id);
+      throw failure;
+    }
+    return started;
   }
 
   status(id: string): SimulationStatus | null {

@@ -199,7 +199,7 @@ Deno.test({
   ignore: skip,
   async fn() {
     const [a, b] = await twoNodes({
-      registry: { events: pacedEvents(10), unwatchedGraceMs: 300 },
+      registry: { events: pacedEvents(10), unwatchedGraceMs: 1_500 },
     });
     try {
       const never = a.simulations.start(null, planOf(100_000)).id;
@@ -210,12 +210,12 @@ Deno.test({
       });
       const reader = res.body!.getReader();
       await reader.read();
-      await until(() => a.simulations.status(never)!.status === "cancelled", 3_000);
+      await until(() => a.simulations.status(never)!.status === "cancelled", 8_000);
       await sleep(500);
       assert.equal(a.simulations.status(watched)!.status, "running");
       assert.equal(a.simulations.status(watched)!.watchers, 1);
       await reader.cancel();
-      await until(() => a.simulations.status(watched)!.status === "cancelled", 3_000);
+      await until(() => a.simulations.status(watched)!.status === "cancelled", 8_000);
       const replay = parseSse(
         await (await b.app.request(`/v1/simulations/${watched}/events`)).text(),
       );
@@ -233,7 +233,7 @@ Deno.test({
   async fn() {
     const [a, b] = await twoNodes(
       {
-        registry: { events: pacedEvents(10), unwatchedGraceMs: 300 },
+        registry: { events: pacedEvents(10), unwatchedGraceMs: 1_500 },
         lostAfterMs: 600,
         heartbeatMs: 100,
       },
@@ -252,7 +252,7 @@ Deno.test({
       // B dies with its watcher connected (its row says 1 for ever).
       await b.kill();
       await reader.cancel().catch(() => {});
-      await until(() => a.simulations.status(id)!.status === "cancelled", 5_000);
+      await until(() => a.simulations.status(id)!.status === "cancelled", 10_000);
       assert.equal(a.simulations.status(id)!.watchers, 0);
     } finally {
       await a.close();
@@ -298,7 +298,7 @@ Deno.test({
   async fn() {
     const [a, b] = await twoNodes(
       { registry: { events: pacedEvents(10) }, heartbeatMs: 50 },
-      { lostAfterMs: 400, heartbeatMs: 50 },
+      { lostAfterMs: 1_000, heartbeatMs: 50 },
     );
     try {
       const { id } = a.simulations.start(null, planOf(100_000));
@@ -335,6 +335,36 @@ Deno.test({
       assert.equal(b.simulations.list({ limit: 10, offset: 0 }).total, 0);
       const left = a.store.db.prepare("SELECT COUNT(*) AS n FROM cluster_simulation_events").get();
       assert.equal(Number(left!.n), 0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "cluster simulations: a start whose row cannot be written fails, and leaves nothing running",
+  ignore: skip,
+  async fn() {
+    const [a, b] = await twoNodes({ registry: { events: pacedEvents(10), maxRunning: 1 } });
+    try {
+      a.store.db.exec(
+        "ALTER TABLE cluster_simulations ADD CONSTRAINT refuse_sim1 CHECK (simulator <> 'sim-1')",
+      );
+      assert.throws(() => a.simulations.start(null, planOf(100_000)), /refuse_sim1/);
+      assert.equal(b.simulations.list({ limit: 10, offset: 0 }).total, 0);
+      a.store.db.exec("ALTER TABLE cluster_simulations DROP CONSTRAINT refuse_sim1");
+      // The refused one stopped: the node's one slot is free again.
+      await until(() => {
+        try {
+          a.simulations.start(null, planOf(3));
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      assert.equal(b.simulations.list({ limit: 10, offset: 0 }).total, 1);
     } finally {
       await a.close();
       await b.close();
