@@ -6,7 +6,9 @@
 // heat-map's values on demand, layer values in engineering notation), TracIn and gradient
 // projection started from the page, MAGIC over the recorded run (AdamW with epsRoot: phases, step
 // of T, the score set's top examples; an uploaded run's 409 shown in the form), mask runs over it
-// from the models form, the methods of a study compared (held-out metrics and LDS),
+// from the models form, a curriculum optimised from the Optimise tab (the search's objective drawn
+// live, verified by two random runs: predicted and observed curves, the gain with its interval,
+// downloads), the methods of a study compared (held-out metrics and LDS),
 // and the jobs list with a cancel. Without a token configured, no "Forget token".
 // Screenshots of each view land in a temporary folder (printed); no console errors allowed.
 import assert from "node:assert/strict";
@@ -53,11 +55,16 @@ const FLAGS = [
 const EXPECTED_HTTP_ERRORS =
   /Failed to load resource: the server responded with a status of (400|401|409)/;
 
-async function launch(profile: string): Promise<Browser> {
+/**
+ * Downloads go to `downloads` when given: Chromium's default (a folder of the user's) left the
+ * next browser unable to load a page.
+ */
+async function launch(profile: string, downloads?: string): Promise<Browser> {
   return await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [...FLAGS, `--user-data-dir=${profile}`],
+    ...(downloads ? { downloadBehavior: { policy: "allow", downloadPath: downloads } } : {}),
   });
 }
 
@@ -112,7 +119,9 @@ Deno.test({
     const shots = join(work, "screenshots");
     await Deno.mkdir(shots);
     const service = await startService({ SIMFLUENCE_API_TOKEN: TOKEN });
-    const browser = await launch(join(work, "profile"));
+    const downloads = join(work, "downloads");
+    await Deno.mkdir(downloads);
+    const browser = await launch(join(work, "profile"), downloads);
     const consoleErrors: string[] = [];
     const expectedErrors: string[] = [];
     try {
@@ -614,6 +623,94 @@ Deno.test({
         }
         assert.equal(dropped.size, Math.round(0.25 * base.distinctTrainExamples));
       });
+
+      await t.step(
+        "optimise: the search watched live, verified by training, downloads",
+        async () => {
+          // A Linear simulator of the recorded study, fitted on its runs (recorded and mask runs).
+          const recorded = await call("/v1/runs?study=recorded");
+          const fit = await call("/v1/simulators", {
+            study: "recorded",
+            kind: "linear",
+            trainRuns: recorded.body.runs.map((r: { id: string }) => r.id),
+          });
+          assert.equal(fit.status, 202, JSON.stringify(fit.body));
+          await finished(fit.body.job);
+          await openTab(page, "optimize");
+          await choose(page, "select[name=optimize-study]", "recorded");
+          await page.waitForSelector(
+            `select[name=optimize-simulator] option[value="${fit.body.simulator.id}"]`,
+          );
+          await page.click("input[name=optimize-all-tests]");
+          // Enough rounds that the search outlasts the start of the job's event stream.
+          await setValue(page, "input[name=optimize-rounds]", "500");
+          await setValue(page, "input[name=optimize-verify]", "2");
+          await page.click("button[name=optimize]");
+          await page.waitForSelector("#view-optimize .optimize-result[data-status]", {
+            timeout: 300_000,
+          });
+          const search = await dataset(page, "#view-optimize .optimize-search");
+          assert.ok(Number(search.points) > 0, "no search point was drawn live");
+          assert.ok(Number(search.stored) >= 4, "one stored trace per restart");
+          const id = (await dataset(page, "#view-optimize .optimize-result")).optimization;
+          const record = (await call(`/v1/curricula/optimizations/${id}`)).body;
+          assert.equal(record.status, "ready", JSON.stringify(record).slice(0, 600));
+          assert.equal(record.budget.keep, Math.round(0.5 * record.budget.of));
+          assert.equal(record.verification.runs.length, 3);
+          // Predicted (optimised, random mean, own) and observed (optimised, random mean) curves;
+          // the observed objective the page computed from the run's losses is the service's.
+          await page.waitForSelector(
+            '#view-optimize .optimize-curves[data-drawn=true][data-series="5"]',
+          );
+          const curves = await dataset(page, "#view-optimize .optimize-curves");
+          const observed = record.verification.runs.find((r: { kind: string }) =>
+            r.kind === "optimized"
+          ).observed;
+          assert.ok(Math.abs(Number(curves.observedFinal) - observed) < 1e-4, curves.observedFinal);
+          const cells = (selector: string) =>
+            evaluate<string[][]>(
+              page,
+              `[...document.querySelectorAll(${JSON.stringify(selector)})].map((tr) => ` +
+                `[...tr.querySelectorAll("td")].map((td) => td.textContent))`,
+            );
+          const [gain] = await cells("#view-optimize table.optimize-gain tr[data-row=gain]");
+          assert.match(gain[2], /^-?\S+ \[-?\S+, -?\S+\] 95 %$/, JSON.stringify(gain));
+          const predicted = record.result.predicted.improvement;
+          assert.ok(
+            Math.abs(Number(gain[1]) - predicted) <= Math.max(5e-5, 0.01 * Math.abs(predicted)),
+            `${gain[1]} vs ${predicted}`,
+          );
+          assert.equal((await cells("#view-optimize table.optimize-runs tbody tr")).length, 3);
+          const [listed] = await cells(`#view-optimize tr[data-optimization="${id}"]`);
+          assert.equal(listed[5], gain[2].replace(/ 95 %$/, ""));
+          // The downloads are saved as files: the JSON names the optimisation, the zip holds
+          // GPTfluence's training file.
+          const saved = async (name: string) => {
+            const path = join(downloads, name);
+            for (let i = 0; i < 100; i++) {
+              if (await Deno.stat(path).then(() => true, () => false)) return path;
+              await new Promise((r) => setTimeout(r, 100));
+            }
+            assert.fail(
+              `${name} was not downloaded: ${[...Deno.readDirSync(downloads)].map((e) => e.name)}`,
+            );
+          };
+          for (const format of ["json", "gptfluence"]) {
+            await page.click(`#view-optimize button[name=download-${format}]`);
+            await page.waitForSelector(
+              `#view-optimize button[name=download-${format}][data-downloaded]`,
+            );
+          }
+          const json = JSON.parse(
+            await Deno.readTextFile(await saved(`curriculum-${id.slice(0, 8)}.json`)),
+          );
+          assert.equal(json.optimization, id);
+          assert.deepEqual(json.kept, record.result.curriculum.kept);
+          const zip = await Deno.readFile(await saved(`curriculum-${id.slice(0, 8)}.zip`));
+          assert.equal(new TextDecoder().decode(zip.subarray(0, 2)), "PK");
+          await shot("6c-optimize");
+        },
+      );
 
       await t.step("compare methods: held-out metrics and LDS side by side", async () => {
         // A study of 8 runs; Linear and Additive fitted on the first three, five held out.

@@ -9,6 +9,10 @@ export interface SeriesSpec {
   /** y values at x = 0, 1, 2, …; null where the series has no point (yet). */
   values: (number | null)[];
   dash?: boolean;
+  /** Join the points across nulls (a series sampled at some x only); default false. */
+  spanGaps?: boolean;
+  /** Mark each point (a series of a few points); default false. */
+  points?: boolean;
 }
 
 export interface ChartOptions {
@@ -104,8 +108,8 @@ export class LineChart {
             stroke: colour(i),
             width: series.length > 40 ? 1 : 1.5,
             dash: s.dash ? [6, 4] : undefined,
-            spanGaps: false,
-            points: { show: false },
+            spanGaps: s.spanGaps ?? false,
+            points: { show: s.points ?? false },
           })),
         ],
       },

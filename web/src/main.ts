@@ -14,6 +14,7 @@ import { el, errorBox, field, put } from "./dom.ts";
 import { fitView } from "./fit_view.ts";
 import { jobsView } from "./jobs_view.ts";
 import { modelsView } from "./models_view.ts";
+import { optimizeView } from "./optimize_view.ts";
 import { studiesView } from "./studies_view.ts";
 import type { View } from "./view.ts";
 
@@ -24,6 +25,7 @@ const TABS: { id: string; title: string; make: () => View }[] = [
   { id: "counterfactuals", title: "Counterfactuals", make: counterfactualView },
   { id: "models", title: "Models and recording", make: modelsView },
   { id: "attribution", title: "Attribution", make: attributionView },
+  { id: "optimize", title: "Optimise", make: optimizeView },
   { id: "jobs", title: "Jobs", make: jobsView },
 ];
 
