@@ -145,6 +145,7 @@ async function main(): Promise<void> {
         gpu,
         jobs,
         logger,
+        bus: shared?.bus,
       });
       registerNodeDirectory(jobs, cluster.nodes);
     } catch (e) {

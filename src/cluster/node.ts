@@ -41,6 +41,8 @@ export async function joinCluster(deps: {
   gpu: GpuHandle;
   jobs: JobManager;
   logger: Logger;
+  /** The node's bus when already open (src/cluster/shared_http_state.ts); its owner closes it. */
+  bus?: ClusterBus;
 }): Promise<ClusterNode> {
   const { config, store, jobs, logger } = deps;
   const db = store.db;
@@ -67,7 +69,7 @@ export async function joinCluster(deps: {
     }
   }, timings.intervalMs);
 
-  const bus = await PostgresBus.open(config.databaseUrl, db, logger);
+  const bus = deps.bus ?? await PostgresBus.open(config.databaseUrl, db, logger);
   const queue = await JobQueue.start({
     url: config.databaseUrl,
     nodeId: config.nodeId,
@@ -131,7 +133,7 @@ export async function joinCluster(deps: {
       } catch { /* the store may be gone */ }
       clusterJobs.close();
       await queue.stop();
-      await bus.close();
+      if (!deps.bus) await bus.close();
     },
   };
 }

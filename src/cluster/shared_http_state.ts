@@ -15,9 +15,11 @@ import { ClusterSimulations, type ClusterSimulationsOptions } from "./simulation
 const MIGRATION_LOCK = 0x51f1_0004;
 
 export interface SharedHttpState {
+  /** The node's bus (joinCluster uses it too: one listening connection per node). */
+  bus: ClusterBus;
   simulations: ClusterSimulations;
   authFailures: SharedFailedAuthLimiter;
-  /** After the server stopped: ends the simulations' bookkeeping and leaves the bus. */
+  /** Last (after the cluster's jobs): ends the simulations' bookkeeping and leaves the bus. */
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function openSharedHttpState(deps: {
   });
   const authFailures = new SharedFailedAuthLimiter({ db: store.db, bus, logger });
   return {
+    bus,
     simulations,
     authFailures,
     close: async () => {

@@ -156,9 +156,11 @@ export class ClusterSimulations implements Simulations {
   }
 
   watch(id: string): SimulationWatch | null {
-    this.reapIfLost([id]);
+    // Hundreds of clients may watch one simulation: only the first on this node costs queries
+    // (a watched log's node is checked for life on the heartbeat instead).
     let shared = this.logs.get(id);
     if (!shared) {
+      this.reapIfLost([id]);
       if (!this.log.get(id, this.watchersSince())) return null;
       if (this.logs.size >= this.maxWatched) {
         throw new DomainError(

@@ -371,3 +371,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "cluster simulations: a batch of events larger than one INSERT arrives whole, in order",
+  ignore: skip,
+  async fn() {
+    async function* oneBigBatch(): AsyncGenerator<SimulationEvent[]> {
+      yield [{ event: "meta", data: {} }];
+      yield Array.from({ length: 6_000 }, (_, i) => ({ event: "step" as const, data: { t: i } }));
+      yield [{ event: "done", data: {} }];
+    }
+    const [a, b] = await twoNodes({
+      registry: {
+        events: oneBigBatch as unknown as NonNullable<NodeOptions["registry"]>["events"],
+      },
+    });
+    try {
+      const { id } = a.simulations.start(null, planOf(6_000));
+      const text = await (await b.app.request(`/v1/simulations/${id}/events`)).text();
+      assert.deepEqual(ids(text), Array.from({ length: 6_002 }, (_, i) => i));
+      const steps = parseSse(text).filter((e) => e.event === "step").map((e) =>
+        JSON.parse(e.data).t
+      );
+      assert.deepEqual(steps, Array.from({ length: 6_000 }, (_, i) => i));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+});
