@@ -162,7 +162,7 @@ const interval = (lower: number, upper: number, confidence = 0.95) =>
   `[${num(lower)}, ${num(upper)}] (${Math.round(confidence * 100)} %)`;
 
 /** The table of a finished optimisation: what was chosen, predicted and observed. */
-function printOptimization(o: Optimization, dropped: number): void {
+export function printOptimization(o: Optimization, dropped: number): void {
   const provenance = o.result?.provenance ?? {};
   const methodText = o.method === "simulator"
     ? `simulator ${provenance.simulator ?? ""}`
