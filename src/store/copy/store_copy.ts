@@ -172,7 +172,14 @@ async function copyInto(
   if (!marker) progress.begin(sourcePath, blobsAt);
   options.onProgress?.({ kind: "start", resumed: summary.resumed, tables: counts });
 
-  const stop = () => {
+  // The batches are synchronous calls: give the event loop a turn now and then, so that a Ctrl-C
+  // (a signal listener) is heard during a long table, not only when it ends.
+  let lastTurn = Date.now();
+  const stop = async () => {
+    if (Date.now() - lastTurn > 100) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      lastTurn = Date.now();
+    }
     if (options.signal?.aborted) throw new CopyInterruptedError();
   };
   for (const table of copyOrder(source.tables)) {
@@ -181,13 +188,12 @@ async function copyInto(
     if (table.name === "tensor_files") {
       await copyTensorTable(source, target, table, progress, options, summary, total, stop);
     } else {
-      copyTable(source.db, target, table, progress, options, total, stop);
+      await copyTable(source.db, target, table, progress, options, total, stop);
     }
   }
 
   for (const table of source.tables) {
-    stop();
-    const rows = verifyTable(source.db, db, table);
+    const rows = await verifyTable(source.db, db, table, stop);
     options.onProgress?.({ kind: "verified", table: table.name, rows });
   }
 
@@ -297,22 +303,22 @@ function insertRows(db: SqlDatabase, table: SourceTable, rows: readonly SqlRow[]
   ).run(...values);
 }
 
-function copyTable(
+async function copyTable(
   sourceDb: SqlDatabase,
   target: PostgresStore,
   table: SourceTable,
   progress: CopyProgress,
   options: StoreCopyOptions,
   total: number,
-  stop: () => void,
-): void {
+  stop: () => Promise<void>,
+): Promise<void> {
   const limit = Math.max(
     1,
     Math.min(options.batchRows ?? 500, Math.floor(MAX_PARAMETERS / table.columns.length)),
   );
   let { lastRowid, rows: copied } = progress.table(table.name);
   for (;;) {
-    stop();
+    await stop();
     const rows = sourceBatch(sourceDb, table, lastRowid, limit);
     const last = rows.length > 0 ? Number(rows[rows.length - 1].copy_rowid) : lastRowid;
     const done = rows.length < limit;
@@ -335,16 +341,16 @@ async function copyTensorTable(
   options: StoreCopyOptions,
   summary: CopySummary,
   total: number,
-  stop: () => void,
+  stop: () => Promise<void>,
 ): Promise<void> {
   const limit = options.tensorBatch ?? 16;
   let { lastRowid, rows: copied } = progress.table(table.name);
   for (;;) {
-    stop();
+    await stop();
     const rows = sourceBatch(source.db, table, lastRowid, limit);
     // Blob first, row after, as the tensor store itself writes them.
     for (const row of rows) {
-      stop();
+      await stop();
       const outcome = await copyTensorFile(
         row as unknown as TensorFileRow,
         options.sourceBlobs,
@@ -385,11 +391,17 @@ function rowHash(row: SqlRow, columns: readonly string[]): bigint {
   return BigInt("0x" + createHash("sha256").update(text).digest("hex"));
 }
 
-function verifyTable(sourceDb: SqlDatabase, targetDb: SqlDatabase, table: SourceTable): number {
+async function verifyTable(
+  sourceDb: SqlDatabase,
+  targetDb: SqlDatabase,
+  table: SourceTable,
+  stop: () => Promise<void>,
+): Promise<number> {
   const page = Math.max(1, Math.floor(MAX_PARAMETERS / table.columns.length));
   let sourceSum = 0n;
   let sourceRows = 0;
   for (let after = 0;;) {
+    await stop();
     const rows = sourceBatch(sourceDb, table, after, page);
     for (const row of rows) sourceSum = (sourceSum + rowHash(row, table.columns)) % MOD;
     sourceRows += rows.length;
@@ -405,6 +417,7 @@ function verifyTable(sourceDb: SqlDatabase, targetDb: SqlDatabase, table: Source
      ORDER BY ctid LIMIT ?`,
   );
   for (let after = "(0,0)";;) {
+    await stop();
     const rows = next.all(after, page);
     for (const row of rows) targetSum = (targetSum + rowHash(row, table.columns)) % MOD;
     targetRows += rows.length;
