@@ -114,7 +114,7 @@ function markdown(c: Omit<OptimizeComparison, "markdown">): string {
   const lines = [
     `builtin:skills, 2 layers × width ${s.width}, ${SKILLS.length}×${s.trainPerSkill} training ` +
     `and ${SKILLS.length}×${s.testPerSkill} test examples, ${s.steps} AdamW steps of ${s.batch} ` +
-    `(lr ${s.lr}); objective: the final loss of the ${s.testPerSkill} "${s.target}" test examples; ` +
+    `(lr ${s.lr}, epsRoot ${s.epsRoot}); objective: the final loss of the ${s.testPerSkill} "${s.target}" test examples; ` +
     `dropFraction 0.5; verified with R = ${s.verifyRuns} random halves; simulator ` +
     `${s.simulatorKind} fitted on the base run and ${s.fitRuns} mask runs keeping half; study recorded in ` +
     `${c.studySeconds.toFixed(0)} s`,
@@ -280,10 +280,16 @@ export async function runOptimizeComparison(
   }
 }
 
-/** --quick and --target SKILL. */
+/** --quick, --target SKILL, --eps-root X, --methods a,b (for trying set-ups). */
 export function optimizeSettings(args: readonly string[]): OptimizeSettings {
   const s = { ...(args.includes("--quick") ? OPTIMIZE_QUICK : OPTIMIZE_FULL) };
-  const target = args.indexOf("--target");
-  if (target >= 0) s.target = args[target + 1];
+  const value = (flag: string) => {
+    const at = args.indexOf(flag);
+    return at >= 0 ? args[at + 1] : undefined;
+  };
+  s.target = value("--target") ?? s.target;
+  if (value("--eps-root") !== undefined) s.epsRoot = Number(value("--eps-root"));
+  const methods = value("--methods");
+  if (methods) s.methods = methods.split(",") as OptimizeMethodName[];
   return s;
 }
