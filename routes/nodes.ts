@@ -1,7 +1,13 @@
 // GET /v1/nodes: the nodes of a cluster (on PostgreSQL) with their role, GPU adapter, last
 // heartbeat and the job each runs; in single-process mode, this node alone.
 import { createRoute, z } from "@hono/zod-openapi";
-import { BEARER_SECURITY, errorResponse, jsonContent } from "../src/http/schemas.ts";
+import {
+  BEARER_SECURITY,
+  errorResponse,
+  jsonContent,
+  pageOf,
+  pageQuery,
+} from "../src/http/schemas.ts";
 import type { RouteModule } from "../src/http/types.ts";
 import { nodeDirectoryOf } from "../src/cluster/node_directory.ts";
 import { NODE_ROLES } from "../src/config.ts";
@@ -32,12 +38,20 @@ const listNodes = createRoute({
   path: "/v1/nodes",
   summary: "The cluster's nodes (this node alone without PostgreSQL)",
   security: BEARER_SECURITY,
+  request: { query: z.object(pageQuery(50, 500)) },
   responses: {
-    200: jsonContent(z.object({ nodes: z.array(NodeSchema) }), "Every node that has joined"),
+    200: jsonContent(pageOf("nodes", NodeSchema), "The nodes that have joined, by id"),
     401: errorResponse("Missing or wrong API token"),
   },
 });
 
 export const nodeRoutes: RouteModule = (app, deps) => {
-  app.openapi(listNodes, (c) => c.json({ nodes: nodeDirectoryOf(deps).list() }, 200));
+  app.openapi(listNodes, (c) => {
+    const { limit, offset } = c.req.valid("query");
+    const all = nodeDirectoryOf(deps).list();
+    return c.json(
+      { nodes: all.slice(offset, offset + limit), total: all.length, limit, offset },
+      200,
+    );
+  });
 };
