@@ -134,6 +134,7 @@ async function main(): Promise<void> {
     logger,
     simulations,
     authFailures: shared?.authFailures,
+    streamTokens: shared?.streamTokens,
   });
   // On PostgreSQL, after the job kinds are defined (createApp): jobs go to the cluster's queue.
   let cluster: ClusterNode | null = null;

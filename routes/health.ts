@@ -53,10 +53,12 @@ export const healthRoutes: RouteModule = (app, deps) => {
 
   app.openapi(readyz, (c) => {
     const storeError = deps.store.problem();
-    const gpuError = deps.gpu.error;
+    // One process needs its GPU for most work; a cluster's node without one still serves requests
+    // and CPU jobs (GPU jobs wait for a worker that has one), so its GPU error is reported only.
+    const gpuError = deps.config.databaseUrl === null ? deps.gpu.error : null;
     const checks = {
       store: { ok: storeError === null, error: storeError },
-      gpu: { ok: gpuError === null, error: gpuError },
+      gpu: { ok: gpuError === null, error: deps.gpu.error },
     };
     if (storeError === null && gpuError === null) {
       return c.json({ status: "ready" as const, checks }, 200);

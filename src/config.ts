@@ -229,7 +229,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       ...(result.error?.issues ?? []).map((issue) => {
         const variable = String(issue.path[0] ?? "environment");
         const raw = env[variable];
-        const shown = variable.startsWith("SIMFLUENCE_API_TOKEN") || raw === undefined
+        // Secrets are never echoed: tokens, and a database URL's password.
+        const shown = variable.startsWith("SIMFLUENCE_API_TOKEN") ||
+            variable === "SIMFLUENCE_DATABASE_URL" || raw === undefined
           ? ""
           : ` (got ${JSON.stringify(raw)})`;
         return { variable, message: issue.message + shown };

@@ -1,5 +1,6 @@
 // What the HTTP side of a node shares with the rest of its cluster (PostgreSQL mode): simulations
-// (computed on the node that took them, watched from any) and failed-authentication counts. Made
+// (computed on the node that took them, watched from any), failed-authentication counts and the
+// stream-token key. Made
 // before the app, since the routes take them at creation. Their tables are migrated here, under a
 // lock of their own, as the nodes table is (src/cluster/node.ts).
 import type { Config } from "../config.ts";
@@ -10,6 +11,8 @@ import { CLUSTER_AUTH_FAILURES, SharedFailedAuthLimiter } from "./auth_failures.
 import { type ClusterBus, PostgresBus } from "./bus.ts";
 import { CLUSTER_SIMULATIONS, SimulationLogStore } from "./simulation_log_store.ts";
 import { ClusterSimulations, type ClusterSimulationsOptions } from "./simulations.ts";
+import { CLUSTER_SECRETS, clusterStreamTokenKey } from "./stream_token_key.ts";
+import { StreamTokens } from "../http/stream_tokens.ts";
 
 /** Held while these tables migrate (nodes starting together apply each migration once). */
 const MIGRATION_LOCK = 0x51f1_0004;
@@ -19,6 +22,8 @@ export interface SharedHttpState {
   bus: ClusterBus;
   simulations: ClusterSimulations;
   authFailures: SharedFailedAuthLimiter;
+  /** Signed with the cluster's key: a stream token minted on one node opens its stream on any. */
+  streamTokens: StreamTokens;
   /** Last (after the cluster's jobs): ends the simulations' bookkeeping and leaves the bus. */
   close(): Promise<void>;
 }
@@ -27,7 +32,7 @@ export interface SharedHttpState {
 export function migrateSharedHttpState(store: PostgresStore): void {
   store.db.exec(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
   try {
-    for (const module of [CLUSTER_SIMULATIONS, CLUSTER_AUTH_FAILURES]) {
+    for (const module of [CLUSTER_SIMULATIONS, CLUSTER_AUTH_FAILURES, CLUSTER_SECRETS]) {
       migrate(store.db, module.name, module.postgresMigrations!);
     }
   } finally {
@@ -59,6 +64,7 @@ export async function openSharedHttpState(deps: {
     bus,
     simulations,
     authFailures,
+    streamTokens: new StreamTokens({ key: clusterStreamTokenKey(store.db) }),
     close: async () => {
       simulations.shutdown();
       authFailures.close();

@@ -1,7 +1,8 @@
 // Short-lived signed tokens for event-stream URLs: browser EventSource clients cannot send an
 // Authorization header, so an authenticated POST mints a token that opens one stream path, once or
 // many times, until it expires. The token is `<expiry ms, base 36>.<HMAC-SHA256(path, expiry)>`;
-// the key is random per process, so a restart invalidates every token.
+// the key is random per process, so a restart invalidates every token (a cluster's nodes share one
+// key kept in PostgreSQL: src/cluster/stream_token_key.ts).
 import { Buffer } from "node:buffer";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 

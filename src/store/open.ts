@@ -15,6 +15,15 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
   const blobs = openBlobStore(config.blobs, config.dataDir);
   if (blobs.shared) logger.info("tensor storage", { ...blobs.describe() });
   if (config.databaseUrl) {
+    if (!blobs.shared) {
+      // Allowed (one node on PostgreSQL is a cluster of one), but a second node could not read
+      // this node's tensors: say so where an operator looks first.
+      logger.warn(
+        "SIMFLUENCE_DATABASE_URL is set but SIMFLUENCE_BLOB_URL is not: tensors stay in this " +
+          "node's data directory, where other nodes cannot read them; set a shared folder or bucket",
+        { dataDir: config.dataDir },
+      );
+    }
     const store = await PostgresStore.open({
       url: config.databaseUrl,
       dataDir: config.dataDir,

@@ -45,6 +45,10 @@ Deno.test("config", async (t) => {
     assert.equal(config.role, "worker");
     assert.equal(config.nodeId, "gpu-3");
     assert.equal(parseConfig({ SIMFLUENCE_JOB_HEARTBEAT_SECONDS: "10" }).jobHeartbeatSeconds, 10);
+    // A refused URL is named, never echoed: it may hold a password.
+    const [refused] = problemsOf({ SIMFLUENCE_DATABASE_URL: "mysql://u:hunter2@db/x" });
+    assert.equal(refused.variable, "SIMFLUENCE_DATABASE_URL");
+    assert.ok(!refused.message.includes("hunter2"), refused.message);
     assert.deepEqual(
       problemsOf({
         SIMFLUENCE_DATABASE_URL: "mysql://x",

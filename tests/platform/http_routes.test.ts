@@ -34,6 +34,22 @@ Deno.test("health and device routes", async (t) => {
     await ctx.close();
   });
 
+  await t.step(
+    "readyz: a cluster's node without a GPU is ready, and says why it has none",
+    async () => {
+      const hint = "No WebGPU adapter found";
+      const ctx = await testApp({
+        gpu: fakeGpu({ error: hint }),
+        env: { SIMFLUENCE_DATABASE_URL: "postgres://simfluence@127.0.0.1:5432/simfluence" },
+      });
+      const res = await ctx.app.request("/readyz");
+      assert.equal(res.status, 200);
+      const { checks } = await res.json();
+      assert.deepEqual(checks.gpu, { ok: true, error: hint });
+      await ctx.close();
+    },
+  );
+
   await t.step("readyz: 503 when the store is closed", async () => {
     const ctx = await testApp();
     ctx.store.close();
