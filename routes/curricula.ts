@@ -20,7 +20,6 @@ import {
   OptimizeRequestSchema,
 } from "../src/curricula/schemas.ts";
 import {
-  defineOptimizeJobs,
   deleteOptimization,
   describeOptimization,
   describeOptimizationSummary,
@@ -143,7 +142,6 @@ const routes = {
 };
 
 export const curriculaRoutes: RouteModule = (app, deps) => {
-  defineOptimizeJobs(deps);
   app.openapi(routes.optimize, async (c) => {
     const { optimization, job } = await startOptimization(deps, c.req.valid("json"));
     return c.json({ optimization: describeOptimizationSummary(optimization), job: job.id }, 202);

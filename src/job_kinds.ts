@@ -1,6 +1,7 @@
 // Every job kind the service runs, defined in one place when the app is built: any node (api,
 // worker or both) can then build any job's handler from its stored record (src/jobs/manager.ts).
 import type { AppDeps } from "./http/types.ts";
+import { defineOptimizeJobs } from "./curricula/service.ts";
 import { ldsKind } from "./evaluations/service.ts";
 import { deviceTuneKind } from "./gpu/tune_service.ts";
 import { factorsKind } from "./influence/factors/service.ts";
@@ -24,6 +25,9 @@ export function defineJobKinds(deps: AppDeps): void {
   jobs.define("influence-scores", influenceScoresKind(deps));
   jobs.define("influence-metagradients", metagradientsKind(deps));
   jobs.define("lds", ldsKind(deps));
+  // curriculum-optimize (a search on the CPU) and curriculum-optimize-gpu (metagradient descent,
+  // or any verification by training), with their resumers.
+  defineOptimizeJobs(deps);
 }
 
 type ScoresInput = Parameters<typeof scoresJob>[2];
