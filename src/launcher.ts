@@ -84,8 +84,8 @@ export function servicePermissionFlags(
     `--allow-write=${writable.join(",")}`,
     `--allow-env=${[...ENV_VARS, ...EXTRA_SERVICE_ENV].join(",")}`,
     ...(ffiLibrary ? [`--allow-ffi=${ffiLibrary}`] : []),
-    // The default node id is the host's name.
-    "--allow-sys=hostname",
+    // The default node id is the host's name; pg-boss's health check reads the memory size.
+    "--allow-sys=hostname,systemMemoryInfo",
     "--no-prompt",
   ];
 }
