@@ -1,4 +1,4 @@
-// Job rows in SQLite. JSON columns hold input, progress and result; times are epoch milliseconds
+// Job rows (SQLite or PostgreSQL). JSON columns hold input, progress and result; times are epoch milliseconds
 // in the table and ISO strings in records.
 import type { SqlDatabase } from "./sql/database.ts";
 import type { JobListQuery, JobPatch, JobRecord, JobStatus, JobStore } from "./store.ts";
@@ -48,7 +48,7 @@ const COLUMNS: Record<keyof JobPatch, { column: string; encode: (v: never) => un
   finishedAt: { column: "finished_at", encode: toMs },
 };
 
-export class SqliteJobStore implements JobStore {
+export class SqlJobStore implements JobStore {
   constructor(private readonly db: SqlDatabase) {}
 
   create(job: { id: string; kind: string; input: unknown }): JobRecord {

@@ -4,11 +4,9 @@
 // interrupted: other nodes may be running them, and the job queue (not the store) finds the work
 // of nodes that died.
 import { CORE_MODULE, CORE_POSTGRES_MIGRATIONS, migrate, type Migration } from "./migrations.ts";
-import { SqliteJobStore } from "./jobs_table.ts";
-import { FileTensorStore } from "./tensor_files.ts";
 import { PostgresDatabase } from "./sql/postgres_database.ts";
-import { type Store, type StoreModule, UnregisteredStoreModuleError } from "./store.ts";
-import { Transactions } from "./transactions.ts";
+import type { StoreModule } from "./store.ts";
+import { SqlStore } from "./sql_store.ts";
 import type { BlobStore } from "./blobs/blob_store.ts";
 import { localBlobStore } from "./blobs/select.ts";
 
@@ -34,32 +32,16 @@ const MIGRATION_LOCK = 0x51f1_0001;
  */
 export const WRITE_LOCK = 0x51f1_0002;
 
-export class PostgresStore implements Store {
-  readonly jobs: SqliteJobStore;
-  readonly tensors: FileTensorStore;
-  private readonly opened = new Map<string, unknown>();
-  private readonly transactions: Transactions;
-  private closed = false;
-
+export class PostgresStore extends SqlStore<PostgresDatabase> {
   private constructor(
-    readonly db: PostgresDatabase,
-    readonly dataDir: string,
+    db: PostgresDatabase,
+    dataDir: string,
     modules: readonly StoreModule<unknown>[],
     blobs: BlobStore,
   ) {
-    this.transactions = new Transactions(
-      db,
-      `BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`,
-    );
-    this.jobs = new SqliteJobStore(db);
-    this.tensors = new FileTensorStore(db, blobs);
-    const context = {
-      db,
-      tensors: this.tensors,
-      dataDir,
-      transaction: <T>(fn: () => T) => this.transaction(fn),
-    };
-    for (const module of modules) this.opened.set(module.name, module.open(context));
+    super(db, dataDir, blobs, `BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
+    // No recovery hooks: the work they would mark failed may be running on another node.
+    this.openModules(modules, false);
   }
 
   static async open(options: OpenPostgresStoreOptions): Promise<PostgresStore> {
@@ -98,30 +80,5 @@ export class PostgresStore implements Store {
       db.close();
       throw e;
     }
-  }
-
-  get<T>(module: StoreModule<T>): T {
-    if (!this.opened.has(module.name)) throw new UnregisteredStoreModuleError(module.name);
-    return this.opened.get(module.name) as T;
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.transactions.run(fn);
-  }
-
-  problem(): string | null {
-    if (this.closed) return "store is closed";
-    try {
-      this.db.prepare("SELECT 1").get();
-      return null;
-    } catch (e) {
-      return `database error: ${e instanceof Error ? e.message : e}`;
-    }
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.db.close();
   }
 }

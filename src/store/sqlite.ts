@@ -4,12 +4,10 @@
 import { join } from "node:path";
 import { SqliteDatabase } from "./sql/sqlite_database.ts";
 import { adoptGlobalVersions, CORE_MIGRATIONS, CORE_MODULE, migrate } from "./migrations.ts";
-import { SqliteJobStore } from "./jobs_table.ts";
-import { FileTensorStore } from "./tensor_files.ts";
-import { type Store, type StoreModule, UnregisteredStoreModuleError } from "./store.ts";
+import type { StoreModule } from "./store.ts";
+import { SqlStore } from "./sql_store.ts";
 import { type Reclaimed, reclaimUnownedTensors } from "./tensor_gc.ts";
 import type { BlobStore } from "./blobs/blob_store.ts";
-import { Transactions } from "./transactions.ts";
 
 export interface OpenStoreOptions {
   dataDir: string;
@@ -21,39 +19,22 @@ export interface OpenStoreOptions {
 
 export const INTERRUPTED_ERROR = "interrupted";
 
-export class SqliteStore implements Store {
-  readonly jobs: SqliteJobStore;
-  readonly tensors: FileTensorStore;
+export class SqliteStore extends SqlStore<SqliteDatabase> {
   /** Jobs found queued or running at open and marked failed. */
   readonly interruptedAtOpen: number;
   /** Tensor files found at open that nothing owned (a dead process's unfinished work), removed. */
   readonly reclaimedAtOpen: Reclaimed;
-  private readonly opened = new Map<string, unknown>();
-  private readonly transactions: Transactions;
-  private closed = false;
 
   private constructor(
-    readonly db: SqliteDatabase,
-    readonly dataDir: string,
+    db: SqliteDatabase,
+    dataDir: string,
     modules: readonly StoreModule<unknown>[],
     blobs?: BlobStore,
   ) {
-    this.transactions = new Transactions(db, "BEGIN IMMEDIATE");
-    this.jobs = new SqliteJobStore(db);
-    this.tensors = new FileTensorStore(db, blobs ?? dataDir);
+    super(db, dataDir, blobs ?? dataDir, "BEGIN IMMEDIATE");
     // One process owns a data directory, so any unfinished job belongs to a process that died.
     this.interruptedAtOpen = this.jobs.failUnfinished(INTERRUPTED_ERROR);
-    const context = {
-      db,
-      tensors: this.tensors,
-      dataDir,
-      transaction: <T>(fn: () => T) => this.transaction(fn),
-    };
-    for (const module of modules) {
-      const store = module.open(context);
-      this.opened.set(module.name, store);
-      module.recover?.(store);
-    }
+    this.openModules(modules, true);
     // After every module's tables exist, before any job of this process can write a file.
     this.reclaimedAtOpen = reclaimUnownedTensors(db, this.tensors.blobs);
   }
@@ -81,30 +62,5 @@ export class SqliteStore implements Store {
       db.close();
       throw e;
     }
-  }
-
-  get<T>(module: StoreModule<T>): T {
-    if (!this.opened.has(module.name)) throw new UnregisteredStoreModuleError(module.name);
-    return this.opened.get(module.name) as T;
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.transactions.run(fn);
-  }
-
-  problem(): string | null {
-    if (this.closed) return "store is closed";
-    try {
-      this.db.prepare("SELECT 1").get();
-      return null;
-    } catch (e) {
-      return `database error: ${e instanceof Error ? e.message : e}`;
-    }
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.db.close();
   }
 }
