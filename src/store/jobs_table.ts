@@ -1,5 +1,5 @@
-// Job rows (SQLite or PostgreSQL). JSON columns hold input, progress and result; times are epoch milliseconds
-// in the table and ISO strings in records.
+// Job rows (SQLite or PostgreSQL). JSON columns hold input, progress and result; times are epoch
+// milliseconds in the table and ISO strings in records.
 import type { SqlDatabase } from "./sql/database.ts";
 import type { JobListQuery, JobPatch, JobRecord, JobStatus, JobStore } from "./store.ts";
 
