@@ -4,7 +4,7 @@
 // verifies by training when asked. Progress: the method's phases (search | iteration k/n), then
 // predict, then verify k/R+1.
 import { ConflictError } from "../errors.ts";
-import { type GpuHandle, requireRuntime } from "../gpu/handle.ts";
+import { type GpuHandle, requireRuntime, usableRuntime } from "../gpu/handle.ts";
 import type { JobContext, JobKind } from "../jobs/manager.ts";
 import { loadReplayableRun } from "../metagradients/replay.ts";
 import { SIMULATORS } from "../simfluence/simulator_store.ts";
@@ -78,17 +78,23 @@ async function runMethod(
   if ("simulator" in method) {
     const sim = await deps.store.get(SIMULATORS).load(method.simulator, setting.testIds);
     const search = { ...OPTIMIZE_DEFAULTS.search, ...request.search };
-    return await simulatorSearch(setting, sim, {
-      ...search,
-      optimizeOrder: request.order === "optimize",
-      seed: request.seed,
-      fittedPresent: search.stepEffect === "mean"
-        ? await meanEntriesPerStep(deps.store, [
-          ...sim.record.trainRuns,
-          ...sim.record.validationRuns,
-        ], setting)
-        : null,
-    }, progress);
+    return await simulatorSearch(
+      setting,
+      sim,
+      {
+        ...search,
+        optimizeOrder: request.order === "optimize",
+        seed: request.seed,
+        fittedPresent: search.stepEffect === "mean"
+          ? await meanEntriesPerStep(deps.store, [
+            ...sim.record.trainRuns,
+            ...sim.record.validationRuns,
+          ], setting)
+          : null,
+      },
+      progress,
+      usableRuntime(deps.gpu),
+    );
   }
   if ("scores" in method) {
     const set = await loadStudyScores(deps.store, setting, method.scores);

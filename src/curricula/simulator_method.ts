@@ -4,17 +4,20 @@
 // from the full curriculum raises the objective most are kept), the others from random subsets;
 // each round proposes `candidates` moves (swap a kept and a dropped free id, or two batch
 // positions), evaluates them all in one batched rollout, and takes the best, or a worse one with
-// the annealing probability. The best curriculum seen over every restart wins.
+// the annealing probability. The best curriculum seen over every restart wins. With a GPU runtime
+// the rounds are rolled out on the GPU (float32, ./gpu_rollout.ts), else in float64 on the CPU.
+import type { GpuRuntime } from "../gpu/runtime.ts";
 import { seededUniform } from "../random.ts";
 import type { LoadedSimulator } from "../simfluence/simulator_store.ts";
 import { TimeSlice } from "../simfluence/math/time_slice.ts";
 import {
   type Candidate,
-  rolloutBatch,
+  rolloutBatch as rolloutBatchCpu,
   type RolloutProblem,
   rolloutProblem,
   rolloutTrajectory,
 } from "./batched_rollout.ts";
+import { GpuRollout } from "./gpu_rollout.ts";
 import { baseOrder, type ChosenCurriculum } from "./curriculum.ts";
 import type { MethodOutcome, MethodProgress } from "./method.ts";
 import type { Setting } from "./setting.ts";
@@ -47,14 +50,21 @@ function thin(values: number[]): number[] {
   );
 }
 
+/** J of every candidate in one batched call, on the GPU or the CPU. */
+type Evaluate = (candidates: readonly Candidate[]) => Promise<Float64Array>;
+
 /** Greedy start: keep the free ids whose presence in the full curriculum helps most. */
-function greedyMask(p: RolloutProblem, setting: Setting, free: number[]): Uint8Array {
+async function greedyMask(
+  p: RolloutProblem,
+  setting: Setting,
+  free: number[],
+  rolloutBatch: Evaluate,
+): Promise<Uint8Array> {
   const full = new Uint8Array(p.n).fill(1);
   setting.pool.forEach((id, i) => setting.exclude.has(id) && (full[i] = 0));
   const order = baseOrder(setting);
-  const [whole] = rolloutBatch(p, [{ mask: full, order }]);
-  const without = rolloutBatch(
-    p,
+  const [whole] = await rolloutBatch([{ mask: full, order }]);
+  const without = await rolloutBatch(
     free.map((i) => {
       const mask = full.slice();
       mask[i] = 0;
@@ -113,10 +123,31 @@ export async function simulatorSearch(
   sim: LoadedSimulator,
   options: SearchOptions,
   progress: MethodProgress,
+  runtime: GpuRuntime | null = null,
 ): Promise<MethodOutcome> {
   const started = performance.now();
   const initial = setting.base.run.losses.subarray(0, setting.testIds.length);
   const p = rolloutProblem(setting, sim, initial, options.fittedPresent);
+  const gpu = runtime ? GpuRollout.create(runtime, p) : null;
+  try {
+    return await search(setting, sim, options, progress, p, started, gpu);
+  } finally {
+    gpu?.dispose();
+  }
+}
+
+async function search(
+  setting: Setting,
+  sim: LoadedSimulator,
+  options: SearchOptions,
+  progress: MethodProgress,
+  p: RolloutProblem,
+  started: number,
+  gpu: GpuRollout | null,
+): Promise<MethodOutcome> {
+  const rolloutBatch: Evaluate = gpu
+    ? (candidates) => gpu.evaluate(candidates)
+    : (candidates) => Promise.resolve(rolloutBatchCpu(p, candidates));
   const free = setting.pool.flatMap((id, i) =>
     setting.keep.has(id) || setting.exclude.has(id) ? [] : [i]
   );
@@ -125,7 +156,7 @@ export async function simulatorSearch(
   let evaluated = 0;
   let best: { candidate: Candidate; objective: number } | null = null;
   const restarts: { start: string; startObjective: number; best: number; trace: number[] }[] = [];
-  const greedy = greedyMask(p, setting, free);
+  const greedy = await greedyMask(p, setting, free, rolloutBatch);
   evaluated += free.length + 1;
   for (let r = 0; r < options.restarts; r++) {
     const random = seededUniform((options.seed * 7919 + r * 104_729 + 1) >>> 0);
@@ -133,7 +164,7 @@ export async function simulatorSearch(
       mask: r === 0 ? greedy : randomMask(setting, free, random),
       order: Int32Array.from(baseOrder(setting)),
     };
-    let currentObjective = rolloutBatch(p, [current])[0];
+    let currentObjective = (await rolloutBatch([current]))[0];
     const startObjective = currentObjective;
     let restartBest = { candidate: current, objective: currentObjective };
     let temperature = -1;
@@ -143,7 +174,7 @@ export async function simulatorSearch(
         { length: options.candidates },
         () => propose(current, free, random, options.optimizeOrder),
       );
-      const values = rolloutBatch(p, proposals);
+      const values = await rolloutBatch(proposals);
       evaluated += proposals.length;
       let k = 0;
       for (let j = 1; j < values.length; j++) if (values[j] < values[k]) k = j;
@@ -201,7 +232,7 @@ export async function simulatorSearch(
     mask[i] = 1 - mask[i];
     return { mask, order: chosen.order };
   });
-  const flipped = rolloutBatch(p, flips);
+  const flipped = await rolloutBatch(flips);
   evaluated += flips.length;
   const contributions = new Map<string, number>();
   setting.pool.forEach((id, i) => {
@@ -222,7 +253,10 @@ export async function simulatorSearch(
         (options.optimizeOrder
           ? " of kept/dropped ids and of batch positions"
           : " of kept/dropped ids") +
-        ", candidates evaluated in batched float64 rollouts",
+        (gpu
+          ? ", candidates evaluated in batched float32 GPU rollouts (one dispatch a round)"
+          : ", candidates evaluated in batched float64 CPU rollouts"),
+      device: gpu ? "gpu" : "cpu",
       restarts,
       rounds: options.rounds,
       candidatesPerRound: options.candidates,

@@ -9,6 +9,10 @@ import {
   type RolloutProblem,
 } from "../../src/curricula/batched_rollout.ts";
 import { GpuRollout, rolloutBatchGpu } from "../../src/curricula/gpu_rollout.ts";
+import type { Setting } from "../../src/curricula/setting.ts";
+import { simulatorSearch } from "../../src/curricula/simulator_method.ts";
+import type { StoredRun } from "../../src/runs/run_store.ts";
+import type { LoadedSimulator } from "../../src/simfluence/simulator_store.ts";
 import { seededNormal, seededUniform } from "../../src/random.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
 
@@ -129,3 +133,75 @@ Deno.test(
     console.log(`max relative error of J: ${worst.toExponential(2)} (tolerance ${REL})`);
   },
 );
+
+/** A small setting: 19 ids over 11 batches of 1–4, 6 tests, objective on tests 1, 2 and 5. */
+function searchSetting() {
+  const uniform = seededUniform(21);
+  const normal = seededNormal(22);
+  const ids = Array.from({ length: 19 }, (_, i) => `e${i}`);
+  const steps = Array.from({ length: 11 }, (_, t) => ({
+    batch: Array.from({ length: 1 + (t % 4) }, () => ids[Math.floor(uniform() * ids.length)]),
+  }));
+  const testIds = Array.from({ length: 6 }, (_, z) => `q${z}`);
+  const losses = new Float32Array(12 * 6).map(() => 2 + uniform());
+  const used = new Set(steps.flatMap((s) => s.batch));
+  const pool = ids.filter((id) => used.has(id));
+  const setting: Setting = {
+    study: "s",
+    testIds,
+    objective: {
+      tests: ["q1", "q2", "q5"],
+      columns: [1, 2, 5],
+      weights: [0.5, 0.3, 0.2],
+      at: "mean",
+    },
+    base: { id: "base", run: { steps, losses, testExamples: testIds } } as unknown as StoredRun,
+    pool,
+    keep: new Set(),
+    exclude: new Set(),
+    keepCount: Math.floor(pool.length / 2),
+  };
+  const m = testIds.length;
+  const sim = {
+    record: { id: "sim" },
+    params: {
+      kind: "linear",
+      n: ids.length,
+      m,
+      A: Float32Array.from({ length: ids.length * m }, () => -0.01 + 0.01 * normal()),
+      B: Float32Array.from({ length: ids.length * m }, () => 0.02 * normal()),
+      unseen: [],
+      meanLoss: new Float32Array(m),
+      lambdaFactor: 1,
+      scoreScale: null,
+    },
+    trainIds: ids,
+    testIds,
+  } as unknown as LoadedSimulator;
+  return { setting, sim };
+}
+
+Deno.test("the simulator search rolls out on the GPU when given a runtime", gpuTest, async () => {
+  const rt = await testRuntime();
+  const { setting, sim } = searchSetting();
+  const options = {
+    restarts: 2,
+    rounds: 15,
+    candidates: 9,
+    optimizeOrder: true,
+    seed: 3,
+    fittedPresent: 2.5,
+  };
+  const progress = { signal: new AbortController().signal, report: () => {} };
+  const onGpu = await simulatorSearch(setting, sim, options, progress, rt);
+  const onCpu = await simulatorSearch(setting, sim, options, progress);
+  assert.equal(onGpu.search.device, "gpu");
+  assert.equal(onCpu.search.device, "cpu");
+  assert.equal(onGpu.curriculum.kept.length, setting.keepCount);
+  // The GPU's best objective is the float64 prediction of the curriculum it chose.
+  const restarts = onGpu.search.restarts as { best: number }[];
+  const best = Math.min(...restarts.map((r) => r.best));
+  const predicted = onGpu.predict(onGpu.curriculum).objective!;
+  assert.ok(Math.abs(best - predicted) <= REL * Math.abs(predicted), `${best} vs ${predicted}`);
+  assert.ok(onGpu.search.curriculaEvaluated === onCpu.search.curriculaEvaluated);
+});
