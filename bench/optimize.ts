@@ -3,8 +3,10 @@
 // steps of `batch`, 8 objective tests of 32); the search (simulated annealing, 64 candidates a
 // round, proposals included) and its batched float64 rollout alone, each beside one rollout per
 // curriculum as the service's simulation does it: the float64 CPU reference (simulateCpu) and the
-// GPU rollout (simulateGpu), on the same curricula.
+// GPU rollout (simulateGpu), on the same curricula. The GPU batched rollout (float32, 64 candidates
+// a dispatch, as the search uses it with a GPU) beside both, and the search on it.
 import { rolloutBatch, rolloutProblem } from "../src/curricula/batched_rollout.ts";
+import { GpuRollout } from "../src/curricula/gpu_rollout.ts";
 import type { Setting } from "../src/curricula/setting.ts";
 import { simulatorSearch } from "../src/curricula/simulator_method.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";
@@ -117,15 +119,32 @@ export const optimizeSuite: BenchSuite = {
     let k = 0;
     const cpu = await rate(() => simulateCpu(sim.params, requestOf(k++)), 1, seconds);
     const gpu = await rate(() => simulateGpu(rt, sim.params, requestOf(k++)), 1, seconds);
-    const search = await simulatorSearch(setting, sim, {
-      restarts: 1,
-      rounds: quick ? 20 : 60,
-      candidates: 64,
-      optimizeOrder: false,
-      seed: 0,
-      fittedPresent: null,
-    }, { signal: new AbortController().signal, report: () => {} });
-    const searchRate = search.search.curriculaPerSecond as number;
+    const gpuRollout = GpuRollout.create(rt, p);
+    let batchedGpu: number;
+    try {
+      batchedGpu = await rate(() => gpuRollout.evaluate(candidates), candidates.length, seconds);
+    } finally {
+      gpuRollout.dispose();
+    }
+    const searchRateOn = async (runtime: GpuRuntime | null) => {
+      const search = await simulatorSearch(
+        setting,
+        sim,
+        {
+          restarts: 1,
+          rounds: quick ? 20 : 60,
+          candidates: 64,
+          optimizeOrder: false,
+          seed: 0,
+          fittedPresent: null,
+        },
+        { signal: new AbortController().signal, report: () => {} },
+        runtime,
+      );
+      return search.search.curriculaPerSecond as number;
+    };
+    const searchRate = await searchRateOn(null);
+    const searchRateGpu = await searchRateOn(rt);
     const row = (name: string, value: number, baselineName: string, baseline: number) => ({
       name,
       unit: "curricula/s",
@@ -152,6 +171,24 @@ export const optimizeSuite: BenchSuite = {
         batched,
         "one GPU rollout each (simulateGpu)",
         gpu,
+      ),
+      row(
+        "optimize: batched float32 GPU rollout alone, 64 candidates a dispatch",
+        batchedGpu,
+        "batched float64 CPU rollout, 64 candidates a call",
+        batched,
+      ),
+      row(
+        "optimize: batched float32 GPU rollout alone, 64 candidates a dispatch",
+        batchedGpu,
+        "one GPU rollout each (simulateGpu)",
+        gpu,
+      ),
+      row(
+        "optimize: simulator search on the GPU batched rollout, curricula evaluated",
+        searchRateGpu,
+        "the same search on the CPU batched rollout",
+        searchRate,
       ),
     ];
   },
