@@ -213,7 +213,8 @@ export const OptimizationSchema = OptimizationSummarySchema.extend({
     }),
     search: z.record(z.string(), z.unknown()).openapi({
       description: "How the method searched (per method: restarts and the best objective per " +
-        "round, or the metagradient iterations' objectives)",
+        "round, and for the simulator `device`: gpu or cpu, where its batched rollouts ran; or " +
+        "the metagradient iterations' objectives)",
     }),
     provenance: z.record(z.string(), z.unknown()),
     seconds: z.number(),

@@ -133,6 +133,7 @@ Deno.test("curriculum optimisation over HTTP (no GPU)", async (t) => {
       assert.deepEqual(changes.added, []);
       assert.ok(search.curriculaEvaluated > 3 * 60 * 32);
       assert.ok(search.curriculaPerSecond > 0);
+      assert.equal(search.device, "cpu", "no GPU: the search rolls out on the CPU");
       assert.equal(provenance.simulator, simulator);
       assert.equal(provenance.baseRun, base);
       assert.equal(record.verification, null);
