@@ -213,7 +213,8 @@ export const OptimizationSchema = OptimizationSummarySchema.extend({
     }),
     search: z.record(z.string(), z.unknown()).openapi({
       description: "How the method searched (per method: restarts and the best objective per " +
-        "round, and for the simulator `device`: gpu or cpu, where its batched rollouts ran; or " +
+        "round, and for the simulator `device`: gpu or cpu, where its batched rollouts ran (the " +
+        "CPU in float64 on a software adapter, where it is faster); or " +
         "the metagradient iterations' objectives)",
     }),
     provenance: z.record(z.string(), z.unknown()),
