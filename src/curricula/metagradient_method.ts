@@ -28,7 +28,13 @@ export function projectOntoBudget(v: Float64Array, total: number): Float64Array 
     for (const x of v) s += clip(x - theta);
     return s;
   };
-  let lo = Math.min(...v) - 1, hi = Math.max(...v);
+  // Loops, not Math.min(...v): spreading a pool of 10⁵ ids overflows the call stack.
+  let lo = Infinity, hi = -Infinity;
+  for (const x of v) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  lo -= 1;
   for (let k = 0; k < 100; k++) {
     const mid = (lo + hi) / 2;
     if (sumAt(mid) > total) lo = mid;
@@ -134,7 +140,7 @@ export async function metagradientDescent(
     meanAbs /= Math.max(free.length, 1);
     iterations.push({
       objective: lastObjective,
-      gradientNorm: Math.hypot(...free.map((i) => gradient[i])),
+      gradientNorm: Math.sqrt(free.reduce((sum, i) => sum + gradient[i] * gradient[i], 0)),
       replayError: result.replayError,
     });
     lastWeights = w.slice();

@@ -104,7 +104,13 @@ export async function startOptimization(
     method: methodName(request),
     request: recorded,
   });
-  const input: OptimizeJobInput = { optimization: record.id, study: request.study, request };
+  // The base run as resolved now: a job (or its retry on another node) optimises that run even if
+  // the study's default would have changed by then.
+  const input: OptimizeJobInput = {
+    optimization: record.id,
+    study: request.study,
+    request: { ...request, baseRun: setting.base.id },
+  };
   const job = deps.jobs.submit(optimizeJobKind(request), input);
   records.setJob(record.id, job.id);
   keepInStep(deps, record.id, job.id);

@@ -158,6 +158,7 @@ export async function verifyByTraining(
     ...plan.random.map((curriculum, r) => ({ kind: "random" as const, index: r, curriculum })),
   ];
   const losses: Float32Array[] = [];
+  const all = Array.from({ length: setting.objective.tests.length }, (_, j) => j);
   const T = setting.base.run.steps.length;
   const dropFraction = 1 - setting.keepCount / setting.pool.length;
   try {
@@ -172,6 +173,27 @@ export async function verifyByTraining(
       const name = item.kind === "optimized"
         ? `${plan.namePrefix}-optimized`
         : `${plan.namePrefix}-random-${item.index}`;
+      const predicted = item.kind === "optimized"
+        ? plan.predictedOptimized
+        : plan.predictedRandom[item.index!] ?? null;
+      // A retry of this job (its node died) finds the runs its earlier attempt stored: it reads
+      // them back instead of training them again (run names are unique in a study).
+      const earlier = store.get(RUNS).byName(setting.study, name);
+      if (earlier) {
+        const { run } = await store.get(RUNS).load(earlier.id);
+        losses.push(run.losses);
+        verification.runs.push({
+          kind: item.kind,
+          index: item.index,
+          run: earlier.id,
+          name,
+          observed: objectiveOnTests(setting.objective, run.losses, setting.testIds.length, all),
+          predicted,
+          cancelled: false,
+        });
+        onRun(verification);
+        continue;
+      }
       const runs = recordRuns({
         runtime,
         config: model.config,
@@ -218,16 +240,13 @@ export async function verifyByTraining(
           training,
         });
         losses.push(run.losses);
-        const all = Array.from({ length: setting.objective.tests.length }, (_, j) => j);
         verification.runs.push({
           kind: item.kind,
           index: item.index,
           run: stored.id,
           name: run.name,
           observed: objectiveOnTests(setting.objective, run.losses, setting.testIds.length, all),
-          predicted: item.kind === "optimized"
-            ? plan.predictedOptimized
-            : plan.predictedRandom[item.index!] ?? null,
+          predicted,
           cancelled: false,
         });
         onRun(verification);

@@ -36,13 +36,21 @@ export class DatabaseUnavailableError extends UnavailableError {
 }
 
 /**
- * SQLSTATE classes of a PostgreSQL that is unreachable or shutting down: 08 (connection
- * exception), 57P01–57P03 (admin shutdown, crash shutdown, cannot connect now).
+ * SQLSTATE classes of a PostgreSQL that is unreachable, shutting down or too busy: 08 (connection
+ * exception), 57P01–57P03 (admin shutdown, crash shutdown, cannot connect now), and BUSY_CODES.
  */
 function postgresUnavailable(error: PostgresError): boolean {
   if (error.code === undefined) return true; // no SQLSTATE: the connection itself failed
-  return error.code.startsWith("08") || /^57P0[123]$/.test(error.code);
+  return error.code.startsWith("08") || /^57P0[123]$/.test(error.code) ||
+    BUSY_CODES.has(error.code);
 }
+
+/**
+ * A database too busy to answer in time, not a fault: a statement timeout (57014, e.g. waiting on
+ * the cluster-wide write lock), a lock not available (55P03), a serialisation failure or
+ * deadlock (40001, 40P01). A retry succeeds once the load passes.
+ */
+const BUSY_CODES = new Set(["57014", "55P03", "40001", "40P01"]);
 
 /**
  * The StorageFullError or DatabaseUnavailableError that `error` amounts to, or null when it is

@@ -142,7 +142,14 @@ export async function reclaimSharedTensors(
   blobs: BlobStore,
   options: ReclaimOptions,
 ): Promise<Reclaimed> {
-  const cutoff = (options.now ?? Date.now()) - options.graceMs;
+  // A job still running may own tensors it has not yet attached to a row (a training run's
+  // checkpoints until the run is stored): nothing written since the oldest running job started
+  // is touched, however long ago that was.
+  const running = db.prepare(
+    "SELECT MIN(started_at) AS since FROM jobs WHERE status = 'running' AND started_at IS NOT NULL",
+  ).get() as { since: number | null } | undefined;
+  const graceCutoff = (options.now ?? Date.now()) - options.graceMs;
+  const cutoff = running?.since != null ? Math.min(graceCutoff, running.since) : graceCutoff;
   const files = deleteUnownedRows(db, cutoff);
   for (const file of files) await blobs.delete(file);
   await blobs.removeAbandonedUploads(cutoff);

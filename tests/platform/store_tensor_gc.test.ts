@@ -146,3 +146,42 @@ Deno.test("a shared folder: only what is unowned for longer than the grace perio
     await Deno.remove(sharedDir, { recursive: true });
   }
 });
+
+Deno.test("a shared folder: nothing written since a running job started is reclaimed", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "simfluence-gc-running-" });
+  const sharedDir = await Deno.makeTempDir({ prefix: "simfluence-gc-nfs-" });
+  const blobs = new DirectoryBlobStore(sharedDir, true);
+  const store = SqliteStore.open({ dataDir, modules: [OWNERS], blobs });
+  try {
+    const hoursAgo = (h: number) => Date.now() - h * 3600_000;
+    // A training job started 5 hours ago (on some node) whose checkpoints have no owner yet,
+    // and an abandoned file from before it started.
+    const job = store.jobs.create({ id: "j-running", kind: "training-runs", input: {} });
+    store.jobs.update(job.id, {
+      status: "running",
+      startedAt: new Date(hoursAgo(5)).toISOString(),
+    });
+    const checkpoint = await store.tensors.put(tensor());
+    const abandoned = await store.tensors.put(tensor());
+    store.db.prepare("UPDATE tensor_files SET created_at = ? WHERE id = ?").run(
+      hoursAgo(3),
+      checkpoint.id,
+    );
+    store.db.prepare("UPDATE tensor_files SET created_at = ? WHERE id = ?").run(
+      hoursAgo(6),
+      abandoned.id,
+    );
+    const reclaimed = await reclaimAfterOpen(store.db, store.tensors.blobs, 3600);
+    assert.equal(reclaimed.unowned, 1);
+    assert.equal(store.tensors.info(abandoned.id), null);
+    assert.ok(store.tensors.info(checkpoint.id) !== null, "the running job's checkpoint stays");
+    // Once the job has finished, the grace period alone decides.
+    store.jobs.update(job.id, { status: "failed", finishedAt: new Date().toISOString() });
+    assert.equal((await reclaimAfterOpen(store.db, store.tensors.blobs, 3600)).unowned, 1);
+    assert.equal(store.tensors.info(checkpoint.id), null);
+  } finally {
+    store.close();
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(sharedDir, { recursive: true });
+  }
+});

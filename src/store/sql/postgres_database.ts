@@ -34,6 +34,9 @@ export interface PostgresDatabaseOptions {
   bufferBytes?: number;
 }
 
+/** How long closing waits for the server to end the session before dropping the connection. */
+const CLOSE_TIMEOUT_MS = 2_000;
+
 export class PostgresDatabase implements SqlDatabase {
   readonly dialect = "postgres" as const;
   private readonly worker: Worker;
@@ -106,21 +109,27 @@ export class PostgresDatabase implements SqlDatabase {
     if (this.closed) return;
     this.closed = true;
     try {
-      this.call({ op: "close" });
+      // A server that no longer answers must not hold a stopping node for the whole call timeout.
+      this.call({ op: "close" }, CLOSE_TIMEOUT_MS);
+    } catch {
+      // Closing anyway: the worker and its socket go with terminate().
     } finally {
       this.worker.terminate();
     }
   }
 
-  private call(request: WorkerRequest): Extract<WorkerAnswer, { ok: true }> {
+  private call(
+    request: WorkerRequest,
+    timeoutMs = this.callTimeoutMs,
+  ): Extract<WorkerAnswer, { ok: true }> {
     if (this.closed && request.op !== "close") throw new PostgresError("database is closed");
     Atomics.store(this.control, STATE, 0);
     this.worker.postMessage({ request });
-    const parts: Uint8Array[] = [this.await()];
+    const parts: Uint8Array[] = [this.await(timeoutMs)];
     while (this.control[MORE] === 1) {
       Atomics.store(this.control, STATE, 0);
       this.worker.postMessage({ request: { op: "next" } });
-      parts.push(this.await());
+      parts.push(this.await(timeoutMs));
     }
     const bytes = parts.length === 1 ? parts[0] : concat(parts);
     const answer = JSON.parse(new TextDecoder().decode(bytes)) as WorkerAnswer;
@@ -129,12 +138,12 @@ export class PostgresDatabase implements SqlDatabase {
   }
 
   /** Blocks until the worker marks a chunk ready; returns a copy of it. */
-  private await(): Uint8Array {
-    const outcome = Atomics.wait(this.control, STATE, 0, this.callTimeoutMs);
+  private await(timeoutMs: number): Uint8Array {
+    const outcome = Atomics.wait(this.control, STATE, 0, timeoutMs);
     if (outcome === "timed-out") {
       this.closed = true;
       this.worker.terminate();
-      throw new PostgresError(`no answer from PostgreSQL within ${this.callTimeoutMs} ms`);
+      throw new PostgresError(`no answer from PostgreSQL within ${timeoutMs} ms`);
     }
     const length = this.control[LENGTH];
     return new Uint8Array(this.buffer, HEADER_BYTES, length).slice();
