@@ -88,6 +88,10 @@ Deno.test({
         storageFailure(new PostgresError("full", "53100"))?.code,
         "insufficient_storage",
       );
+      // Too busy (a statement timeout waiting on the write lock, a deadlock): a 503 too.
+      for (const code of ["57014", "55P03", "40001", "40P01"]) {
+        assert.equal(storageFailure(new PostgresError("busy", code))?.code, "database_unavailable");
+      }
     } finally {
       db.close();
     }
