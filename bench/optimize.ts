@@ -6,7 +6,7 @@
 // GPU rollout (simulateGpu), on the same curricula. The GPU batched rollout (float32, 64 candidates
 // a dispatch, as the search uses it with a GPU) beside both, and the search on it.
 import { rolloutBatch, rolloutProblem } from "../src/curricula/batched_rollout.ts";
-import { GpuRollout } from "../src/curricula/gpu_rollout.ts";
+import { GpuRollout } from "../src/curricula/kernels/rollout.ts";
 import type { Setting } from "../src/curricula/setting.ts";
 import { simulatorSearch } from "../src/curricula/simulator_method.ts";
 import type { GpuRuntime } from "../src/gpu/runtime.ts";

@@ -26,6 +26,7 @@ const CAPABILITIES: Capability[] = [
   { prefix: "simfluence_", src: "src/simfluence/math", tests: "tests/simfluence" },
   { prefix: "influence_", src: "src/influence", tests: "tests/influence" },
   { prefix: "projection_", src: "src/projection", tests: "tests/projection" },
+  { prefix: "curricula_", src: "src/curricula", tests: "tests/curricula" },
   { prefix: "", src: "src/gpu", tests: "tests/gpu" },
 ];
 

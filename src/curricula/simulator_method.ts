@@ -17,7 +17,7 @@ import {
   rolloutProblem,
   rolloutTrajectory,
 } from "./batched_rollout.ts";
-import { GpuRollout } from "./gpu_rollout.ts";
+import { GpuRollout } from "./kernels/rollout.ts";
 import { baseOrder, type ChosenCurriculum } from "./curriculum.ts";
 import type { MethodOutcome, MethodProgress } from "./method.ts";
 import type { Setting } from "./setting.ts";

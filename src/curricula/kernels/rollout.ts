@@ -1,12 +1,12 @@
-// The batched rollout of ./batched_rollout.ts on the GPU (shaders/curricula_rollout.wgsl): every
+// The batched rollout of ../batched_rollout.ts on the GPU (shaders/curricula_rollout.wgsl): every
 // candidate curriculum of a call in one dispatch, in float32. The problem (θ gathered as
 // [2, n, s], the base batches, L_0 and the weights) is uploaded once; each call uploads only its
 // candidates' masks (packed to bits) and orders, and reads back one J per candidate. The float64
 // CPU rolloutBatch stays the reference and the fallback without a GPU.
-import type { GpuRuntime } from "../gpu/runtime.ts";
-import type { Tensor } from "../gpu/tensor.ts";
-import { u32Buffer } from "../simfluence/math/kernels/layout.ts";
-import type { Candidate, RolloutProblem } from "./batched_rollout.ts";
+import type { GpuRuntime } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { u32Buffer } from "../../simfluence/math/kernels/layout.ts";
+import type { Candidate, RolloutProblem } from "../batched_rollout.ts";
 
 const COPY_DST = 0x0008; // GPUBufferUsage.COPY_DST
 const STORAGE = 0x0080;

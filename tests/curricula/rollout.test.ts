@@ -3,12 +3,9 @@
 // candidates (odd masks, permuted and repeated batch orders, one that keeps nothing), both `at`
 // values, with and without the fittedPresent scaling.
 import assert from "node:assert/strict";
-import {
-  type Candidate,
-  rolloutBatch,
-  type RolloutProblem,
-} from "../../src/curricula/batched_rollout.ts";
-import { GpuRollout, rolloutBatchGpu } from "../../src/curricula/gpu_rollout.ts";
+import type { Candidate, RolloutProblem } from "../../src/curricula/batched_rollout.ts";
+import { rolloutReference as rolloutBatch } from "../../src/curricula/reference/rollout.ts";
+import { GpuRollout, rolloutBatchGpu } from "../../src/curricula/kernels/rollout.ts";
 import type { Setting } from "../../src/curricula/setting.ts";
 import { simulatorSearch } from "../../src/curricula/simulator_method.ts";
 import type { StoredRun } from "../../src/runs/run_store.ts";
