@@ -5,7 +5,7 @@
 // each round proposes `candidates` moves (swap a kept and a dropped free id, or two batch
 // positions), evaluates them all in one batched rollout, and takes the best, or a worse one with
 // the annealing probability. The best curriculum seen over every restart wins. With a GPU runtime
-// the rounds are rolled out on the GPU (float32, ./gpu_rollout.ts), else in float64 on the CPU.
+// the rounds are rolled out on the GPU (float32, ./kernels/rollout.ts), else in float64 on the CPU.
 import type { GpuRuntime } from "../gpu/runtime.ts";
 import { seededUniform } from "../random.ts";
 import type { LoadedSimulator } from "../simfluence/simulator_store.ts";
