@@ -13,6 +13,7 @@
 //   heartbeat, SIMFLUENCE_JOB_HEARTBEAT_SECONDS=10, its minimum); one process: killed, started
 //   again and the job resumed by hand (POST /v1/jobs/:id/resume) at once.
 // Every figure is a median of its samples unless it says p99.
+import { takeEventBlocks } from "./sse_blocks.ts";
 import { syntheticStudy } from "./load.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 import { TestCluster } from "../tests/helpers/cluster.ts";
@@ -157,10 +158,9 @@ async function eventLatencies(side: Side, runs: string[], study: string): Promis
   let progressEvents = 0;
   for await (const text of res.body.pipeThrough(new TextDecoderStream())) {
     const received = Date.now();
-    const whole = buffered + text;
-    const end = whole.lastIndexOf("\n\n") + 2;
-    buffered = whole.slice(end);
-    for (const block of whole.slice(0, end).split("\n\n")) {
+    const { blocks, rest } = takeEventBlocks(buffered, text);
+    buffered = rest;
+    for (const block of blocks.split("\n\n")) {
       const event = /^event: (\w+)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
       if (event === "progress" && data) {

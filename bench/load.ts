@@ -4,6 +4,7 @@
 // simulations (honouring 429 + Retry-After), run uploads go on, a simulator fit (λ "auto") runs on
 // the GPU, and /healthz is probed throughout from a thread of its own. Prints the figures (and JSON
 // with --json). tests/platform/http_load.test.ts runs a smaller load (100 watchers, 10 starters).
+import { takeEventBlocks } from "./sse_blocks.ts";
 import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
 
 export interface LoadOptions {
@@ -107,11 +108,9 @@ async function readStream(
   // of its data; the losses are not parsed.
   const pattern = /^event: (\w+)\ndata: (?:\{"t":(\d+))?/gm;
   for await (const text of body.pipeThrough(new TextDecoderStream())) {
-    const whole = buffered + text;
-    const end = whole.lastIndexOf("\n\n") + 2;
-    buffered = whole.slice(end);
+    const { blocks: complete, rest } = takeEventBlocks(buffered, text);
+    buffered = rest;
     pattern.lastIndex = 0;
-    const complete = whole.slice(0, end);
     for (let match; (match = pattern.exec(complete)) !== null;) {
       events++;
       const event = match[1];
