@@ -10,18 +10,10 @@
 // It prints the set-up and a Markdown table (docs/benchmarks.md's method comparison). Set-up flags
 // (--train, --test, --steps, --batch, --lr, --beta1, --beta2, --eps, --eps-root, --masks,
 // --fit-masks, --width) override the defaults, for trying set-ups.
-import { createApp } from "../src/app.ts";
-import { parseConfig } from "../src/config.ts";
-import { tuneMatmul } from "../src/gpu/kernels/matmul.ts";
-import { gpuFromRuntime } from "../src/gpu/handle.ts";
 import { GpuRuntime } from "../src/gpu/runtime.ts";
-import { JobManager } from "../src/jobs/manager.ts";
-import { memoryLogger } from "../src/log.ts";
-import { SqliteStore } from "../src/store/sqlite.ts";
-import { STORE_MODULES } from "../src/store_modules.ts";
 import { skillExamples } from "../src/datasets/skills.ts";
 import { seededUniform, shuffled } from "../src/random.ts";
-import { call, finished, log } from "./in_process_api.ts";
+import { call, finished, inProcessService, log } from "./in_process_api.ts";
 import type { BenchSuite } from "./suite.ts";
 
 export interface MagicSettings {
@@ -121,23 +113,8 @@ export async function runMagicComparison(
   s: MagicSettings,
   shared?: GpuRuntime,
 ): Promise<MagicComparison> {
-  const dataDir = await Deno.makeTempDir({ prefix: "simfluence-compare-magic-" });
-  const runtime = shared ?? await GpuRuntime.create();
-  if (!shared) {
-    // The cache outlives the run's data directory: tuning once per machine is enough.
-    const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
-    await tuneMatmul(runtime, { cacheFile: `${tmp}/simfluence-compare-autotune.json` });
-  }
-  const store = SqliteStore.open({ dataDir, modules: STORE_MODULES });
-  const logger = memoryLogger();
-  const jobs = new JobManager({ store: store.jobs, logger });
-  const app = createApp({
-    config: parseConfig({ SIMFLUENCE_DATA_DIR: dataDir }),
-    store,
-    gpu: gpuFromRuntime(runtime, () => ({}), { ownsRuntime: !shared }),
-    jobs,
-    logger,
-  });
+  const service = await inProcessService("simfluence-compare-magic-", shared);
+  const { app, runtime } = service;
   const started = performance.now();
   const study = "magic";
   try {
@@ -312,10 +289,7 @@ export async function runMagicComparison(
     ].join("\n");
     return { settings: s, rows, baseRunSeconds, maskRunSeconds, markdown };
   } finally {
-    await jobs.shutdown(2_000);
-    store.close();
-    if (!shared) runtime.close();
-    await Deno.remove(dataDir, { recursive: true });
+    await service.close();
   }
 }
 

@@ -10,17 +10,9 @@
 // It prints the set-up and a Markdown table: predicted gain, observed gain with its bootstrap 95 %
 // interval, how many of the target skill's examples were kept, and time. `bench --suite optimize`
 // measures the simulator search's curricula evaluated per second beside single rollouts.
-import { createApp } from "../src/app.ts";
-import { parseConfig } from "../src/config.ts";
-import { tuneMatmul } from "../src/gpu/kernels/matmul.ts";
-import { gpuFromRuntime } from "../src/gpu/handle.ts";
 import { GpuRuntime } from "../src/gpu/runtime.ts";
-import { JobManager } from "../src/jobs/manager.ts";
-import { memoryLogger } from "../src/log.ts";
-import { SqliteStore } from "../src/store/sqlite.ts";
-import { STORE_MODULES } from "../src/store_modules.ts";
 import { SKILLS } from "../src/datasets/skills.ts";
-import { call, finished, type Json, log } from "./in_process_api.ts";
+import { call, finished, inProcessService, type Json, log } from "./in_process_api.ts";
 
 export type OptimizeMethodName = "simulator" | "scores" | "metagradient";
 
@@ -147,22 +139,8 @@ export async function runOptimizeComparison(
   s: OptimizeSettings,
   shared?: GpuRuntime,
 ): Promise<OptimizeComparison> {
-  const dataDir = await Deno.makeTempDir({ prefix: "simfluence-compare-optimize-" });
-  const runtime = shared ?? await GpuRuntime.create();
-  if (!shared) {
-    const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
-    await tuneMatmul(runtime, { cacheFile: `${tmp}/simfluence-compare-autotune.json` });
-  }
-  const store = SqliteStore.open({ dataDir, modules: STORE_MODULES });
-  const logger = memoryLogger();
-  const jobs = new JobManager({ store: store.jobs, logger });
-  const app = createApp({
-    config: parseConfig({ SIMFLUENCE_DATA_DIR: dataDir }),
-    store,
-    gpu: gpuFromRuntime(runtime, () => ({}), { ownsRuntime: !shared }),
-    jobs,
-    logger,
-  });
+  const service = await inProcessService("simfluence-compare-optimize-", shared);
+  const { app } = service;
   try {
     const model = (await call(app, "POST", "/v1/models", {
       name: "optimize",
@@ -281,10 +259,7 @@ export async function runOptimizeComparison(
     const comparison = { settings: s, rows, studySeconds };
     return { ...comparison, markdown: markdown(comparison) };
   } finally {
-    await jobs.shutdown(2_000);
-    store.close();
-    if (!shared) runtime.close();
-    await Deno.remove(dataDir, { recursive: true });
+    await service.close();
   }
 }
 
