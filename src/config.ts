@@ -1,5 +1,6 @@
 // Service configuration, read once from environment variables and validated in one place so a bad
 // value stops start-up with a message naming the variable instead of failing later.
+import { BACKEND_SETTINGS, type BackendSetting } from "./gpu/backend.ts";
 import { z } from "zod";
 import { DEFAULT_RUN_LIMITS, type RunLimits } from "./runs/run_limits.ts";
 import { BLOB_ENV_VARS, type BlobSettings, parseBlobSettings } from "./store/blobs/select.ts";
@@ -33,6 +34,8 @@ export interface Config {
   databaseUrl: string | null;
   /** What this node does: answer requests (`api`), run jobs (`worker`), or both (`all`). */
   role: NodeRole;
+  /** Where kernels run (SIMFLUENCE_BACKEND, default auto; see src/gpu/backend.ts). */
+  backend: BackendSetting;
   /** This node's name in a cluster (SIMFLUENCE_NODE_ID); stable across restarts of the node. */
   nodeId: string;
   /**
@@ -72,6 +75,7 @@ export const ENV_VARS = [
   "SIMFLUENCE_MAX_TRAIN_IDS_PER_STUDY",
   "SIMFLUENCE_DATABASE_URL",
   "SIMFLUENCE_ROLE",
+  "SIMFLUENCE_BACKEND",
   "SIMFLUENCE_NODE_ID",
   "SIMFLUENCE_JOB_HEARTBEAT_SECONDS",
   ...BLOB_ENV_VARS,
@@ -208,6 +212,11 @@ const envSchema = z.object({
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : undefined),
     z.enum(NODE_ROLES, { message: `expected one of ${NODE_ROLES.join("|")}` }).default("all"),
   ),
+  SIMFLUENCE_BACKEND: z.preprocess(
+    (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : undefined),
+    z.enum(BACKEND_SETTINGS, { message: `expected one of ${BACKEND_SETTINGS.join("|")}` })
+      .default("auto"),
+  ),
   SIMFLUENCE_NODE_ID: z.preprocess(
     blankToUndefined,
     z.string().trim().regex(/^[\w.:-]{1,64}$/, "expected 1-64 letters, digits or . _ : -")
@@ -262,6 +271,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     blobs: blobs.settings,
     databaseUrl: e.SIMFLUENCE_DATABASE_URL ?? null,
     role: e.SIMFLUENCE_ROLE,
+    backend: e.SIMFLUENCE_BACKEND,
     nodeId: e.SIMFLUENCE_NODE_ID ?? defaultNodeId(e.PORT),
     jobHeartbeatSeconds: e.SIMFLUENCE_JOB_HEARTBEAT_SECONDS,
   };

@@ -3,11 +3,30 @@
 // Dispatches are recorded into one open command encoder and compute pass and submitted together
 // on `flush()` (or before a readback), because per-submit overhead dominates small kernels in
 // wgpu. Readback of several tensors uses one staging buffer and one `mapAsync`.
+//
+// On the CPU backend (backend.ts) tensors live in host memory and each dispatch runs at once, as
+// its shader's CPU port (host/); launchers are the same on both backends. The device is still
+// held there, for its limits and its description.
 
 import { DeviceLostError, GpuDevice, type GpuDeviceOptions } from "./device.ts";
 import type { DispatchProfiler } from "./profiler.ts";
-import { PipelineCache, type PipelineKey } from "./shaders.ts";
-import { assertShape, type Shape, shapeSize, Tensor, type TensorOwner } from "./tensor.ts";
+import { type BackendSetting, chooseBackend, type ComputeBackend } from "./backend.ts";
+import { linearAlgebraStatus } from "../linalg/select.ts";
+import { HostBuffer } from "./host/host_buffer.ts";
+import { hostPipelineKey, HostPipelines } from "./host/host_pipelines.ts";
+import { hostKernelName } from "./host/host_kernel.ts";
+import { hostKernel } from "./host/kernel_table.ts";
+import { PipelineCache, type PipelineKey, type PipelineSource } from "./shaders.ts";
+import {
+  assertShape,
+  type Shape,
+  shapeSize,
+  Tensor,
+  type TensorBuffer,
+  type TensorOwner,
+} from "./tensor.ts";
+
+export type { BackendSetting, ComputeBackend } from "./backend.ts";
 
 /** Uniform parameters: u32 fields first, then f32 fields, matching the shader's Params struct. */
 export interface KernelParams {
@@ -21,7 +40,7 @@ export interface DispatchRequest {
    * Storage buffers and texture views in binding order, after the uniform at binding 0 when
    * `params` is given.
    */
-  bindings: readonly (Tensor | GPUBuffer | GPUTextureView)[];
+  bindings: readonly (Tensor | GPUBuffer | HostBuffer | GPUTextureView)[];
   params?: KernelParams;
   workgroups: readonly [number, number?, number?];
 }
@@ -59,11 +78,16 @@ class LruMap<K, V> extends Map<K, V> {
   }
 }
 
+export interface RuntimeOptions extends GpuDeviceOptions {
+  /** Where kernels run (backend.ts); default webgpu. The service passes SIMFLUENCE_BACKEND. */
+  backend?: BackendSetting;
+}
+
 export class GpuRuntime implements TensorOwner {
-  readonly pipelines: PipelineCache;
+  readonly pipelines: PipelineSource;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  private bufferIds = new WeakMap<GPUBuffer | GPUTextureView, number>();
+  private bufferIds = new WeakMap<GPUBuffer | HostBuffer | GPUTextureView, number>();
   private nextBufferId = 1;
   // Scratch textures by role and size (matmul's packed operands): a model step uses a dozen
   // sizes, each reused every step, so they stay cached up to a byte budget (re-creating one
@@ -85,14 +109,38 @@ export class GpuRuntime implements TensorOwner {
   /** While set, each dispatch gets its own timed pass (see profiler.ts). */
   profiler: DispatchProfiler | null = null;
 
-  private constructor(readonly gpu: GpuDevice) {
-    this.pipelines = new PipelineCache(gpu);
+  private constructor(
+    readonly gpu: GpuDevice,
+    readonly backend: ComputeBackend,
+    /** Why this backend, in one line (start-up log, /v1/device). */
+    readonly backendReason: string,
+  ) {
+    this.pipelines = backend === "cpu" ? new HostPipelines() : new PipelineCache(gpu);
     this.cacheGeneration = gpu.generation;
   }
 
-  static async create(options: GpuDeviceOptions = {}): Promise<GpuRuntime> {
+  static async create(options: RuntimeOptions = {}): Promise<GpuRuntime> {
     const gpu = await GpuDevice.acquire(options);
-    return new GpuRuntime(gpu);
+    const blas = linearAlgebraStatus();
+    try {
+      const choice = chooseBackend(options.backend ?? "webgpu", gpu.describe(), {
+        available: blas.backend === "openblas",
+        reason: blas.unavailableReason,
+      });
+      return new GpuRuntime(gpu, choice.backend, choice.reason);
+    } catch (e) {
+      gpu.close();
+      throw e;
+    }
+  }
+
+  get isHost(): boolean {
+    return this.backend === "cpu";
+  }
+
+  /** The device's limits; launchers size their chunks by them on both backends. */
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
   }
 
   get device(): GPUDevice {
@@ -113,11 +161,12 @@ export class GpuRuntime implements TensorOwner {
     this.peakBytes = this.liveBytes;
   }
 
-  private createBuffer(bytes: number, mapped = false): GPUBuffer {
+  private createBuffer(bytes: number, mapped = false): TensorBuffer {
     // Zero-sized bindings are invalid; keep at least one element.
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     this.liveBytes += size;
     this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
+    if (this.isHost) return new HostBuffer(size);
     return this.device.createBuffer({
       size,
       usage: STORAGE | COPY_SRC | COPY_DST,
@@ -139,8 +188,12 @@ export class GpuRuntime implements TensorOwner {
       throw new RangeError(`data length ${data.length} does not match shape [${shape}] (${size})`);
     }
     const buffer = this.createBuffer(size * 4, true);
-    new Float32Array(buffer.getMappedRange(), 0, size).set(data);
-    buffer.unmap();
+    if (buffer instanceof HostBuffer) {
+      buffer.f32.set(data);
+    } else {
+      new Float32Array(buffer.getMappedRange(), 0, size).set(data);
+      buffer.unmap();
+    }
     return new Tensor(this, buffer, [...shape]);
   }
 
@@ -150,11 +203,35 @@ export class GpuRuntime implements TensorOwner {
     if (!target.isContiguous || data.length !== target.size) {
       throw new RangeError(`write needs a contiguous tensor of ${data.length} elements`);
     }
+    if (target.buffer instanceof HostBuffer) {
+      target.buffer.f32.set(data, target.offset);
+      return;
+    }
     this.flush();
     this.device.queue.writeBuffer(target.buffer, target.offset * 4, data);
   }
 
-  release(buffer: GPUBuffer): void {
+  /**
+   * A storage buffer of u32 data (index structures, which Tensor's f32 does not model), bound
+   * like a tensor's buffer; the caller destroys it.
+   */
+  u32Storage(data: Uint32Array): GPUBuffer | HostBuffer {
+    if (this.isHost) {
+      const host = new HostBuffer(data.byteLength);
+      host.u32.set(data);
+      return host;
+    }
+    const buffer = this.device.createBuffer({
+      size: Math.max(4, data.byteLength),
+      usage: STORAGE | COPY_DST,
+      mappedAtCreation: true,
+    });
+    new Uint32Array(buffer.getMappedRange(), 0, data.length).set(data);
+    buffer.unmap();
+    return buffer;
+  }
+
+  release(buffer: TensorBuffer): void {
     // Destroy is deferred by WebGPU until submitted work using the buffer completes.
     this.flush();
     this.liveBytes -= buffer.size;
@@ -163,7 +240,13 @@ export class GpuRuntime implements TensorOwner {
 
   private checkTensor(t: Tensor, what: string): void {
     if (t.isDisposed) throw new Error(`${what} (tensor ${t.id}) was disposed`);
-    this.gpu.assertGeneration(t.generation, `${what} (tensor ${t.id})`);
+    // Host memory survives a device loss.
+    if (!this.isHost) this.gpu.assertGeneration(t.generation, `${what} (tensor ${t.id})`);
+  }
+
+  private gpuBuffer(t: Tensor): GPUBuffer {
+    if (t.buffer instanceof HostBuffer) throw new Error(`tensor ${t.id} lives in host memory`);
+    return t.buffer;
   }
 
   // ---- dispatch ------------------------------------------------------------------------------
@@ -174,6 +257,7 @@ export class GpuRuntime implements TensorOwner {
    * contents are whatever the last user left.
    */
   scratchTexture(role: string, width: number, height: number): GPUTextureView {
+    if (this.isHost) throw new Error("the CPU backend has no textures");
     this.resetCachesIfLost();
     const key = `${role}:${width}x${height}`;
     let entry = this.textures.get(key);
@@ -200,7 +284,7 @@ export class GpuRuntime implements TensorOwner {
     return entry.view;
   }
 
-  private bufferId(buffer: GPUBuffer | GPUTextureView): number {
+  private bufferId(buffer: GPUBuffer | HostBuffer | GPUTextureView): number {
     let id = this.bufferIds.get(buffer);
     if (id === undefined) {
       id = this.nextBufferId++;
@@ -253,6 +337,10 @@ export class GpuRuntime implements TensorOwner {
 
   /** Like dispatch, for a pipeline already fetched (hot loops avoid an await per launch). */
   record(pipeline: GPUComputePipeline, request: DispatchRequest): void {
+    if (this.isHost) {
+      this.runOnHost(pipeline, request);
+      return;
+    }
     this.resetCachesIfLost();
     if (!this.gpu.healthy) {
       throw new DeviceLostError(`GPU device lost (${this.gpu.lostReason ?? "closing"})`);
@@ -260,8 +348,9 @@ export class GpuRuntime implements TensorOwner {
     const buffers: (GPUBuffer | GPUTextureView)[] = request.bindings.map((b, i) => {
       if (b instanceof Tensor) {
         this.checkTensor(b, `binding ${i}`);
-        return b.buffer;
+        return this.gpuBuffer(b);
       }
+      if (b instanceof HostBuffer) throw new Error(`binding ${i} lives in host memory`);
       return b;
     });
     const uniform = request.params ? this.uniformFor(request.params) : null;
@@ -308,6 +397,50 @@ export class GpuRuntime implements TensorOwner {
     }
   }
 
+  /** The CPU backend's dispatch: the shader's CPU port, run now. */
+  private runOnHost(pipeline: GPUComputePipeline, request: DispatchRequest): void {
+    const key = hostPipelineKey(pipeline);
+    const name = hostKernelName(key);
+    const kernel = hostKernel(name);
+    if (!kernel) {
+      throw new Error(`the CPU backend has no port of ${name} (shaders/${key.shader}.wgsl)`);
+    }
+    const buffers = request.bindings.map((b, i) => {
+      if (b instanceof Tensor) {
+        this.checkTensor(b, `binding ${i}`);
+        b = b.buffer;
+      }
+      if (!(b instanceof HostBuffer)) {
+        throw new Error(`${name}: binding ${i} is not in host memory`);
+      }
+      return b;
+    });
+    const u = request.params?.u ?? [];
+    u.forEach((v, i) => {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+        throw new RangeError(`u32 kernel parameter ${i} = ${v} is out of range`);
+      }
+    });
+    const [x, y = 1, z = 1] = request.workgroups;
+    const maxDim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxDim || y > maxDim || z > maxDim) {
+      throw new RangeError(
+        `dispatch [${x}, ${y}, ${z}] exceeds ${maxDim} workgroups per dimension`,
+      );
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    kernel({
+      key,
+      defines: key.defines ?? {},
+      overrides: key.overrides ?? {},
+      buffers,
+      u,
+      f: (request.params?.f ?? []).map(Math.fround),
+      workgroups: [x, y, z],
+    });
+    this.dispatchCount++;
+  }
+
   private openPass(): GPUComputePassEncoder {
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
     if (!this.pass) this.pass = this.encoder.beginComputePass();
@@ -327,10 +460,14 @@ export class GpuRuntime implements TensorOwner {
   copy(src: Tensor, dst: Tensor, size = src.size): void {
     this.checkTensor(src, "copy source");
     this.checkTensor(dst, "copy destination");
+    if (src.buffer instanceof HostBuffer && dst.buffer instanceof HostBuffer) {
+      dst.buffer.f32.set(src.buffer.f32.subarray(src.offset, src.offset + size), dst.offset);
+      return;
+    }
     this.openEncoder().copyBufferToBuffer(
-      src.buffer,
+      this.gpuBuffer(src),
       src.offset * 4,
-      dst.buffer,
+      this.gpuBuffer(dst),
       dst.offset * 4,
       size * 4,
     );
@@ -338,7 +475,7 @@ export class GpuRuntime implements TensorOwner {
 
   /** Submits everything recorded so far. */
   flush(): void {
-    if (!this.encoder) return;
+    if (!this.encoder || this.isHost) return;
     const encoder = this.openEncoder();
     this.encoder = null;
     this.device.queue.submit([encoder.finish()]);
@@ -346,6 +483,7 @@ export class GpuRuntime implements TensorOwner {
 
   /** Resolves when all submitted work has finished; rejects if the device is lost meanwhile. */
   async sync(): Promise<void> {
+    if (this.isHost) return;
     this.flush();
     await this.gpu.guard(this.device.queue.onSubmittedWorkDone());
   }
@@ -360,6 +498,9 @@ export class GpuRuntime implements TensorOwner {
       offsets.push(total);
       total += t.size;
     }
+    if (this.isHost) {
+      return tensors.map((t) => (t.buffer as HostBuffer).f32.slice(t.offset, t.offset + t.size));
+    }
     const staging = this.device.createBuffer({
       size: Math.max(4, total * 4),
       usage: MAP_READ | COPY_DST,
@@ -367,7 +508,13 @@ export class GpuRuntime implements TensorOwner {
     const encoder = this.openEncoder();
     tensors.forEach((t, i) => {
       if (t.size > 0) {
-        encoder.copyBufferToBuffer(t.buffer, t.offset * 4, staging, offsets[i] * 4, t.size * 4);
+        encoder.copyBufferToBuffer(
+          this.gpuBuffer(t),
+          t.offset * 4,
+          staging,
+          offsets[i] * 4,
+          t.size * 4,
+        );
       }
     });
     this.flush();

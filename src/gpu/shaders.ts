@@ -54,13 +54,20 @@ function definePrelude(defines: Defines | undefined): string[] {
   });
 }
 
-function keyString(key: PipelineKey): string {
+/** A pipeline key as one string (the pipeline's label and cache key). */
+export function keyString(key: PipelineKey): string {
   const defs = key.defines ? Object.entries(key.defines).sort() : [];
   const ovr = key.overrides ? Object.entries(key.overrides).sort() : [];
   return `${key.shader}#${key.entryPoint ?? "main"}#${JSON.stringify(defs)}#${JSON.stringify(ovr)}`;
 }
 
-export class PipelineCache {
+/** Where the runtime gets pipelines: compiled WGSL, or stand-ins naming a CPU port. */
+export interface PipelineSource {
+  readonly size: number;
+  get(key: PipelineKey): Promise<GPUComputePipeline>;
+}
+
+export class PipelineCache implements PipelineSource {
   private pipelines = new Map<string, Promise<GPUComputePipeline>>();
   private generation = -1;
   /** Error scopes are a device-wide stack, so compilations must not interleave. */

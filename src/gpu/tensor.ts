@@ -1,8 +1,13 @@
-// An f32 tensor over a GPU buffer: shape, strides (in elements) and an element offset, so that a
+// An f32 tensor over a GPU buffer (or host memory on the CPU backend): shape, strides (in elements) and an element offset, so that a
 // batch slice or a transposed view shares its buffer. Kernels bind whole buffers and receive
 // offsets and strides as parameters, which avoids the storage-offset alignment rules.
 
+import type { HostBuffer } from "./host/host_buffer.ts";
+
 export type Shape = readonly number[];
+
+/** A GPU buffer on the WebGPU backend, host memory on the CPU backend. */
+export type TensorBuffer = GPUBuffer | HostBuffer;
 
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
@@ -31,7 +36,7 @@ export function assertShape(shape: Shape, what = "shape"): void {
 /** What a tensor needs from the runtime that made it; kept narrow to avoid an import cycle. */
 export interface TensorOwner {
   readonly generation: number;
-  release(buffer: GPUBuffer): void;
+  release(buffer: TensorBuffer): void;
 }
 
 let nextTensorId = 1;
@@ -43,7 +48,7 @@ export class Tensor {
 
   constructor(
     readonly owner: TensorOwner,
-    readonly buffer: GPUBuffer,
+    readonly buffer: TensorBuffer,
     readonly shape: readonly number[],
     readonly strides: readonly number[] = contiguousStrides(shape),
     readonly offset = 0,

@@ -42,6 +42,27 @@ const SYMBOLS = {
     ],
     result: "void",
   },
+  // void cblas_sgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc): the
+  // CPU backend's matmul (src/gpu/host/matmul.ts)
+  cblas_sgemm: {
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+    ],
+    result: "void",
+  },
   // dsyevd(jobz, uplo, n, a, lda, w, work, lwork, iwork, liwork, info)
   dsyevd_: { parameters: Array(11).fill("buffer"), result: "void" },
   // dgesdd(jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, iwork, info)

@@ -4,7 +4,7 @@
 // which one they got, except where a whole algorithm differs (the trak scores' batched products).
 import type { Logger } from "../log.ts";
 import { LapackRoutines } from "./lapack.ts";
-import { OPENBLAS_INSTALL, type OpenBlasLoad, openOpenBlas } from "./openblas.ts";
+import { type OpenBlas, OPENBLAS_INSTALL, type OpenBlasLoad, openOpenBlas } from "./openblas.ts";
 import { typescriptRoutines } from "./typescript.ts";
 import type { LinearAlgebra, LinearAlgebraBackend } from "./routines.ts";
 
@@ -26,6 +26,8 @@ export interface LinearAlgebraStatus {
 export interface LinearAlgebraSelection {
   routines: LinearAlgebra;
   status: LinearAlgebraStatus;
+  /** The opened library (the CPU backend's sgemm uses it too), or null. */
+  library: OpenBlas | null;
 }
 
 /** OpenBLAS when `load` opens it, the TypeScript routines otherwise. Never throws. */
@@ -52,6 +54,7 @@ export function selectLinearAlgebra(
         unavailableReason: null,
         install: OPENBLAS_INSTALL,
       },
+      library: opened.library,
     };
   }
   return {
@@ -63,6 +66,7 @@ export function selectLinearAlgebra(
       unavailableReason: opened.reason,
       install: OPENBLAS_INSTALL,
     },
+    library: null,
   };
 }
 
@@ -77,6 +81,11 @@ function selection(): LinearAlgebraSelection {
 /** The routines every caller uses. */
 export function linearAlgebra(): LinearAlgebra {
   return selection().routines;
+}
+
+/** The process's OpenBLAS, or null when it did not open. */
+export function openBlasLibrary(): OpenBlas | null {
+  return selection().library;
 }
 
 export function linearAlgebraStatus(): LinearAlgebraStatus {

@@ -20,7 +20,7 @@ import {
   type TiledConfig,
 } from "../../src/gpu/kernels/matmul_configs.ts";
 import type { GpuRuntime } from "../../src/gpu/runtime.ts";
-import { gpuTest, testRuntime } from "../helpers/gpu.ts";
+import { gpuTest, testRuntime, wgslOnly } from "../helpers/gpu.ts";
 import { matmulTolerance, referenceMatmul } from "../../src/gpu/reference/matmul.ts";
 import { assertClose } from "../../src/gpu/reference/compare.ts";
 import { randomF32 } from "../../src/gpu/reference/random.ts";
@@ -476,6 +476,7 @@ Deno.test({
 Deno.test({
   name: "matmul: a texture choice takes only products that repay their packing",
   ...gpuTest,
+  ...wgslOnly,
   fn: async () => {
     const rt = await testRuntime();
     const kernelsFor = async (M: number, K: number, N: number) => {

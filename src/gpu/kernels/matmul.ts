@@ -2,6 +2,7 @@
 // from the strides and dispatched to the best kernel of the family (see matmul_configs.ts):
 // 4-aligned NN / NT / TN / TT layouts use the tuned "fast" kernel, anything else the "general" one.
 import { adapterKey, readTuneCache, timeGpu, writeTuneCache } from "../autotune.ts";
+import { hostMatmul } from "../host/matmul.ts";
 import { bestFigure, retuneReason } from "../retune.ts";
 import type { DispatchRequest, GpuRuntime } from "../runtime.ts";
 import type { Tensor } from "../tensor.ts";
@@ -444,6 +445,7 @@ export async function matmul(
 ): Promise<void> {
   const p = resolveProblem(a, b, out, options.bias);
   if (p.M === 0 || p.N === 0 || p.batch === 0) return;
+  if (rt.isHost) return hostMatmul(p, a, b, out, options);
   const config = pickConfig(
     stateOf(rt).choice,
     p,
@@ -464,6 +466,7 @@ export async function matmulWith(
 ): Promise<void> {
   const p = resolveProblem(a, b, out, options.bias);
   if (p.M === 0 || p.N === 0 || p.batch === 0) return;
+  if (rt.isHost) return hostMatmul(p, a, b, out, options); // one GEMM: no tile configurations
   await run(rt, config, p, a, b, out, options);
 }
 
