@@ -7,6 +7,7 @@ import { matmulConfig, tuneMatmul } from "./src/gpu/kernels/matmul.ts";
 import { removeStaleTuneTemps } from "./src/gpu/autotune.ts";
 import { join } from "node:path";
 import {
+  computeBackendOf,
   gpuFromRuntime,
   type GpuHandle,
   type KernelConfigSource,
@@ -39,7 +40,10 @@ function kernelConfigFor(
   logger: Logger,
 ): KernelConfigSource {
   // SIMFLUENCE_AUTOTUNE=off: the default tiles, no timing (tests that start many fresh stores).
-  if (!config.autotune) return () => ({ matmul: { ...matmulConfig(runtime), tuningState: "off" } });
+  // The CPU backend has no tiles: its GEMMs are OpenBLAS sgemm.
+  if (!config.autotune || runtime.isHost) {
+    return () => ({ matmul: { ...matmulConfig(runtime), tuningState: "off" } });
+  }
   let tuning: "running" | "done" | "failed" = "running";
   tuneMatmul(runtime, { cacheFile: join(config.dataDir, "autotune.json") })
     .then((config) => {
@@ -56,7 +60,7 @@ function kernelConfigFor(
 
 async function acquireGpu(logger: Logger, config: Config): Promise<GpuHandle> {
   try {
-    const runtime = await GpuRuntime.create();
+    const runtime = await GpuRuntime.create({ backend: config.backend });
     const gpu = gpuFromRuntime(runtime, kernelConfigFor(runtime, config, logger));
     const d = runtime.gpu.describe();
     logger.info("gpu ready", {
@@ -65,6 +69,10 @@ async function acquireGpu(logger: Logger, config: Config): Promise<GpuHandle> {
       description: d.description,
       fallback: d.isFallbackAdapter,
       backend: d.backend,
+    });
+    logger.info(`kernels run on the ${runtime.backend} backend`, {
+      setting: config.backend,
+      reason: runtime.backendReason,
     });
     return gpu;
   } catch (e) {
@@ -108,7 +116,11 @@ async function main(): Promise<void> {
   // A cache write killed before its rename left a temporary file; nothing of ours writes yet.
   await removeStaleTuneTemps(join(config.dataDir, "autotune.json"));
   const gpu = await acquireGpu(logger, config);
-  const jobs = new JobManager({ store: store.jobs, logger });
+  const jobs = new JobManager({
+    store: store.jobs,
+    logger,
+    computeBackend: () => computeBackendOf(gpu),
+  });
   // On PostgreSQL, simulations and failed-auth counts are the cluster's (before the app: the
   // routes take them at creation).
   let shared: SharedHttpState | null = null;

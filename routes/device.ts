@@ -1,4 +1,5 @@
-// GET /v1/device: the adapter the service computes on and the kernel configuration chosen for it.
+// GET /v1/device: the adapter the service computes on, the backend its kernels run on (the
+// adapter's WGSL, or CPU ports), and the kernel configuration chosen for it.
 // Open without the API token so operators can check the hardware.
 import { createRoute, z } from "@hono/zod-openapi";
 import { UnavailableError } from "../src/errors.ts";
@@ -22,6 +23,14 @@ const LinearAlgebraSchema = z.object({
   description: "Float64 eigendecompositions, SVDs, Cholesky solves and products on the CPU",
 });
 
+const ComputeBackendSchema = z.object({
+  name: z.enum(["webgpu", "cpu"]).openapi({
+    description:
+      "webgpu: the WGSL kernels on the adapter; cpu: their CPU ports, with OpenBLAS sgemm for GEMMs",
+  }),
+  reason: z.string().openapi({ description: "Why this backend (SIMFLUENCE_BACKEND, adapter)" }),
+}).openapi("ComputeBackend", { description: "Where the kernels run" });
+
 const DeviceSchema = z.object({
   vendor: z.string(),
   architecture: z.string(),
@@ -38,6 +47,7 @@ const DeviceSchema = z.object({
   generation: z.number().int().openapi({ description: "Increments on each device re-acquisition" }),
   kernelConfig: z.record(z.string(), z.unknown()),
   linearAlgebra: LinearAlgebraSchema,
+  computeBackend: ComputeBackendSchema.nullable(),
 }).openapi("Device");
 
 const route = createRoute({
@@ -83,6 +93,7 @@ const tune = createRoute({
     },
     400: errorResponse("Invalid request"),
     401: errorResponse("Missing or wrong API token"),
+    409: errorResponse("The CPU backend runs its GEMMs on OpenBLAS: no tiles to tune"),
     503: errorResponse("No usable GPU"),
   },
 });
@@ -110,8 +121,18 @@ export const deviceRoutes: RouteModule = (app, deps) => {
       SOFTWARE_ADAPTER.test(
         `${description.vendor} ${description.device} ${description.description}`,
       );
+    const runtime = deps.gpu.runtime;
+    const computeBackend = runtime
+      ? { name: runtime.backend, reason: runtime.backendReason }
+      : null;
     return c.json(
-      { ...description, softwareFallback, kernelConfig: deps.gpu.kernelConfig(), linearAlgebra },
+      {
+        ...description,
+        softwareFallback,
+        kernelConfig: deps.gpu.kernelConfig(),
+        linearAlgebra,
+        computeBackend,
+      },
       200,
     );
   });

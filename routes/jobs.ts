@@ -57,6 +57,11 @@ export const JobSchema = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  backend: z.enum(["webgpu", "cpu"]).nullable().openapi({
+    description:
+      "Where its kernels ran: the backend of the node that ran it (SIMFLUENCE_BACKEND);" +
+      " null before it starts, or when that node had no usable GPU runtime",
+  }),
 }).openapi("Job");
 
 const listJobs = createRoute({

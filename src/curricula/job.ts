@@ -265,9 +265,10 @@ export function optimizeJobKindSpec(
 /**
  * The GPU that rolls the search's candidates out, or null for the float64 CPU path. A software
  * adapter (llvmpipe) is passed over: there the CPU path measured about 20× faster (bench --suite
- * optimize: 25,533 against 1,305 curricula/s), and the GPU path helps only on a real GPU.
+ * optimize: 25,533 against 1,305 curricula/s), and the GPU path helps only on a real GPU. The
+ * CPU backend (SIMFLUENCE_BACKEND=cpu) takes the CPU path itself: it is that path.
  */
 function searchRuntime(gpu: GpuHandle) {
   const runtime = usableRuntime(gpu);
-  return runtime && !gpu.describe()?.isFallbackAdapter ? runtime : null;
+  return runtime && !runtime.isHost && !gpu.describe()?.isFallbackAdapter ? runtime : null;
 }

@@ -4,7 +4,7 @@
 // the one place that decides whether work may use the GPU, and how a refusal reads.
 import { UnavailableError } from "../errors.ts";
 import type { DeviceDescription } from "./device.ts";
-import type { GpuRuntime } from "./runtime.ts";
+import type { ComputeBackend, GpuRuntime } from "./runtime.ts";
 
 export interface GpuHandle {
   /** Why the GPU cannot be used now (start-up failure or device loss), or null when it can. */
@@ -55,6 +55,11 @@ export const GPU_UNAVAILABLE = "gpu_unavailable";
 /** The runtime when the GPU is usable now, else null: for work that falls back to the CPU. */
 export function usableRuntime(gpu: GpuHandle): GpuRuntime | null {
   return gpu.error === null ? gpu.runtime : null;
+}
+
+/** The backend a job started now would compute on (recorded on its row), or null. */
+export function computeBackendOf(gpu: GpuHandle): ComputeBackend | null {
+  return usableRuntime(gpu)?.backend ?? null;
 }
 
 /** What work that cannot run without the GPU says when it is refused. */

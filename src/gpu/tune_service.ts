@@ -1,6 +1,7 @@
 // POST /v1/device/tune: measure the matmul candidates again now, as a job, whatever the cache
 // holds (after a busy machine's tuning was cached, or a driver update that kept the adapter key).
 import { join } from "node:path";
+import { ConflictError } from "../errors.ts";
 import type { JobKind, JobManager } from "../jobs/manager.ts";
 import type { JobRecord } from "../store/store.ts";
 import { type GpuHandle, requireRuntime } from "./handle.ts";
@@ -18,7 +19,15 @@ export interface TuneDeps {
 }
 
 export function startTuning(deps: TuneDeps, request: { quick: boolean }): JobRecord {
-  requireRuntime(deps.gpu, TUNE_NEED);
+  const runtime = requireRuntime(deps.gpu, TUNE_NEED);
+  if (runtime.isHost) {
+    // One OpenBLAS sgemm serves every shape there: no tiles to choose between.
+    throw new ConflictError(
+      "the CPU backend has no matmul tiles to tune (its GEMMs are OpenBLAS sgemm); SIMFLUENCE_BACKEND=webgpu runs the WGSL kernels",
+      { backend: runtime.backend },
+      "cpu_backend",
+    );
+  }
   return deps.jobs.submit("device-tune", request);
 }
 

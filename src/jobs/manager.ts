@@ -1,6 +1,7 @@
 // Runs long work (training simulators, influence computations) as background jobs: a request
 // submits and returns at once; handlers report progress, which subscribers (SSE) see immediately
 // and the store persists at most every `persistIntervalMs`.
+import type { ComputeBackend } from "../gpu/backend.ts";
 import type { Logger } from "../log.ts";
 import type { JobProgress, JobRecord, JobStore } from "../store/store.ts";
 import { ConflictError, NotFoundError, UnavailableError } from "../errors.ts";
@@ -107,6 +108,8 @@ export interface JobManagerOptions {
   logger: Logger;
   /** Jobs run at once; the rest wait queued. One by default: jobs share one GPU. */
   concurrency?: number;
+  /** Where this node's kernels run now (null without a usable runtime), recorded on each job. */
+  computeBackend?: () => ComputeBackend | null;
   persistIntervalMs?: number;
 }
 
@@ -130,6 +133,7 @@ export class JobManager {
   private readonly logger: Logger;
   private readonly concurrency: number;
   private readonly persistIntervalMs: number;
+  private readonly computeBackend: () => ComputeBackend | null;
   private readonly active = new Map<string, ActiveJob>();
   private readonly queue: string[] = [];
   private readonly resumers = new Map<string, JobResumer>();
@@ -144,6 +148,7 @@ export class JobManager {
     this.logger = options.logger;
     this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.persistIntervalMs = options.persistIntervalMs ?? 250;
+    this.computeBackend = options.computeBackend ?? (() => null);
   }
 
   /**
@@ -419,10 +424,12 @@ export class JobManager {
     live.clock = { startedMs: now, phaseStartedMs: now };
     live.record.status = "running";
     live.record.startedAt = new Date(now).toISOString();
+    live.record.backend = this.computeBackend();
     live.record.progress = nextProgress(null, { phase: "started", fraction: 0 }, live.clock, now);
     this.persist(live, {
       status: "running",
       startedAt: live.record.startedAt,
+      backend: live.record.backend,
       progress: live.record.progress,
     });
     this.emit(live, { type: "progress", progress: live.record.progress });

@@ -1,5 +1,6 @@
 // Job rows (SQLite or PostgreSQL). JSON columns hold input, progress and result; times are epoch
 // milliseconds in the table and ISO strings in records.
+import type { ComputeBackend } from "../gpu/backend.ts";
 import type { SqlDatabase } from "./sql/database.ts";
 import type { JobListQuery, JobPatch, JobRecord, JobStatus, JobStore } from "./store.ts";
 
@@ -14,6 +15,7 @@ interface JobRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  backend: ComputeBackend | null;
 }
 
 const toJson = (value: unknown): string | null =>
@@ -36,6 +38,7 @@ function toRecord(row: JobRow): JobRecord {
     createdAt: toIso(row.created_at)!,
     startedAt: toIso(row.started_at),
     finishedAt: toIso(row.finished_at),
+    backend: row.backend ?? null,
   };
 }
 
@@ -46,6 +49,7 @@ const COLUMNS: Record<keyof JobPatch, { column: string; encode: (v: never) => un
   result: { column: "result", encode: toJson },
   startedAt: { column: "started_at", encode: toMs },
   finishedAt: { column: "finished_at", encode: toMs },
+  backend: { column: "backend", encode: (v: string | null) => v },
 };
 
 export class SqlJobStore implements JobStore {

@@ -54,6 +54,13 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Where a job's kernels ran (webgpu or cpu; src/gpu/backend.ts), set when it starts.
+    name: "jobs_backend",
+    up(db) {
+      db.exec("ALTER TABLE jobs ADD COLUMN backend TEXT");
+    },
+  },
 ];
 
 /**
@@ -92,6 +99,13 @@ export const CORE_POSTGRES_MIGRATIONS: readonly Migration[] = [
           created_at BIGINT NOT NULL
         );
       `);
+    },
+  },
+  {
+    // Where a job's kernels ran (webgpu or cpu; src/gpu/backend.ts), set when it starts.
+    name: "jobs_backend",
+    up(db) {
+      db.exec("ALTER TABLE jobs ADD COLUMN backend TEXT");
     },
   },
 ];

@@ -1,5 +1,6 @@
 // What the rest of the service needs from persistence, implemented on SQLite (sqlite.ts) and on
 // PostgreSQL (postgres.ts); routes and the job manager see only these interfaces.
+import type { ComputeBackend } from "../gpu/backend.ts";
 import type { Safetensors, TensorInput } from "./safetensors.ts";
 import type { SqlDatabase } from "./sql/database.ts";
 import type { Migration } from "./migrations.ts";
@@ -42,10 +43,18 @@ export interface JobRecord {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /**
+   * Where its kernels ran (webgpu or cpu): the backend of the node that started it; null before
+   * it starts, or when that node had no usable runtime (work with a CPU path took that path).
+   */
+  backend: ComputeBackend | null;
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, "status" | "progress" | "error" | "result" | "startedAt" | "finishedAt">
+  Pick<
+    JobRecord,
+    "status" | "progress" | "error" | "result" | "startedAt" | "finishedAt" | "backend"
+  >
 >;
 
 export interface JobListQuery {

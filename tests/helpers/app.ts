@@ -2,7 +2,7 @@
 import { createApp } from "../../src/app.ts";
 import { type Config, parseConfig } from "../../src/config.ts";
 import type { DeviceDescription } from "../../src/gpu/device.ts";
-import type { GpuHandle } from "../../src/gpu/handle.ts";
+import { computeBackendOf, type GpuHandle } from "../../src/gpu/handle.ts";
 import type { AppDeps, RouteModule } from "../../src/http/types.ts";
 import { JobManager } from "../../src/jobs/manager.ts";
 import { memoryLogger } from "../../src/log.ts";
@@ -68,16 +68,18 @@ export async function testApp(options: TestAppOptions = {}) {
   const config: Config = parseConfig({ SIMFLUENCE_DATA_DIR: dataDir, ...options.env });
   const store = await openTestStore(dataDir);
   const logger = memoryLogger();
+  const gpu = options.gpu ?? fakeGpu();
   const jobs = new JobManager({
     store: store.jobs,
     logger,
     persistIntervalMs: options.persistIntervalMs,
+    computeBackend: () => computeBackendOf(gpu),
   });
   const app = createApp(
     {
       config,
       store,
-      gpu: options.gpu ?? fakeGpu(),
+      gpu,
       jobs,
       logger,
       sseKeepAliveMs: options.sseKeepAliveMs,

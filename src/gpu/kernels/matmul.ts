@@ -472,6 +472,7 @@ export async function matmulWith(
 
 /** The tile configuration in use on this runtime's adapter (for GET /v1/device). */
 export function matmulConfig(rt: GpuRuntime): Record<string, unknown> {
+  if (rt.isHost) return { kernel: "openblas-sgemm", source: "cpu backend" };
   const state = stateOf(rt);
   return {
     fast: { ...state.choice.fast, name: configName(state.choice.fast) },
