@@ -42,7 +42,13 @@ export async function profileStep(
   rt: GpuRuntime,
   step: () => Promise<unknown>,
 ): Promise<KernelProfile> {
-  const profiler = new DispatchProfiler(rt.device, 16384, undefined, kernelRole);
+  // The CPU backend times each call on the host: wall mode.
+  const profiler = new DispatchProfiler(
+    rt.device,
+    16384,
+    rt.isHost ? "wall" : undefined,
+    kernelRole,
+  );
   try {
     rt.profiler = profiler;
     await step();
@@ -97,7 +103,12 @@ export function profileFigures(
  * back-to-back dispatches per timed run (~0.1 GFLOP, at least 4) that the one sync at its end
  * does not dominate small shapes, as it does not inside a training step either.
  */
-async function matmulRateAt(rt: GpuRuntime, M: number, K: number, N: number): Promise<number> {
+export async function matmulRateAt(
+  rt: GpuRuntime,
+  M: number,
+  K: number,
+  N: number,
+): Promise<number> {
   const a = rt.tensor(Float32Array.from({ length: M * K }, (_, i) => (i % 13) / 13 - 0.5), [M, K]);
   const w = rt.tensor(Float32Array.from({ length: K * N }, (_, i) => (i % 7) / 7 - 0.5), [K, N]);
   const out = rt.zeros([M, N]);

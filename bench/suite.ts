@@ -14,6 +14,11 @@ export interface BenchFigure {
   speedup: number | null;
   target?: string;
   notes?: string;
+  /**
+   * Where `value` was measured (webgpu or cpu, "cpu vs webgpu" for a row that sets one backend
+   * against the other); main.ts fills in the run's backend where a suite leaves it unset.
+   */
+  backend?: string;
 }
 
 export interface BenchSuite {

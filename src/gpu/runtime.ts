@@ -429,16 +429,32 @@ export class GpuRuntime implements TensorOwner {
       );
     }
     if (x === 0 || y === 0 || z === 0) return;
-    kernel({
-      key,
-      defines: key.defines ?? {},
-      overrides: key.overrides ?? {},
-      buffers,
-      u,
-      f: (request.params?.f ?? []).map(Math.fround),
-      workgroups: [x, y, z],
-    });
+    this.timedOnHost(pipeline.label, () =>
+      kernel({
+        key,
+        defines: key.defines ?? {},
+        overrides: key.overrides ?? {},
+        buffers,
+        u,
+        f: (request.params?.f ?? []).map(Math.fround),
+        workgroups: [x, y, z],
+      }));
     this.dispatchCount++;
+  }
+
+  /**
+   * Runs CPU-backend work, timed under `label` while a profiler is set (the profiler must be in
+   * wall mode: there is no GPU timestamp to take).
+   */
+  timedOnHost(label: string, work: () => void): void {
+    const timed = this.profiler?.passFor(label);
+    if (!timed) {
+      work();
+      return;
+    }
+    const started = performance.now();
+    work();
+    this.profiler!.ranOnHost(started, performance.now());
   }
 
   private openPass(): GPUComputePassEncoder {

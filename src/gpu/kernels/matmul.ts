@@ -445,7 +445,10 @@ export async function matmul(
 ): Promise<void> {
   const p = resolveProblem(a, b, out, options.bias);
   if (p.M === 0 || p.N === 0 || p.batch === 0) return;
-  if (rt.isHost) return hostMatmul(p, a, b, out, options);
+  if (rt.isHost) {
+    rt.timedOnHost("openblas_sgemm", () => hostMatmul(p, a, b, out, options));
+    return;
+  }
   const config = pickConfig(
     stateOf(rt).choice,
     p,
