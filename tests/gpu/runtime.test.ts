@@ -3,7 +3,7 @@ import { DeviceLostError } from "../../src/gpu/device.ts";
 import { GpuRuntime } from "../../src/gpu/runtime.ts";
 import { ShaderCompileError } from "../../src/gpu/shaders.ts";
 import { fill } from "../../src/gpu/kernels/fill.ts";
-import { gpuTest, testRuntime } from "../helpers/gpu.ts";
+import { gpuTest, testRuntime, wgslOnly } from "../helpers/gpu.ts";
 
 Deno.test("runtime describes its adapter and the limits it asked for", gpuTest, async () => {
   const rt = await testRuntime();
@@ -34,7 +34,10 @@ Deno.test("tensors upload, fill and read back in one batch, views included", gpu
   await assert.rejects(rt.read([a]), /disposed/);
 });
 
-Deno.test("shader compile errors name the file and the file's own line", gpuTest, async () => {
+Deno.test("shader compile errors name the file and the file's own line", {
+  ...gpuTest,
+  ...wgslOnly,
+}, async () => {
   const rt = await testRuntime();
   // fill.wgsl uses WG without declaring it; leaving the define out is a compile error at its use.
   const error = await rt.pipelines.get({ shader: "fill", defines: { OTHER: 1 } }).then(
@@ -78,7 +81,10 @@ Deno.test("device loss fails in-flight work and the device is re-acquired", gpuT
   }
 });
 
-Deno.test("concurrent compilations report errors against the right file", gpuTest, async () => {
+Deno.test("concurrent compilations report errors against the right file", {
+  ...gpuTest,
+  ...wgslOnly,
+}, async () => {
   const rt = await testRuntime();
   const results = await Promise.allSettled([
     rt.pipelines.get({ shader: "fill", defines: { WG: 8 } }),
@@ -93,7 +99,7 @@ Deno.test("concurrent compilations report errors against the right file", gpuTes
   await assert.rejects(rt.pipelines.get({ shader: "fill", defines: { NOT_WG: 3 } }));
 });
 
-Deno.test("scratch textures are reused by role and size", gpuTest, async () => {
+Deno.test("scratch textures are reused by role and size", { ...gpuTest, ...wgslOnly }, async () => {
   const rt = await testRuntime();
   const a = rt.scratchTexture("test-a", 3, 5);
   assert.equal(rt.scratchTexture("test-a", 3, 5), a, "same role and size: the same view");

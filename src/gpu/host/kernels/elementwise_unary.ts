@@ -1,0 +1,24 @@
+// CPU port of shaders/elementwise_unary.wgsl, out-of-place unary maps:
+// dst[dstOffset + i] = op(src[srcOffset + i]), i in [0, n); src and dst are flat f32 buffers,
+// each tensor n contiguous elements from its offset, in different buffers.
+// Entry points: `scale` (s·x) and `gelu_forward` (tanh-form GELU).
+import type { HostCall } from "../host_kernel.ts";
+import { gelu } from "./gelu.ts";
+import { defineNumber, reach1d } from "./grid.ts";
+
+export function unaryScale(call: HostCall): void {
+  const [n, srcOffset, dstOffset] = call.u;
+  const count = reach1d(call, n, defineNumber(call, "WG"));
+  const s = call.f[0];
+  const src = call.buffers[0].f32;
+  const dst = call.buffers[1].f32;
+  for (let i = 0; i < count; i++) dst[dstOffset + i] = s * src[srcOffset + i];
+}
+
+export function unaryGeluForward(call: HostCall): void {
+  const [n, srcOffset, dstOffset] = call.u;
+  const count = reach1d(call, n, defineNumber(call, "WG"));
+  const src = call.buffers[0].f32;
+  const dst = call.buffers[1].f32;
+  for (let i = 0; i < count; i++) dst[dstOffset + i] = gelu(src[srcOffset + i]);
+}

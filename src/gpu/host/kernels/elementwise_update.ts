@@ -1,0 +1,24 @@
+// CPU port of shaders/elementwise_update.wgsl, in-place updates of y from x:
+// y[yOffset + i] = op(x[xOffset + i], y[yOffset + i]), i in [0, n); x and y are flat f32 buffers,
+// each tensor n contiguous elements from its offset, in different buffers.
+// Entry points: `axpy` (y + s·x) and `gelu_backward_in_place` (y·gelu'(x)).
+import type { HostCall } from "../host_kernel.ts";
+import { geluGrad } from "./gelu.ts";
+import { defineNumber, reach1d } from "./grid.ts";
+
+export function updateAxpy(call: HostCall): void {
+  const [n, xOffset, yOffset] = call.u;
+  const count = reach1d(call, n, defineNumber(call, "WG"));
+  const s = call.f[0];
+  const x = call.buffers[0].f32;
+  const y = call.buffers[1].f32;
+  for (let i = 0; i < count; i++) y[yOffset + i] += s * x[xOffset + i];
+}
+
+export function updateGeluBackwardInPlace(call: HostCall): void {
+  const [n, xOffset, yOffset] = call.u;
+  const count = reach1d(call, n, defineNumber(call, "WG"));
+  const x = call.buffers[0].f32;
+  const y = call.buffers[1].f32;
+  for (let i = 0; i < count; i++) y[yOffset + i] *= geluGrad(x[xOffset + i]);
+}
