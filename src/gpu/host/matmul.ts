@@ -4,7 +4,7 @@
 // contiguous rows and b is shared, which is how the models' linear layers look.
 import { openBlasLibrary } from "../../linalg/select.ts";
 import type { OpenBlas } from "../../linalg/openblas.ts";
-import type { MatmulOptions, MatmulProblem } from "../kernels/matmul.ts";
+import type { MatmulOptions, MatmulProblem } from "../kernels/matmul_problem.ts";
 import type { Tensor } from "../tensor.ts";
 import { HostBuffer } from "./host_buffer.ts";
 
