@@ -1,152 +1,258 @@
 // CPU port of shaders/gpt2_attention.wgsl: causal multi-head self-attention with a key padding
-// mask, `forward`, `backward_query` and `backward_key`, one row (b, h, t) at a time as the GPU's
-// invocations. Layouts (elements, from each offset): qkv [B, T, 3d] with q | k | v along the last
-// axis and head h in columns h·HS .. h·HS + HS - 1 of each; keyMask [B, T] (1 = real token);
-// y, dy [B, T, d]; probs, dscores [B, H, T, T] (row t holds keys s, 0 for future or masked keys);
-// dqkv [B, T, 3d]. HS is the pipeline's define, scale = 1/sqrt(HS). Sums run in float64: the
-// forward's online softmax as two passes (scores and their max, then the exponentials), and
-// each weighted sum of rows (Σ_s p_s·v_s, Σ_s dS_s·k_s, Σ_t dS_t·q_t, Σ_t p_t·dy_t) over the
-// terms the WGSL adds (visible keys; dS ≠ 0; p or dS ≠ 0), four columns at a time.
+// mask, `forward`, `backward_query` and `backward_key`. Layouts (elements, from each offset): qkv
+// [B, T, 3d] with q | k | v along the last axis and head h in columns h·HS .. h·HS + HS - 1 of
+// each; keyMask [B, T] (1 = real token); y, dy [B, T, d]; probs, dscores [B, H, T, T] (row t holds
+// keys s, 0 for future or masked keys); dqkv [B, T, 3d]. HS is the pipeline's define and
+// scale = 1/sqrt(HS). The GPU runs one invocation per row (b, h, t); here each (b, h) head is
+// done at once as small float64 matrix products over copies of its q, k, v (and dy) padded with
+// zeros to multiples of 4 (rows and columns), two rows by four columns at a time so that the
+// sums stay in registers: S = q·kᵀ, y = P·v (forward); dP = dy·vᵀ, dq = dS·k (backward_query);
+// dk = dSᵀ·q, dv = Pᵀ·dy (backward_key). The forward's online softmax is two passes (the scores'
+// max, then the exponentials). Masked keys, future keys and queries without a visible key enter
+// the products as P = 0 and dS = 0, where the WGSL skips them: the same for finite q, k, v, dy.
 import type { HostCall } from "../../gpu/host/host_kernel.ts";
 import { covered } from "./grid.ts";
 
-let scratch = new Float64Array(64);
+const LOWEST = -3.4028234663852886e38;
 
-function scratchOf(n: number): Float64Array {
-  if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
-  return scratch;
+/** The padded sizes and the scratch matrices of one head, grown as needed. */
+class HeadScratch {
+  Tp = 0;
+  HSp = 0;
+  /** [Tp, HSp] each. */
+  a = new Float64Array(0);
+  b = new Float64Array(0);
+  c = new Float64Array(0);
+  out = new Float64Array(0);
+  out2 = new Float64Array(0);
+  /** [Tp, Tp]. */
+  sq = new Float64Array(0);
+
+  shape(T: number, HS: number): void {
+    this.Tp = (T + 3) & ~3;
+    this.HSp = (HS + 3) & ~3;
+    const rect = this.Tp * this.HSp, square = this.Tp * this.Tp;
+    if (this.a.length < rect) {
+      this.a = new Float64Array(rect);
+      this.b = new Float64Array(rect);
+      this.c = new Float64Array(rect);
+      this.out = new Float64Array(rect);
+      this.out2 = new Float64Array(rect);
+    }
+    if (this.sq.length < square) this.sq = new Float64Array(square);
+  }
 }
 
-/** Σ_j a[aAt + j]·b[bAt + j] over j < n, four partial sums (float64). */
-function dot(
-  a: Float64Array,
-  aAt: number,
-  b: Float32Array,
-  bAt: number,
-  n: number,
-): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let j = 0;
-  for (; j + 3 < n; j += 4) {
-    s0 += a[aAt + j] * b[bAt + j];
-    s1 += a[aAt + j + 1] * b[bAt + j + 1];
-    s2 += a[aAt + j + 2] * b[bAt + j + 2];
-    s3 += a[aAt + j + 3] * b[bAt + j + 3];
+const scratch = new HeadScratch();
+
+/**
+ * dst[t·HSp + j] = src[at + t·stride + j] for t < T, j < HS; zeros in the padding (rows T..Tp,
+ * columns HS..HSp).
+ */
+function load(
+  src: Float32Array,
+  at: number,
+  stride: number,
+  T: number,
+  HS: number,
+  dst: Float64Array,
+  Tp: number,
+  HSp: number,
+): void {
+  for (let t = 0; t < T; t++) {
+    const from = at + t * stride, to = t * HSp;
+    for (let j = 0; j < HS; j++) dst[to + j] = src[from + j];
+    for (let j = HS; j < HSp; j++) dst[to + j] = 0;
   }
-  for (; j < n; j++) s0 += a[aAt + j] * b[bAt + j];
-  return (s0 + s1) + (s2 + s3);
+  dst.fill(0, T * HSp, Tp * HSp);
+}
+
+/** dst[at + t·stride + j] = src[t·HSp + j] for t in [t0, t1), j < HS. */
+function store(
+  src: Float64Array,
+  HSp: number,
+  t0: number,
+  t1: number,
+  HS: number,
+  dst: Float32Array,
+  at: number,
+  stride: number,
+): void {
+  for (let t = t0; t < t1; t++) {
+    const from = t * HSp, to = at + t * stride;
+    for (let j = 0; j < HS; j++) dst[to + j] = src[from + j];
+  }
 }
 
 /**
- * out[outAt + j] = scale·Σ_{k < count} w[k]·x[xAt + rows[k]·rowStride + j] for j < n: a weighted
- * sum of rows of x, four columns at a time so that the sums stay in registers.
+ * C[i·Tp + k] = Σ_j A[i·HSp + j]·B[k·HSp + j] for every i < Tp and k in the 4-column blocks that
+ * reach the diagonal (k ≤ i up to the block): the causal half of A·Bᵀ.
  */
-function weightedRows(
-  w: Float64Array,
-  rows: Int32Array,
-  count: number,
-  x: Float32Array,
-  xAt: number,
-  rowStride: number,
-  n: number,
-  scale: number,
-  out: Float32Array,
-  outAt: number,
+function lowerABt(
+  A: Float64Array,
+  B: Float64Array,
+  Tp: number,
+  HSp: number,
+  C: Float64Array,
 ): void {
-  let j = 0;
-  for (; j + 3 < n; j += 4) {
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    const col = xAt + j;
-    for (let k = 0; k < count; k++) {
-      const e = w[k];
-      const at = col + rows[k] * rowStride;
-      a0 += e * x[at];
-      a1 += e * x[at + 1];
-      a2 += e * x[at + 2];
-      a3 += e * x[at + 3];
+  for (let i = 0; i < Tp; i += 2) {
+    const a0 = i * HSp, a1 = a0 + HSp;
+    const c0 = i * Tp, c1 = c0 + Tp;
+    for (let k = 0; k <= i + 1; k += 4) {
+      const b0 = k * HSp, b1 = b0 + HSp, b2 = b1 + HSp, b3 = b2 + HSp;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      for (let j = 0; j < HSp; j++) {
+        const x0 = A[a0 + j], x1 = A[a1 + j];
+        const y0 = B[b0 + j], y1 = B[b1 + j], y2 = B[b2 + j], y3 = B[b3 + j];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s02 += x0 * y2;
+        s03 += x0 * y3;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s12 += x1 * y2;
+        s13 += x1 * y3;
+      }
+      C[c0 + k] = s00;
+      C[c0 + k + 1] = s01;
+      C[c0 + k + 2] = s02;
+      C[c0 + k + 3] = s03;
+      C[c1 + k] = s10;
+      C[c1 + k + 1] = s11;
+      C[c1 + k + 2] = s12;
+      C[c1 + k + 3] = s13;
     }
-    out[outAt + j] = a0 * scale;
-    out[outAt + j + 1] = a1 * scale;
-    out[outAt + j + 2] = a2 * scale;
-    out[outAt + j + 3] = a3 * scale;
-  }
-  for (; j < n; j++) {
-    let a = 0;
-    const col = xAt + j;
-    for (let k = 0; k < count; k++) a += w[k] * x[col + rows[k] * rowStride];
-    out[outAt + j] = a * scale;
   }
 }
 
-let weights = new Float64Array(64);
-let extra = new Float64Array(64);
-let rowList = new Int32Array(64);
-
-function ensure(n: number): void {
-  if (weights.length < n) {
-    const size = Math.max(n, 2 * weights.length);
-    weights = new Float64Array(size);
-    extra = new Float64Array(size);
-    rowList = new Int32Array(size);
+/** O[i·HSp + j] = Σ_{s ≤ i} P[i·Tp + s]·X[s·HSp + j]; P must be 0 above the diagonal. */
+function lowerPX(P: Float64Array, X: Float64Array, Tp: number, HSp: number, O: Float64Array): void {
+  for (let i = 0; i < Tp; i += 2) {
+    const p0 = i * Tp, p1 = p0 + Tp;
+    const o0 = i * HSp, o1 = o0 + HSp;
+    for (let j = 0; j < HSp; j += 4) {
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      for (let s = 0; s <= i + 1; s++) {
+        const x0 = P[p0 + s], x1 = P[p1 + s];
+        const at = s * HSp + j;
+        const y0 = X[at], y1 = X[at + 1], y2 = X[at + 2], y3 = X[at + 3];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s02 += x0 * y2;
+        s03 += x0 * y3;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s12 += x1 * y2;
+        s13 += x1 * y3;
+      }
+      O[o0 + j] = s00;
+      O[o0 + j + 1] = s01;
+      O[o0 + j + 2] = s02;
+      O[o0 + j + 3] = s03;
+      O[o1 + j] = s10;
+      O[o1 + j + 1] = s11;
+      O[o1 + j + 2] = s12;
+      O[o1 + j + 3] = s13;
+    }
   }
+}
+
+/** O[s·HSp + j] = Σ_{t ≥ s} P[t·Tp + s]·X[t·HSp + j]; P must be 0 above the diagonal. */
+function upperPtX(
+  P: Float64Array,
+  X: Float64Array,
+  Tp: number,
+  HSp: number,
+  O: Float64Array,
+): void {
+  for (let s = 0; s < Tp; s += 2) {
+    const o0 = s * HSp, o1 = o0 + HSp;
+    for (let j = 0; j < HSp; j += 4) {
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      for (let t = s; t < Tp; t++) {
+        const pt = t * Tp + s;
+        const x0 = P[pt], x1 = P[pt + 1];
+        const at = t * HSp + j;
+        const y0 = X[at], y1 = X[at + 1], y2 = X[at + 2], y3 = X[at + 3];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s02 += x0 * y2;
+        s03 += x0 * y3;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s12 += x1 * y2;
+        s13 += x1 * y3;
+      }
+      O[o0 + j] = s00;
+      O[o0 + j + 1] = s01;
+      O[o0 + j + 2] = s02;
+      O[o0 + j + 3] = s03;
+      O[o1 + j] = s10;
+      O[o1 + j + 1] = s11;
+      O[o1 + j + 2] = s12;
+      O[o1 + j + 3] = s13;
+    }
+  }
+}
+
+/** The launch's shape: rows [0, rows) of B·H·T are computed (all of them, for grid1d). */
+function shapeOf(call: HostCall) {
+  const [B, T, H] = call.u;
+  const HS = Number(call.defines.HS);
+  const d = H * HS;
+  return { B, T, H, HS, d, d3: 3 * d, rows: covered(call, B * H * T) };
 }
 
 /** `forward`: probs rows and y from qkv and the key mask. */
 function forward(call: HostCall): void {
   const [qkvBuf, maskBuf, yBuf, probsBuf] = call.buffers;
   const qkv = qkvBuf.f32, mask = maskBuf.f32, y = yBuf.f32, probs = probsBuf.f32;
-  const [B, T, H, qkvOffset, maskOffset, yOffset, probsOffset] = call.u;
+  const [, , , qkvOffset, maskOffset, yOffset, probsOffset] = call.u;
   const scale = call.f[0];
-  const HS = Number(call.defines.HS);
-  const d = H * HS, d3 = 3 * d;
-  const rows = covered(call, B * H * T);
-  const q = scratchOf(HS);
-  ensure(T);
-  const e = weights, scores = extra, keys = rowList;
-  const LOWEST = -3.4028234663852886e38;
-  for (let i = 0; i < rows; i++) {
-    const b = Math.floor(i / (H * T)), h = Math.floor(i / T) % H, t = i % T;
-    const pBase = probsOffset + ((b * H + h) * T + t) * T;
+  const { T, H, HS, d, d3, rows } = shapeOf(call);
+  scratch.shape(T, HS);
+  const { Tp, HSp, a: q, b: k, c: v, out, sq: P } = scratch;
+  for (let head = 0; head * T < rows; head++) {
+    const b = Math.floor(head / H), h = head % H;
+    const tEnd = Math.min(T, rows - head * T);
+    const col = qkvOffset + b * T * d3 + h * HS;
+    load(qkv, col, d3, T, HS, q, Tp, HSp);
+    load(qkv, col + d, d3, T, HS, k, Tp, HSp);
+    load(qkv, col + 2 * d, d3, T, HS, v, Tp, HSp);
+    P.fill(0, 0, Tp * Tp);
+    lowerABt(q, k, Tp, HSp, P);
     const mBase = maskOffset + b * T;
-    // Row s of the batch element's qkv, head h's columns: q at qCol, k at qCol + d, v + 2d.
-    const qCol = qkvOffset + b * T * d3 + h * HS;
-    const q0 = qCol + t * d3;
-    for (let j = 0; j < HS; j++) q[j] = qkv[q0 + j];
-    // Visible keys (s ≤ t with mask ≠ 0), their scores and the max.
-    let count = 0;
-    let m = LOWEST;
-    for (let s = 0; s <= t; s++) {
-      if (mask[mBase + s] === 0) {
-        probs[pBase + s] = 0;
-        continue;
+    const pHead = probsOffset + head * T * T;
+    for (let t = 0; t < T; t++) {
+      const row = t * Tp;
+      let m = LOWEST;
+      for (let s = 0; s <= t; s++) {
+        if (mask[mBase + s] === 0) continue;
+        const score = P[row + s] * scale;
+        P[row + s] = score;
+        if (score > m) m = score;
       }
-      const score = dot(q, 0, qkv, qCol + s * d3 + d, HS) * scale;
-      keys[count] = s;
-      scores[count++] = score;
-      if (score > m) m = score;
+      let sum = 0;
+      for (let s = 0; s <= t; s++) {
+        if (mask[mBase + s] === 0) {
+          P[row + s] = 0;
+          continue;
+        }
+        const e = Math.exp(P[row + s] - m);
+        P[row + s] = e;
+        sum += e;
+      }
+      // No visible key: probabilities and output stay 0.
+      const inv = sum > 0 ? 1 / sum : 0;
+      for (let s = 0; s <= t; s++) P[row + s] *= inv;
+      P.fill(0, row + t + 1, row + Tp);
+      if (t < tEnd) {
+        const pRow = pHead + t * T;
+        for (let s = 0; s < T; s++) probs[pRow + s] = P[row + s];
+      }
     }
-    for (let s = t + 1; s < T; s++) probs[pBase + s] = 0;
-    let sum = 0;
-    for (let k = 0; k < count; k++) {
-      const x = Math.exp(scores[k] - m);
-      e[k] = x;
-      sum += x;
-    }
-    // No visible key: probabilities and output stay 0.
-    const inv = sum > 0 ? 1 / sum : 0;
-    for (let k = 0; k < count; k++) probs[pBase + keys[k]] = e[k] * inv;
-    weightedRows(
-      e,
-      keys,
-      count,
-      qkv,
-      qCol + 2 * d,
-      d3,
-      HS,
-      inv,
-      y,
-      yOffset + (b * T + t) * d + h * HS,
-    );
+    lowerPX(P, v, Tp, HSp, out);
+    store(out, HSp, 0, tEnd, HS, y, yOffset + b * T * d + h * HS, d);
   }
 }
 
@@ -155,82 +261,69 @@ function backwardQuery(call: HostCall): void {
   const [qkvBuf, probsBuf, dyBuf, dscoresBuf, dqkvBuf] = call.buffers;
   const qkv = qkvBuf.f32, probs = probsBuf.f32, dy = dyBuf.f32;
   const dscores = dscoresBuf.f32, dqkv = dqkvBuf.f32;
-  const [B, T, H, qkvOffset, probsOffset, dyOffset, dscoresOffset, dqkvOffset] = call.u;
+  const [, , , qkvOffset, probsOffset, dyOffset, dscoresOffset, dqkvOffset] = call.u;
   const scale = call.f[0];
-  const HS = Number(call.defines.HS);
-  const d = H * HS, d3 = 3 * d;
-  const rows = covered(call, B * H * T);
-  const g = scratchOf(HS);
-  ensure(T);
-  const dp = extra, ds = weights, keys = rowList;
-  for (let i = 0; i < rows; i++) {
-    const b = Math.floor(i / (H * T)), h = Math.floor(i / T) % H, t = i % T;
-    const head = (b * H + h) * T + t;
-    const pBase = probsOffset + head * T;
-    const dsBase = dscoresOffset + head * T;
-    const dyBase = dyOffset + (b * T + t) * d + h * HS;
-    const qCol = qkvOffset + b * T * d3 + h * HS;
-    for (let j = 0; j < HS; j++) g[j] = dy[dyBase + j];
-    let inner = 0;
-    for (let s = 0; s <= t; s++) {
-      const x = dot(g, 0, qkv, qCol + s * d3 + 2 * d, HS);
-      dp[s] = x;
-      inner += probs[pBase + s] * x;
-    }
-    let count = 0;
-    for (let s = 0; s <= t; s++) {
-      const x = probs[pBase + s] * (dp[s] - inner) * scale;
-      dscores[dsBase + s] = x;
-      if (x !== 0) {
-        keys[count] = s;
-        ds[count++] = x;
+  const { T, H, HS, d, d3, rows } = shapeOf(call);
+  scratch.shape(T, HS);
+  const { Tp, HSp, a: g, b: k, c: v, out, sq: D } = scratch;
+  for (let head = 0; head * T < rows; head++) {
+    const b = Math.floor(head / H), h = head % H;
+    const tEnd = Math.min(T, rows - head * T);
+    const col = qkvOffset + b * T * d3 + h * HS;
+    load(dy, dyOffset + b * T * d + h * HS, d, T, HS, g, Tp, HSp);
+    load(qkv, col + d, d3, T, HS, k, Tp, HSp);
+    load(qkv, col + 2 * d, d3, T, HS, v, Tp, HSp);
+    D.fill(0, 0, Tp * Tp);
+    lowerABt(g, v, Tp, HSp, D); // dP = dy·vᵀ
+    const pHead = probsOffset + head * T * T;
+    const dsHead = dscoresOffset + head * T * T;
+    for (let t = 0; t < T; t++) {
+      const row = t * Tp, pRow = pHead + t * T;
+      let inner = 0;
+      for (let s = 0; s <= t; s++) inner += probs[pRow + s] * D[row + s];
+      for (let s = 0; s <= t; s++) D[row + s] = probs[pRow + s] * (D[row + s] - inner) * scale;
+      D.fill(0, row + t + 1, row + Tp);
+      if (t < tEnd) {
+        const dsRow = dsHead + t * T;
+        for (let s = 0; s < T; s++) dscores[dsRow + s] = D[row + s];
       }
     }
-    for (let s = t + 1; s < T; s++) dscores[dsBase + s] = 0;
-    weightedRows(
-      ds,
-      keys,
-      count,
-      qkv,
-      qCol + d,
-      d3,
-      HS,
-      1,
-      dqkv,
-      dqkvOffset + (b * T + t) * d3 + h * HS,
-    );
+    lowerPX(D, k, Tp, HSp, out); // dq = dS·k
+    store(out, HSp, 0, tEnd, HS, dqkv, dqkvOffset + b * T * d3 + h * HS, d3);
   }
 }
 
-/** `backward_key`, after backward_query: dk and dv of key s over the queries t ≥ s. */
+/** `backward_key`, after backward_query: dk and dv of each key s over the queries t ≥ s. */
 function backwardKey(call: HostCall): void {
   const [qkvBuf, probsBuf, dyBuf, dscoresBuf, dqkvBuf] = call.buffers;
   const qkv = qkvBuf.f32, probs = probsBuf.f32, dy = dyBuf.f32;
   const dscores = dscoresBuf.f32, dqkv = dqkvBuf.f32;
-  const [B, T, H, qkvOffset, probsOffset, dyOffset, dscoresOffset, dqkvOffset] = call.u;
-  const HS = Number(call.defines.HS);
-  const d = H * HS, d3 = 3 * d;
-  const rows = covered(call, B * H * T);
-  ensure(T);
-  const ds = weights, p = extra, queries = rowList;
-  for (let i = 0; i < rows; i++) {
-    const b = Math.floor(i / (H * T)), h = Math.floor(i / T) % H, s = i % T;
-    const head = (b * H + h) * T * T;
-    // The queries t ≥ s that see key s (p = 0 and dS = 0 contribute nothing).
-    let count = 0;
-    for (let t = s; t < T; t++) {
-      const at = head + t * T + s;
-      const x = dscores[dscoresOffset + at];
-      const y = probs[probsOffset + at];
-      if (y === 0 && x === 0) continue;
-      queries[count] = t;
-      ds[count] = x;
-      p[count++] = y;
+  const [, , , qkvOffset, probsOffset, dyOffset, dscoresOffset, dqkvOffset] = call.u;
+  const { T, H, HS, d, d3, rows } = shapeOf(call);
+  scratch.shape(T, HS);
+  const { Tp, HSp, a: q, b: g, out, out2, sq: M } = scratch;
+  for (let head = 0; head * T < rows; head++) {
+    const b = Math.floor(head / H), h = head % H;
+    const sEnd = Math.min(T, rows - head * T);
+    load(qkv, qkvOffset + b * T * d3 + h * HS, d3, T, HS, q, Tp, HSp);
+    load(dy, dyOffset + b * T * d + h * HS, d, T, HS, g, Tp, HSp);
+    // The WGSL reads only t ≥ s: the causal half of dS and P, zeros elsewhere.
+    M.fill(0, 0, Tp * Tp);
+    const dsHead = dscoresOffset + head * T * T;
+    for (let t = 0; t < T; t++) {
+      const row = t * Tp, at = dsHead + t * T;
+      for (let s = 0; s <= t; s++) M[row + s] = dscores[at + s];
     }
-    const dkBase = dqkvOffset + (b * T + s) * d3 + d + h * HS;
-    const qCol = qkvOffset + b * T * d3 + h * HS;
-    weightedRows(ds, queries, count, qkv, qCol, d3, HS, 1, dqkv, dkBase);
-    weightedRows(p, queries, count, dy, dyOffset + b * T * d + h * HS, d, HS, 1, dqkv, dkBase + d);
+    upperPtX(M, q, Tp, HSp, out); // dk = dSᵀ·q
+    const pHead = probsOffset + head * T * T;
+    for (let t = 0; t < T; t++) {
+      const row = t * Tp, at = pHead + t * T;
+      for (let s = 0; s <= t; s++) M[row + s] = probs[at + s];
+    }
+    upperPtX(M, g, Tp, HSp, out2); // dv = Pᵀ·dy
+    const kAt = dqkvOffset + b * T * d3 + d + h * HS;
+    store(out, HSp, 0, sEnd, HS, dqkv, kAt, d3);
+    store(out2, HSp, 0, sEnd, HS, dqkv, kAt + d, d3);
   }
 }
 
