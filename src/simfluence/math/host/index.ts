@@ -1,4 +1,21 @@
 // CPU ports of Simfluence's simulate and solver kernels, by shader name (see src/gpu/host/host_kernel.ts).
 import type { HostKernelTable } from "../../../gpu/host/host_kernel.ts";
+import { simulate } from "./simulate.ts";
+import { solverCgDirection } from "./solver_cg_direction.ts";
+import { solverCgScalars } from "./solver_cg_scalars.ts";
+import { solverCgStart } from "./solver_cg_start.ts";
+import { solverCgStep } from "./solver_cg_step.ts";
+import { solverCols } from "./solver_cols.ts";
+import { solverPrecond } from "./solver_precond.ts";
+import { solverRows } from "./solver_rows.ts";
 
-export const simfluenceHostKernels: HostKernelTable = {};
+export const simfluenceHostKernels: HostKernelTable = {
+  simfluence_simulate: simulate,
+  simfluence_solver_cg_direction: solverCgDirection,
+  simfluence_solver_cg_scalars: solverCgScalars,
+  simfluence_solver_cg_start: solverCgStart,
+  simfluence_solver_cg_step: solverCgStep,
+  simfluence_solver_cols: solverCols,
+  simfluence_solver_precond: solverPrecond,
+  simfluence_solver_rows: solverRows,
+};

@@ -12,7 +12,7 @@ import {
   type SimulationChunk,
   type SimulationRequest,
 } from "../reference/simulate.ts";
-import { paddedTests, SIMFLUENCE_WG, u32Buffer } from "./layout.ts";
+import { paddedTests, SIMFLUENCE_WG } from "./layout.ts";
 import type { Curriculum, SimulatorParams } from "../types.ts";
 
 /** One run of a batched GPU rollout. */
@@ -71,7 +71,7 @@ export async function* rolloutGpu(
   runs.forEach((run, r) => {
     for (let j = 0; j < s; j++) init[r * sP + j] = run.initial[j];
   });
-  const planBuffer = u32Buffer(rt, plan);
+  const planBuffer = rt.u32Storage(plan);
   const state = rt.tensor(init, [R, sP]);
   const out = rt.zeros([R, k, sP]);
   try {

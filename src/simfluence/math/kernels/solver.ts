@@ -7,11 +7,12 @@
 // dispatches recorded without a readback; convergence is read back every `checkEvery` iterations.
 // Shaders: shaders/simfluence_solver_*.wgsl. Float64 reference (and the solver used without a GPU):
 // ../reference/solver.ts.
+import type { HostBuffer } from "../../../gpu/host/host_buffer.ts";
 import type { GpuRuntime } from "../../../gpu/runtime.ts";
 import type { Tensor } from "../../../gpu/tensor.ts";
 import { grid1d, MAX_GROUPS_PER_DIM } from "../../../gpu/kernels/grid.ts";
 import { type Design, fittedBlocks } from "../design.ts";
-import { paddedTests, SIMFLUENCE_WG, u32Buffer, unpadColumns } from "./layout.ts";
+import { paddedTests, SIMFLUENCE_WG, unpadColumns } from "./layout.ts";
 import type { SimulatorKind, SolveReport } from "../types.ts";
 
 /** Rows of the per-test-example scalar table (shared with simfluence_solver_cg_scalars.wgsl). */
@@ -54,8 +55,8 @@ export class GpuRidgeSolver {
   private readonly rows: number;
   private readonly chunks: number;
   private readonly perChunk: number;
-  private readonly csr: GPUBuffer;
-  private readonly csc: GPUBuffer;
+  private readonly csr: GPUBuffer | HostBuffer;
+  private readonly csc: GPUBuffer | HostBuffer;
   private readonly csrBase: number;
   private readonly cscBase: number;
   private readonly lprev: Tensor;
@@ -97,8 +98,8 @@ export class GpuRidgeSolver {
       csc[this.cscBase + 2 * k] = design.colRow[k];
       csc[this.cscBase + 2 * k + 1] = design.colCnt[k];
     }
-    this.csr = u32Buffer(rt, csr);
-    this.csc = u32Buffer(rt, csc);
+    this.csr = rt.u32Storage(csr);
+    this.csc = rt.u32Storage(csc);
 
     const mP = this.mP;
     const pad = (src: Float32Array) => {
