@@ -39,6 +39,7 @@ const SUITE = [
   "tests/gpt2/hf_parity.test.ts",
   "tests/gpt2/hvp.test.ts",
   "tests/influence/pipeline.test.ts",
+  "tests/influence/http.test.ts",
   "tests/metagradients/exactness.test.ts",
   "tests/projection/projection.test.ts",
   "tests/tracin/engine.test.ts",
