@@ -223,32 +223,45 @@ function forward(call: HostCall): void {
     lowerABt(q, k, Tp, HSp, P);
     const mBase = maskOffset + b * T;
     const pHead = probsOffset + head * T * T;
+    // Whether every key of this batch row is real (the common case: no mask test per score).
+    let allVisible = true;
+    for (let s = 0; s < T; s++) if (mask[mBase + s] === 0) allVisible = false;
     for (let t = 0; t < T; t++) {
-      const row = t * Tp;
+      const row = t * Tp, end = row + t;
       let m = LOWEST;
-      for (let s = 0; s <= t; s++) {
-        if (mask[mBase + s] === 0) continue;
-        const score = P[row + s] * scale;
-        P[row + s] = score;
-        if (score > m) m = score;
+      if (allVisible) {
+        for (let i = row; i <= end; i++) {
+          const score = P[i] * scale;
+          P[i] = score;
+          if (score > m) m = score;
+        }
+      } else {
+        for (let s = 0; s <= t; s++) {
+          if (mask[mBase + s] === 0) {
+            P[row + s] = -Infinity;
+            continue;
+          }
+          const score = P[row + s] * scale;
+          P[row + s] = score;
+          if (score > m) m = score;
+        }
       }
       let sum = 0;
-      for (let s = 0; s <= t; s++) {
-        if (mask[mBase + s] === 0) {
-          P[row + s] = 0;
-          continue;
-        }
-        const e = Math.exp(P[row + s] - m);
-        P[row + s] = e;
+      for (let i = row; i <= end; i++) {
+        // A masked key holds -∞: its e is exactly 0, as it is absent from the WGSL's sums.
+        const e = Math.exp(P[i] - m);
+        P[i] = e;
         sum += e;
       }
       // No visible key: probabilities and output stay 0.
       const inv = sum > 0 ? 1 / sum : 0;
-      for (let s = 0; s <= t; s++) P[row + s] *= inv;
-      P.fill(0, row + t + 1, row + Tp);
+      P.fill(0, end + 1, row + Tp);
       if (t < tEnd) {
-        const pRow = pHead + t * T;
-        for (let s = 0; s < T; s++) probs[pRow + s] = P[row + s];
+        const pRow = pHead + t * T - row;
+        for (let i = row; i <= end; i++) probs[pRow + i] = P[i] *= inv;
+        probs.fill(0, pRow + end + 1, pRow + row + T);
+      } else {
+        for (let i = row; i <= end; i++) P[i] *= inv;
       }
     }
     lowerPX(P, v, Tp, HSp, out);
