@@ -2,43 +2,57 @@
 // under 8 minutes on a real adapter. `deno task bench --suite gpu [--json] [--peak-tflops N]`.
 //
 // - matmul at 1024³ and 4096³: GFLOP/s against the adapter's FP32 peak (a table of known cards
-//   below, or --peak-tflops), and against a plain TypeScript loop on the CPU in the same run;
+//   below, or --peak-tflops);
 // - a GPT-2-124M training step (AdamW, random init): tokens/s, and effective GFLOP/s against the
 //   matmul kernel alone at the MLP's shape;
 // - EK-FAC factors of GPT-2-124M's MLP modules on 16 × 128 tokens;
-// - a Simfluence-Linear fit (batched GPU CG) at n = m = 1,000;
+// - a Simfluence-Linear fit (batched CG) at n = m = 1,000;
 // - a rollout of 1,000 test examples over 1,000 steps.
 //
-// There is no CPU backend yet (issue 20, part 2): where a CPU figure is cheap (matmul, the fit's
-// CG on a sample of test examples, the rollout) it is measured in the same run in plain
-// TypeScript; elsewhere the baseline says "no CPU backend yet". On a software (fallback) adapter,
-// or with --quick, every size shrinks so that the suite ends in a couple of minutes; each row
-// then says "shrunk".
+// Every figure is measured on the WebGPU runtime (rows say backend "webgpu") and, as its baseline,
+// the same work on the CPU backend (OpenBLAS sgemm + the kernels' TypeScript ports) in the same
+// run: the same launchers, model, batch and request. The runtime the bench hands in may be either
+// one (SIMFLUENCE_BACKEND=auto picks the CPU on a software adapter with OpenBLAS); the suite makes
+// the other itself and closes it at the end. Without OpenBLAS there is no CPU backend: the
+// baselines are then null and say why. EK-FAC's CPU baseline is pass 1 (the covariances) alone:
+// its eigendecompositions are the same float64 CPU work on both, so the CPU fit is stopped, through
+// its AbortSignal, as soon as pass 1 ends. On a software (fallback) adapter, or with --quick,
+// every size shrinks so that the suite ends in a couple of minutes; each row then says "shrunk".
 import { median, timeGpu } from "../src/gpu/autotune.ts";
 import { matmul, tuneMatmul } from "../src/gpu/kernels/matmul.ts";
 import type { DeviceDescription } from "../src/gpu/device.ts";
-import type { GpuRuntime } from "../src/gpu/runtime.ts";
+import { GpuRuntime } from "../src/gpu/runtime.ts";
 import type { Batch } from "../src/gpt2/batch.ts";
 import { dimsOf, type Gpt2Config, parseGpt2Config } from "../src/gpt2/config.ts";
 import { Gpt2Model } from "../src/gpt2/model.ts";
 import { initParams, type ParamSet } from "../src/gpt2/params.ts";
 import { fitFactors } from "../src/influence/factors/fit.ts";
 import { eigh } from "../src/influence/eigh.ts";
+import { linearAlgebraStatus } from "../src/linalg/select.ts";
 import { type TrackedModule, trackedModules } from "../src/influence/modules.ts";
 import type { Sequence } from "../src/influence/sequences.ts";
 import { seededUniform } from "../src/random.ts";
-import { toCurriculum } from "../src/simfluence/math/curriculum.ts";
 import { buildDesign, meanRowNormSq } from "../src/simfluence/math/design.ts";
 import { GpuRidgeSolver } from "../src/simfluence/math/kernels/solver.ts";
 import { simulateGpu } from "../src/simfluence/math/kernels/simulate.ts";
-import { solveCgCpu } from "../src/simfluence/math/reference/solver.ts";
-import { rolloutCpu } from "../src/simfluence/math/reference/simulate.ts";
 import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
 import type { SimulatorParams } from "../src/simfluence/math/types.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 
-/** Said in the baseline of every row whose CPU figure would need part 2 of issue 20. */
-export const NO_CPU_BACKEND = "no CPU backend yet";
+/** The baseline of every row measured on the CPU backend too. */
+export const CPU_BASELINE = "CPU backend (OpenBLAS sgemm + TypeScript kernels), same run";
+
+/** Begins the baseline of every such row where this machine has no CPU backend (no OpenBLAS). */
+export const NO_CPU_BASELINE = "no CPU baseline: ";
+
+/**
+ * The EK-FAC seconds row's baseline: the CPU's whole fit would add its own eigendecompositions
+ * (the same float64 work as the row's, up to EIGEN_BUDGET_SECONDS again) and pass 2 to the 8
+ * minutes, so only its pass 1 is timed, as the covariance row's baseline.
+ */
+export const CPU_FIT_NOT_TIMED =
+  "CPU backend's whole fit not timed (the same float64 eigendecompositions; its pass 1 is the " +
+  "covariance row's baseline)";
 
 /** The stable beginnings of the suite's row names (tests and README tables key on them). */
 export const GPU_ROW_PREFIXES = [
@@ -144,9 +158,17 @@ interface Sizes {
   matmul: number[];
   /** FLOPs per timed run of back-to-back products: enough to hide the one sync at its end. */
   flopsPerRun: number;
-  train: { config: Gpt2Config; label: string; B: number; T: number; reps: number };
+  /** reps: timed steps on WebGPU; cpuReps: on the CPU backend (seconds each at 124M). */
+  train: {
+    config: Gpt2Config;
+    label: string;
+    B: number;
+    T: number;
+    reps: number;
+    cpuReps: number;
+  };
   factors: { sequences: number };
-  fit: { n: number; m: number; runs: number; steps: number; cpuSample: number };
+  fit: { n: number; m: number; runs: number; steps: number };
   rollout: { n: number; m: number; steps: number; reps: number };
 }
 
@@ -158,9 +180,16 @@ export function gpuSizes(shrunk: boolean): Sizes {
       shrunk,
       matmul: [1024, 4096],
       flopsPerRun: 2e10,
-      train: { config: parseGpt2Config(GPT2_124M), label: "GPT-2-124M", B: 8, T: 128, reps: 5 },
+      train: {
+        config: parseGpt2Config(GPT2_124M),
+        label: "GPT-2-124M",
+        B: 8,
+        T: 128,
+        reps: 5,
+        cpuReps: 2,
+      },
       factors: { sequences: 16 },
-      fit: { n: 1000, m: 1000, runs: 32, steps: 100, cpuSample: 8 },
+      fit: { n: 1000, m: 1000, runs: 32, steps: 100 },
       rollout: { n: 1000, m: 1000, steps: 1000, reps: 5 },
     };
   }
@@ -176,15 +205,41 @@ export function gpuSizes(shrunk: boolean): Sizes {
     shrunk,
     matmul: [256, 512],
     flopsPerRun: 1e8,
-    train: { config, label: "GPT-2 L=2 d=64 V=257", B: 4, T: 32, reps: 2 },
+    train: { config, label: "GPT-2 L=2 d=64 V=257", B: 4, T: 32, reps: 2, cpuReps: 2 },
     factors: { sequences: 8 },
-    fit: { n: 100, m: 100, runs: 8, steps: 50, cpuSample: 4 },
+    fit: { n: 100, m: 100, runs: 8, steps: 50 },
     rollout: { n: 200, m: 200, steps: 200, reps: 3 },
   };
 }
 
 /** Begins the notes of every row measured at shrunk sizes. */
 const SHRUNK_NOTE = "shrunk: software adapter or --quick; ";
+
+// ---- the two runtimes ---------------------------------------------------------------------------
+
+/** The WebGPU runtime every figure is measured on, and the CPU backend for its baseline. */
+interface Runtimes {
+  gpu: GpuRuntime;
+  /** Null where this machine has no CPU backend (OpenBLAS did not open). */
+  cpu: GpuRuntime | null;
+  /** Why `cpu` is null, as a baseline name (NO_CPU_BASELINE + reason). */
+  noCpu: string;
+}
+
+/** A baseline row's fields from the CPU's figure, or null (with why) where there is no CPU. */
+function cpuBaseline(
+  runtimes: Runtimes,
+  value: number,
+  cpu: number | null,
+  kind: "rate" | "time",
+): Pick<BenchFigure, "baselineName" | "baseline" | "speedup"> {
+  if (cpu === null) return { baselineName: runtimes.noCpu, baseline: null, speedup: null };
+  return {
+    baselineName: CPU_BASELINE,
+    baseline: cpu,
+    speedup: kind === "rate" ? value / cpu : cpu / value,
+  };
+}
 
 // ---- matmul -----------------------------------------------------------------------------------
 
@@ -193,34 +248,10 @@ function values(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => next() - 0.5);
 }
 
-/** GFLOP/s of a plain TypeScript i-k-j loop on `rows` rows of the product (rows are independent). */
-function cpuMatmulRate(a: Float32Array, b: Float32Array, n: number, budgetMs: number) {
-  const out = new Float32Array(n);
-  const rowsOf = (rows: number) => {
-    for (let i = 0; i < rows; i++) {
-      out.fill(0);
-      for (let k = 0; k < n; k++) {
-        const aik = a[i * n + k];
-        const bk = k * n;
-        for (let j = 0; j < n; j++) out[j] += aik * b[bk + j];
-      }
-    }
-  };
-  rowsOf(1); // JIT warm-up
-  const t = performance.now();
-  rowsOf(1);
-  const perRow = Math.max(performance.now() - t, 0.01);
-  const rows = Math.max(1, Math.min(n, Math.round(budgetMs / perRow)));
-  const rates: number[] = [];
-  for (let r = 0; r < 3; r++) {
-    const t0 = performance.now();
-    rowsOf(rows);
-    rates.push(2 * rows * n * n / (performance.now() - t0) / 1e6);
-  }
-  return { gflops: median(rates), rows };
-}
-
-/** GFLOP/s of our matmul at [M, K]·[K, N], enough dispatches per timed run to hide the sync. */
+/**
+ * GFLOP/s of our matmul at [M, K]·[K, N], enough dispatches per timed run to hide the sync. On
+ * the CPU backend the same launcher runs OpenBLAS's sgemm.
+ */
 async function gpuMatmulRate(
   rt: GpuRuntime,
   [M, K, N]: [number, number, number],
@@ -243,7 +274,7 @@ async function gpuMatmulRate(
 }
 
 async function matmulFigures(
-  rt: GpuRuntime,
+  runtimes: Runtimes,
   sizes: Sizes,
   peak: KnownPeak | null,
 ): Promise<BenchFigure[]> {
@@ -251,7 +282,7 @@ async function matmulFigures(
   for (const n of sizes.matmul) {
     const label = `gpu matmul ${n}x${n}x${n} f32`;
     const reps = sizes.shrunk ? 3 : 7;
-    const gpu = await gpuMatmulRate(rt, [n, n, n], reps, sizes.flopsPerRun);
+    const gpu = await gpuMatmulRate(runtimes.gpu, [n, n, n], reps, sizes.flopsPerRun);
     const timing = `median of ${reps} runs of ${gpu.perRun} products (${
       gpu.msEach.toFixed(2)
     } ms each)`;
@@ -270,15 +301,21 @@ async function matmulFigures(
         peakGflops ? `; ${(100 * gpu.gflops / peakGflops).toFixed(1)}% of peak` : ""
       }`,
     });
-    const cpu = cpuMatmulRate(values(n * n, 3), values(n * n, 4), n, sizes.shrunk ? 60 : 150);
+    const cpuReps = 3;
+    const cpu = runtimes.cpu
+      ? await gpuMatmulRate(runtimes.cpu, [n, n, n], cpuReps, sizes.flopsPerRun)
+      : null;
     figures.push({
       name: `${label} vs CPU`,
       unit: "GFLOP/s",
       value: gpu.gflops,
-      baselineName: `plain TypeScript i-k-j loop, one thread; ${NO_CPU_BACKEND}`,
-      baseline: cpu.gflops,
-      speedup: gpu.gflops / cpu.gflops,
-      notes: `${timing}; baseline timed on ${cpu.rows} of ${n} rows, median of 3`,
+      ...cpuBaseline(runtimes, gpu.gflops, cpu?.gflops ?? null, "rate"),
+      notes: `${timing}${
+        cpu
+          ? `; baseline: the same launcher's sgemm, median of ${cpuReps} runs of ${cpu.perRun} ` +
+            `(${cpu.msEach.toFixed(2)} ms each)`
+          : ""
+      }`,
     });
   }
   return figures;
@@ -291,19 +328,14 @@ function randomBatch(seed: number, B: number, T: number, V: number): Batch {
   return { B, T, tokens: Array.from({ length: B * T }, () => Math.floor(next() * V)) };
 }
 
-async function trainFigures(
+/** Median seconds of `reps` AdamW steps on `rt`, after `warmups` untimed ones (compile, allocate). */
+async function stepSeconds(
   rt: GpuRuntime,
-  sizes: Sizes,
   params: ParamSet,
-  peak: KnownPeak | null,
-): Promise<BenchFigure[]> {
-  const { config, label, B, T, reps } = sizes.train;
-  const { d, f, L, V } = dimsOf(config);
-  const tokens = B * T;
-  // "6N + attention": 3 × forward, forward = matmuls + tied head + causal attention.
-  const forwardFlops = 2 * (4 * d * d + 2 * d * f) * L + 2 * d * V + 2 * T * d * L;
-  const stepFlops = 3 * forwardFlops * tokens;
-  const batch = randomBatch(2, B, T, V);
+  batch: Batch,
+  warmups: number,
+  reps: number,
+) {
   const t0 = performance.now();
   const model = Gpt2Model.create(rt, params);
   const optimizer = model.createOptimizer({ kind: "adamw", lr: 1e-4 });
@@ -311,8 +343,10 @@ async function trainFigures(
   let loss = NaN;
   let setupSeconds = 0;
   try {
-    loss = (await model.trainStep(batch, optimizer)).loss; // compile, allocate
-    if (!sizes.shrunk) await model.trainStep(batch, optimizer);
+    for (let i = 0; i < warmups; i++) {
+      const step = await model.trainStep(batch, optimizer);
+      if (i === 0) loss = step.loss;
+    }
     setupSeconds = (performance.now() - t0) / 1000;
     for (let i = 0; i < reps; i++) {
       const t = performance.now();
@@ -323,25 +357,52 @@ async function trainFigures(
     optimizer.dispose();
     model.dispose();
   }
-  const seconds = median(times);
+  return { seconds: median(times), loss, setupSeconds };
+}
+
+async function trainFigures(
+  runtimes: Runtimes,
+  sizes: Sizes,
+  params: ParamSet,
+  peak: KnownPeak | null,
+): Promise<BenchFigure[]> {
+  const { config, label, B, T, reps, cpuReps } = sizes.train;
+  const { d, f, L, V } = dimsOf(config);
+  const tokens = B * T;
+  // "6N + attention": 3 × forward, forward = matmuls + tied head + causal attention.
+  const forwardFlops = 2 * (4 * d * d + 2 * d * f) * L + 2 * d * V + 2 * T * d * L;
+  const stepFlops = 3 * forwardFlops * tokens;
+  const batch = randomBatch(2, B, T, V);
+  const gpu = await stepSeconds(runtimes.gpu, params, batch, sizes.shrunk ? 1 : 2, reps);
+  const { seconds, loss } = gpu;
   const gflops = stepFlops / seconds / 1e9;
-  const mlp = await gpuMatmulRate(rt, [tokens, d, f], sizes.shrunk ? 3 : 5, sizes.flopsPerRun);
+  const mlp = await gpuMatmulRate(
+    runtimes.gpu,
+    [tokens, d, f],
+    sizes.shrunk ? 3 : 5,
+    sizes.flopsPerRun,
+  );
+  // The same model, batch and optimizer from the same initial parameters; one warm-up step.
+  const cpu = runtimes.cpu ? await stepSeconds(runtimes.cpu, params, batch, 1, cpuReps) : null;
   const name = `gpu train step ${label} AdamW B=${B} T=${T}`;
   const notes = `random init; median of ${reps} steps, ${seconds.toFixed(3)} s/step; ${
     (stepFlops / 1e9).toFixed(1)
   } GFLOP per step (3 × forward); first loss ${loss.toFixed(3)} (ln V = ${
     Math.log(V).toFixed(3)
-  }); model upload + warm-up steps ${setupSeconds.toFixed(1)} s${
+  }); model upload + warm-up steps ${gpu.setupSeconds.toFixed(1)} s${
     peak ? `; ${(100 * gflops / (peak.tflops * 1000)).toFixed(1)}% of FP32 peak` : ""
+  }${
+    cpu
+      ? `; baseline: median of ${cpuReps} CPU steps, ${cpu.seconds.toFixed(3)} s/step, first ` +
+        `loss ${cpu.loss.toFixed(3)}`
+      : ""
   }`;
   return [
     {
       name: `${name}: tokens/s`,
       unit: "tokens/s",
       value: tokens / seconds,
-      baselineName: NO_CPU_BACKEND,
-      baseline: null,
-      speedup: null,
+      ...cpuBaseline(runtimes, tokens / seconds, cpu ? tokens / cpu.seconds : null, "rate"),
       notes,
     },
     {
@@ -400,8 +461,41 @@ export function layersWithinEigenBudget(modules: readonly TrackedModule[], L: nu
   return { layers: [...new Set(layers)], budget };
 }
 
-async function factorFigures(
+/**
+ * Seconds of fitFactors' pass 1 (covariances) on `rt`: the fit is aborted through its signal once
+ * the pass's last batch reports, so the next abort check (before the first eigendecomposition)
+ * ends it; the fit's finally frees what it made. The time includes model upload and the
+ * covariances' readback, as the GPU's pass-1 time does.
+ */
+async function covariancePassSeconds(
   rt: GpuRuntime,
+  params: ParamSet,
+  sequences: readonly Sequence[],
+  modules: readonly TrackedModule[],
+): Promise<number> {
+  const stop = new AbortController();
+  const t0 = performance.now();
+  try {
+    await fitFactors({
+      runtime: rt,
+      params,
+      sequences,
+      modules,
+      batchSize: 8,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.pass === "covariances" && p.done === p.total) stop.abort();
+      },
+    });
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+  }
+  if (!stop.signal.aborted) throw new Error("the CPU fit ended without finishing pass 1");
+  return (performance.now() - t0) / 1000;
+}
+
+async function factorFigures(
+  runtimes: Runtimes,
   sizes: Sizes,
   params: ParamSet,
 ): Promise<BenchFigure[]> {
@@ -419,7 +513,7 @@ async function factorFigures(
   let eigenStart: number | null = null;
   const t0 = performance.now();
   await fitFactors({
-    runtime: rt,
+    runtime: runtimes.gpu,
     params,
     sequences: train,
     modules,
@@ -430,6 +524,9 @@ async function factorFigures(
   });
   const end = performance.now();
   const pass1 = ((eigenStart ?? end) - t0) / 1000;
+  const cpuPass1 = runtimes.cpu
+    ? await covariancePassSeconds(runtimes.cpu, params, train, modules)
+    : null;
   const tokens = n * T;
   const scope = layers.length === params.config.n_layer
     ? `mlp (${modules.length} modules)`
@@ -444,7 +541,7 @@ async function factorFigures(
       name: `${name}: seconds`,
       unit: "s",
       value: (end - t0) / 1000,
-      baselineName: NO_CPU_BACKEND,
+      baselineName: runtimes.cpu ? CPU_FIT_NOT_TIMED : runtimes.noCpu,
       baseline: null,
       speedup: null,
       notes: split + budget,
@@ -453,11 +550,15 @@ async function factorFigures(
       name: `${name}: covariance pass tokens/s`,
       unit: "tokens/s",
       value: tokens / pass1,
-      baselineName: NO_CPU_BACKEND,
-      baseline: null,
-      speedup: null,
+      ...cpuBaseline(runtimes, tokens / pass1, cpuPass1 ? tokens / cpuPass1 : null, "rate"),
       notes: "pass 1 alone (forward, backward with taps, A and S accumulated), model upload and " +
-        "pipeline compilation included",
+        `pipeline compilation included${
+          cpuPass1 === null
+            ? ""
+            : `; baseline: the CPU backend's pass 1 on the same sequences and modules, ${
+              cpuPass1.toFixed(1)
+            } s, the fit stopped there`
+        }`,
     },
   ];
 }
@@ -467,8 +568,8 @@ async function factorFigures(
 const LAMBDA_FACTOR = 1e-2;
 const TOL = 1e-5;
 
-async function fitFigure(rt: GpuRuntime, sizes: Sizes): Promise<BenchFigure> {
-  const { n, m, runs: runCount, steps, cpuSample } = sizes.fit;
+async function fitFigure(runtimes: Runtimes, sizes: Sizes): Promise<BenchFigure> {
+  const { n, m, runs: runCount, steps } = sizes.fit;
   const batch = 8;
   const model = randomModel(1, {
     n,
@@ -482,7 +583,7 @@ async function fitFigure(rt: GpuRuntime, sizes: Sizes): Promise<BenchFigure> {
   const runs = generateRuns(2, model, { runs: runCount, steps, batch, noise: 0.01, initial });
   const design = buildDesign(runs, n, m);
   const lambda = meanRowNormSq(design, "linear").map((v) => LAMBDA_FACTOR * v);
-  const solveOnce = async () => {
+  const solveOnce = async (rt: GpuRuntime) => {
     const t = performance.now();
     const solver = GpuRidgeSolver.create(rt, design);
     try {
@@ -493,32 +594,36 @@ async function fitFigure(rt: GpuRuntime, sizes: Sizes): Promise<BenchFigure> {
       solver.dispose();
     }
   };
-  await solveOnce(); // compile
-  const samples = [];
-  for (let i = 0; i < (sizes.shrunk ? 1 : 3); i++) samples.push(await solveOnce());
-  const seconds = median(samples.map((s) => s.seconds));
-  const iterations = Array.from(samples[0].report.iterations);
-
-  const zs = Array.from({ length: cpuSample }, (_, k) => Math.floor((k * m) / cpuSample));
-  const c0 = performance.now();
-  solveCgCpu(design, "linear", lambda, zs, { tol: TOL, maxIterations: 1000 });
-  const cpuSeconds = ((performance.now() - c0) / 1000) * (m / cpuSample);
+  const timed = async (rt: GpuRuntime, count: number) => {
+    await solveOnce(rt); // compile (WebGPU), JIT warm-up (CPU)
+    const samples = [];
+    for (let i = 0; i < count; i++) samples.push(await solveOnce(rt));
+    return { seconds: median(samples.map((s) => s.seconds)), samples };
+  };
+  const gpu = await timed(runtimes.gpu, sizes.shrunk ? 1 : 3);
+  const iterations = Array.from(gpu.samples[0].report.iterations);
+  const cpu = runtimes.cpu ? await timed(runtimes.cpu, 1) : null;
+  const cpuIterations = cpu ? Array.from(cpu.samples[0].report.iterations) : [];
   return {
     name: `gpu simfluence fit linear n=${n} m=${m} ${runCount}x${steps} steps batch ${batch}`,
     unit: "s",
-    value: seconds,
-    baselineName: `plain TypeScript float64 CG, ${cpuSample} test examples scaled to ${m}; ` +
-      NO_CPU_BACKEND,
-    baseline: cpuSeconds,
-    speedup: cpuSeconds / seconds,
+    value: gpu.seconds,
+    ...cpuBaseline(runtimes, gpu.seconds, cpu?.seconds ?? null, "time"),
     notes:
-      `λ factor ${LAMBDA_FACTOR}, tol ${TOL}; median of ${samples.length} (upload, batched CG for every test example, θ readback); CG iterations max ${
+      `λ factor ${LAMBDA_FACTOR}, tol ${TOL}; median of ${gpu.samples.length} (upload, batched CG for every test example, θ readback); CG iterations max ${
         Math.max(...iterations)
-      }, converged ${samples[0].report.converged}/${m}`,
+      }, converged ${gpu.samples[0].report.converged}/${m}${
+        cpu
+          ? `; baseline: the same solver on the CPU backend, 1 run after a warm-up, CG ` +
+            `iterations max ${Math.max(...cpuIterations)}, converged ${
+              cpu.samples[0].report.converged
+            }/${m}`
+          : ""
+      }`,
   };
 }
 
-async function rolloutFigure(rt: GpuRuntime, sizes: Sizes): Promise<BenchFigure> {
+async function rolloutFigure(runtimes: Runtimes, sizes: Sizes): Promise<BenchFigure> {
   const { n, m, steps, reps } = sizes.rollout;
   const batchSize = 8;
   const model = randomModel(3, {
@@ -548,17 +653,19 @@ async function rolloutFigure(rt: GpuRuntime, sizes: Sizes): Promise<BenchFigure>
   });
   const initial = new Float32Array(m).fill(2);
   const request = { batches, initialLosses: initial };
-  const allTests = Array.from({ length: m }, (_, z) => z);
-  const curriculum = toCurriculum(batches, n, true);
-  await simulateGpu(rt, sim, request, { chunkSteps: 32 }); // compile
+  const options = { chunkSteps: 32 };
+  const { gpu, cpu } = runtimes;
+  await simulateGpu(gpu, sim, request, options); // compile
+  if (cpu) await simulateGpu(cpu, sim, request, options); // JIT warm-up
   const gpuTimes: number[] = [];
   const cpuTimes: number[] = [];
   for (let rep = 0; rep < reps; rep++) {
     let t = performance.now();
-    await simulateGpu(rt, sim, request, { chunkSteps: 32 });
+    await simulateGpu(gpu, sim, request, options);
     gpuTimes.push((performance.now() - t) / 1000);
+    if (!cpu) continue;
     t = performance.now();
-    rolloutCpu(sim, curriculum, initial, allTests);
+    await simulateGpu(cpu, sim, request, options);
     cpuTimes.push((performance.now() - t) / 1000);
   }
   const work = m * steps;
@@ -566,12 +673,21 @@ async function rolloutFigure(rt: GpuRuntime, sizes: Sizes): Promise<BenchFigure>
     name: `gpu rollout ${m} test examples x ${steps} steps (n=${n}, batch ${batchSize})`,
     unit: "test-example-steps/s",
     value: work / median(gpuTimes),
-    baselineName: `plain TypeScript rollout; ${NO_CPU_BACKEND}`,
-    baseline: work / median(cpuTimes),
-    speedup: median(cpuTimes) / median(gpuTimes),
+    ...cpuBaseline(
+      runtimes,
+      work / median(gpuTimes),
+      cpu ? work / median(cpuTimes) : null,
+      "rate",
+    ),
     notes: `median of ${reps}; GPU ${
       median(gpuTimes).toFixed(3)
-    } s including θ upload and one readback per 32-step chunk`,
+    } s including θ upload and one readback per 32-step chunk${
+      cpu
+        ? `; baseline: the same simulateGpu request on the CPU backend, ${
+          median(cpuTimes).toFixed(3)
+        } s`
+        : ""
+    }`,
   };
 }
 
@@ -587,7 +703,10 @@ async function section(
   try {
     const figures = await run();
     log(`gpu suite: ${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    for (const f of figures) log(`  ${f.name}: ${f.value.toPrecision(4)} ${f.unit}`);
+    for (const f of figures) {
+      const baseline = f.baseline === null ? "" : ` (baseline ${f.baseline.toPrecision(4)})`;
+      log(`  ${f.name}: ${f.value.toPrecision(4)} ${f.unit}${baseline}`);
+    }
     return figures;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -604,6 +723,36 @@ async function section(
   }
 }
 
+/**
+ * The WebGPU runtime and the CPU backend beside it: `rt` is one of them, the other is made here
+ * (and listed in `created`, to close at the end). No CPU backend where OpenBLAS does not open.
+ */
+async function runtimesFor(rt: GpuRuntime, created: GpuRuntime[]): Promise<Runtimes> {
+  const make = async (backend: "webgpu" | "cpu") => {
+    const made = await GpuRuntime.create({ backend });
+    created.push(made);
+    return made;
+  };
+  const gpu = rt.isHost ? await make("webgpu") : rt;
+  if (rt.isHost) return { gpu, cpu: rt, noCpu: "" };
+  const blas = linearAlgebraStatus();
+  if (blas.backend !== "openblas") {
+    return {
+      gpu,
+      cpu: null,
+      noCpu: `${NO_CPU_BASELINE}the CPU backend needs OpenBLAS (${
+        blas.unavailableReason ?? "not opened"
+      }; ${blas.install})`,
+    };
+  }
+  try {
+    return { gpu, cpu: await make("cpu"), noCpu: "" };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return { gpu, cpu: null, noCpu: `${NO_CPU_BASELINE}${message.slice(0, 200)}` };
+  }
+}
+
 export const gpuSuite: BenchSuite = {
   name: "gpu",
   onlyWhenNamed: true,
@@ -612,48 +761,67 @@ export const gpuSuite: BenchSuite = {
     // by a time limit still leaves its finished rows in the log.
     const log = (line: string) =>
       console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-    const adapter = rt.gpu.describe();
-    const shrunk = quick || adapter.isFallbackAdapter;
-    const sizes = gpuSizes(shrunk);
-    const peak = peakOf(rt, peakTflops);
-    log(
-      `gpu suite on ${adapter.description || adapter.vendor || "an unnamed adapter"}: ${
-        peak ? `FP32 peak ${peak.tflops} TFLOP/s (${peak.name}, ${peak.source})` : "unknown peak"
-      }`,
-    );
-    if (shrunk) {
-      log(
-        `gpu suite: sizes SHRUNK (${
-          adapter.isFallbackAdapter ? "software fallback adapter" : "--quick"
-        }): matmul ${sizes.matmul.join("³, ")}³, ${sizes.train.label}, fit n=m=${sizes.fit.n}, ` +
-          `rollout ${sizes.rollout.m} x ${sizes.rollout.steps}; these are not the GPU figures`,
-      );
-    } else {
-      // A real adapter: tune the matmul once (cached per adapter), as the service does.
-      await tuneMatmul(rt, { cacheFile: "bench/results/tune-cache.json" });
+    const created: GpuRuntime[] = [];
+    try {
+      const runtimes = await runtimesFor(rt, created);
+      return await runSuite(runtimes, { quick, peakTflops }, log);
+    } finally {
+      for (const made of created) made.close();
     }
-    const figures: BenchFigure[] = [];
-    figures.push(...await section("gpu matmul", log, () => matmulFigures(rt, sizes, peak)));
-    const t = performance.now();
-    const params = initParams(sizes.train.config, 1);
-    log(
-      `gpu suite: ${sizes.train.label} initialised in ${
-        ((performance.now() - t) / 1000).toFixed(1)
-      } s`,
-    );
-    figures.push(
-      ...await section("gpu train step", log, () => trainFigures(rt, sizes, params, peak)),
-    );
-    figures.push(
-      ...await section("gpu EK-FAC factors", log, () => factorFigures(rt, sizes, params)),
-    );
-    figures.push(
-      ...await section("gpu simfluence fit", log, async () => [await fitFigure(rt, sizes)]),
-    );
-    figures.push(
-      ...await section("gpu rollout", log, async () => [await rolloutFigure(rt, sizes)]),
-    );
-    if (shrunk) { for (const f of figures) f.notes = SHRUNK_NOTE + (f.notes ?? ""); }
-    return figures;
   },
 };
+
+async function runSuite(
+  runtimes: Runtimes,
+  { quick, peakTflops }: { quick: boolean; peakTflops?: number },
+  log: (line: string) => void,
+): Promise<BenchFigure[]> {
+  const rt = runtimes.gpu;
+  const adapter = rt.gpu.describe();
+  const shrunk = quick || adapter.isFallbackAdapter;
+  const sizes = gpuSizes(shrunk);
+  const peak = peakOf(rt, peakTflops);
+  log(
+    `gpu suite on ${adapter.description || adapter.vendor || "an unnamed adapter"}: ${
+      peak ? `FP32 peak ${peak.tflops} TFLOP/s (${peak.name}, ${peak.source})` : "unknown peak"
+    }; baselines: ${runtimes.cpu ? CPU_BASELINE : runtimes.noCpu}`,
+  );
+  if (shrunk) {
+    log(
+      `gpu suite: sizes SHRUNK (${
+        adapter.isFallbackAdapter ? "software fallback adapter" : "--quick"
+      }): matmul ${sizes.matmul.join("³, ")}³, ${sizes.train.label}, fit n=m=${sizes.fit.n}, ` +
+        `rollout ${sizes.rollout.m} x ${sizes.rollout.steps}; these are not the GPU figures`,
+    );
+  } else {
+    // A real adapter: tune the matmul once (cached per adapter), as the service does.
+    await tuneMatmul(rt, { cacheFile: "bench/results/tune-cache.json" });
+  }
+  const figures: BenchFigure[] = [];
+  figures.push(...await section("gpu matmul", log, () => matmulFigures(runtimes, sizes, peak)));
+  const t = performance.now();
+  const params = initParams(sizes.train.config, 1);
+  log(
+    `gpu suite: ${sizes.train.label} initialised in ${
+      ((performance.now() - t) / 1000).toFixed(1)
+    } s`,
+  );
+  figures.push(
+    ...await section("gpu train step", log, () => trainFigures(runtimes, sizes, params, peak)),
+  );
+  figures.push(
+    ...await section("gpu EK-FAC factors", log, () => factorFigures(runtimes, sizes, params)),
+  );
+  figures.push(
+    ...await section("gpu simfluence fit", log, async () => [await fitFigure(runtimes, sizes)]),
+  );
+  figures.push(
+    ...await section("gpu rollout", log, async () => [await rolloutFigure(runtimes, sizes)]),
+  );
+  for (const f of figures) {
+    // Measured on WebGPU, whichever runtime the bench handed in; baselines on the CPU backend.
+    f.backend = "webgpu";
+    if (shrunk) f.notes = SHRUNK_NOTE + (f.notes ?? "");
+  }
+  return figures;
+}

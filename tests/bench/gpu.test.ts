@@ -1,15 +1,19 @@
 // The GPU suite's parts that run without a GPU: bench/gpu_preflight.sh says in one line why no
 // hardware adapter is reached (and which fix), the FP32 peak table matches the cards it names,
-// and the suite's shrunk path (what a software adapter runs) gives every row it promises.
+// and the suite's shrunk path (what a software adapter runs) gives every row it promises, each
+// measured on WebGPU beside the CPU backend in the same run.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
+  CPU_BASELINE,
+  CPU_FIT_NOT_TIMED,
   GPU_ROW_PREFIXES,
   gpuSuite,
   knownPeak,
   layersWithinEigenBudget,
-  NO_CPU_BACKEND,
+  NO_CPU_BASELINE,
 } from "../../bench/gpu.ts";
+import { linearAlgebraStatus } from "../../src/linalg/select.ts";
 import type { TrackedModule } from "../../src/influence/modules.ts";
 import { gpuTest, testRuntime } from "../helpers/gpu.ts";
 
@@ -121,13 +125,41 @@ Deno.test({
       assert.ok(names.some((n) => n.startsWith(prefix)), `a row starting "${prefix}": ${names}`);
     }
     assert.equal(names.filter((n) => n.startsWith("gpu matmul ")).length, 4);
+    const openBlas = linearAlgebraStatus().backend === "openblas";
     for (const f of figures) {
       assert.ok(Number.isFinite(f.value) && f.value > 0, `${f.name}: ${f.value}`);
       assert.ok(f.baselineName, `${f.name} names its baseline`);
-      assert.ok(f.baseline !== null || /no CPU backend yet|unknown peak/.test(f.baselineName!));
+      assert.equal(f.backend, "webgpu", `${f.name} is measured on WebGPU`);
+      if (f.baseline === null) {
+        // Only an unknown peak, the EK-FAC fit's seconds, or no OpenBLAS leave no baseline.
+        assert.ok(
+          f.baselineName!.startsWith("unknown peak") ||
+            f.baselineName === CPU_FIT_NOT_TIMED ||
+            (!openBlas && f.baselineName!.startsWith(NO_CPU_BASELINE)),
+          `${f.name}: ${f.baselineName}`,
+        );
+      } else {
+        assert.ok(Number.isFinite(f.baseline) && f.baseline > 0, `${f.name}: ${f.baseline}`);
+        assert.ok(f.speedup !== null && Number.isFinite(f.speedup) && f.speedup > 0, f.name);
+      }
     }
     // Each row says its sizes were shrunk: these are no GPU figures.
     for (const f of figures) assert.match(f.notes ?? "", /^shrunk: /, f.name);
-    assert.ok(figures.some((f) => f.baselineName === NO_CPU_BACKEND));
+    // Every figure but the peak, the step's matmul ratio and the fit's seconds has the CPU
+    // backend beside it (where OpenBLAS opens; else each says why not).
+    const besideCpu = names.filter((n) =>
+      / vs CPU$|: tokens\/s$|covariance pass tokens\/s$|^gpu simfluence fit |^gpu rollout /.test(n)
+    );
+    assert.equal(besideCpu.length, 6, `${besideCpu}`);
+    for (const name of besideCpu) {
+      const f = figures.find((g) => g.name === name)!;
+      if (openBlas) {
+        assert.equal(f.baselineName, CPU_BASELINE, name);
+        assert.ok(f.baseline !== null, name);
+      } else {
+        assert.ok(f.baselineName!.startsWith(NO_CPU_BASELINE), `${name}: ${f.baselineName}`);
+      }
+    }
+    assert.ok(!figures.some((f) => /no CPU backend yet/.test(f.baselineName ?? "")));
   },
 });
