@@ -27,7 +27,7 @@ import { dimsOf, type Gpt2Config, parseGpt2Config } from "../src/gpt2/config.ts"
 import { Gpt2Model } from "../src/gpt2/model.ts";
 import { initParams, type ParamSet } from "../src/gpt2/params.ts";
 import { fitFactors } from "../src/influence/factors/fit.ts";
-import { eigh } from "../src/influence/eigh.ts";
+import { linearAlgebra } from "../src/linalg/select.ts";
 import { linearAlgebraStatus } from "../src/linalg/select.ts";
 import { type TrackedModule, trackedModules } from "../src/influence/modules.ts";
 import type { Sequence } from "../src/influence/sequences.ts";
@@ -443,7 +443,7 @@ export function layersWithinEigenBudget(modules: readonly TrackedModule[], L: nu
     for (let j = 0; j <= i; j++) a[i * probe + j] = a[j * probe + i] = next() - 0.5;
   }
   const t = performance.now();
-  eigh(a, probe);
+  linearAlgebra().symmetricEigen(a, probe); // what fitFactors uses: LAPACK where it opens
   const probeSeconds = (performance.now() - t) / 1000;
   const cubes = modules.reduce((sum, m) => sum + m.cols ** 3 + m.dOut ** 3, 0);
   const allSeconds = probeSeconds * cubes / probe ** 3;
