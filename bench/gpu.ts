@@ -27,8 +27,7 @@ import { dimsOf, type Gpt2Config, parseGpt2Config } from "../src/gpt2/config.ts"
 import { Gpt2Model } from "../src/gpt2/model.ts";
 import { initParams, type ParamSet } from "../src/gpt2/params.ts";
 import { fitFactors } from "../src/influence/factors/fit.ts";
-import { linearAlgebra } from "../src/linalg/select.ts";
-import { linearAlgebraStatus } from "../src/linalg/select.ts";
+import { linearAlgebra, linearAlgebraStatus } from "../src/linalg/select.ts";
 import { type TrackedModule, trackedModules } from "../src/influence/modules.ts";
 import type { Sequence } from "../src/influence/sequences.ts";
 import { seededUniform } from "../src/random.ts";
