@@ -209,13 +209,31 @@ export const backendSuite: BenchSuite = {
     const other = await GpuRuntime.create({ backend: rt.isHost ? "webgpu" : "cpu" });
     const cpu = rt.isHost ? rt : other;
     const webgpu = rt.isHost ? other : rt;
+    // Progress on stderr: the WebGPU halves take minutes on llvmpipe.
+    const sections: [string, () => Promise<BenchFigure[]>][] = [
+      ["train step", () => trainStepFigures(cpu, webgpu, options.quick)],
+      ["recording", () => recordingFigure(cpu, options)],
+      ["EK-FAC", () => influenceFigure(cpu, webgpu, options.quick)],
+      ["simfluence fit", () => fitFigure(cpu, webgpu, options.quick)],
+    ];
+    const figures: BenchFigure[] = [];
     try {
-      return [
-        ...await trainStepFigures(cpu, webgpu, options.quick),
-        ...await recordingFigure(cpu, options),
-        ...await influenceFigure(cpu, webgpu, options.quick),
-        ...await fitFigure(cpu, webgpu, options.quick),
-      ];
+      for (const [name, run] of sections) {
+        const t = performance.now();
+        const rows = await run();
+        console.error(
+          `backend suite: ${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+        );
+        for (const f of rows) {
+          console.error(
+            `  ${f.name}: ${f.value.toPrecision(4)} ${f.unit} (baseline ${
+              f.baseline?.toPrecision(4)
+            })`,
+          );
+        }
+        figures.push(...rows);
+      }
+      return figures;
     } finally {
       other.close();
     }

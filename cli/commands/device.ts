@@ -1,5 +1,6 @@
-// simfluence device [show] | tune: the adapter the service computes on and its matmul kernel
-// choice; tuning measures the candidates again (a job, followed).
+// simfluence device [show] | tune: the adapter the service computes on, where its kernels run
+// (WebGPU or the CPU backend) and its matmul kernel choice; tuning measures the candidates again
+// (a job, followed).
 import { Command } from "commander";
 import { contextOf } from "../context.ts";
 import { followJob, requireSucceeded } from "../follow.ts";
@@ -13,6 +14,9 @@ interface Device {
   isFallbackAdapter: boolean;
   softwareFallback?: boolean;
   kernelConfig: Record<string, unknown>;
+  /** Where the kernels run; absent from services older than the CPU backend. */
+  computeBackend?: { name: string; reason: string } | null;
+  linearAlgebra?: { backend: string };
 }
 
 function printDevice(d: Device): void {
@@ -21,6 +25,12 @@ function printDevice(d: Device): void {
     ["vendor", d.vendor],
     ["backend", d.backend],
     ["software", String(d.softwareFallback ?? d.isFallbackAdapter)],
+    ...(d.computeBackend
+      ? [
+        ["kernels on", `${d.computeBackend.name} (${d.computeBackend.reason})`] as [string, string],
+      ]
+      : []),
+    ...(d.linearAlgebra ? [["linear algebra", d.linearAlgebra.backend] as [string, string]] : []),
     ...kernelRows(d.kernelConfig, "kernels"),
   ]);
 }

@@ -456,6 +456,9 @@ Deno.test("cli: device shows the adapter and its kernel choice", async () => {
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /│ adapter\s+│ a fake adapter for tests/);
     assert.match(res.stdout, /│ kernels\.matmul\.tileM\s+│ 64/);
+    // The CPU's linear algebra is reported; the fake adapter has no runtime, so no backend row.
+    assert.match(res.stdout, /│ linear algebra\s+│ (openblas|typescript)/);
+    assert.doesNotMatch(res.stdout, /kernels on/);
     // Tuning needs a real adapter: the fake one gets the service's 503, exit 1.
     const tune = await service.cli(["device", "tune", "--quick"]);
     assert.equal(tune.code, 1, tune.stderr);

@@ -20,6 +20,13 @@ Deno.test("cli: record, influence factors, scores and top on the GPU", gpuTest, 
     assert.equal(created.code, 0, created.stderr);
     const model = JSON.parse(created.stdout).id;
 
+    await t.step("device names the backend the kernels run on", async () => {
+      const res = await service.cli(["device"]);
+      assert.equal(res.code, 0, res.stderr);
+      const runtime = await testRuntime();
+      assert.match(res.stdout, new RegExp(`│ kernels on\\s+│ ${runtime.backend} \\(`));
+    });
+
     await t.step("record follows the training job and lists the runs", async () => {
       const res = await service.cli([
         "--json",
