@@ -213,16 +213,19 @@ export class GpuRuntime implements TensorOwner {
 
   /**
    * A storage buffer of u32 data (index structures, which Tensor's f32 does not model), bound
-   * like a tensor's buffer; the caller destroys it.
+   * like a tensor's buffer; the caller frees it with `release`, which counts it out of liveBytes.
    */
   u32Storage(data: Uint32Array): GPUBuffer | HostBuffer {
+    const size = Math.max(4, data.byteLength);
+    this.liveBytes += size;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
     if (this.isHost) {
       const host = new HostBuffer(data.byteLength);
       host.u32.set(data);
       return host;
     }
     const buffer = this.device.createBuffer({
-      size: Math.max(4, data.byteLength),
+      size,
       usage: STORAGE | COPY_DST,
       mappedAtCreation: true,
     });

@@ -3,9 +3,9 @@
 // [2, n, s], the base batches, L_0 and the weights) is uploaded once; each call uploads only its
 // candidates' masks (packed to bits) and orders, and reads back one J per candidate. The float64
 // CPU rolloutBatch stays the reference and the fallback without a GPU.
+import type { HostBuffer } from "../../gpu/host/host_buffer.ts";
 import type { GpuRuntime } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
-import { u32Buffer } from "../../simfluence/math/kernels/layout.ts";
 import type { Candidate, RolloutProblem } from "../batched_rollout.ts";
 
 const COPY_DST = 0x0008; // GPUBufferUsage.COPY_DST
@@ -25,7 +25,7 @@ export class GpuRollout {
   readonly #words: number;
   readonly #lanes: number;
   readonly #theta: Tensor;
-  readonly #batches: GPUBuffer;
+  readonly #batches: GPUBuffer | HostBuffer;
   readonly #start: Tensor;
   #capacity = 0;
   #cand: GPUBuffer | null = null;
@@ -47,7 +47,7 @@ export class GpuRollout {
     const batches = new Uint32Array(nb + 1 + p.entries.length);
     batches.set(p.ptr, 0);
     batches.set(p.entries, nb + 1);
-    this.#batches = u32Buffer(rt, batches);
+    this.#batches = rt.u32Storage(batches);
     const start = new Float32Array(Math.max(1, 2 * s));
     start.set(p.initial, 0);
     start.set(p.weights, s);

@@ -1,27 +1,11 @@
 // GPU-side layout helpers for the Simfluence kernels: test examples are the fastest axis and are
 // padded to a multiple of 4 so that every kernel moves vec4s (4 test examples per load).
-import type { GpuRuntime } from "../../../gpu/runtime.ts";
-
-const STORAGE = 0x0080; // GPUBufferUsage.STORAGE
-const COPY_DST = 0x0008;
 
 /** Workgroup size of the lane-parallel Simfluence kernels. */
 export const SIMFLUENCE_WG = 64;
 
 export function paddedTests(m: number): number {
   return Math.max(4, Math.ceil(m / 4) * 4);
-}
-
-/** A storage buffer holding u32 data (index structures), which Tensor (f32) does not model. */
-export function u32Buffer(rt: GpuRuntime, data: Uint32Array): GPUBuffer {
-  const buffer = rt.device.createBuffer({
-    size: Math.max(4, data.byteLength),
-    usage: STORAGE | COPY_DST,
-    mappedAtCreation: true,
-  });
-  new Uint32Array(buffer.getMappedRange(), 0, data.length).set(data);
-  buffer.unmap();
-  return buffer;
 }
 
 /** Copies rows x m (row-major) into rows x mP, zero padded. */
