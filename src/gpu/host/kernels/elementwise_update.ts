@@ -1,10 +1,12 @@
 // CPU port of shaders/elementwise_update.wgsl, in-place updates of y from x:
 // y[yOffset + i] = op(x[xOffset + i], y[yOffset + i]), i in [0, n); x and y are flat f32 buffers,
 // each tensor n contiguous elements from its offset, in different buffers.
-// Entry points: `axpy` (y + s·x) and `gelu_backward_in_place` (y·gelu'(x)).
+// Entry points: `axpy` (y + s·x) and `gelu_backward_in_place` (y·gelu'(x); from GELU_WASM_MIN
+// elements on through the WebAssembly SIMD module of ../wasm/gelu.ts).
 import type { HostCall } from "../host_kernel.ts";
 import { geluGrad } from "./gelu.ts";
 import { defineNumber, reach1d } from "./grid.ts";
+import { GELU_WASM_MIN, geluBackwardF32 } from "../wasm/gelu.ts";
 
 export function updateAxpy(call: HostCall): void {
   const [n, xOffset, yOffset] = call.u;
@@ -20,5 +22,6 @@ export function updateGeluBackwardInPlace(call: HostCall): void {
   const count = reach1d(call, n, defineNumber(call, "WG"));
   const x = call.buffers[0].f32;
   const y = call.buffers[1].f32;
+  if (count >= GELU_WASM_MIN) return geluBackwardF32(x, xOffset, y, yOffset, y, yOffset, count);
   for (let i = 0; i < count; i++) y[yOffset + i] *= geluGrad(x[xOffset + i]);
 }
