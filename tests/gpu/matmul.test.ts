@@ -465,6 +465,7 @@ Deno.test({
 Deno.test({
   name: "matmul: matmulConfig names the configurations in use",
   ...gpuTest,
+  ...wgslOnly,
   fn: async () => {
     const rt = await testRuntime();
     const config = matmulConfig(rt);
@@ -500,5 +501,15 @@ Deno.test({
     // 128 rows: packing the 64×768 b would cost half the product; the buffer kernels take it.
     const small = await kernelsFor(128, 64, 768);
     assert.ok(!small.some((k) => k.startsWith("matmul_texture") || k.startsWith("matmul_pack")));
+  },
+});
+
+Deno.test({
+  name: "matmul: on the CPU backend matmulConfig names OpenBLAS sgemm",
+  ...gpuTest,
+  ignore: !wgslOnly.ignore, // only on the CPU backend
+  fn: async () => {
+    const rt = await testRuntime();
+    assert.deepEqual(matmulConfig(rt), { kernel: "openblas-sgemm", source: "cpu backend" });
   },
 });
