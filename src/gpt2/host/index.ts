@@ -1,6 +1,12 @@
-// CPU ports of the GPT-2 model's kernels, by shader name (see src/gpu/host/host_kernel.ts).
+// CPU ports of the GPT-2 model's kernels, by shader name (see src/gpu/host/host_kernel.ts): the
+// model's forward and backward, and the forward-mode tangents and the optimiser's reverse step
+// that exact metagradients use.
 import type { HostKernelTable } from "../../gpu/host/host_kernel.ts";
 import { attentionKernels } from "./attention.ts";
+import { attentionTangentHostKernels } from "./attention_tangent.ts";
+import { crossEntropyTangentHostKernels } from "./cross_entropy_tangent.ts";
+import { layerNormTangentHostKernels } from "./layernorm_tangent.ts";
+import { optimizerReverseHostKernels } from "./optimizer_reverse.ts";
 import { crossEntropyKernels } from "./cross_entropy.ts";
 import { embeddingKernels } from "./embedding.ts";
 import { layernormKernels } from "./layernorm.ts";
@@ -14,4 +20,8 @@ export const gpt2HostKernels: HostKernelTable = {
   ...layernormKernels,
   ...optimizerKernels,
   ...sampleKernels,
+  ...attentionTangentHostKernels,
+  ...crossEntropyTangentHostKernels,
+  ...layerNormTangentHostKernels,
+  ...optimizerReverseHostKernels,
 };

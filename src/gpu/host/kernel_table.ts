@@ -1,19 +1,15 @@
 // Every CPU port, by the name the runtime looks up (host_kernel.ts). Each capability keeps its
 // ports beside its launchers, in a host/ folder, and exports one table.
 import { gpt2HostKernels } from "../../gpt2/host/index.ts";
-import { gpt2TangentHostKernels } from "../../gpt2/host/tangent_index.ts";
 import { influenceHostKernels } from "../../influence/host/index.ts";
 import { projectionHostKernels } from "../../projection/host/index.ts";
 import { simfluenceHostKernels } from "../../simfluence/math/host/index.ts";
 import type { HostKernel, HostKernelTable } from "./host_kernel.ts";
 import { gpuHostKernels } from "./kernels/index.ts";
-import { gpuTangentHostKernels } from "./kernels/tangent_index.ts";
 
 const TABLES: readonly HostKernelTable[] = [
   gpuHostKernels,
-  gpuTangentHostKernels,
   gpt2HostKernels,
-  gpt2TangentHostKernels,
   influenceHostKernels,
   projectionHostKernels,
   simfluenceHostKernels,

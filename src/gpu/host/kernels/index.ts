@@ -1,7 +1,9 @@
-// CPU ports of elementwise, fill, copy, transpose, reduce and softmax, by shader name (see src/gpu/host/host_kernel.ts).
+// CPU ports of elementwise (the GELU tangent too), fill, copy, transpose, reduce and softmax, by
+// shader name (see src/gpu/host/host_kernel.ts).
 import type { HostKernelTable } from "../host_kernel.ts";
 import { copyStrided } from "./copy_strided.ts";
 import { binaryAdd, binaryGeluBackward } from "./elementwise_binary.ts";
+import { elementwiseGeluTangentKernels } from "./elementwise_gelu_tangent.ts";
 import { inPlaceGeluForward, inPlaceScale } from "./elementwise_in_place.ts";
 import { unaryGeluForward, unaryScale } from "./elementwise_unary.ts";
 import { updateAxpy, updateGeluBackwardInPlace } from "./elementwise_update.ts";
@@ -30,4 +32,5 @@ export const gpuHostKernels: HostKernelTable = {
   "softmax#row_per_invocation": softmaxRowPerInvocation,
   "softmax#row_per_workgroup": softmaxRowPerWorkgroup,
   "transpose": transpose,
+  ...elementwiseGeluTangentKernels,
 };
