@@ -9,6 +9,7 @@
 // - a Simfluence-Linear fit, n = m = 1,000, 32 runs × 100 steps, λ auto (≤ 8 s).
 // On a machine with a real GPU the WebGPU figures are that GPU's. --quick shrinks every size.
 import { median } from "../src/gpu/autotune.ts";
+import { tuneMatmul } from "../src/gpu/kernels/matmul.ts";
 import { GpuRuntime } from "../src/gpu/runtime.ts";
 import { dimsOf, parseGpt2Config } from "../src/gpt2/config.ts";
 import { Gpt2Model } from "../src/gpt2/model.ts";
@@ -209,6 +210,8 @@ export const backendSuite: BenchSuite = {
     const other = await GpuRuntime.create({ backend: rt.isHost ? "webgpu" : "cpu" });
     const cpu = rt.isHost ? rt : other;
     const webgpu = rt.isHost ? other : rt;
+    // The WGSL side with its matmul tuned, as the service runs it (cached with the matmul suite's).
+    await tuneMatmul(webgpu, { cacheFile: "bench/results/tune-cache.json", quick: options.quick });
     // Progress on stderr: the WebGPU halves take minutes on llvmpipe.
     const sections: [string, () => Promise<BenchFigure[]>][] = [
       ["train step", () => trainStepFigures(cpu, webgpu, options.quick)],
