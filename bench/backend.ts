@@ -17,26 +17,16 @@ import { initParams } from "../src/gpt2/params.ts";
 import { fitFactors } from "../src/influence/factors/fit.ts";
 import { trackedModules } from "../src/influence/modules.ts";
 import { computeScores } from "../src/influence/scores/engine.ts";
-import type { Sequence } from "../src/influence/sequences.ts";
-import { seededUniform } from "../src/random.ts";
 import { fitSimulator } from "../src/simfluence/math/fit.ts";
-import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
 import { BYTE_VOCAB_SIZE } from "../src/text/byte_tokenizer.ts";
 import { buildBatch } from "../src/training/encode.ts";
+import { sequences } from "./influence.ts";
 import { matmulRateAt } from "./model.ts";
+import { syntheticStudy } from "./simfluence.ts";
 import type { BenchFigure, BenchOptions, BenchSuite } from "./suite.ts";
 import { trainingSuite } from "./training.ts";
 
 const CPU_VS_WEBGPU = "cpu vs webgpu";
-
-function sequences(prefix: string, n: number, T: number, V: number, seed: number): Sequence[] {
-  const next = seededUniform(seed);
-  return Array.from({ length: n }, (_, i) => ({
-    id: `${prefix}${i}`,
-    tokens: Array.from({ length: T }, () => Math.floor(next() * V)),
-    lossMask: Array.from({ length: T }, () => 1),
-  }));
-}
 
 /** Median seconds of `reps` calls after one warm-up call. */
 async function seconds(reps: number, work: () => Promise<unknown>): Promise<number> {
@@ -169,16 +159,7 @@ async function fitFigure(
   quick: boolean,
 ): Promise<BenchFigure[]> {
   const n = quick ? 200 : 1000, m = n, runCount = quick ? 8 : 32, steps = 100;
-  const model = randomModel(1, {
-    n,
-    m,
-    aMean: -0.004,
-    aSpread: 0.004,
-    bMean: 0.003,
-    bSpread: 0.003,
-  });
-  const initial = Float32Array.from({ length: m }, (_, z) => 1.5 + (z % 17) * 0.1);
-  const runs = generateRuns(2, model, { runs: runCount, steps, batch: 8, noise: 0.01, initial });
+  const { runs } = syntheticStudy(n, m, runCount, steps);
   const universe = {
     trainIds: Array.from({ length: n }, (_, i) => `e${i}`),
     testIds: Array.from({ length: m }, (_, z) => `q${z}`),

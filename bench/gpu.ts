@@ -34,8 +34,9 @@ import { seededUniform } from "../src/random.ts";
 import { buildDesign, meanRowNormSq } from "../src/simfluence/math/design.ts";
 import { GpuRidgeSolver } from "../src/simfluence/math/kernels/solver.ts";
 import { simulateGpu } from "../src/simfluence/math/kernels/simulate.ts";
-import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
+import { randomModel } from "../src/simfluence/math/synthetic.ts";
 import type { SimulatorParams } from "../src/simfluence/math/types.ts";
+import { syntheticStudy } from "./simfluence.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 
 /** The baseline of every row measured on the CPU backend too. */
@@ -570,16 +571,7 @@ const TOL = 1e-5;
 async function fitFigure(runtimes: Runtimes, sizes: Sizes): Promise<BenchFigure> {
   const { n, m, runs: runCount, steps } = sizes.fit;
   const batch = 8;
-  const model = randomModel(1, {
-    n,
-    m,
-    aMean: -0.004,
-    aSpread: 0.004,
-    bMean: 0.003,
-    bSpread: 0.003,
-  });
-  const initial = Float32Array.from({ length: m }, (_, z) => 1.5 + (z % 17) * 0.1);
-  const runs = generateRuns(2, model, { runs: runCount, steps, batch, noise: 0.01, initial });
+  const { runs } = syntheticStudy(n, m, runCount, steps);
   const design = buildDesign(runs, n, m);
   const lambda = meanRowNormSq(design, "linear").map((v) => LAMBDA_FACTOR * v);
   const solveOnce = async (rt: GpuRuntime) => {

@@ -37,7 +37,13 @@ function modelOf(shape: Shape): ParamSet {
 }
 
 /** n random full-length sequences, every token after the first a label. */
-function sequences(prefix: string, n: number, T: number, V: number, seed: number): Sequence[] {
+export function sequences(
+  prefix: string,
+  n: number,
+  T: number,
+  V: number,
+  seed: number,
+): Sequence[] {
   const next = seededUniform(seed);
   return Array.from({ length: n }, (_, i) => ({
     id: `${prefix}${i}`,

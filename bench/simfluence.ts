@@ -18,6 +18,24 @@ import { generateRuns, randomModel } from "../src/simfluence/math/synthetic.ts";
 import type { SimulatorParams } from "../src/simfluence/math/types.ts";
 import type { BenchFigure, BenchSuite } from "./suite.ts";
 
+/**
+ * The benchmarks' synthetic study: a random Simfluence-Linear model over n training and m test
+ * examples, and `runs` runs of `steps` batches of 8 drawn from it (seeded, so every suite fits
+ * the same study).
+ */
+export function syntheticStudy(n: number, m: number, runs: number, steps: number) {
+  const model = randomModel(1, {
+    n,
+    m,
+    aMean: -0.004,
+    aSpread: 0.004,
+    bMean: 0.003,
+    bSpread: 0.003,
+  });
+  const initial = Float32Array.from({ length: m }, (_, z) => 1.5 + (z % 17) * 0.1);
+  return { initial, runs: generateRuns(2, model, { runs, steps, batch: 8, noise: 0.01, initial }) };
+}
+
 const LAMBDA_FACTOR = 1e-2;
 const TOL = 1e-5;
 
@@ -32,16 +50,7 @@ export const simfluenceSuite: BenchSuite = {
     const cpuSample = quick ? 8 : 24;
     const shape = `n=${n} m=${m} ${runCount}x${steps} steps batch ${batch}`;
 
-    const model = randomModel(1, {
-      n,
-      m,
-      aMean: -0.004,
-      aSpread: 0.004,
-      bMean: 0.003,
-      bSpread: 0.003,
-    });
-    const initial = Float32Array.from({ length: m }, (_, z) => 1.5 + (z % 17) * 0.1);
-    const runs = generateRuns(2, model, { runs: runCount + 4, steps, batch, noise: 0.01, initial });
+    const { initial, runs } = syntheticStudy(n, m, runCount + 4, steps);
     const fitting = runs.slice(0, runCount);
     const heldOut = runs.slice(runCount);
 

@@ -377,13 +377,7 @@ export class GpuRuntime implements TensorOwner {
       });
       this.bindGroups.put(groupKey, bindGroup);
     }
-    const [x, y = 1, z = 1] = request.workgroups;
-    const maxDim = this.device.limits.maxComputeWorkgroupsPerDimension;
-    if (x > maxDim || y > maxDim || z > maxDim) {
-      throw new RangeError(
-        `dispatch [${x}, ${y}, ${z}] exceeds ${maxDim} workgroups per dimension`,
-      );
-    }
+    const [x, y, z] = this.workgroupsOf(request);
     if (x === 0 || y === 0 || z === 0) return;
     const profiled = this.profiler?.passFor(pipeline.label);
     const pass = profiled ? this.openEncoder().beginComputePass(profiled) : this.openPass();
@@ -398,6 +392,18 @@ export class GpuRuntime implements TensorOwner {
         this.profiler!.submittedAlone(this.device.queue);
       }
     }
+  }
+
+  /** The request's workgroup counts, checked against the device's limit on both backends. */
+  private workgroupsOf(request: DispatchRequest): [number, number, number] {
+    const [x, y = 1, z = 1] = request.workgroups;
+    const maxDim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxDim || y > maxDim || z > maxDim) {
+      throw new RangeError(
+        `dispatch [${x}, ${y}, ${z}] exceeds ${maxDim} workgroups per dimension`,
+      );
+    }
+    return [x, y, z];
   }
 
   /** The CPU backend's dispatch: the shader's CPU port, run now. */
@@ -424,13 +430,7 @@ export class GpuRuntime implements TensorOwner {
         throw new RangeError(`u32 kernel parameter ${i} = ${v} is out of range`);
       }
     });
-    const [x, y = 1, z = 1] = request.workgroups;
-    const maxDim = this.device.limits.maxComputeWorkgroupsPerDimension;
-    if (x > maxDim || y > maxDim || z > maxDim) {
-      throw new RangeError(
-        `dispatch [${x}, ${y}, ${z}] exceeds ${maxDim} workgroups per dimension`,
-      );
-    }
+    const [x, y, z] = this.workgroupsOf(request);
     if (x === 0 || y === 0 || z === 0) return;
     this.timedOnHost(pipeline.label, () =>
       kernel({

@@ -3,8 +3,8 @@
 // SIMFLUENCE_BACKEND=cpu (tests/helpers/gpu.ts makes the shared runtime from it). So every
 // kernel's CPU port meets the same float64 references, fixtures (transformers, kronfluence) and
 // tolerances as its WGSL, through the same tests. Without OpenBLAS there is no CPU backend to test.
-import assert from "node:assert/strict";
 import { linearAlgebraStatus } from "../../src/linalg/select.ts";
+import { defineChildSuite } from "../helpers/child_suite.ts";
 
 const SUITE = [
   // kernels, each against its float64 reference on odd shapes
@@ -46,27 +46,13 @@ const SUITE = [
   "tests/training/recorder.test.ts",
   "tests/simfluence/fit.test.ts",
   "tests/platform/http_gpu.test.ts",
+  "tests/cli/gpu.test.ts",
 ];
 
-const root = new URL("../../", import.meta.url).pathname;
-const openblas = linearAlgebraStatus().backend === "openblas";
-
-for (const file of SUITE) {
-  Deno.test({
-    name: `CPU backend: ${file}`,
-    ignore: !openblas,
-    async fn() {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["test", "--allow-all", "--no-check", file],
-        cwd: root,
-        env: { SIMFLUENCE_BACKEND: "cpu", NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-      const summary = text.match(/^(ok|FAILED) \| (\d+) passed.*$/m);
-      assert.ok(out.success && summary, `${file} on the CPU backend:\n${text.slice(-4000)}`);
-      assert.ok(Number(summary[2]) > 0, `${file} ran no test`);
-    },
-  });
-}
+defineChildSuite({
+  label: "CPU backend",
+  files: SUITE,
+  env: { SIMFLUENCE_BACKEND: "cpu" },
+  // Without OpenBLAS there is no CPU backend to test.
+  ignore: linearAlgebraStatus().backend !== "openblas",
+});
