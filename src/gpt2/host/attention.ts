@@ -88,56 +88,45 @@ function store(
 // zeros above P's and dS's diagonal (and in the padding) make the full products equal the
 // causal sums the WGSL takes, at a fraction of the time of JavaScript loops.
 
-/** C = A·Bᵀ: A, B [Tp, HSp], C [Tp, Tp]. */
-function lowerABt(A: Float64Array, B: Float64Array, Tp: number, HSp: number, C: Float64Array) {
-  const n = Tp * HSp;
+/**
+ * C = op(A)·op(B) over the leading m·k, k·n and m·n entries of the scratch matrices (row-major,
+ * A stored [k, m] when transposed, B stored [n, k]).
+ */
+function product(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+): void {
   linearAlgebra().dgemm(
-    false,
-    true,
-    Tp,
-    Tp,
-    HSp,
+    transA,
+    transB,
+    m,
+    n,
+    k,
     1,
-    A.subarray(0, n),
-    B.subarray(0, n),
+    A.subarray(0, m * k),
+    B.subarray(0, k * n),
     0,
-    C.subarray(0, Tp * Tp),
+    C.subarray(0, m * n),
   );
 }
+
+/** C = A·Bᵀ: A, B [Tp, HSp], C [Tp, Tp]. */
+const lowerABt = (A: Float64Array, B: Float64Array, Tp: number, HSp: number, C: Float64Array) =>
+  product(false, true, Tp, Tp, HSp, A, B, C);
 
 /** O = P·X: P [Tp, Tp] (0 above the diagonal), X, O [Tp, HSp]. */
-function lowerPX(P: Float64Array, X: Float64Array, Tp: number, HSp: number, O: Float64Array) {
-  const n = Tp * HSp;
-  linearAlgebra().dgemm(
-    false,
-    false,
-    Tp,
-    HSp,
-    Tp,
-    1,
-    P.subarray(0, Tp * Tp),
-    X.subarray(0, n),
-    0,
-    O.subarray(0, n),
-  );
-}
+const lowerPX = (P: Float64Array, X: Float64Array, Tp: number, HSp: number, O: Float64Array) =>
+  product(false, false, Tp, HSp, Tp, P, X, O);
 
 /** O = Pᵀ·X: P [Tp, Tp] (0 above the diagonal), X, O [Tp, HSp]. */
-function upperPtX(P: Float64Array, X: Float64Array, Tp: number, HSp: number, O: Float64Array) {
-  const n = Tp * HSp;
-  linearAlgebra().dgemm(
-    true,
-    false,
-    Tp,
-    HSp,
-    Tp,
-    1,
-    P.subarray(0, Tp * Tp),
-    X.subarray(0, n),
-    0,
-    O.subarray(0, n),
-  );
-}
+const upperPtX = (P: Float64Array, X: Float64Array, Tp: number, HSp: number, O: Float64Array) =>
+  product(true, false, Tp, HSp, Tp, P, X, O);
 
 /** The launch's shape: rows [0, rows) of B·H·T are computed (all of them, for grid1d). */
 function shapeOf(call: HostCall) {
