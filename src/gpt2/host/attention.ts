@@ -16,6 +16,7 @@ import type { HostCall } from "../../gpu/host/host_kernel.ts";
 import type { OpenBlas } from "../../linalg/openblas.ts";
 import { openBlasLibrary } from "../../linalg/select.ts";
 import { covered } from "./grid.ts";
+import { softmaxRowsF32 } from "./wasm/softmax.ts";
 
 const LOWEST = -3.4028234663852886e38;
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
@@ -76,6 +77,14 @@ function rowOf(T: number): Float64Array {
   return rowScratch;
 }
 
+/** The masked keys of a batch row. */
+let maskedScratch = new Int32Array(0);
+
+function maskedOf(T: number): Int32Array {
+  if (maskedScratch.length < T) maskedScratch = new Int32Array(T);
+  return maskedScratch;
+}
+
 /**
  * The head's [T, T] matrix at `at` (row stride T) as an operand whose entries above the
  * diagonal are 0, which the WGSL never reads: the tensor itself when they already are (what
@@ -112,6 +121,54 @@ function shapeOf(call: HostCall) {
   return { B, T, H, HS, d, d3: 3 * d, rows: covered(call, B * H * T) };
 }
 
+/**
+ * The softmax rows' scalar loop (where WebAssembly SIMD is unavailable): rows t < tEnd of the
+ * head's probs hold scores; each becomes its probabilities over the visible keys s ≤ t, 0 past t.
+ */
+function softmaxRows(
+  probs: Float32Array,
+  pHead: number,
+  T: number,
+  tEnd: number,
+  mask: Float32Array,
+  mBase: number,
+  allVisible: boolean,
+  E: Float64Array,
+): void {
+  for (let t = 0; t < tEnd; t++) {
+    const row = pHead + t * T;
+    let m = LOWEST;
+    if (allVisible) {
+      for (let s = 0; s <= t; s++) {
+        const score = probs[row + s];
+        E[s] = score;
+        if (score > m) m = score;
+      }
+    } else {
+      for (let s = 0; s <= t; s++) {
+        if (mask[mBase + s] === 0) {
+          E[s] = -Infinity;
+          continue;
+        }
+        const score = probs[row + s];
+        E[s] = score;
+        if (score > m) m = score;
+      }
+    }
+    let sum = 0;
+    for (let s = 0; s <= t; s++) {
+      // A masked key holds -∞: its e is exactly 0, as it is absent from the WGSL's sums.
+      const e = Math.exp(E[s] - m);
+      E[s] = e;
+      sum += e;
+    }
+    // No visible key: probabilities and output stay 0.
+    const inv = sum > 0 ? 1 / sum : 0;
+    for (let s = 0; s <= t; s++) probs[row + s] = E[s] * inv;
+    probs.fill(0, row + t + 1, row + T);
+  }
+}
+
 /** `forward`: probs rows and y from qkv and the key mask. */
 function forward(call: HostCall): void {
   const [qkvBuf, maskBuf, yBuf, probsBuf] = call.buffers;
@@ -120,6 +177,7 @@ function forward(call: HostCall): void {
   const scale = call.f[0];
   const { T, H, HS, d, d3, rows } = shapeOf(call);
   const E = rowOf(T);
+  const masked = maskedOf(T);
   for (let head = 0; head * T < rows; head++) {
     const b = Math.floor(head / H), h = head % H;
     const tEnd = Math.min(T, rows - head * T);
@@ -128,40 +186,11 @@ function forward(call: HostCall): void {
     // S = scale·q·kᵀ over the covered queries and the keys they may see (s < tEnd).
     sgemm(false, true, tEnd, tEnd, HS, scale, qkv, col, d3, qkv, col + d, d3, probs, pHead, T);
     const mBase = maskOffset + b * T;
-    // Whether every key of this batch row is real (the common case: no mask test per score).
-    let allVisible = true;
-    for (let s = 0; s < T; s++) if (mask[mBase + s] === 0) allVisible = false;
-    for (let t = 0; t < tEnd; t++) {
-      const row = pHead + t * T;
-      let m = LOWEST;
-      if (allVisible) {
-        for (let s = 0; s <= t; s++) {
-          const score = probs[row + s];
-          E[s] = score;
-          if (score > m) m = score;
-        }
-      } else {
-        for (let s = 0; s <= t; s++) {
-          if (mask[mBase + s] === 0) {
-            E[s] = -Infinity;
-            continue;
-          }
-          const score = probs[row + s];
-          E[s] = score;
-          if (score > m) m = score;
-        }
-      }
-      let sum = 0;
-      for (let s = 0; s <= t; s++) {
-        // A masked key holds -∞: its e is exactly 0, as it is absent from the WGSL's sums.
-        const e = Math.exp(E[s] - m);
-        E[s] = e;
-        sum += e;
-      }
-      // No visible key: probabilities and output stay 0.
-      const inv = sum > 0 ? 1 / sum : 0;
-      for (let s = 0; s <= t; s++) probs[row + s] = E[s] * inv;
-      probs.fill(0, row + t + 1, row + T);
+    // The masked keys of this batch row, ascending (none in the common case).
+    let maskedCount = 0;
+    for (let s = 0; s < T; s++) if (mask[mBase + s] === 0) masked[maskedCount++] = s;
+    if (!softmaxRowsF32(probs, pHead, T, tEnd, masked, maskedCount)) {
+      softmaxRows(probs, pHead, T, tEnd, mask, mBase, maskedCount === 0, E);
     }
     // y = P·v over the covered queries (P is 0 beyond each row's diagonal).
     const yAt = yOffset + b * T * d + h * HS;
