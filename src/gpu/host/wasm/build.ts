@@ -1,18 +1,32 @@
-// Generator of src/gpu/host/wasm/gelu_wasm.ts: compiles gelu.wat (WebAssembly text, SIMD) with the
-// npm package wabt and writes the module's bytes as a base64 string constant, so the service never
-// needs wabt at run time. Run with `deno task gen:wasm`; tests/gpu/host_gelu_wasm.test.ts checks
-// that the committed file is what this writes.
+// Generator of the CPU backend's WebAssembly modules: compiles each .wat (WebAssembly text, SIMD)
+// with the npm package wabt and writes the module's bytes as a base64 string constant beside it,
+// so the service never needs wabt at run time: src/gpu/host/wasm/gelu.wat -> gelu_wasm.ts and
+// src/simfluence/math/host/wasm/solver.wat -> solver_wasm.ts. Run with `deno task gen:wasm`;
+// tests/gpu/host_gelu_wasm.test.ts and tests/simfluence/host_solver_wasm.test.ts check that the
+// committed files are what this writes.
 import wabtInit from "wabt";
 
 const here = new URL(".", import.meta.url);
 export const GELU_WAT_URL = new URL("gelu.wat", here);
 export const GELU_WASM_TS_URL = new URL("gelu_wasm.ts", here);
+const solverHere = new URL("../../../simfluence/math/host/wasm/", here);
+export const SOLVER_WAT_URL = new URL("solver.wat", solverHere);
+export const SOLVER_WASM_TS_URL = new URL("solver_wasm.ts", solverHere);
 
 /** The module's bytes, compiled from gelu.wat. */
-export async function buildGeluWasm(): Promise<Uint8Array> {
+export function buildGeluWasm(): Promise<Uint8Array> {
+  return buildWasm(GELU_WAT_URL, "gelu.wat");
+}
+
+/** The module's bytes, compiled from the Simfluence solver's solver.wat. */
+export function buildSolverWasm(): Promise<Uint8Array> {
+  return buildWasm(SOLVER_WAT_URL, "solver.wat");
+}
+
+async function buildWasm(url: URL, name: string): Promise<Uint8Array> {
   const wabt = await wabtInit();
-  const text = await Deno.readTextFile(GELU_WAT_URL);
-  const module = wabt.parseWat("gelu.wat", text, { simd: true });
+  const text = await Deno.readTextFile(url);
+  const module = wabt.parseWat(name, text, { simd: true });
   try {
     module.validate();
     return module.toBinary({ log: false, write_debug_names: false }).buffer.slice();
@@ -29,16 +43,25 @@ function toBase64(bytes: Uint8Array): string {
 
 /** The text of gelu_wasm.ts for these bytes. */
 export function renderGeluWasmTs(bytes: Uint8Array): string {
+  return renderWasmTs(bytes, "src/gpu/host/wasm/gelu.wat", "GELU_WASM_BASE64");
+}
+
+/** The text of solver_wasm.ts for these bytes. */
+export function renderSolverWasmTs(bytes: Uint8Array): string {
+  return renderWasmTs(bytes, "src/simfluence/math/host/wasm/solver.wat", "SOLVER_WASM_BASE64");
+}
+
+function renderWasmTs(bytes: Uint8Array, source: string, constant: string): string {
   const base64 = toBase64(bytes);
   const lines: string[] = [];
   for (let i = 0; i < base64.length; i += 96) lines.push(`  "${base64.slice(i, i + 96)}",`);
   return [
     "// GENERATED FILE, do not edit: the WebAssembly module compiled from",
-    "// src/gpu/host/wasm/gelu.wat by src/gpu/host/wasm/build.ts",
+    `// ${source} by src/gpu/host/wasm/build.ts`,
     "// (`deno task gen:wasm`, i.e. deno run --allow-read --allow-write src/gpu/host/wasm/build.ts).",
     "",
     `/** The module's ${bytes.length} bytes, base64. */`,
-    "export const GELU_WASM_BASE64 = [",
+    `export const ${constant} = [`,
     ...lines,
     '].join("");',
     "",
@@ -46,7 +69,12 @@ export function renderGeluWasmTs(bytes: Uint8Array): string {
 }
 
 if (import.meta.main) {
-  const text = renderGeluWasmTs(await buildGeluWasm());
-  await Deno.writeTextFile(GELU_WASM_TS_URL, text);
-  console.log(`wrote ${GELU_WASM_TS_URL.pathname}`);
+  const outputs: [URL, string][] = [
+    [GELU_WASM_TS_URL, renderGeluWasmTs(await buildGeluWasm())],
+    [SOLVER_WASM_TS_URL, renderSolverWasmTs(await buildSolverWasm())],
+  ];
+  for (const [url, text] of outputs) {
+    await Deno.writeTextFile(url, text);
+    console.log(`wrote ${url.pathname}`);
+  }
 }

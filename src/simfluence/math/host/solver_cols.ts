@@ -5,11 +5,19 @@
 // (row, count) pairs from entry_base; lprev, u [rows, mP]; p, q [2, n, mP]; scal [SCAL_ROWS, mP]
 // (row 0 = λ); partial [3, chunks, mP], slot 0 written: Σ_{i in chunk} p·q, chunk c holding
 // indices [c·per_chunk, min(n, (c+1)·per_chunk)). With skip_inactive, groups of 4 inactive test
-// examples are left untouched. Sums run in float64; p·q uses q as stored (f32).
+// examples are left untouched. Sums run in float64; p·q uses q as stored (f32). From
+// SOLVER_WASM_MIN lane·entry products on, the same loops run in WebAssembly SIMD
+// (./wasm/solver.ts, bit-identical results).
 import type { HostCall } from "../../../gpu/host/host_kernel.ts";
 import { liveRanges } from "./solver_common.ts";
+import { SOLVER_WASM_MIN, solverColsWasm } from "./wasm/solver.ts";
 
 export function solverCols(call: HostCall): void {
+  solverColsUsing(call, SOLVER_WASM_MIN);
+}
+
+/** The port, using the WebAssembly module from `wasmMin` lane·entry products on (∞: never). */
+export function solverColsUsing(call: HostCall, wasmMin: number): void {
   const [n, m4, entryBase, perChunk, chunks, useA, useB, addRidge, skipInactive] = call.u;
   const csc = call.buffers[0].u32;
   const lprev = call.buffers[1].f32;
@@ -27,10 +35,30 @@ export function solverCols(call: HostCall): void {
   const maskB = useB !== 0 ? 1 : 0;
   const ridge = new Float64Array(mP);
   if (addRidge !== 0) { for (let z = 0; z < mP; z++) ridge[z] = scal[z]; }
+  const groups = Math.min(chunks, call.workgroups[1]);
+  if (
+    (csc[n] - csc[0]) * mP >= wasmMin &&
+    solverColsWasm(
+      call.buffers[0],
+      entryBase,
+      n,
+      mP,
+      perChunk,
+      groups,
+      lprev,
+      u,
+      p,
+      q,
+      partial,
+      ridge,
+      maskA,
+      maskB,
+      ranges,
+    )
+  ) return;
   const accA = new Float64Array(mP);
   const accB = new Float64Array(mP);
   const pq = new Float64Array(mP);
-  const groups = Math.min(chunks, call.workgroups[1]);
   for (let chunk = 0; chunk < groups; chunk++) {
     pq.fill(0);
     const first = chunk * perChunk;

@@ -3,11 +3,18 @@
 // padded test examples, fastest axis): csr u32 — rowPtr[rows + 1], then (index, count) pairs from
 // entry_base; lprev [rows, mP]; v [2, n, mP] (block 0 = A, 1 = B); scal [SCAL_ROWS, mP]; u
 // [rows, mP], written. With skip_inactive, groups of 4 test examples whose ROW_ACTIVE entries are
-// all 0 are left untouched. The row sums run in float64.
+// all 0 are left untouched. The row sums run in float64. From SOLVER_WASM_MIN lane·entry products
+// on, the same loops run in WebAssembly SIMD (./wasm/solver.ts, bit-identical results).
 import type { HostCall } from "../../../gpu/host/host_kernel.ts";
 import { liveRanges } from "./solver_common.ts";
+import { SOLVER_WASM_MIN, solverRowsWasm } from "./wasm/solver.ts";
 
 export function solverRows(call: HostCall): void {
+  solverRowsUsing(call, SOLVER_WASM_MIN);
+}
+
+/** The port, using the WebAssembly module from `wasmMin` lane·entry products on (∞: never). */
+export function solverRowsUsing(call: HostCall, wasmMin: number): void {
   const [rows, n, m4, entryBase, skipInactive] = call.u;
   const csr = call.buffers[0].u32;
   const lprev = call.buffers[1].f32;
@@ -17,6 +24,10 @@ export function solverRows(call: HostCall): void {
   const mP = 4 * m4;
   const ranges = liveRanges(scal, call.defines.ROW_ACTIVE as number, m4, skipInactive !== 0);
   if (ranges.length === 0) return;
+  if (
+    (csr[rows] - csr[0]) * mP >= wasmMin &&
+    solverRowsWasm(call.buffers[0], entryBase, rows, n, mP, lprev, v, u, ranges)
+  ) return;
   const blockB = n * mP;
   const sa = new Float64Array(mP);
   const sb = new Float64Array(mP);
