@@ -1,12 +1,15 @@
-// The CPU backend's WebAssembly SIMD solver products (src/simfluence/math/host/wasm/) against the
-// scalar loops of the rows and cols ports, bit for bit, on odd shapes (small n, few padded lanes,
-// empty rows and columns, repeated counts, inactive lane groups, partial chunk grids), its design
-// cache across calls, and that the committed solver_wasm.ts is what `deno task gen:wasm` writes.
+// The CPU backend's WebAssembly SIMD solver products (src/simfluence/math/host/wasm/), run through
+// the rows and cols ports, against the WGSL's f32 arithmetic emulated here with Math.fround, bit
+// for bit, on odd shapes (small n, few padded lanes, empty rows and columns, repeated counts,
+// inactive lane groups, partial chunk grids); against the ports' float64 scalar loops to f32
+// rounding; its design cache across calls; and that the committed solver_wasm.ts is what
+// `deno task gen:wasm` writes.
 import assert from "node:assert/strict";
 import { HostBuffer } from "../../src/gpu/host/host_buffer.ts";
 import type { HostCall } from "../../src/gpu/host/host_kernel.ts";
 import { solverRowsUsing } from "../../src/simfluence/math/host/solver_rows.ts";
 import { solverColsUsing } from "../../src/simfluence/math/host/solver_cols.ts";
+import { liveRanges } from "../../src/simfluence/math/host/solver_common.ts";
 import { solverWasmAvailable } from "../../src/simfluence/math/host/wasm/solver.ts";
 import { SOLVER_WASM_BASE64 } from "../../src/simfluence/math/host/wasm/solver_wasm.ts";
 import { buildSolverWasm, renderSolverWasmTs } from "../../src/gpu/host/wasm/build.ts";
@@ -83,6 +86,73 @@ function assertSame(got: Float32Array, want: Float32Array, label: string) {
   }
 }
 
+const fr = Math.fround;
+
+/** shaders/simfluence_solver_rows.wgsl in f32, one lane at a time. */
+function rowsWgsl(call: HostCall): void {
+  const [rows, n, m4, base, skip] = call.u;
+  const [csrB, lprevB, vB, scalB, uB] = call.buffers;
+  const csr = csrB.u32, lprev = lprevB.f32, v = vB.f32, u = uB.f32;
+  const mP = 4 * m4;
+  const ranges = liveRanges(scalB.f32, ROW_ACTIVE, m4, skip !== 0);
+  for (let g = 0; g < ranges.length; g += 2) {
+    for (let z = ranges[g]; z < ranges[g + 1]; z++) {
+      for (let r = 0; r < rows; r++) {
+        let sa = 0, sb = 0;
+        for (let e = csr[r]; e < csr[r + 1]; e++) {
+          const c = csr[base + 2 * e + 1], k = csr[base + 2 * e] * mP + z;
+          sa = fr(sa + fr(c * v[k]));
+          sb = fr(sb + fr(c * v[n * mP + k]));
+        }
+        u[r * mP + z] = fr(fr(lprev[r * mP + z] * sa) + sb);
+      }
+    }
+  }
+}
+
+/** shaders/simfluence_solver_cols.wgsl in f32, one lane at a time. */
+function colsWgsl(call: HostCall): void {
+  const [n, m4, base, perChunk, chunks, useA, useB, addRidge, skip] = call.u;
+  const [cscB, lprevB, uB, pB, scalB, qB, partialB] = call.buffers;
+  const csc = cscB.u32, lprev = lprevB.f32, u = uB.f32, p = pB.f32, q = qB.f32;
+  const mP = 4 * m4;
+  const ranges = liveRanges(scalB.f32, ROW_ACTIVE, m4, skip !== 0);
+  const groups = Math.min(chunks, call.workgroups[1]);
+  for (let g = 0; g < ranges.length; g += 2) {
+    for (let z = ranges[g]; z < ranges[g + 1]; z++) {
+      const ridge = addRidge !== 0 ? scalB.f32[z] : 0;
+      for (let chunk = 0; chunk < groups; chunk++) {
+        let pq = 0;
+        for (let i = chunk * perChunk; i < Math.min((chunk + 1) * perChunk, n); i++) {
+          let accA = 0, accB = 0;
+          for (let e = csc[i]; e < csc[i + 1]; e++) {
+            const c = csc[base + 2 * e + 1], k = csc[base + 2 * e] * mP + z;
+            const cu = fr(c * u[k]);
+            accA = fr(accA + fr(cu * lprev[k]));
+            accB = fr(accB + cu);
+          }
+          const ka = i * mP + z, kb = n * mP + ka;
+          const pa = p[ka], pb = p[kb];
+          const qa = fr(fr((useA !== 0 ? 1 : 0) * accA) + fr(ridge * pa));
+          const qb = fr(fr((useB !== 0 ? 1 : 0) * accB) + fr(ridge * pb));
+          q[ka] = qa;
+          q[kb] = qb;
+          pq = fr(pq + fr(fr(pa * qa) + fr(pb * qb)));
+        }
+        partialB.f32[chunk * mP + z] = pq;
+      }
+    }
+  }
+}
+
+/** |got - want| within a few f32 roundings of the values summed (`scale`). */
+function assertClose(got: Float32Array, want: Float32Array, scale: number, label: string) {
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= 1e-5 * scale)) assert.fail(`${label}[${i}]: ${got[i]} vs ${want[i]}`);
+  }
+}
+
 interface Shape {
   rows: number;
   n: number;
@@ -102,7 +172,7 @@ Deno.test("the solver's WebAssembly SIMD module instantiates here", () => {
   assert.equal(solverWasmAvailable, true);
 });
 
-Deno.test("solver rows: WebAssembly SIMD matches the scalar port bit for bit", () => {
+Deno.test("solver rows: WebAssembly SIMD is the WGSL in f32, bit for bit, and near the float64 port", () => {
   SHAPES.forEach((shape, s) => {
     const { rows, n, m4, skip } = shape;
     const next = rng(11 + s);
@@ -126,15 +196,19 @@ Deno.test("solver rows: WebAssembly SIMD matches the scalar port bit for bit", (
           f: [],
           workgroups: [1, rows, 1],
         };
-        solverRowsUsing(call, wasmMin);
+        if (wasmMin < 0) rowsWgsl(call);
+        else solverRowsUsing(call, wasmMin);
         return u.f32;
       };
-      assertSame(run(0), run(Infinity), `rows ${JSON.stringify(shape)} trial ${trial}`);
+      const label = `rows ${JSON.stringify(shape)} trial ${trial}`;
+      const wasm = run(0);
+      assertSame(wasm, run(-1), label);
+      assertClose(wasm, run(Infinity), 100, `${label} vs float64`);
     }
   });
 });
 
-Deno.test("solver cols: WebAssembly SIMD matches the scalar port bit for bit", () => {
+Deno.test("solver cols: WebAssembly SIMD is the WGSL in f32, bit for bit, and near the float64 port", () => {
   const variants = [
     { useA: 1, useB: 1, ridge: 1 },
     { useA: 1, useB: 0, ridge: 0 },
@@ -180,14 +254,18 @@ Deno.test("solver cols: WebAssembly SIMD matches the scalar port bit for bit", (
             f: [],
             workgroups: [1, wgY, 1],
           };
-          solverColsUsing(call, wasmMin);
+          if (wasmMin < 0) colsWgsl(call);
+          else solverColsUsing(call, wasmMin);
           return [q.f32, partial.f32];
         };
         const [qW, partW] = run(0);
-        const [qS, partS] = run(Infinity);
+        const [qS, partS] = run(-1);
+        const [qD, partD] = run(Infinity);
         const label = `cols ${JSON.stringify({ ...shape, ...variant })} trial ${trial}`;
         assertSame(qW, qS, `${label} q`);
         assertSame(partW, partS, `${label} partial`);
+        assertClose(qW, qD, 1000, `${label} q vs float64`);
+        assertClose(partW, partD, 1000, `${label} partial vs float64`);
       }
     });
   });
@@ -205,7 +283,7 @@ Deno.test("solver wasm: a new design buffer replaces the cached one", () => {
     const csrBuf = u32Buffer(k === 2 ? Uint32Array.from([...csr, 0, 0]) : csr);
     const run = (wasmMin: number) => {
       const u = f32Buffer(new Float32Array(rows * mP));
-      solverRowsUsing({
+      const call: HostCall = {
         key: { shader: "simfluence_solver_rows" },
         defines: { ROW_ACTIVE },
         overrides: {},
@@ -213,10 +291,12 @@ Deno.test("solver wasm: a new design buffer replaces the cached one", () => {
         u: [rows, n, m4, rows + 1, 0],
         f: [],
         workgroups: [1, rows, 1],
-      }, wasmMin);
+      };
+      if (wasmMin < 0) rowsWgsl(call);
+      else solverRowsUsing(call, wasmMin);
       return u.f32;
     };
-    assertSame(run(0), run(Infinity), `design ${k}`);
+    assertSame(run(0), run(-1), `design ${k}`);
   }
 });
 

@@ -6,8 +6,9 @@
 // (row 0 = λ); partial [3, chunks, mP], slot 0 written: Σ_{i in chunk} p·q, chunk c holding
 // indices [c·per_chunk, min(n, (c+1)·per_chunk)). With skip_inactive, groups of 4 inactive test
 // examples are left untouched. Sums run in float64; p·q uses q as stored (f32). From
-// SOLVER_WASM_MIN lane·entry products on, the same loops run in WebAssembly SIMD
-// (./wasm/solver.ts, bit-identical results).
+// SOLVER_WASM_MIN lane·entry products on, the products run in WebAssembly SIMD
+// (./wasm/solver.ts) instead: f32x4, in f32 as the WGSL sums, so those results differ from these
+// float64 loops' in the last bits.
 import type { HostCall } from "../../../gpu/host/host_kernel.ts";
 import { liveRanges } from "./solver_common.ts";
 import { SOLVER_WASM_MIN, solverColsWasm } from "./wasm/solver.ts";

@@ -4,7 +4,8 @@
 // entry_base; lprev [rows, mP]; v [2, n, mP] (block 0 = A, 1 = B); scal [SCAL_ROWS, mP]; u
 // [rows, mP], written. With skip_inactive, groups of 4 test examples whose ROW_ACTIVE entries are
 // all 0 are left untouched. The row sums run in float64. From SOLVER_WASM_MIN lane·entry products
-// on, the same loops run in WebAssembly SIMD (./wasm/solver.ts, bit-identical results).
+// on, the products run in WebAssembly SIMD instead (./wasm/solver.ts): f32x4, in f32 as the WGSL
+// sums, so those results differ from these float64 loops' in the last bits.
 import type { HostCall } from "../../../gpu/host/host_kernel.ts";
 import { liveRanges } from "./solver_common.ts";
 import { SOLVER_WASM_MIN, solverRowsWasm } from "./wasm/solver.ts";

@@ -5,10 +5,11 @@
 // 0 the CSR the rows kernel reads, slot 1 the CSC of the cols kernel), then a work area for the
 // call's vectors. A slot holds the last HostBuffer copied into it (held weakly) and is reused while
 // the same buffer comes back: the solver makes its CSR and CSC buffers once per solver and never
-// writes them again, so only the vectors are copied per call (in, the kernel, out). The module's
-// arithmetic is the scalar ports' (float64 sums in the same order), so results are bit-identical.
-// Where WebAssembly SIMD is unavailable (instantiation throws), or the memory cannot hold a call's
-// data, these functions return false and the ports run their scalar loops.
+// writes them again, so only the vectors are copied per call (in, the kernel, out). The module
+// computes what the WGSL computes, in f32 (f32x4 for a vec4), where the scalar ports sum in
+// float64: the two agree to f32 rounding, not bit for bit. Where WebAssembly SIMD is unavailable
+// (instantiation throws), or the memory cannot hold a call's data, these functions return false and
+// the ports run their scalar loops.
 import type { HostBuffer } from "../../../../gpu/host/host_buffer.ts";
 import { SOLVER_WASM_BASE64 } from "./solver_wasm.ts";
 
@@ -88,7 +89,6 @@ const slots: [Slot, Slot] = [
 ];
 
 let f32: Float32Array<ArrayBufferLike> = new Float32Array(0);
-let f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
 let u32: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
@@ -106,7 +106,6 @@ function reserve(exports: SolverExports, bytes: number): boolean {
   }
   if (f32.buffer !== memory.buffer) {
     f32 = new Float32Array(memory.buffer);
-    f64 = new Float64Array(memory.buffer);
     u32 = new Uint32Array(memory.buffer);
   }
   return true;
@@ -168,8 +167,8 @@ export function solverRowsWasm(
   const lprevAt = vAt + align(vLen * 4);
   const uAt = lprevAt + align(rowLen * 4);
   const saAt = uAt + align(rowLen * 4);
-  const sbAt = saAt + align(mP * 8);
-  const rangesAt = sbAt + align(mP * 8);
+  const sbAt = saAt + align(mP * 4);
+  const rangesAt = sbAt + align(mP * 4);
   if (!reserve(wasm, rangesAt + align(ranges.length * 4))) return false;
   f32.set(v.subarray(0, vLen), vAt / 4);
   f32.set(lprev.subarray(0, rowLen), lprevAt / 4);
@@ -228,10 +227,10 @@ export function solverColsWasm(
   const qAt = pAt + align(vLen * 4);
   const partialAt = qAt + align(vLen * 4);
   const ridgeAt = partialAt + align(partLen * 4);
-  const accAAt = ridgeAt + align(mP * 8);
-  const accBAt = accAAt + align(mP * 8);
-  const pqAt = accBAt + align(mP * 8);
-  const rangesAt = pqAt + align(mP * 8);
+  const accAAt = ridgeAt + align(mP * 4);
+  const accBAt = accAAt + align(mP * 4);
+  const pqAt = accBAt + align(mP * 4);
+  const rangesAt = pqAt + align(mP * 4);
   if (!reserve(wasm, rangesAt + align(ranges.length * 4))) return false;
   f32.set(lprev, lprevAt / 4);
   f32.set(u, uAt / 4);
@@ -241,7 +240,7 @@ export function solverColsWasm(
     f32.set(q.subarray(0, vLen), qAt / 4);
     f32.set(partial.subarray(0, partLen), partialAt / 4);
   }
-  f64.set(ridge.subarray(0, mP), ridgeAt / 8);
+  f32.set(ridge.subarray(0, mP), ridgeAt / 4);
   putRanges(rangesAt, ranges);
   wasm.solver_cols(
     cscAt,
