@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { softmaxRowsF32, softmaxWasmAvailable } from "../../src/gpt2/host/wasm/softmax.ts";
 import { SOFTMAX_WASM_BASE64 } from "../../src/gpt2/host/wasm/softmax_wasm.ts";
-import { buildSoftmaxWasm, renderSoftmaxWasmTs } from "../../src/gpt2/host/wasm/build.ts";
+import { buildWasm, generatedWasmUrl, renderWasmTs } from "../../src/gpu/host/wasm/build.ts";
 
 const LOWEST = -3.4028234663852886e38;
 
@@ -71,11 +71,9 @@ Deno.test("softmax rows match the float64 scalar loop", () => {
 });
 
 Deno.test("the committed softmax_wasm.ts is what build.ts writes from softmax.wat", async () => {
-  const bytes = await buildSoftmaxWasm();
+  const bytes = await buildWasm("softmax");
   const committed = Uint8Array.from(atob(SOFTMAX_WASM_BASE64), (c) => c.charCodeAt(0));
-  assert.deepEqual(committed, bytes, "run src/gpt2/host/wasm/build.ts");
-  const text = await Deno.readTextFile(
-    new URL("../../src/gpt2/host/wasm/softmax_wasm.ts", import.meta.url),
-  );
-  assert.equal(text, renderSoftmaxWasmTs(bytes), "run src/gpt2/host/wasm/build.ts");
+  assert.deepEqual(committed, bytes, "run `deno task gen:wasm`");
+  const text = await Deno.readTextFile(generatedWasmUrl("softmax"));
+  assert.equal(text, renderWasmTs("softmax", bytes), "run `deno task gen:wasm`");
 });

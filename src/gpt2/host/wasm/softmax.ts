@@ -1,6 +1,7 @@
 // WebAssembly SIMD softmax rows for the CPU port of gpt2_attention's `forward`
 // (src/gpt2/host/attention.ts): the module in softmax_wasm.ts (generated from softmax.wat by
-// build.ts) is instantiated once, synchronously, and owns one linear memory, grown as needed:
+// src/gpu/host/wasm/build.ts, `deno task gen:wasm`) is instantiated once, synchronously, and owns
+// one linear memory, grown as needed:
 // one row of f64 scratch at byte 0, then the head's score rows, `stride` = T rounded up to 4
 // floats apart. Each call copies the rows in (one copy when T is a multiple of 4, else one per
 // row), marks the masked keys -∞, runs the module and copies the rows back. Where WebAssembly

@@ -10,7 +10,7 @@
 ;; r = a - k ln2 (Cody-Waite, fdlibm's two parts), e^r by its Taylor polynomial to degree 12
 ;; (relative error < 1e-15 on |r| <= ln2 / 2), times 2^k built from exponent bits. NaN stays NaN.
 ;; `tmp` is f64 scratch for one row (stride doubles, 16-byte aligned).
-;; Compiled into softmax_wasm.ts by build.ts (beside this file).
+;; Compiled into softmax_wasm.ts by src/gpu/host/wasm/build.ts (deno task gen:wasm).
 (module
   (memory (export "memory") 1)
 

@@ -1,6 +1,6 @@
 // GENERATED FILE, do not edit: the WebAssembly module compiled from
-// src/gpt2/host/wasm/softmax.wat by src/gpt2/host/wasm/build.ts
-// (deno run --allow-read --allow-write src/gpt2/host/wasm/build.ts).
+// src/gpt2/host/wasm/softmax.wat by src/gpu/host/wasm/build.ts
+// (`deno task gen:wasm`, i.e. deno run --allow-read --allow-write src/gpu/host/wasm/build.ts).
 
 /** The module's 1337 bytes, base64. */
 export const SOFTMAX_WASM_BASE64 = [
