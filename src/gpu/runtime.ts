@@ -78,6 +78,15 @@ class LruMap<K, V> extends Map<K, V> {
   }
 }
 
+/**
+ * The CPU backend computes inside the dispatching call, so a long job would hold the event loop
+ * from start to end. A readback or sync is where work waits for the GPU on the other backend;
+ * here it lets requests, streams and heartbeats in (a macrotask turn, about a millisecond).
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 export interface RuntimeOptions extends GpuDeviceOptions {
   /** Where kernels run (backend.ts); default webgpu. The service passes SIMFLUENCE_BACKEND. */
   backend?: BackendSetting;
@@ -502,7 +511,7 @@ export class GpuRuntime implements TensorOwner {
 
   /** Resolves when all submitted work has finished; rejects if the device is lost meanwhile. */
   async sync(): Promise<void> {
-    if (this.isHost) return;
+    if (this.isHost) return await yieldToEventLoop();
     this.flush();
     await this.gpu.guard(this.device.queue.onSubmittedWorkDone());
   }
@@ -518,7 +527,11 @@ export class GpuRuntime implements TensorOwner {
       total += t.size;
     }
     if (this.isHost) {
-      return tensors.map((t) => (t.buffer as HostBuffer).f32.slice(t.offset, t.offset + t.size));
+      const copies = tensors.map((t) =>
+        (t.buffer as HostBuffer).f32.slice(t.offset, t.offset + t.size)
+      );
+      await yieldToEventLoop();
+      return copies;
     }
     const staging = this.device.createBuffer({
       size: Math.max(4, total * 4),

@@ -5,6 +5,7 @@
 // `deno task` runs the launcher, which runs main.ts: three processes. The task is started in a
 // session of its own (`detached`), so one SIGKILL to its process group takes all three at once,
 // like a power cut; nothing gets to clean up.
+import { testBackend } from "./gpu.ts";
 import { join } from "node:path";
 
 const PROJECT_ROOT = new URL("../..", import.meta.url).pathname;
@@ -73,6 +74,9 @@ export class ServiceProcess {
         // Fresh data directories would each time the matmul kernels for seconds of CPU.
         SIMFLUENCE_AUTOTUNE: "off",
         SIMFLUENCE_LOG_LEVEL: "warn",
+        // The tests' backend (webgpu unless SIMFLUENCE_BACKEND is set), not the service's auto:
+        // their timings and reference figures assume it.
+        SIMFLUENCE_BACKEND: testBackend(),
         NO_COLOR: "1",
         ...options.env,
       },

@@ -27,6 +27,7 @@ Deno.test("config", async (t) => {
       logLevel: "info",
       corsOrigins: ["*"],
       autotune: true,
+      backend: "auto",
       runLimits: { maxBatchSize: 65_536, maxTrainIdsPerStudy: 1_000_000 },
       blobs: { location: { kind: "local" }, graceSeconds: 3600 },
       databaseUrl: null,

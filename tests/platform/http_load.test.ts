@@ -5,9 +5,14 @@
 // every 20 ms from a thread of its own.
 import assert from "node:assert/strict";
 import { fittedSimulator, rssOf, runLoad, startService } from "../../bench/load.ts";
+import { testBackend } from "../helpers/gpu.ts";
 
 Deno.test("load: 100 watchers get every step, 429s carry Retry-After, /healthz stays fast", async () => {
-  const service = await startService({ SIMFLUENCE_MAX_SIMULATIONS: "2" });
+  // The tests' backend: on the CPU one a simulation ends before 100 watchers have connected.
+  const service = await startService({
+    SIMFLUENCE_MAX_SIMULATIONS: "2",
+    SIMFLUENCE_BACKEND: testBackend(),
+  });
   try {
     const prepared = await fittedSimulator(service.baseUrl);
     const figures = await runLoad({

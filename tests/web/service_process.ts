@@ -1,5 +1,6 @@
 // The real service as a child process for browser tests: `deno run --allow-all main.ts` on a free
 // port with a temporary data directory (and optionally an API token).
+import { testBackend } from "../helpers/gpu.ts";
 export interface ServiceProcess {
   url: string;
   dataDir: string;
@@ -25,7 +26,13 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
   const main = new URL("../../main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--no-check", main],
-    env: { PORT: String(port), HOST: "127.0.0.1", SIMFLUENCE_DATA_DIR: dataDir, ...env },
+    env: {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      SIMFLUENCE_DATA_DIR: dataDir,
+      SIMFLUENCE_BACKEND: testBackend(), // the tests' backend, not the service's auto
+      ...env,
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
