@@ -7,7 +7,7 @@
 // online max is computed here as max first, then Σ exp(v - max) in float64, keeping each
 // exp(v - max) so that the backward divides by Σ instead of taking a second exponential.
 import type { HostCall } from "../../gpu/host/host_kernel.ts";
-import { covered, u32OfF32 } from "./grid.ts";
+import { covered, u32OfF32 } from "../../gpu/host/grid.ts";
 
 const LOWEST = -3.4028234663852886e38;
 

@@ -5,7 +5,7 @@
 // x, dx [N, d]; groups = [ids (U) | starts (U + 1) | rows (N)] as f32 (the CPU's counting sort of
 // the tokens by id); dwte (the block's gradient) and dwpe [P, d] are accumulated into.
 import type { HostCall } from "../../gpu/host/host_kernel.ts";
-import { covered, u32OfF32 } from "./grid.ts";
+import { covered, u32OfF32 } from "../../gpu/host/grid.ts";
 
 let scratch = new Float64Array(256);
 

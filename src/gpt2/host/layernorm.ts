@@ -6,7 +6,7 @@
 // rows in order; backward_params walks rows outermost (same per-column order as the GPU's
 // one invocation per column) so that it reads x and dy contiguously.
 import type { HostCall } from "../../gpu/host/host_kernel.ts";
-import { covered } from "./grid.ts";
+import { covered } from "../../gpu/host/grid.ts";
 
 let scratch = new Float64Array(256);
 

@@ -4,7 +4,7 @@
 // clipping coefficient min(1, maxNorm / (sqrt(normSq) + 1e-6)) (1 when maxNorm ≤ 0), computed
 // once per dispatch. Each element's update runs in float64 and is stored as f32.
 import type { HostCall } from "../../gpu/host/host_kernel.ts";
-import { covered } from "./grid.ts";
+import { covered } from "../../gpu/host/grid.ts";
 
 function clipCoef(maxNorm: number, normSq: number): number {
   if (maxNorm <= 0) return 1;

@@ -7,7 +7,7 @@
 // that row_sum and pick add the same f32 terms in the same order and pick's running sum ends at
 // Σ e exactly, and e underflows to 0 where it does in f32.
 import type { HostCall } from "../../gpu/host/host_kernel.ts";
-import { covered } from "./grid.ts";
+import { covered } from "../../gpu/host/grid.ts";
 
 const LOWEST = -3.4028234663852886e38;
 const STATE = 5;

@@ -3,7 +3,7 @@
 // by n). src is a flat f32 buffer read through the view (element offset, non-negative strides);
 // dst is contiguous from dstOffset. The loops walk the four axes directly, no division per element.
 import type { HostCall } from "../host_kernel.ts";
-import { defineNumber, reach1d } from "./grid.ts";
+import { defineNumber, reach1d } from "../grid.ts";
 
 export function copyStrided(call: HostCall): void {
   const [n, d1, d2, d3, s0, s1, s2, s3, srcOffset, dstOffset] = call.u;

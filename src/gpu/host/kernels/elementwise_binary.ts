@@ -5,7 +5,7 @@
 // GELU_WASM_MIN elements on through the WebAssembly SIMD module of ../wasm/gelu.ts).
 import type { HostCall } from "../host_kernel.ts";
 import { geluGrad } from "./gelu.ts";
-import { defineNumber, reach1d } from "./grid.ts";
+import { defineNumber, reach1d } from "../grid.ts";
 import { GELU_WASM_MIN, geluBackwardF32 } from "../wasm/gelu.ts";
 
 export function binaryAdd(call: HostCall): void {

@@ -5,7 +5,7 @@
 // through the WebAssembly SIMD module of ../wasm/gelu.ts).
 import type { HostCall } from "../host_kernel.ts";
 import { gelu } from "./gelu.ts";
-import { defineNumber, reach1d } from "./grid.ts";
+import { defineNumber, reach1d } from "../grid.ts";
 import { GELU_WASM_MIN, geluForwardF32 } from "../wasm/gelu.ts";
 
 export function inPlaceScale(call: HostCall): void {

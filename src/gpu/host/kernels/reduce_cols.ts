@@ -3,7 +3,7 @@
 // aOffset; out is [blocks, cols] row-major from outOffset, blocks = the grid's y count; the grid's
 // x reaches columns < x·WG. Rows are walked in order into a float64 row of column sums.
 import type { HostCall } from "../host_kernel.ts";
-import { defineNumber } from "./grid.ts";
+import { defineNumber } from "../grid.ts";
 
 export function reduceCols(call: HostCall): void {
   const [rows, cols, rowsPerBlock, aOffset, outOffset] = call.u;

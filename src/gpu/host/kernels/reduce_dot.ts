@@ -3,7 +3,7 @@
 // x[xOffset + i]·y[yOffset + i]. x and y are [n] contiguous from their offsets; out is [G]
 // contiguous from outOffset. Each partial accumulates in float64.
 import type { HostCall } from "../host_kernel.ts";
-import { defineNumber } from "./grid.ts";
+import { defineNumber } from "../grid.ts";
 
 export function reduceDot(call: HostCall): void {
   const [n, xOffset, yOffset, outOffset] = call.u;

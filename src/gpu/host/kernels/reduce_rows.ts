@@ -4,7 +4,7 @@
 // `row_per_workgroup`) compute the same sums; they differ in which rows their grid reaches.
 // Sums accumulate in float64.
 import type { HostCall } from "../host_kernel.ts";
-import { defineNumber, reach1d } from "./grid.ts";
+import { defineNumber, reach1d } from "../grid.ts";
 
 function reduceRows(call: HostCall, rowCount: number): void {
   const [, cols, aOffset, bOffset, outOffset] = call.u;

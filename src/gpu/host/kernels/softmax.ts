@@ -5,7 +5,7 @@
 // (`row_per_invocation`, `row_per_workgroup`) compute it, differing only in which rows their grid
 // reaches (the workgroup variant's tree merge equals the sweep up to rounding).
 import type { HostCall } from "../host_kernel.ts";
-import { defineNumber, reach1d } from "./grid.ts";
+import { defineNumber, reach1d } from "../grid.ts";
 
 // Stands in for -infinity as in the WGSL; exp(v - LOWEST) never makes a NaN.
 const LOWEST = -3.4028234663852886e38;

@@ -3,7 +3,7 @@
 // [batches, cols, rows] row-major from outOffset (both contiguous). The grid reaches rows
 // < y·TILE and columns < x·TILE. Walked in square blocks so that both sides stay in cache.
 import type { HostCall } from "../host_kernel.ts";
-import { defineNumber } from "./grid.ts";
+import { defineNumber } from "../grid.ts";
 
 const BLOCK = 32;
 
