@@ -4,114 +4,129 @@
 // each; keyMask [B, T] (1 = real token); y, dy [B, T, d]; probs, dscores [B, H, T, T] (row t holds
 // keys s, 0 for future or masked keys); dqkv [B, T, 3d]. HS is the pipeline's define and
 // scale = 1/sqrt(HS). The GPU runs one invocation per row (b, h, t); here each (b, h) head is
-// done at once as small f32 matrix products (OpenBLAS sgemm) straight on the tensors, through
-// leading dimensions (3d for qkv and dqkv, d for y and dy, T for probs and dscores): S = scale·q·kᵀ
-// into the head's probs rows, softmax in place, y = P·v (forward); dP = dy·vᵀ into the dscores
-// rows, dS in place, dq = dS·k (backward_query); dk = dSᵀ·q, dv = Pᵀ·dy (backward_key). Only the
-// rows a dispatch covers are computed and written (a partial launch's last head: its first tEnd
-// rows). The softmax and dS accumulate in float64. Masked keys, future keys and queries without
-// a visible key enter the products as P = 0 and dS = 0, where the WGSL skips them: the same for
-// finite q, k, v, dy.
+// done at once as small float64 matrix products (BLAS dgemm) over copies of its q, k, v (and dy)
+// padded with zeros to multiples of 4 (rows and columns): S = q·kᵀ, y = P·v (forward); dP = dy·vᵀ, dq = dS·k (backward_query);
+// dk = dSᵀ·q, dv = Pᵀ·dy (backward_key). The forward's online softmax is two passes (the scores'
+// max, then the exponentials). Masked keys, future keys and queries without a visible key enter
+// the products as P = 0 and dS = 0, where the WGSL skips them: the same for finite q, k, v, dy.
 import type { HostCall } from "../../gpu/host/host_kernel.ts";
-import type { OpenBlas } from "../../linalg/openblas.ts";
-import { openBlasLibrary } from "../../linalg/select.ts";
-import { covered } from "./grid.ts";
-import { softmaxRowsF32 } from "./wasm/softmax.ts";
+import { linearAlgebra } from "../../linalg/select.ts";
+import { covered } from "../../gpu/host/grid.ts";
 
 const LOWEST = -3.4028234663852886e38;
-const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
-let blas: OpenBlas | null = null;
+/** The padded sizes and the scratch matrices of one head, grown as needed. */
+class HeadScratch {
+  Tp = 0;
+  HSp = 0;
+  /** [Tp, HSp] each. */
+  a = new Float64Array(0);
+  b = new Float64Array(0);
+  c = new Float64Array(0);
+  out = new Float64Array(0);
+  out2 = new Float64Array(0);
+  /** [Tp, Tp]. */
+  sq = new Float64Array(0);
 
-function library(): OpenBlas {
-  blas ??= openBlasLibrary();
-  if (!blas) throw new Error("the CPU backend's attention needs OpenBLAS, which did not open");
-  return blas;
+  shape(T: number, HS: number): void {
+    this.Tp = (T + 3) & ~3;
+    this.HSp = (HS + 3) & ~3;
+    const rect = this.Tp * this.HSp, square = this.Tp * this.Tp;
+    if (this.a.length < rect) {
+      this.a = new Float64Array(rect);
+      this.b = new Float64Array(rect);
+      this.c = new Float64Array(rect);
+      this.out = new Float64Array(rect);
+      this.out2 = new Float64Array(rect);
+    }
+    if (this.sq.length < square) this.sq = new Float64Array(square);
+  }
 }
 
+const scratch = new HeadScratch();
+
 /**
- * C = alpha·op(A)·op(B), row-major f32 at element offsets with leading dimensions (A stored
- * [k, m] when transposed, B stored [n, k] when transposed).
+ * dst[t·HSp + j] = src[at + t·stride + j] for t < T, j < HS; zeros in the padding (rows T..Tp,
+ * columns HS..HSp).
  */
-function sgemm(
+function load(
+  src: Float32Array,
+  at: number,
+  stride: number,
+  T: number,
+  HS: number,
+  dst: Float64Array,
+  Tp: number,
+  HSp: number,
+): void {
+  for (let t = 0; t < T; t++) {
+    const from = at + t * stride, to = t * HSp;
+    for (let j = 0; j < HS; j++) dst[to + j] = src[from + j];
+    for (let j = HS; j < HSp; j++) dst[to + j] = 0;
+  }
+  dst.fill(0, T * HSp, Tp * HSp);
+}
+
+/** dst[at + t·stride + j] = src[t·HSp + j] for t in [t0, t1), j < HS. */
+function store(
+  src: Float64Array,
+  HSp: number,
+  t0: number,
+  t1: number,
+  HS: number,
+  dst: Float32Array,
+  at: number,
+  stride: number,
+): void {
+  for (let t = t0; t < t1; t++) {
+    const from = t * HSp, to = at + t * stride;
+    for (let j = 0; j < HS; j++) dst[to + j] = src[from + j];
+  }
+}
+
+// The three products of a head run as float64 BLAS (dgemm) over the whole padded matrices: the
+// zeros above P's and dS's diagonal (and in the padding) make the full products equal the
+// causal sums the WGSL takes, at a fraction of the time of JavaScript loops.
+
+/**
+ * C = op(A)·op(B) over the leading m·k, k·n and m·n entries of the scratch matrices (row-major,
+ * A stored [k, m] when transposed, B stored [n, k]).
+ */
+function product(
   transA: boolean,
   transB: boolean,
   m: number,
   n: number,
   k: number,
-  alpha: number,
-  A: Float32Array,
-  aAt: number,
-  lda: number,
-  B: Float32Array,
-  bAt: number,
-  ldb: number,
-  C: Float32Array,
-  cAt: number,
-  ldc: number,
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
 ): void {
-  library().symbols.cblas_sgemm(
-    ROW_MAJOR,
-    transA ? TRANS : NO_TRANS,
-    transB ? TRANS : NO_TRANS,
+  linearAlgebra().dgemm(
+    transA,
+    transB,
     m,
     n,
     k,
-    alpha,
-    A.subarray(aAt),
-    lda,
-    B.subarray(bAt),
-    ldb,
+    1,
+    A.subarray(0, m * k),
+    B.subarray(0, k * n),
     0,
-    C.subarray(cAt),
-    ldc,
+    C.subarray(0, m * n),
   );
 }
 
-/** One row's exponentials (float64) and a head's lower triangle when it must be copied. */
-let rowScratch = new Float64Array(0);
-let squareScratch = new Float32Array(0);
+/** C = A·Bᵀ: A, B [Tp, HSp], C [Tp, Tp]. */
+const lowerABt = (A: Float64Array, B: Float64Array, Tp: number, HSp: number, C: Float64Array) =>
+  product(false, true, Tp, Tp, HSp, A, B, C);
 
-function rowOf(T: number): Float64Array {
-  if (rowScratch.length < T) rowScratch = new Float64Array(T);
-  return rowScratch;
-}
+/** O = P·X: P [Tp, Tp] (0 above the diagonal), X, O [Tp, HSp]. */
+const lowerPX = (P: Float64Array, X: Float64Array, Tp: number, HSp: number, O: Float64Array) =>
+  product(false, false, Tp, HSp, Tp, P, X, O);
 
-/** The masked keys of a batch row. */
-let maskedScratch = new Int32Array(0);
-
-function maskedOf(T: number): Int32Array {
-  if (maskedScratch.length < T) maskedScratch = new Int32Array(T);
-  return maskedScratch;
-}
-
-/**
- * The head's [T, T] matrix at `at` (row stride T) as an operand whose entries above the
- * diagonal are 0, which the WGSL never reads: the tensor itself when they already are (what
- * forward and backward_query write), otherwise a copy of its lower triangle. Returns the array
- * and the offset to read it at.
- */
-function lowerTriangle(src: Float32Array, at: number, T: number): [Float32Array, number] {
-  let zero = true;
-  for (let t = 0; t < T - 1 && zero; t++) {
-    const row = at + t * T;
-    for (let s = t + 1; s < T; s++) {
-      if (src[row + s] !== 0) {
-        zero = false;
-        break;
-      }
-    }
-  }
-  if (zero) return [src, at];
-  if (squareScratch.length < T * T) squareScratch = new Float32Array(T * T);
-  const M = squareScratch;
-  for (let t = 0; t < T; t++) {
-    const row = t * T, from = at + row;
-    for (let s = 0; s <= t; s++) M[row + s] = src[from + s];
-    M.fill(0, row + t + 1, row + T);
-  }
-  return [M, 0];
-}
+/** O = Pᵀ·X: P [Tp, Tp] (0 above the diagonal), X, O [Tp, HSp]. */
+const upperPtX = (P: Float64Array, X: Float64Array, Tp: number, HSp: number, O: Float64Array) =>
+  product(true, false, Tp, HSp, Tp, P, X, O);
 
 /** The launch's shape: rows [0, rows) of B·H·T are computed (all of them, for grid1d). */
 function shapeOf(call: HostCall) {
@@ -121,54 +136,6 @@ function shapeOf(call: HostCall) {
   return { B, T, H, HS, d, d3: 3 * d, rows: covered(call, B * H * T) };
 }
 
-/**
- * The softmax rows' scalar loop (where WebAssembly SIMD is unavailable): rows t < tEnd of the
- * head's probs hold scores; each becomes its probabilities over the visible keys s ≤ t, 0 past t.
- */
-function softmaxRows(
-  probs: Float32Array,
-  pHead: number,
-  T: number,
-  tEnd: number,
-  mask: Float32Array,
-  mBase: number,
-  allVisible: boolean,
-  E: Float64Array,
-): void {
-  for (let t = 0; t < tEnd; t++) {
-    const row = pHead + t * T;
-    let m = LOWEST;
-    if (allVisible) {
-      for (let s = 0; s <= t; s++) {
-        const score = probs[row + s];
-        E[s] = score;
-        if (score > m) m = score;
-      }
-    } else {
-      for (let s = 0; s <= t; s++) {
-        if (mask[mBase + s] === 0) {
-          E[s] = -Infinity;
-          continue;
-        }
-        const score = probs[row + s];
-        E[s] = score;
-        if (score > m) m = score;
-      }
-    }
-    let sum = 0;
-    for (let s = 0; s <= t; s++) {
-      // A masked key holds -∞: its e is exactly 0, as it is absent from the WGSL's sums.
-      const e = Math.exp(E[s] - m);
-      E[s] = e;
-      sum += e;
-    }
-    // No visible key: probabilities and output stay 0.
-    const inv = sum > 0 ? 1 / sum : 0;
-    for (let s = 0; s <= t; s++) probs[row + s] = E[s] * inv;
-    probs.fill(0, row + t + 1, row + T);
-  }
-}
-
 /** `forward`: probs rows and y from qkv and the key mask. */
 function forward(call: HostCall): void {
   const [qkvBuf, maskBuf, yBuf, probsBuf] = call.buffers;
@@ -176,25 +143,62 @@ function forward(call: HostCall): void {
   const [, , , qkvOffset, maskOffset, yOffset, probsOffset] = call.u;
   const scale = call.f[0];
   const { T, H, HS, d, d3, rows } = shapeOf(call);
-  const E = rowOf(T);
-  const masked = maskedOf(T);
+  scratch.shape(T, HS);
+  const { Tp, HSp, a: q, b: k, c: v, out, sq: P } = scratch;
   for (let head = 0; head * T < rows; head++) {
     const b = Math.floor(head / H), h = head % H;
     const tEnd = Math.min(T, rows - head * T);
     const col = qkvOffset + b * T * d3 + h * HS;
-    const pHead = probsOffset + head * T * T;
-    // S = scale·q·kᵀ over the covered queries and the keys they may see (s < tEnd).
-    sgemm(false, true, tEnd, tEnd, HS, scale, qkv, col, d3, qkv, col + d, d3, probs, pHead, T);
+    load(qkv, col, d3, T, HS, q, Tp, HSp);
+    load(qkv, col + d, d3, T, HS, k, Tp, HSp);
+    load(qkv, col + 2 * d, d3, T, HS, v, Tp, HSp);
+    P.fill(0, 0, Tp * Tp);
+    lowerABt(q, k, Tp, HSp, P);
     const mBase = maskOffset + b * T;
-    // The masked keys of this batch row, ascending (none in the common case).
-    let maskedCount = 0;
-    for (let s = 0; s < T; s++) if (mask[mBase + s] === 0) masked[maskedCount++] = s;
-    if (!softmaxRowsF32(probs, pHead, T, tEnd, masked, maskedCount)) {
-      softmaxRows(probs, pHead, T, tEnd, mask, mBase, maskedCount === 0, E);
+    const pHead = probsOffset + head * T * T;
+    // Whether every key of this batch row is real (the common case: no mask test per score).
+    let allVisible = true;
+    for (let s = 0; s < T; s++) if (mask[mBase + s] === 0) allVisible = false;
+    for (let t = 0; t < T; t++) {
+      const row = t * Tp, end = row + t;
+      let m = LOWEST;
+      if (allVisible) {
+        for (let i = row; i <= end; i++) {
+          const score = P[i] * scale;
+          P[i] = score;
+          if (score > m) m = score;
+        }
+      } else {
+        for (let s = 0; s <= t; s++) {
+          if (mask[mBase + s] === 0) {
+            P[row + s] = -Infinity;
+            continue;
+          }
+          const score = P[row + s] * scale;
+          P[row + s] = score;
+          if (score > m) m = score;
+        }
+      }
+      let sum = 0;
+      for (let i = row; i <= end; i++) {
+        // A masked key holds -∞: its e is exactly 0, as it is absent from the WGSL's sums.
+        const e = Math.exp(P[i] - m);
+        P[i] = e;
+        sum += e;
+      }
+      // No visible key: probabilities and output stay 0.
+      const inv = sum > 0 ? 1 / sum : 0;
+      P.fill(0, end + 1, row + Tp);
+      if (t < tEnd) {
+        const pRow = pHead + t * T - row;
+        for (let i = row; i <= end; i++) probs[pRow + i] = P[i] *= inv;
+        probs.fill(0, pRow + end + 1, pRow + row + T);
+      } else {
+        for (let i = row; i <= end; i++) P[i] *= inv;
+      }
     }
-    // y = P·v over the covered queries (P is 0 beyond each row's diagonal).
-    const yAt = yOffset + b * T * d + h * HS;
-    sgemm(false, false, tEnd, HS, tEnd, 1, probs, pHead, T, qkv, col + 2 * d, d3, y, yAt, d);
+    lowerPX(P, v, Tp, HSp, out);
+    store(out, HSp, 0, tEnd, HS, y, yOffset + b * T * d + h * HS, d);
   }
 }
 
@@ -206,27 +210,32 @@ function backwardQuery(call: HostCall): void {
   const [, , , qkvOffset, probsOffset, dyOffset, dscoresOffset, dqkvOffset] = call.u;
   const scale = call.f[0];
   const { T, H, HS, d, d3, rows } = shapeOf(call);
+  scratch.shape(T, HS);
+  const { Tp, HSp, a: g, b: k, c: v, out, sq: D } = scratch;
   for (let head = 0; head * T < rows; head++) {
     const b = Math.floor(head / H), h = head % H;
     const tEnd = Math.min(T, rows - head * T);
     const col = qkvOffset + b * T * d3 + h * HS;
+    load(dy, dyOffset + b * T * d + h * HS, d, T, HS, g, Tp, HSp);
+    load(qkv, col + d, d3, T, HS, k, Tp, HSp);
+    load(qkv, col + 2 * d, d3, T, HS, v, Tp, HSp);
+    D.fill(0, 0, Tp * Tp);
+    lowerABt(g, v, Tp, HSp, D); // dP = dy·vᵀ
     const pHead = probsOffset + head * T * T;
     const dsHead = dscoresOffset + head * T * T;
-    // dP = dy·vᵀ over the covered queries and the keys they may see, into the dscores rows.
-    const gAt = dyOffset + b * T * d + h * HS;
-    sgemm(false, true, tEnd, tEnd, HS, 1, dy, gAt, d, qkv, col + 2 * d, d3, dscores, dsHead, T);
-    for (let t = 0; t < tEnd; t++) {
-      const dsRow = dsHead + t * T, pRow = pHead + t * T;
+    for (let t = 0; t < T; t++) {
+      const row = t * Tp, pRow = pHead + t * T;
       let inner = 0;
-      for (let s = 0; s <= t; s++) inner += probs[pRow + s] * dscores[dsRow + s];
-      for (let s = 0; s <= t; s++) {
-        dscores[dsRow + s] = probs[pRow + s] * (dscores[dsRow + s] - inner) * scale;
+      for (let s = 0; s <= t; s++) inner += probs[pRow + s] * D[row + s];
+      for (let s = 0; s <= t; s++) D[row + s] = probs[pRow + s] * (D[row + s] - inner) * scale;
+      D.fill(0, row + t + 1, row + Tp);
+      if (t < tEnd) {
+        const dsRow = dsHead + t * T;
+        for (let s = 0; s < T; s++) dscores[dsRow + s] = D[row + s];
       }
-      dscores.fill(0, dsRow + t + 1, dsRow + T);
     }
-    // dq = dS·k (dS is 0 beyond each row's diagonal).
-    const dqAt = dqkvOffset + b * T * d3 + h * HS;
-    sgemm(false, false, tEnd, HS, tEnd, 1, dscores, dsHead, T, qkv, col + d, d3, dqkv, dqAt, d3);
+    lowerPX(D, k, Tp, HSp, out); // dq = dS·k
+    store(out, HSp, 0, tEnd, HS, dqkv, dqkvOffset + b * T * d3 + h * HS, d3);
   }
 }
 
@@ -237,17 +246,30 @@ function backwardKey(call: HostCall): void {
   const dscores = dscoresBuf.f32, dqkv = dqkvBuf.f32;
   const [, , , qkvOffset, probsOffset, dyOffset, dscoresOffset, dqkvOffset] = call.u;
   const { T, H, HS, d, d3, rows } = shapeOf(call);
+  scratch.shape(T, HS);
+  const { Tp, HSp, a: q, b: g, out, out2, sq: M } = scratch;
   for (let head = 0; head * T < rows; head++) {
     const b = Math.floor(head / H), h = head % H;
     const sEnd = Math.min(T, rows - head * T);
-    const qAt = qkvOffset + b * T * d3 + h * HS;
-    const gAt = dyOffset + b * T * d + h * HS;
-    const kAt = dqkvOffset + b * T * d3 + d + h * HS;
+    load(qkv, qkvOffset + b * T * d3 + h * HS, d3, T, HS, q, Tp, HSp);
+    load(dy, dyOffset + b * T * d + h * HS, d, T, HS, g, Tp, HSp);
     // The WGSL reads only t ≥ s: the causal half of dS and P, zeros elsewhere.
-    const [S, sAt] = lowerTriangle(dscores, dscoresOffset + head * T * T, T);
-    sgemm(true, false, sEnd, HS, T, 1, S, sAt, T, qkv, qAt, d3, dqkv, kAt, d3); // dk = dSᵀ·q
-    const [P, pAt] = lowerTriangle(probs, probsOffset + head * T * T, T);
-    sgemm(true, false, sEnd, HS, T, 1, P, pAt, T, dy, gAt, d, dqkv, kAt + d, d3); // dv = Pᵀ·dy
+    M.fill(0, 0, Tp * Tp);
+    const dsHead = dscoresOffset + head * T * T;
+    for (let t = 0; t < T; t++) {
+      const row = t * Tp, at = dsHead + t * T;
+      for (let s = 0; s <= t; s++) M[row + s] = dscores[at + s];
+    }
+    upperPtX(M, q, Tp, HSp, out); // dk = dSᵀ·q
+    const pHead = probsOffset + head * T * T;
+    for (let t = 0; t < T; t++) {
+      const row = t * Tp, at = pHead + t * T;
+      for (let s = 0; s <= t; s++) M[row + s] = probs[at + s];
+    }
+    upperPtX(M, g, Tp, HSp, out2); // dv = Pᵀ·dy
+    const kAt = dqkvOffset + b * T * d3 + d + h * HS;
+    store(out, HSp, 0, sEnd, HS, dqkv, kAt, d3);
+    store(out2, HSp, 0, sEnd, HS, dqkv, kAt + d, d3);
   }
 }
 

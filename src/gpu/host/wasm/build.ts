@@ -26,11 +26,6 @@ export const WASM_MODULES = {
     out: "simfluence/math/host/wasm/solver_wasm.ts",
     constant: "SOLVER_WASM_BASE64",
   },
-  softmax: {
-    wat: "gpt2/host/wasm/softmax.wat",
-    out: "gpt2/host/wasm/softmax_wasm.ts",
-    constant: "SOFTMAX_WASM_BASE64",
-  },
 } as const satisfies Record<string, WasmModule>;
 
 export type WasmModuleName = keyof typeof WASM_MODULES;
