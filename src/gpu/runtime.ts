@@ -147,11 +147,6 @@ export class GpuRuntime implements TensorOwner {
     return this.backend === "cpu";
   }
 
-  /** The device's limits; launchers size their chunks by them on both backends. */
-  get limits(): GPUSupportedLimits {
-    return this.device.limits;
-  }
-
   get device(): GPUDevice {
     return this.gpu.device;
   }
