@@ -43,6 +43,19 @@ function operand(
   return { data: packed, off: 0, trans: false, ld: Math.max(1, cols) };
 }
 
+/**
+ * Throws unless every element BLAS will read of a rows × cols operand lies inside its array: a
+ * pointer past the end would read (or, for c, write) foreign memory instead of failing.
+ */
+function checkReach(name: string, op: Operand, rows: number, cols: number): void {
+  if (rows === 0 || cols === 0) return;
+  const [outer, inner] = op.trans ? [cols, rows] : [rows, cols];
+  const end = op.off + (outer - 1) * op.ld + inner;
+  if (op.off < 0 || end > op.data.length) {
+    throw new RangeError(`matmul: ${name} reaches float ${end}, has ${op.data.length}`);
+  }
+}
+
 let blas: OpenBlas | null = null;
 
 function library(): OpenBlas {
@@ -67,6 +80,11 @@ function sgemm(
   c: Float32Array,
   cOff: number,
 ): void {
+  checkReach("a", a, m, k);
+  checkReach("b", b, k, n);
+  if (m > 0 && n > 0 && cOff + m * n > c.length) {
+    throw new RangeError(`matmul: out needs ${cOff + m * n} floats, has ${c.length}`);
+  }
   library().symbols.cblas_sgemm(
     ROW_MAJOR,
     a.trans ? TRANS : NO_TRANS,
