@@ -14,9 +14,10 @@ export interface BackendChoice {
   reason: string;
 }
 
+/** `adapter` is null where none was opened: none found, or SIMFLUENCE_BACKEND=cpu. */
 export function chooseBackend(
   setting: BackendSetting,
-  adapter: { isFallbackAdapter: boolean },
+  adapter: { isFallbackAdapter: boolean } | null,
   blas: { available: boolean; reason: string | null },
 ): BackendChoice {
   if (setting === "webgpu") return { backend: "webgpu", reason: "SIMFLUENCE_BACKEND=webgpu" };
@@ -27,6 +28,12 @@ export function chooseBackend(
       );
     }
     return { backend: "cpu", reason: "SIMFLUENCE_BACKEND=cpu" };
+  }
+  if (!adapter) {
+    if (!blas.available) {
+      throw new Error(`no WebGPU adapter, and OpenBLAS did not open: ${blas.reason}`);
+    }
+    return { backend: "cpu", reason: "no WebGPU adapter, and OpenBLAS for the GEMMs" };
   }
   if (!adapter.isFallbackAdapter) return { backend: "webgpu", reason: "a hardware adapter" };
   if (!blas.available) {

@@ -1,5 +1,7 @@
 // One WebGPU device per process: acquisition with the adapter's real limits, a description for
 // /v1/device, and device-loss recovery (in-flight work fails fast, the device is re-acquired).
+// The CPU backend can run without an adapter: `GpuDevice.host()` holds a stand-in device.
+import { hostDevice } from "./host/host_device.ts";
 
 export class GpuUnavailableError extends Error {
   override name = "GpuUnavailableError";
@@ -55,7 +57,8 @@ export interface GpuDeviceOptions {
  */
 export class GpuDevice {
   device!: GPUDevice;
-  adapter!: GPUAdapter;
+  /** Null for the CPU backend's stand-in (`host()`), which opened no adapter. */
+  adapter: GPUAdapter | null = null;
   generation = 0;
   lostReason: string | null = null;
   private closing = false;
@@ -67,6 +70,13 @@ export class GpuDevice {
   static async acquire(options: GpuDeviceOptions = {}): Promise<GpuDevice> {
     const gpu = new GpuDevice(options);
     await gpu.open();
+    return gpu;
+  }
+
+  /** No adapter: a stand-in device for the CPU backend, which never touches the GPU. */
+  static host(): GpuDevice {
+    const gpu = new GpuDevice({});
+    gpu.device = hostDevice();
     return gpu;
   }
 
@@ -155,7 +165,12 @@ export class GpuDevice {
   }
 
   describe(): DeviceDescription {
-    const info = this.adapter.info;
+    const info = this.adapter?.info ?? {
+      vendor: "cpu",
+      architecture: "",
+      device: "",
+      description: "no WebGPU adapter opened: the CPU backend runs every kernel",
+    };
     const limits: Record<string, number> = {};
     for (const key in this.device.limits) {
       const value = (this.device.limits as unknown as Record<string, unknown>)[key];
@@ -169,7 +184,7 @@ export class GpuDevice {
       isFallbackAdapter: Boolean(
         (info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter,
       ),
-      backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
+      backend: this.adapter ? Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default" : "none",
       limits,
       features: [...this.device.features].sort(),
       generation: this.generation,

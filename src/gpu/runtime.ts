@@ -8,7 +8,12 @@
 // its shader's CPU port (host/); launchers are the same on both backends. The device is still
 // held there, for its limits and its description.
 
-import { DeviceLostError, GpuDevice, type GpuDeviceOptions } from "./device.ts";
+import {
+  DeviceLostError,
+  GpuDevice,
+  type GpuDeviceOptions,
+  GpuUnavailableError,
+} from "./device.ts";
 import type { DispatchProfiler } from "./profiler.ts";
 import { type BackendSetting, chooseBackend, type ComputeBackend } from "./backend.ts";
 import { linearAlgebraStatus } from "../linalg/select.ts";
@@ -129,13 +134,25 @@ export class GpuRuntime implements TensorOwner {
   }
 
   static async create(options: RuntimeOptions = {}): Promise<GpuRuntime> {
-    const gpu = await GpuDevice.acquire(options);
-    const blas = linearAlgebraStatus();
+    const setting = options.backend ?? "webgpu";
+    const status = linearAlgebraStatus();
+    const blas = { available: status.backend === "openblas", reason: status.unavailableReason };
+    // The CPU backend by name opens no adapter at all (host/host_device.ts says why).
+    if (setting === "cpu") {
+      const choice = chooseBackend(setting, null, blas);
+      return new GpuRuntime(GpuDevice.host(), choice.backend, choice.reason);
+    }
+    let gpu: GpuDevice;
     try {
-      const choice = chooseBackend(options.backend ?? "webgpu", gpu.describe(), {
-        available: blas.backend === "openblas",
-        reason: blas.unavailableReason,
-      });
+      gpu = await GpuDevice.acquire(options);
+    } catch (e) {
+      // `auto` on a host without any adapter still runs, on the CPU, when OpenBLAS is there.
+      if (setting !== "auto" || !(e instanceof GpuUnavailableError) || !blas.available) throw e;
+      const choice = chooseBackend(setting, null, blas);
+      return new GpuRuntime(GpuDevice.host(), choice.backend, choice.reason);
+    }
+    try {
+      const choice = chooseBackend(setting, gpu.describe(), blas);
       return new GpuRuntime(gpu, choice.backend, choice.reason);
     } catch (e) {
       gpu.close();
