@@ -22,6 +22,8 @@ export const STOP_ON_STDIN_EOF = "--stop-on-stdin-eof";
 /** Variables the service reads besides ENV_VARS: the GPU layer's backend choice, and PostgreSQL's. */
 export const EXTRA_SERVICE_ENV = [
   "DENO_WEBGPU_BACKEND",
+  // Set by src/linalg/openblas.ts before the library opens, unless the user set it.
+  "OPENBLAS_THREAD_TIMEOUT",
   // What node-postgres reads besides the URL (libpq's variables, and USER for its default role).
   "USER",
   "PGHOST",

@@ -72,6 +72,8 @@ const SYMBOLS = {
   // dpotrs(uplo, n, nrhs, a, lda, b, ldb, info)
   dpotrs_: { parameters: Array(8).fill("buffer"), result: "void" },
   openblas_get_num_threads: { parameters: [], result: "i32" },
+  // Sets the threads of every later call (blas_threads.ts narrows it around small products).
+  openblas_set_num_threads: { parameters: ["i32"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 export type OpenBlasSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -87,8 +89,27 @@ export type OpenBlasLoad =
   | { ok: true; library: OpenBlas }
   | { ok: false; reason: string };
 
+/**
+ * OpenBLAS's threads spin after each call for 2^28 cycles (about 0.1 s) before they sleep, which
+ * takes a core from everything else that runs between calls (the CPU backend's JavaScript and
+ * worker threads: a training step ran no faster on two threads than on one). 2^12 cycles lets
+ * them sleep at once; a user's own setting wins. Read once, when the library opens.
+ */
+const THREAD_TIMEOUT = "12";
+
+function preferShortSpin(): void {
+  try {
+    if (Deno.env.get("OPENBLAS_THREAD_TIMEOUT") === undefined) {
+      Deno.env.set("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT);
+    }
+  } catch {
+    // no env permission: the library's default
+  }
+}
+
 /** Tries each candidate path in order; never throws. */
 export function openOpenBlas(candidates: readonly string[] = OPENBLAS_CANDIDATES): OpenBlasLoad {
+  preferShortSpin();
   const failures: string[] = [];
   for (const path of candidates) {
     try {

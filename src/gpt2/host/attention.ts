@@ -11,7 +11,16 @@
 // the products as P = 0 and dS = 0, where the WGSL skips them: the same for finite q, k, v, dy.
 import type { HostCall } from "../../gpu/host/host_kernel.ts";
 import { linearAlgebra } from "../../linalg/select.ts";
+import { withOneBlasThread } from "../../linalg/blas_threads.ts";
 import { covered } from "../../gpu/host/grid.ts";
+import { headSoftmax } from "./wasm/softmax.ts";
+import {
+  type HostPart,
+  type HostSplitKernel,
+  type HostSplitTable,
+  partRange,
+  WHOLE,
+} from "../../gpu/host/pool/split.ts";
 
 const LOWEST = -3.4028234663852886e38;
 
@@ -136,16 +145,67 @@ function shapeOf(call: HostCall) {
   return { B, T, H, HS, d, d3: 3 * d, rows: covered(call, B * H * T) };
 }
 
+/**
+ * The causal softmax of one head's rows in JavaScript (where the WebAssembly module is missing):
+ * P [Tp, Tp] holds q·kᵀ in, probabilities out; rows t < tEnd are also written to probs.
+ */
+function softmaxRows(
+  P: Float64Array,
+  T: number,
+  Tp: number,
+  scale: number,
+  keyVisible: (s: number) => boolean,
+  allVisible: boolean,
+  probs: Float32Array,
+  pHead: number,
+  tEnd: number,
+): void {
+  for (let t = 0; t < T; t++) {
+    const row = t * Tp, end = row + t;
+    let m = LOWEST;
+    for (let s = 0; s <= t; s++) {
+      if (!allVisible && !keyVisible(s)) {
+        P[row + s] = -Infinity;
+        continue;
+      }
+      const score = P[row + s] * scale;
+      P[row + s] = score;
+      if (score > m) m = score;
+    }
+    let sum = 0;
+    for (let i = row; i <= end; i++) {
+      // A masked key holds -∞: its e is exactly 0, as it is absent from the WGSL's sums.
+      const e = Math.exp(P[i] - m);
+      P[i] = e;
+      sum += e;
+    }
+    // No visible key: probabilities and output stay 0.
+    const inv = sum > 0 ? 1 / sum : 0;
+    P.fill(0, end + 1, row + Tp);
+    if (t < tEnd) {
+      const pRow = pHead + t * T - row;
+      for (let i = row; i <= end; i++) probs[pRow + i] = P[i] *= inv;
+      probs.fill(0, pRow + end + 1, pRow + row + T);
+    } else {
+      for (let i = row; i <= end; i++) P[i] *= inv;
+    }
+  }
+}
+
 /** `forward`: probs rows and y from qkv and the key mask. */
-function forward(call: HostCall): void {
+function forward(call: HostCall, part: HostPart): void {
   const [qkvBuf, maskBuf, yBuf, probsBuf] = call.buffers;
   const qkv = qkvBuf.f32, mask = maskBuf.f32, y = yBuf.f32, probs = probsBuf.f32;
   const [, , , qkvOffset, maskOffset, yOffset, probsOffset] = call.u;
   const scale = call.f[0];
   const { T, H, HS, d, d3, rows } = shapeOf(call);
   scratch.shape(T, HS);
-  const { Tp, HSp, a: q, b: k, c: v, out, sq: P } = scratch;
-  for (let head = 0; head * T < rows; head++) {
+  const { Tp, HSp, a: q, b: k, c: v, out } = scratch;
+  // The scores live in the WebAssembly module's memory when it runs the softmax.
+  const simd = headSoftmax(T, Tp);
+  const P = simd ? simd.scores : scratch.sq;
+  const [first, last] = partRange(Math.ceil(rows / T), part);
+  for (let head = first; head < last; head++) {
     const b = Math.floor(head / H), h = head % H;
     const tEnd = Math.min(T, rows - head * T);
     const col = qkvOffset + b * T * d3 + h * HS;
@@ -159,43 +219,18 @@ function forward(call: HostCall): void {
     // Whether every key of this batch row is real (the common case: no mask test per score).
     let allVisible = true;
     for (let s = 0; s < T; s++) if (mask[mBase + s] === 0) allVisible = false;
-    for (let t = 0; t < T; t++) {
-      const row = t * Tp, end = row + t;
-      let m = LOWEST;
-      if (allVisible) {
-        for (let i = row; i <= end; i++) {
-          const score = P[i] * scale;
-          P[i] = score;
-          if (score > m) m = score;
-        }
-      } else {
-        for (let s = 0; s <= t; s++) {
-          if (mask[mBase + s] === 0) {
-            P[row + s] = -Infinity;
-            continue;
-          }
-          const score = P[row + s] * scale;
-          P[row + s] = score;
-          if (score > m) m = score;
+    if (simd) {
+      // Masked keys enter as -∞ (scaled, still -∞): exactly 0 after the exponential.
+      if (!allVisible) {
+        for (let t = 0; t < T; t++) {
+          for (let s = 0; s <= t; s++) if (mask[mBase + s] === 0) P[t * Tp + s] = -Infinity;
         }
       }
-      let sum = 0;
-      for (let i = row; i <= end; i++) {
-        // A masked key holds -∞: its e is exactly 0, as it is absent from the WGSL's sums.
-        const e = Math.exp(P[i] - m);
-        P[i] = e;
-        sum += e;
-      }
-      // No visible key: probabilities and output stay 0.
-      const inv = sum > 0 ? 1 / sum : 0;
-      P.fill(0, end + 1, row + Tp);
-      if (t < tEnd) {
-        const pRow = pHead + t * T - row;
-        for (let i = row; i <= end; i++) probs[pRow + i] = P[i] *= inv;
-        probs.fill(0, pRow + end + 1, pRow + row + T);
-      } else {
-        for (let i = row; i <= end; i++) P[i] *= inv;
-      }
+      simd.run(scale);
+      probs.set(simd.probs.subarray(0, tEnd * T), pHead);
+    } else {
+      const visible = (s: number) => mask[mBase + s] !== 0;
+      softmaxRows(P, T, Tp, scale, visible, allVisible, probs, pHead, tEnd);
     }
     lowerPX(P, v, Tp, HSp, out);
     store(out, HSp, 0, tEnd, HS, y, yOffset + b * T * d + h * HS, d);
@@ -203,7 +238,7 @@ function forward(call: HostCall): void {
 }
 
 /** `backward_query`: dscores rows (dS) and dq. */
-function backwardQuery(call: HostCall): void {
+function backwardQuery(call: HostCall, part: HostPart): void {
   const [qkvBuf, probsBuf, dyBuf, dscoresBuf, dqkvBuf] = call.buffers;
   const qkv = qkvBuf.f32, probs = probsBuf.f32, dy = dyBuf.f32;
   const dscores = dscoresBuf.f32, dqkv = dqkvBuf.f32;
@@ -212,7 +247,8 @@ function backwardQuery(call: HostCall): void {
   const { T, H, HS, d, d3, rows } = shapeOf(call);
   scratch.shape(T, HS);
   const { Tp, HSp, a: g, b: k, c: v, out, sq: D } = scratch;
-  for (let head = 0; head * T < rows; head++) {
+  const [first, last] = partRange(Math.ceil(rows / T), part);
+  for (let head = first; head < last; head++) {
     const b = Math.floor(head / H), h = head % H;
     const tEnd = Math.min(T, rows - head * T);
     const col = qkvOffset + b * T * d3 + h * HS;
@@ -240,7 +276,7 @@ function backwardQuery(call: HostCall): void {
 }
 
 /** `backward_key`, after backward_query: dk and dv of each key s over the queries t ≥ s. */
-function backwardKey(call: HostCall): void {
+function backwardKey(call: HostCall, part: HostPart): void {
   const [qkvBuf, probsBuf, dyBuf, dscoresBuf, dqkvBuf] = call.buffers;
   const qkv = qkvBuf.f32, probs = probsBuf.f32, dy = dyBuf.f32;
   const dscores = dscoresBuf.f32, dqkv = dqkvBuf.f32;
@@ -248,7 +284,8 @@ function backwardKey(call: HostCall): void {
   const { T, H, HS, d, d3, rows } = shapeOf(call);
   scratch.shape(T, HS);
   const { Tp, HSp, a: q, b: g, out, out2, sq: M } = scratch;
-  for (let head = 0; head * T < rows; head++) {
+  const [first, last] = partRange(Math.ceil(rows / T), part);
+  for (let head = first; head < last; head++) {
     const b = Math.floor(head / H), h = head % H;
     const sEnd = Math.min(T, rows - head * T);
     load(qkv, qkvOffset + b * T * d3 + h * HS, d3, T, HS, q, Tp, HSp);
@@ -273,8 +310,19 @@ function backwardKey(call: HostCall): void {
   }
 }
 
+/** Each head's products are small: one BLAS thread runs them faster (linalg/blas_threads.ts). */
+const whole = (kernel: HostSplitKernel) => (call: HostCall) =>
+  withOneBlasThread(() => kernel(call, WHOLE));
+
 export const attentionKernels = {
+  "gpt2_attention#forward": whole(forward),
+  "gpt2_attention#backward_query": whole(backwardQuery),
+  "gpt2_attention#backward_key": whole(backwardKey),
+} as const;
+
+/** By heads, on several threads (src/gpu/host/pool/); the pool keeps BLAS on one thread. */
+export const attentionSplitKernels: HostSplitTable = {
   "gpt2_attention#forward": forward,
   "gpt2_attention#backward_query": backwardQuery,
   "gpt2_attention#backward_key": backwardKey,
-} as const;
+};

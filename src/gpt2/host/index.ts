@@ -2,7 +2,8 @@
 // model's forward and backward, and the forward-mode tangents and the optimiser's reverse step
 // that exact metagradients use.
 import type { HostKernelTable } from "../../gpu/host/host_kernel.ts";
-import { attentionKernels } from "./attention.ts";
+import type { HostSplitTable } from "../../gpu/host/pool/split.ts";
+import { attentionKernels, attentionSplitKernels } from "./attention.ts";
 import { attentionTangentHostKernels } from "./attention_tangent.ts";
 import { crossEntropyTangentHostKernels } from "./cross_entropy_tangent.ts";
 import { layerNormTangentHostKernels } from "./layernorm_tangent.ts";
@@ -24,4 +25,9 @@ export const gpt2HostKernels: HostKernelTable = {
   ...crossEntropyTangentHostKernels,
   ...layerNormTangentHostKernels,
   ...optimizerReverseHostKernels,
+};
+
+/** The ports that also run in parts, on several threads (src/gpu/host/pool/). */
+export const gpt2SplitKernels: HostSplitTable = {
+  ...attentionSplitKernels,
 };

@@ -21,6 +21,11 @@ export const WASM_MODULES = {
     out: "gpu/host/wasm/gelu_wasm.ts",
     constant: "GELU_WASM_BASE64",
   },
+  softmax: {
+    wat: "gpt2/host/wasm/softmax.wat",
+    out: "gpt2/host/wasm/softmax_wasm.ts",
+    constant: "SOFTMAX_WASM_BASE64",
+  },
   solver: {
     wat: "simfluence/math/host/wasm/solver.wat",
     out: "simfluence/math/host/wasm/solver_wasm.ts",

@@ -1,0 +1,53 @@
+// The CPU attention port's WebAssembly causal softmax (src/gpt2/host/wasm/softmax.wat) against
+// the float64 formula: random scores on odd shapes with padding (T < Tp), masked keys (-∞), a
+// row with no visible key, and scores far apart (exponentials that underflow to 0).
+import assert from "node:assert/strict";
+import { headSoftmax } from "../../src/gpt2/host/wasm/softmax.ts";
+import { SOFTMAX_WASM_BASE64 } from "../../src/gpt2/host/wasm/softmax_wasm.ts";
+import { buildWasm, generatedWasmUrl, renderWasmTs } from "../../src/gpu/host/wasm/build.ts";
+import { seededUniform } from "../../src/random.ts";
+
+const LOWEST = -3.4028234663852886e38;
+
+/** Row t of the float64 softmax over keys 0 .. t of scores·scale. */
+function expected(scores: Float64Array, t: number, Tp: number, scale: number): number[] {
+  const x = Array.from({ length: t + 1 }, (_, s) => scores[t * Tp + s] * scale);
+  const m = Math.max(LOWEST, ...x.filter((v) => v !== -Infinity));
+  const e = x.map((v) => Math.exp(v - m));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => (sum > 0 ? v / sum : 0));
+}
+
+Deno.test("the WebAssembly causal softmax matches the float64 formula on odd shapes", () => {
+  const next = seededUniform(5);
+  for (const [T, Tp, spread] of [[1, 4, 3], [5, 8, 3], [7, 8, 40], [13, 16, 2000], [64, 64, 8]]) {
+    const simd = headSoftmax(T, Tp);
+    assert.ok(simd, "WebAssembly SIMD is available here");
+    const scores = Float64Array.from({ length: Tp * Tp }, () => (next() - 0.5) * spread);
+    for (let s = 0; s < Math.min(T, 3); s++) scores[Math.min(2, T - 1) * Tp + s] = -Infinity;
+    if (T > 4) scores[4 * Tp + 1] = -Infinity;
+    simd.scores.set(scores);
+    simd.probs.fill(7);
+    const scale = 0.37;
+    simd.run(scale);
+    for (let t = 0; t < T; t++) {
+      const want = expected(scores, t, Tp, scale);
+      for (let s = 0; s < Tp; s++) {
+        const p = s <= t ? want[s] : 0;
+        const got: number = simd.scores[t * Tp + s];
+        assert.ok(Math.abs(got - p) <= 1e-15, `T=${T} P[${t}, ${s}] = ${got}, expected ${p}`);
+        if (s < T) assert.equal(simd.probs[t * T + s], Math.fround(got), `probs[${t}, ${s}]`);
+      }
+    }
+    // Row 2 has every key (0 .. 2) masked: no visible key, all zeros.
+    if (T >= 3) { for (let s = 0; s < T; s++) assert.equal(simd.probs[2 * T + s], 0); }
+  }
+});
+
+Deno.test("the committed softmax_wasm.ts is what build.ts writes from softmax.wat", async () => {
+  const bytes = await buildWasm("softmax");
+  const committed = Uint8Array.from(atob(SOFTMAX_WASM_BASE64), (c) => c.charCodeAt(0));
+  assert.deepEqual(committed, bytes, "run `deno task gen:wasm`");
+  const text = await Deno.readTextFile(generatedWasmUrl("softmax"));
+  assert.equal(text, renderWasmTs("softmax", bytes), "run `deno task gen:wasm`");
+});
