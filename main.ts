@@ -60,7 +60,10 @@ function kernelConfigFor(
 
 async function acquireGpu(logger: Logger, config: Config): Promise<GpuHandle> {
   try {
-    const runtime = await GpuRuntime.create({ backend: config.backend });
+    const runtime = await GpuRuntime.create({
+      backend: config.backend,
+      cpuThreads: config.cpuThreads,
+    });
     const gpu = gpuFromRuntime(runtime, kernelConfigFor(runtime, config, logger));
     const d = runtime.gpu.describe();
     logger.info("gpu ready", {

@@ -36,6 +36,11 @@ export interface Config {
   role: NodeRole;
   /** Where kernels run (SIMFLUENCE_BACKEND, default auto; see src/gpu/backend.ts). */
   backend: BackendSetting;
+  /**
+   * The CPU backend's threads for split kernels (SIMFLUENCE_CPU_THREADS, 1-16, default every
+   * core; see src/gpu/host/pool/).
+   */
+  cpuThreads: number;
   /** This node's name in a cluster (SIMFLUENCE_NODE_ID); stable across restarts of the node. */
   nodeId: string;
   /**
@@ -76,6 +81,7 @@ export const ENV_VARS = [
   "SIMFLUENCE_DATABASE_URL",
   "SIMFLUENCE_ROLE",
   "SIMFLUENCE_BACKEND",
+  "SIMFLUENCE_CPU_THREADS",
   "SIMFLUENCE_NODE_ID",
   "SIMFLUENCE_JOB_HEARTBEAT_SECONDS",
   ...BLOB_ENV_VARS,
@@ -217,6 +223,7 @@ const envSchema = z.object({
     z.enum(BACKEND_SETTINGS, { message: `expected one of ${BACKEND_SETTINGS.join("|")}` })
       .default("auto"),
   ),
+  SIMFLUENCE_CPU_THREADS: integerString(1, 16, Math.min(16, navigator.hardwareConcurrency || 1)),
   SIMFLUENCE_NODE_ID: z.preprocess(
     blankToUndefined,
     z.string().trim().regex(/^[\w.:-]{1,64}$/, "expected 1-64 letters, digits or . _ : -")
@@ -272,6 +279,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.SIMFLUENCE_DATABASE_URL ?? null,
     role: e.SIMFLUENCE_ROLE,
     backend: e.SIMFLUENCE_BACKEND,
+    cpuThreads: e.SIMFLUENCE_CPU_THREADS,
     nodeId: e.SIMFLUENCE_NODE_ID ?? defaultNodeId(e.PORT),
     jobHeartbeatSeconds: e.SIMFLUENCE_JOB_HEARTBEAT_SECONDS,
   };

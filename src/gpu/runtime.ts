@@ -19,7 +19,9 @@ import { type BackendSetting, chooseBackend, type ComputeBackend } from "./backe
 import { linearAlgebraStatus } from "../linalg/select.ts";
 import { HostBuffer } from "./host/host_buffer.ts";
 import { hostPipelineKey, HostPipelines } from "./host/host_pipelines.ts";
-import { hostKernelName } from "./host/host_kernel.ts";
+import { type HostCall, hostKernelName } from "./host/host_kernel.ts";
+import { HostPool } from "./host/pool/host_pool.ts";
+import { hostSplitKernel } from "./host/pool/split_table.ts";
 import { hostKernel } from "./host/kernel_table.ts";
 import { PipelineCache, type PipelineKey, type PipelineSource } from "./shaders.ts";
 import {
@@ -95,6 +97,19 @@ function yieldToEventLoop(): Promise<void> {
 export interface RuntimeOptions extends GpuDeviceOptions {
   /** Where kernels run (backend.ts); default webgpu. The service passes SIMFLUENCE_BACKEND. */
   backend?: BackendSetting;
+  /**
+   * The CPU backend's threads for split kernels (host/pool/), the dispatching one included;
+   * default every core the runtime reports (navigator.hardwareConcurrency), at most 16.
+   */
+  cpuThreads?: number;
+}
+
+function cpuThreadsOf(options: RuntimeOptions): number {
+  const wanted = options.cpuThreads ?? navigator.hardwareConcurrency ?? 1;
+  if (!Number.isInteger(wanted) || wanted < 1) {
+    throw new RangeError(`cpuThreads = ${wanted} must be a positive integer`);
+  }
+  return Math.min(16, wanted);
 }
 
 export class GpuRuntime implements TensorOwner {
@@ -120,6 +135,8 @@ export class GpuRuntime implements TensorOwner {
   private bindGroups = new LruMap<string, GPUBindGroup>(4096);
   private cacheGeneration: number;
   dispatchCount = 0;
+  /** The CPU backend's worker threads (host/pool/host_pool.ts), when it has more than one. */
+  readonly pool: HostPool | null;
   /** While set, each dispatch gets its own timed pass (see profiler.ts). */
   profiler: DispatchProfiler | null = null;
 
@@ -128,19 +145,22 @@ export class GpuRuntime implements TensorOwner {
     readonly backend: ComputeBackend,
     /** Why this backend, in one line (start-up log, /v1/device). */
     readonly backendReason: string,
+    cpuThreads = 1,
   ) {
     this.pipelines = backend === "cpu" ? new HostPipelines() : new PipelineCache(gpu);
+    this.pool = backend === "cpu" && cpuThreads > 1 ? new HostPool(cpuThreads) : null;
     this.cacheGeneration = gpu.generation;
   }
 
   static async create(options: RuntimeOptions = {}): Promise<GpuRuntime> {
     const setting = options.backend ?? "webgpu";
+    const threads = cpuThreadsOf(options);
     const status = linearAlgebraStatus();
     const blas = { available: status.backend === "openblas", reason: status.unavailableReason };
     // The CPU backend by name opens no adapter at all (host/host_device.ts says why).
     if (setting === "cpu") {
       const choice = chooseBackend(setting, null, blas);
-      return new GpuRuntime(GpuDevice.host(), choice.backend, choice.reason);
+      return new GpuRuntime(GpuDevice.host(), choice.backend, choice.reason, threads);
     }
     let gpu: GpuDevice;
     try {
@@ -149,11 +169,11 @@ export class GpuRuntime implements TensorOwner {
       // `auto` on a host without any adapter still runs, on the CPU, when OpenBLAS is there.
       if (setting !== "auto" || !(e instanceof GpuUnavailableError) || !blas.available) throw e;
       const choice = chooseBackend(setting, null, blas);
-      return new GpuRuntime(GpuDevice.host(), choice.backend, choice.reason);
+      return new GpuRuntime(GpuDevice.host(), choice.backend, choice.reason, threads);
     }
     try {
       const choice = chooseBackend(setting, gpu.describe(), blas);
-      return new GpuRuntime(gpu, choice.backend, choice.reason);
+      return new GpuRuntime(gpu, choice.backend, choice.reason, threads);
     } catch (e) {
       gpu.close();
       throw e;
@@ -187,7 +207,7 @@ export class GpuRuntime implements TensorOwner {
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     this.liveBytes += size;
     this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
-    if (this.isHost) return new HostBuffer(size);
+    if (this.isHost) return new HostBuffer(size, this.pool !== null);
     return this.device.createBuffer({
       size,
       usage: STORAGE | COPY_SRC | COPY_DST,
@@ -241,7 +261,7 @@ export class GpuRuntime implements TensorOwner {
     this.liveBytes += size;
     this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
     if (this.isHost) {
-      const host = new HostBuffer(data.byteLength);
+      const host = new HostBuffer(data.byteLength, this.pool !== null);
       host.u32.set(data);
       return host;
     }
@@ -453,16 +473,20 @@ export class GpuRuntime implements TensorOwner {
     });
     const [x, y, z] = this.workgroupsOf(request);
     if (x === 0 || y === 0 || z === 0) return;
-    this.timedOnHost(pipeline.label, () =>
-      kernel({
-        key,
-        defines: key.defines ?? {},
-        overrides: key.overrides ?? {},
-        buffers,
-        u,
-        f: (request.params?.f ?? []).map(Math.fround),
-        workgroups: [x, y, z],
-      }));
+    const call: HostCall = {
+      key,
+      defines: key.defines ?? {},
+      overrides: key.overrides ?? {},
+      buffers,
+      u,
+      f: (request.params?.f ?? []).map(Math.fround),
+      workgroups: [x, y, z],
+    };
+    const split = this.pool ? hostSplitKernel(name) : undefined;
+    this.timedOnHost(
+      pipeline.label,
+      () => split ? this.pool!.run(name, call, split) : kernel(call),
+    );
     this.dispatchCount++;
   }
 
@@ -580,6 +604,7 @@ export class GpuRuntime implements TensorOwner {
     this.pass?.end();
     this.pass = null;
     this.encoder = null;
+    this.pool?.close();
     this.gpu.close();
   }
 }

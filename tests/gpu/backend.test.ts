@@ -71,4 +71,7 @@ Deno.test("SIMFLUENCE_BACKEND is read and checked with the other settings", () =
   assert.equal(parseConfig({}).backend, "auto");
   assert.equal(parseConfig({ SIMFLUENCE_BACKEND: " CPU " }).backend, "cpu");
   assert.throws(() => parseConfig({ SIMFLUENCE_BACKEND: "tpu" }), /SIMFLUENCE_BACKEND/);
+  assert.equal(parseConfig({}).cpuThreads, Math.min(16, navigator.hardwareConcurrency));
+  assert.equal(parseConfig({ SIMFLUENCE_CPU_THREADS: "3" }).cpuThreads, 3);
+  assert.throws(() => parseConfig({ SIMFLUENCE_CPU_THREADS: "0" }), /SIMFLUENCE_CPU_THREADS/);
 });

@@ -1,0 +1,22 @@
+// Every kernel that runs in parts (split.ts), by the name the runtime looks up; each capability
+// exports its own table beside its ports.
+import { gpt2SplitKernels } from "../../../gpt2/host/index.ts";
+import type { HostSplitKernel, HostSplitTable } from "./split.ts";
+
+const TABLES: readonly HostSplitTable[] = [gpt2SplitKernels];
+
+let merged: Map<string, HostSplitKernel> | null = null;
+
+/** The split form of the port `name`, or undefined when it runs whole only. */
+export function hostSplitKernel(name: string): HostSplitKernel | undefined {
+  if (!merged) {
+    merged = new Map();
+    for (const table of TABLES) {
+      for (const [key, kernel] of Object.entries(table)) {
+        if (merged.has(key)) throw new Error(`two split CPU ports are named ${key}`);
+        merged.set(key, kernel);
+      }
+    }
+  }
+  return merged.get(name);
+}

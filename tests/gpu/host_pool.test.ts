@@ -1,0 +1,109 @@
+// The CPU backend's threads (src/gpu/host/pool/): a split kernel computes the same bits in parts
+// on several threads as whole on one, a worker's failure reaches the dispatching thread as an
+// error (not a hang), and the parts cover every item exactly once.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { GpuRuntime } from "../../src/gpu/runtime.ts";
+import { HostBuffer } from "../../src/gpu/host/host_buffer.ts";
+import { partRange } from "../../src/gpu/host/pool/split.ts";
+import { randomF32 } from "../../src/gpu/reference/random.ts";
+import { attentionBackward, attentionForward } from "../../src/gpt2/kernels/attention.ts";
+import { openBlasLibrary } from "../../src/linalg/select.ts";
+
+const ignore = !openBlasLibrary();
+
+async function poolOf(threads: number): Promise<GpuRuntime> {
+  const rt = await GpuRuntime.create({ backend: "cpu", cpuThreads: threads });
+  const started = Date.now();
+  while ((rt.pool?.readyWorkers ?? 0) < threads - 1) {
+    if (Date.now() - started > 60_000) throw new Error("the CPU workers did not start");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return rt;
+}
+
+/** Attention forward and backward with padding; every output, read back. */
+async function attentionOutputs(rt: GpuRuntime): Promise<Float32Array[]> {
+  // 10 heads over 3 threads: parts of 3, 3 and 4 heads.
+  const [B, T, H, hs] = [5, 7, 2, 5];
+  const d = H * hs;
+  const mask = Float32Array.from({ length: B * T }, (_, i) => (i % T < 2 && i >= 2 * T ? 0 : 1));
+  const qkv = rt.tensor(randomF32(B * T * 3 * d, 21, -2, 2), [B * T, 3 * d]);
+  const y = rt.zeros([B * T, d]);
+  const probs = rt.zeros([B, H, T, T]);
+  await attentionForward(rt, { B, T, H, hs }, qkv, rt.tensor(mask, [B * T]), y, probs);
+  const dscores = rt.zeros([B, H, T, T]);
+  const dqkv = rt.zeros([B * T, 3 * d]);
+  const dy = rt.tensor(randomF32(B * T * d, 22), [B * T, d]);
+  await attentionBackward(rt, { B, T, H, hs }, qkv, probs, dy, dscores, dqkv);
+  return await rt.read([y, probs, dscores, dqkv]);
+}
+
+Deno.test({
+  name: "attention in parts on three threads equals attention whole on one, bit for bit",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const whole = await GpuRuntime.create({ backend: "cpu", cpuThreads: 1 });
+    const parts = await poolOf(3);
+    try {
+      assert.equal(whole.pool, null);
+      assert.equal(parts.pool?.readyWorkers, 2);
+      const [a, b] = [await attentionOutputs(whole), await attentionOutputs(parts)];
+      const names = ["y", "probs", "dscores", "dqkv"];
+      a.forEach((x, i) => assert.deepEqual(b[i], x, names[i]));
+      assert.ok(a[0].some((v) => v !== 0));
+    } finally {
+      whole.close();
+      parts.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a worker's failure is the dispatch's error, and the pool goes on",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const rt = await poolOf(2);
+    try {
+      const call = {
+        key: { shader: "none" },
+        defines: {},
+        overrides: {},
+        buffers: [new HostBuffer(16, true)],
+        u: [],
+        f: [],
+        workgroups: [1, 1, 1] as [number, number, number],
+      };
+      let ranHere = 0;
+      assert.throws(
+        () => rt.pool!.run("no_such_kernel", call, () => ranHere++),
+        /CPU worker failed in no_such_kernel: .*no split CPU port named no_such_kernel/,
+      );
+      assert.equal(ranHere, 1);
+      // The same pool still runs real work in parts.
+      const [y] = await attentionOutputs(rt);
+      assert.ok(y.some((v) => v !== 0));
+    } finally {
+      rt.close();
+    }
+  },
+});
+
+Deno.test("the parts of n items cover each exactly once, in order", () => {
+  fc.assert(
+    fc.property(fc.nat(1000), fc.integer({ min: 1, max: 17 }), (n, count) => {
+      let next = 0;
+      for (let index = 0; index < count; index++) {
+        const [from, to] = partRange(n, { index, count });
+        assert.equal(from, next);
+        assert.ok(to >= from && to - from <= Math.ceil(n / count));
+        next = to;
+      }
+      assert.equal(next, n);
+    }),
+  );
+});
