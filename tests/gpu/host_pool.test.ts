@@ -9,6 +9,12 @@ import { partRange } from "../../src/gpu/host/pool/split.ts";
 import { randomF32 } from "../../src/gpu/reference/random.ts";
 import { attentionBackward, attentionForward } from "../../src/gpt2/kernels/attention.ts";
 import { openBlasLibrary } from "../../src/linalg/select.ts";
+import { parseGpt2Config } from "../../src/gpt2/config.ts";
+import { Gpt2Model } from "../../src/gpt2/model.ts";
+import { initParams } from "../../src/gpt2/params.ts";
+import { BYTE_VOCAB_SIZE } from "../../src/text/byte_tokenizer.ts";
+import { buildBatch } from "../../src/training/encode.ts";
+import { sequences } from "../../bench/influence.ts";
 
 const ignore = !openBlasLibrary();
 
@@ -54,6 +60,53 @@ Deno.test({
       const names = ["y", "probs", "dscores", "dqkv"];
       a.forEach((x, i) => assert.deepEqual(b[i], x, names[i]));
       assert.ok(a[0].some((v) => v !== 0));
+    } finally {
+      whole.close();
+      parts.close();
+    }
+  },
+});
+
+/** Two AdamW training steps of a small GPT-2; the losses and every parameter after them. */
+async function trainedParams(rt: GpuRuntime): Promise<{ losses: number[]; params: number[] }> {
+  const config = parseGpt2Config({
+    vocab_size: BYTE_VOCAB_SIZE,
+    n_positions: 16,
+    n_embd: 24,
+    n_layer: 2,
+    n_head: 3,
+  });
+  const model = Gpt2Model.create(rt, initParams(config, 4));
+  const optimizer = model.createOptimizer({ kind: "adamw", lr: 1e-2, weightDecay: 0.1 });
+  try {
+    const batch = buildBatch(sequences("p", 5, 16, BYTE_VOCAB_SIZE, 3));
+    const losses = [];
+    for (let step = 0; step < 2; step++) {
+      losses.push((await model.trainStep(batch, optimizer)).loss);
+    }
+    const params = [...(await model.readParams()).values.values()].flatMap((t) => [...t]);
+    return { losses, params };
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+Deno.test({
+  name: "training steps in parts (attention, GELU, LayerNorm, bias sums, AdamW) equal whole",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const whole = await GpuRuntime.create({ backend: "cpu", cpuThreads: 1 });
+    const parts = await poolOf(3);
+    try {
+      const [a, b] = [await trainedParams(whole), await trainedParams(parts)];
+      // Every split kernel of two steps ran in parts (4 kinds a layer and more).
+      assert.ok(parts.pool!.splitDispatches > 40, `${parts.pool!.splitDispatches} split`);
+      assert.deepEqual(b.losses, a.losses);
+      assert.equal(b.params.length, a.params.length);
+      assert.deepEqual(b.params, a.params);
     } finally {
       whole.close();
       parts.close();

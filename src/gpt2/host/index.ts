@@ -10,8 +10,8 @@ import { layerNormTangentHostKernels } from "./layernorm_tangent.ts";
 import { optimizerReverseHostKernels } from "./optimizer_reverse.ts";
 import { crossEntropyKernels } from "./cross_entropy.ts";
 import { embeddingKernels } from "./embedding.ts";
-import { layernormKernels } from "./layernorm.ts";
-import { optimizerKernels } from "./optimizer.ts";
+import { layernormKernels, layernormSplitKernels } from "./layernorm.ts";
+import { optimizerKernels, optimizerSplitKernels } from "./optimizer.ts";
 import { sampleKernels } from "./sample.ts";
 
 export const gpt2HostKernels: HostKernelTable = {
@@ -30,4 +30,6 @@ export const gpt2HostKernels: HostKernelTable = {
 /** The ports that also run in parts, on several threads (src/gpu/host/pool/). */
 export const gpt2SplitKernels: HostSplitTable = {
   ...attentionSplitKernels,
+  ...layernormSplitKernels,
+  ...optimizerSplitKernels,
 };

@@ -7,6 +7,7 @@
 // one invocation per column) so that it reads x and dy contiguously.
 import type { HostCall } from "../../gpu/host/host_kernel.ts";
 import { covered } from "../../gpu/host/grid.ts";
+import { type HostPart, type HostSplitTable, partRange, WHOLE } from "../../gpu/host/pool/split.ts";
 
 let scratch = new Float64Array(256);
 
@@ -16,13 +17,13 @@ function scratchOf(n: number): Float64Array {
 }
 
 /** `forward`: y = (x - mean)·rstd·w + b per row; saves mean and rstd. */
-function forward(call: HostCall): void {
+function forward(call: HostCall, part: HostPart): void {
   const [xBuf, wBuf, yBuf, statsBuf] = call.buffers;
   const x = xBuf.f32, weights = wBuf.f32, y = yBuf.f32, stats = statsBuf.f32;
   const [rowsAll, d, xOffset, wOffset, bOffset, yOffset, statsOffset] = call.u;
   const eps = call.f[0];
-  const rows = covered(call, rowsAll);
-  for (let r = 0; r < rows; r++) {
+  const [first, last] = partRange(covered(call, rowsAll), part);
+  for (let r = first; r < last; r++) {
     const base = xOffset + r * d, end = base + d;
     let sum = 0;
     for (let i = base; i < end; i++) sum += x[i];
@@ -43,7 +44,7 @@ function forward(call: HostCall): void {
 }
 
 /** `backward_input`: dx = (dres +) rstd·(g - mean(g) - x̂·mean(g·x̂)), g = dy·w. */
-function backwardInput(call: HostCall): void {
+function backwardInput(call: HostCall, part: HostPart): void {
   const [xBuf, wBuf, dyBuf, statsBuf, dresBuf, dxBuf] = call.buffers;
   const x = xBuf.f32, weights = wBuf.f32, dy = dyBuf.f32, stats = statsBuf.f32;
   const dres = dresBuf.f32, dx = dxBuf.f32;
@@ -58,10 +59,10 @@ function backwardInput(call: HostCall): void {
     dxOffset,
     hasResidual,
   ] = call.u;
-  const rows = covered(call, rowsAll);
+  const [first, last] = partRange(covered(call, rowsAll), part);
   // [x̂ (d) | g (d)]
   const work = scratchOf(2 * d);
-  for (let r = 0; r < rows; r++) {
+  for (let r = first; r < last; r++) {
     const mean = stats[statsOffset + r];
     const rstd = stats[statsOffset + rowsAll + r];
     const xBase = xOffset + r * d, dyBase = dyOffset + r * d;
@@ -91,18 +92,20 @@ function backwardInput(call: HostCall): void {
 }
 
 /** `backward_params`: dw[c] += Σ_r dy·x̂, db[c] += Σ_r dy. */
-function backwardParams(call: HostCall): void {
+function backwardParams(call: HostCall, part: HostPart): void {
   const [xBuf, dyBuf, statsBuf, gradsBuf] = call.buffers;
   const x = xBuf.f32, dy = dyBuf.f32, stats = statsBuf.f32, grads = gradsBuf.f32;
   const [rows, d, xOffset, dyOffset, statsOffset, dwOffset, dbOffset] = call.u;
-  const cols = covered(call, d);
+  // A part is a range of columns, each summed over every row in order, as whole.
+  const [c0, c1] = partRange(covered(call, d), part);
+  const cols = c1 - c0;
   // [dw (cols) | db (cols)]
   const work = scratchOf(2 * cols);
   work.fill(0, 0, 2 * cols);
   for (let r = 0; r < rows; r++) {
     const mean = stats[statsOffset + r];
     const rstd = stats[statsOffset + rows + r];
-    const xBase = xOffset + r * d, dyBase = dyOffset + r * d;
+    const xBase = xOffset + r * d + c0, dyBase = dyOffset + r * d + c0;
     for (let c = 0; c < cols; c++) {
       const g = dy[dyBase + c];
       work[c] += g * ((x[xBase + c] - mean) * rstd);
@@ -110,13 +113,20 @@ function backwardParams(call: HostCall): void {
     }
   }
   for (let c = 0; c < cols; c++) {
-    grads[dwOffset + c] += work[c];
-    grads[dbOffset + c] += work[cols + c];
+    grads[dwOffset + c0 + c] += work[c];
+    grads[dbOffset + c0 + c] += work[cols + c];
   }
 }
 
 export const layernormKernels = {
+  "gpt2_layernorm#forward": (call: HostCall) => forward(call, WHOLE),
+  "gpt2_layernorm#backward_input": (call: HostCall) => backwardInput(call, WHOLE),
+  "gpt2_layernorm#backward_params": (call: HostCall) => backwardParams(call, WHOLE),
+} as const;
+
+/** By rows (forward, backward_input) or columns (backward_params), on several threads. */
+export const layernormSplitKernels: HostSplitTable = {
   "gpt2_layernorm#forward": forward,
   "gpt2_layernorm#backward_input": backwardInput,
   "gpt2_layernorm#backward_params": backwardParams,
-} as const;
+};

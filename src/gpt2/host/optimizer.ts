@@ -5,6 +5,7 @@
 // once per dispatch. Each element's update runs in float64 and is stored as f32.
 import type { HostCall } from "../../gpu/host/host_kernel.ts";
 import { covered } from "../../gpu/host/grid.ts";
+import { type HostPart, type HostSplitTable, partRange, WHOLE } from "../../gpu/host/pool/split.ts";
 
 function clipCoef(maxNorm: number, normSq: number): number {
   if (maxNorm <= 0) return 1;
@@ -12,7 +13,7 @@ function clipCoef(maxNorm: number, normSq: number): number {
 }
 
 /** `adamw`: m, v ← moments of g; p ← p - lr·wd·p - lr·(m/bc1)/(sqrt(v/bc2 + epsRoot) + eps). */
-function adamw(call: HostCall): void {
+function adamw(call: HostCall, part: HostPart): void {
   const [paramsBuf, gradsBuf, normBuf, mBuf, vBuf] = call.buffers;
   const params = paramsBuf.f32, grads = gradsBuf.f32, m = mBuf.f32, v = vBuf.f32;
   const [nAll, offset, decayEnd, normOffset] = call.u;
@@ -21,9 +22,10 @@ function adamw(call: HostCall): void {
   const coef = clipCoef(maxNorm, normBuf.f32[normOffset]);
   const c1 = 1 - beta1, c2 = 1 - beta2;
   const stepScale = lr / bc1, inv2 = 1 / bc2;
-  const split = offset + Math.min(decayEnd, n), end = offset + n;
+  const split = offset + Math.min(decayEnd, n);
+  const [from, to] = partRange(n, part);
   const decay = 1 - lr * weightDecay;
-  for (let i = offset; i < end; i++) {
+  for (let i = offset + from; i < offset + to; i++) {
     const g = coef * grads[i];
     const mi = beta1 * m[i] + c1 * g;
     const vi = beta2 * v[i] + c2 * g * g;
@@ -53,6 +55,11 @@ function sgd(call: HostCall): void {
 }
 
 export const optimizerKernels = {
-  "gpt2_optimizer#adamw": adamw,
+  "gpt2_optimizer#adamw": (call: HostCall) => adamw(call, WHOLE),
   "gpt2_optimizer#sgd": sgd,
 } as const;
+
+/** AdamW by element ranges, on several threads. */
+export const optimizerSplitKernels: HostSplitTable = {
+  "gpt2_optimizer#adamw": adamw,
+};

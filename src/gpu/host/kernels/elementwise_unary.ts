@@ -7,6 +7,7 @@ import type { HostCall } from "../host_kernel.ts";
 import { gelu } from "./gelu.ts";
 import { defineNumber, reach1d } from "../grid.ts";
 import { GELU_WASM_MIN, geluForwardF32 } from "../wasm/gelu.ts";
+import { type HostPart, partRange, WHOLE } from "../pool/split.ts";
 
 export function unaryScale(call: HostCall): void {
   const [n, srcOffset, dstOffset] = call.u;
@@ -17,11 +18,19 @@ export function unaryScale(call: HostCall): void {
   for (let i = 0; i < count; i++) dst[dstOffset + i] = s * src[srcOffset + i];
 }
 
-export function unaryGeluForward(call: HostCall): void {
+/** Part of gelu_forward (../pool/split.ts); WebAssembly or not is decided on the whole count. */
+export function unaryGeluForwardPart(call: HostCall, part: HostPart): void {
   const [n, srcOffset, dstOffset] = call.u;
   const count = reach1d(call, n, defineNumber(call, "WG"));
+  const [from, to] = partRange(count, part);
   const src = call.buffers[0].f32;
   const dst = call.buffers[1].f32;
-  if (count >= GELU_WASM_MIN) return geluForwardF32(src, srcOffset, dst, dstOffset, count);
-  for (let i = 0; i < count; i++) dst[dstOffset + i] = gelu(src[srcOffset + i]);
+  if (count >= GELU_WASM_MIN) {
+    return geluForwardF32(src, srcOffset + from, dst, dstOffset + from, to - from);
+  }
+  for (let i = from; i < to; i++) dst[dstOffset + i] = gelu(src[srcOffset + i]);
+}
+
+export function unaryGeluForward(call: HostCall): void {
+  unaryGeluForwardPart(call, WHOLE);
 }

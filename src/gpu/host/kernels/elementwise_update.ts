@@ -7,6 +7,7 @@ import type { HostCall } from "../host_kernel.ts";
 import { geluGrad } from "./gelu.ts";
 import { defineNumber, reach1d } from "../grid.ts";
 import { GELU_WASM_MIN, geluBackwardF32 } from "../wasm/gelu.ts";
+import { type HostPart, partRange, WHOLE } from "../pool/split.ts";
 
 export function updateAxpy(call: HostCall): void {
   const [n, xOffset, yOffset] = call.u;
@@ -17,11 +18,20 @@ export function updateAxpy(call: HostCall): void {
   for (let i = 0; i < count; i++) y[yOffset + i] += s * x[xOffset + i];
 }
 
-export function updateGeluBackwardInPlace(call: HostCall): void {
+/** Part of gelu_backward_in_place (../pool/split.ts); WebAssembly or not by the whole count. */
+export function updateGeluBackwardInPlacePart(call: HostCall, part: HostPart): void {
   const [n, xOffset, yOffset] = call.u;
   const count = reach1d(call, n, defineNumber(call, "WG"));
+  const [from, to] = partRange(count, part);
   const x = call.buffers[0].f32;
   const y = call.buffers[1].f32;
-  if (count >= GELU_WASM_MIN) return geluBackwardF32(x, xOffset, y, yOffset, y, yOffset, count);
-  for (let i = 0; i < count; i++) y[yOffset + i] *= geluGrad(x[xOffset + i]);
+  if (count >= GELU_WASM_MIN) {
+    const [xAt, yAt] = [xOffset + from, yOffset + from];
+    return geluBackwardF32(x, xAt, y, yAt, y, yAt, to - from);
+  }
+  for (let i = from; i < to; i++) y[yOffset + i] *= geluGrad(x[xOffset + i]);
+}
+
+export function updateGeluBackwardInPlace(call: HostCall): void {
+  updateGeluBackwardInPlacePart(call, WHOLE);
 }

@@ -32,6 +32,8 @@ interface PoolWorker {
 
 export class HostPool {
   private workers: PoolWorker[] = [];
+  /** Dispatches that ran in parts on more than one thread (for tests and profiles). */
+  splitDispatches = 0;
 
   /** `threads` in all, the dispatching one included (1: no workers). */
   constructor(readonly threads: number) {
@@ -65,6 +67,7 @@ export class HostPool {
       return;
     }
     const count = ready.length + 1;
+    this.splitDispatches++;
     const { buffers, ...rest } = call;
     const shared = buffers.map((b) => b.storage as SharedArrayBuffer);
     withOneBlasThread(() => {

@@ -1,9 +1,10 @@
 // Every kernel that runs in parts (split.ts), by the name the runtime looks up; each capability
 // exports its own table beside its ports.
 import { gpt2SplitKernels } from "../../../gpt2/host/index.ts";
+import { gpuSplitKernels } from "../kernels/index.ts";
 import type { HostSplitKernel, HostSplitTable } from "./split.ts";
 
-const TABLES: readonly HostSplitTable[] = [gpt2SplitKernels];
+const TABLES: readonly HostSplitTable[] = [gpuSplitKernels, gpt2SplitKernels];
 
 let merged: Map<string, HostSplitKernel> | null = null;
 
