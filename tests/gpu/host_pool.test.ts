@@ -15,6 +15,8 @@ import { initParams } from "../../src/gpt2/params.ts";
 import { BYTE_VOCAB_SIZE } from "../../src/text/byte_tokenizer.ts";
 import { buildBatch } from "../../src/training/encode.ts";
 import { sequences } from "../../bench/influence.ts";
+import { syntheticStudy } from "../../bench/simfluence.ts";
+import { fitSimulator } from "../../src/simfluence/math/fit.ts";
 
 const ignore = !openBlasLibrary();
 
@@ -107,6 +109,35 @@ Deno.test({
       assert.deepEqual(b.losses, a.losses);
       assert.equal(b.params.length, a.params.length);
       assert.deepEqual(b.params, a.params);
+    } finally {
+      whole.close();
+      parts.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a Simfluence fit with its solver's kernels in parts equals the fit whole",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const n = 60, m = 37;
+    const { runs } = syntheticStudy(n, m, 6, 30);
+    const universe = {
+      trainIds: Array.from({ length: n }, (_, i) => `e${i}`),
+      testIds: Array.from({ length: m }, (_, z) => `q${z}`),
+    };
+    const fit = (rt: GpuRuntime) =>
+      fitSimulator(rt, universe, runs, { kind: "linear", lambdaFactor: 0.1 });
+    const whole = await GpuRuntime.create({ backend: "cpu", cpuThreads: 1 });
+    const parts = await poolOf(3);
+    try {
+      const [a, b] = [await fit(whole), await fit(parts)];
+      assert.ok(parts.pool!.splitDispatches > 10, `${parts.pool!.splitDispatches} split`);
+      assert.deepEqual(b.params.A, a.params.A);
+      assert.deepEqual(b.params.B, a.params.B);
+      assert.ok(a.params.A.some((v) => v !== 0));
     } finally {
       whole.close();
       parts.close();

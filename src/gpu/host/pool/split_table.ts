@@ -2,9 +2,14 @@
 // exports its own table beside its ports.
 import { gpt2SplitKernels } from "../../../gpt2/host/index.ts";
 import { gpuSplitKernels } from "../kernels/index.ts";
+import { simfluenceSplitKernels } from "../../../simfluence/math/host/index.ts";
 import type { HostSplitKernel, HostSplitTable } from "./split.ts";
 
-const TABLES: readonly HostSplitTable[] = [gpuSplitKernels, gpt2SplitKernels];
+const TABLES: readonly HostSplitTable[] = [
+  gpuSplitKernels,
+  gpt2SplitKernels,
+  simfluenceSplitKernels,
+];
 
 let merged: Map<string, HostSplitKernel> | null = null;
 

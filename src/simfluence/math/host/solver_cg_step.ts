@@ -3,11 +3,17 @@
 // (slot 0) and r·r (slot 1). Layout (mP = 4·m4, test examples fastest): scal [SCAL_ROWS, mP]
 // (rows ROW_ALPHA, ROW_ACTIVE); p, q, x, r, s [2, n, mP]; minv [3, n, mP] (aa, ab, bb); partial
 // [3, chunks, mP]. Groups of 4 test examples whose ROW_ACTIVE entries are all 0 are left
-// untouched. r and s are rounded to f32 as stored before the dot products (float64).
+// untouched. r and s are rounded to f32 as stored before the dot products (float64). A part
+// (src/gpu/host/pool/split.ts) is a range of chunks.
 import type { HostCall } from "../../../gpu/host/host_kernel.ts";
+import { type HostPart, partRange, WHOLE } from "../../../gpu/host/pool/split.ts";
 import { liveRanges } from "./solver_common.ts";
 
 export function solverCgStep(call: HostCall): void {
+  solverCgStepPart(call, WHOLE);
+}
+
+export function solverCgStepPart(call: HostCall, part: HostPart): void {
   const [n, m4, perChunk, chunks] = call.u;
   const [scal, p, q, minv, x, r, s, partial] = call.buffers.map((b) => b.f32);
   const mP = 4 * m4;
@@ -19,8 +25,8 @@ export function solverCgStep(call: HostCall): void {
   const alpha = scal.subarray((call.defines.ROW_ALPHA as number) * mP);
   const rs = new Float64Array(mP);
   const rr = new Float64Array(mP);
-  const groups = Math.min(chunks, call.workgroups[1]);
-  for (let chunk = 0; chunk < groups; chunk++) {
+  const [c0, c1] = partRange(Math.min(chunks, call.workgroups[1]), part);
+  for (let chunk = c0; chunk < c1; chunk++) {
     rs.fill(0);
     rr.fill(0);
     const first = chunk * perChunk;

@@ -4,10 +4,16 @@
 // not fit is dropped (zeros), as is a block that is not positive definite. Layout (mP = 4·m4,
 // test examples fastest): csc u32 — colPtr[n + 1], then (row, count) pairs from entry_base;
 // lprev [rows, mP]; scal [SCAL_ROWS, mP] (row 0 = λ); minv [3, n, mP], written. The sums run in
-// float64, the inverse is rounded once to f32.
+// float64, the inverse is rounded once to f32. A part (src/gpu/host/pool/split.ts) is a range of
+// training indices.
 import type { HostCall } from "../../../gpu/host/host_kernel.ts";
+import { type HostPart, partRange, WHOLE } from "../../../gpu/host/pool/split.ts";
 
 export function solverPrecond(call: HostCall): void {
+  solverPrecondPart(call, WHOLE);
+}
+
+export function solverPrecondPart(call: HostCall, part: HostPart): void {
   const [n, m4, entryBase, useA, useB] = call.u;
   const csc = call.buffers[0].u32;
   const lprev = call.buffers[1].f32;
@@ -18,7 +24,8 @@ export function solverPrecond(call: HostCall): void {
   const aa = new Float64Array(mP);
   const ab = new Float64Array(mP);
   const bb = new Float64Array(mP);
-  for (let i = 0; i < n; i++) {
+  const [first, last] = partRange(n, part);
+  for (let i = first; i < last; i++) {
     for (let z = 0; z < mP; z++) {
       aa[z] = scal[z];
       ab[z] = 0;
