@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { headSoftmax } from "../../src/gpt2/host/wasm/softmax.ts";
 import { SOFTMAX_WASM_BASE64 } from "../../src/gpt2/host/wasm/softmax_wasm.ts";
-import { buildWasm, generatedWasmUrl, renderWasmTs } from "../../src/gpu/host/wasm/build.ts";
+import { assertGeneratedWasmCurrent } from "../helpers/wasm.ts";
 import { seededUniform } from "../../src/random.ts";
 
 const LOWEST = -3.4028234663852886e38;
@@ -45,9 +45,5 @@ Deno.test("the WebAssembly causal softmax matches the float64 formula on odd sha
 });
 
 Deno.test("the committed softmax_wasm.ts is what build.ts writes from softmax.wat", async () => {
-  const bytes = await buildWasm("softmax");
-  const committed = Uint8Array.from(atob(SOFTMAX_WASM_BASE64), (c) => c.charCodeAt(0));
-  assert.deepEqual(committed, bytes, "run `deno task gen:wasm`");
-  const text = await Deno.readTextFile(generatedWasmUrl("softmax"));
-  assert.equal(text, renderWasmTs("softmax", bytes), "run `deno task gen:wasm`");
+  await assertGeneratedWasmCurrent("softmax", SOFTMAX_WASM_BASE64);
 });

@@ -10,7 +10,7 @@ import {
   geluWasmAvailable,
 } from "../../src/gpu/host/wasm/gelu.ts";
 import { GELU_WASM_BASE64 } from "../../src/gpu/host/wasm/gelu_wasm.ts";
-import { buildWasm, generatedWasmUrl, renderWasmTs } from "../../src/gpu/host/wasm/build.ts";
+import { assertGeneratedWasmCurrent } from "../helpers/wasm.ts";
 import { unaryGeluForward } from "../../src/gpu/host/kernels/elementwise_unary.ts";
 import { inPlaceGeluForward } from "../../src/gpu/host/kernels/elementwise_in_place.ts";
 import { binaryGeluBackward } from "../../src/gpu/host/kernels/elementwise_binary.ts";
@@ -186,9 +186,5 @@ Deno.test("GELU ports through WASM keep their offsets and counts", () => {
 });
 
 Deno.test("the committed gelu_wasm.ts is what build.ts writes from gelu.wat", async () => {
-  const bytes = await buildWasm("gelu");
-  const committed = Uint8Array.from(atob(GELU_WASM_BASE64), (c) => c.charCodeAt(0));
-  assert.deepEqual(committed, bytes, "run `deno task gen:wasm`");
-  const text = await Deno.readTextFile(generatedWasmUrl("gelu"));
-  assert.equal(text, renderWasmTs("gelu", bytes), "run `deno task gen:wasm`");
+  await assertGeneratedWasmCurrent("gelu", GELU_WASM_BASE64);
 });

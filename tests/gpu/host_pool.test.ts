@@ -30,6 +30,24 @@ async function poolOf(threads: number): Promise<GpuRuntime> {
   return rt;
 }
 
+/** `work` whole on one thread and in parts on three; the pool's split dispatches besides. */
+async function wholeAndParts<T>(
+  work: (rt: GpuRuntime) => Promise<T>,
+): Promise<{ whole: T; parts: T; splits: number }> {
+  const one = await GpuRuntime.create({ backend: "cpu", cpuThreads: 1 });
+  const three = await poolOf(3);
+  try {
+    assert.equal(one.pool, null);
+    assert.equal(three.pool?.readyWorkers, 2);
+    const whole = await work(one);
+    const parts = await work(three);
+    return { whole, parts, splits: three.pool!.splitDispatches };
+  } finally {
+    one.close();
+    three.close();
+  }
+}
+
 /** Attention forward and backward with padding; every output, read back. */
 async function attentionOutputs(rt: GpuRuntime): Promise<Float32Array[]> {
   // 10 heads over 3 threads: parts of 3, 3 and 4 heads.
@@ -53,19 +71,11 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const whole = await GpuRuntime.create({ backend: "cpu", cpuThreads: 1 });
-    const parts = await poolOf(3);
-    try {
-      assert.equal(whole.pool, null);
-      assert.equal(parts.pool?.readyWorkers, 2);
-      const [a, b] = [await attentionOutputs(whole), await attentionOutputs(parts)];
-      const names = ["y", "probs", "dscores", "dqkv"];
-      a.forEach((x, i) => assert.deepEqual(b[i], x, names[i]));
-      assert.ok(a[0].some((v) => v !== 0));
-    } finally {
-      whole.close();
-      parts.close();
-    }
+    const { whole, parts, splits } = await wholeAndParts(attentionOutputs);
+    assert.equal(splits, 3);
+    const names = ["y", "probs", "dscores", "dqkv"];
+    whole.forEach((x, i) => assert.deepEqual(parts[i], x, names[i]));
+    assert.ok(whole[0].some((v) => v !== 0));
   },
 });
 
@@ -100,19 +110,12 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const whole = await GpuRuntime.create({ backend: "cpu", cpuThreads: 1 });
-    const parts = await poolOf(3);
-    try {
-      const [a, b] = [await trainedParams(whole), await trainedParams(parts)];
-      // Every split kernel of two steps ran in parts (4 kinds a layer and more).
-      assert.ok(parts.pool!.splitDispatches > 40, `${parts.pool!.splitDispatches} split`);
-      assert.deepEqual(b.losses, a.losses);
-      assert.equal(b.params.length, a.params.length);
-      assert.deepEqual(b.params, a.params);
-    } finally {
-      whole.close();
-      parts.close();
-    }
+    const { whole, parts, splits } = await wholeAndParts(trainedParams);
+    // Every split kernel of two steps ran in parts (4 kinds a layer and more).
+    assert.ok(splits > 40, `${splits} split`);
+    assert.deepEqual(parts.losses, whole.losses);
+    assert.equal(parts.params.length, whole.params.length);
+    assert.deepEqual(parts.params, whole.params);
   },
 });
 
@@ -130,18 +133,11 @@ Deno.test({
     };
     const fit = (rt: GpuRuntime) =>
       fitSimulator(rt, universe, runs, { kind: "linear", lambdaFactor: 0.1 });
-    const whole = await GpuRuntime.create({ backend: "cpu", cpuThreads: 1 });
-    const parts = await poolOf(3);
-    try {
-      const [a, b] = [await fit(whole), await fit(parts)];
-      assert.ok(parts.pool!.splitDispatches > 10, `${parts.pool!.splitDispatches} split`);
-      assert.deepEqual(b.params.A, a.params.A);
-      assert.deepEqual(b.params.B, a.params.B);
-      assert.ok(a.params.A.some((v) => v !== 0));
-    } finally {
-      whole.close();
-      parts.close();
-    }
+    const { whole, parts, splits } = await wholeAndParts(fit);
+    assert.ok(splits > 10, `${splits} split`);
+    assert.deepEqual(parts.params.A, whole.params.A);
+    assert.deepEqual(parts.params.B, whole.params.B);
+    assert.ok(whole.params.A.some((v) => v !== 0));
   },
 });
 

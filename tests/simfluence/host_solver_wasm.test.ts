@@ -12,7 +12,7 @@ import { solverColsUsing } from "../../src/simfluence/math/host/solver_cols.ts";
 import { liveRanges } from "../../src/simfluence/math/host/solver_common.ts";
 import { solverWasmAvailable } from "../../src/simfluence/math/host/wasm/solver.ts";
 import { SOLVER_WASM_BASE64 } from "../../src/simfluence/math/host/wasm/solver_wasm.ts";
-import { buildWasm, generatedWasmUrl, renderWasmTs } from "../../src/gpu/host/wasm/build.ts";
+import { assertGeneratedWasmCurrent } from "../helpers/wasm.ts";
 
 const ROW_ACTIVE = 6;
 const SCAL_ROWS = 9;
@@ -301,9 +301,5 @@ Deno.test("solver wasm: a new design buffer replaces the cached one", () => {
 });
 
 Deno.test("the committed solver_wasm.ts is what build.ts writes from solver.wat", async () => {
-  const bytes = await buildWasm("solver");
-  const committed = Uint8Array.from(atob(SOLVER_WASM_BASE64), (c) => c.charCodeAt(0));
-  assert.deepEqual(committed, bytes, "run `deno task gen:wasm`");
-  const text = await Deno.readTextFile(generatedWasmUrl("solver"));
-  assert.equal(text, renderWasmTs("solver", bytes), "run `deno task gen:wasm`");
+  await assertGeneratedWasmCurrent("solver", SOLVER_WASM_BASE64);
 });

@@ -6,6 +6,7 @@ import { projectionHostKernels } from "../../projection/host/index.ts";
 import { simfluenceHostKernels } from "../../simfluence/math/host/index.ts";
 import type { HostKernel, HostKernelTable } from "./host_kernel.ts";
 import { gpuHostKernels } from "./kernels/index.ts";
+import { mergeTables } from "./merge_tables.ts";
 
 const TABLES: readonly HostKernelTable[] = [
   gpuHostKernels,
@@ -19,14 +20,6 @@ let merged: Map<string, HostKernel> | null = null;
 
 /** The CPU port for `name`, or undefined when the shader has none. */
 export function hostKernel(name: string): HostKernel | undefined {
-  if (!merged) {
-    merged = new Map();
-    for (const table of TABLES) {
-      for (const [key, kernel] of Object.entries(table)) {
-        if (merged.has(key)) throw new Error(`two CPU ports are named ${key}`);
-        merged.set(key, kernel);
-      }
-    }
-  }
+  merged ??= mergeTables(TABLES, "CPU ports");
   return merged.get(name);
 }

@@ -4,6 +4,7 @@
 // writes them) and its probabilities (float32 [T, T], copied out by the port). Where WebAssembly
 // SIMD is unavailable the port keeps its JavaScript loop.
 import { SOFTMAX_WASM_BASE64 } from "./softmax_wasm.ts";
+import { instantiateWasm } from "../../../gpu/host/wasm/instantiate.ts";
 
 const PAGE = 65536;
 
@@ -12,19 +13,7 @@ interface SoftmaxExports {
   softmax_causal(p: number, q: number, T: number, Tp: number, scale: number): void;
 }
 
-function instantiate(): SoftmaxExports | null {
-  try {
-    const binary = atob(SOFTMAX_WASM_BASE64);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    return instance.exports as unknown as SoftmaxExports;
-  } catch {
-    return null;
-  }
-}
-
-const wasm = instantiate();
+const wasm = instantiateWasm<SoftmaxExports>(SOFTMAX_WASM_BASE64);
 
 /** One head's scores and probabilities in the module's memory, for T keys padded to Tp. */
 export interface HeadSoftmax {

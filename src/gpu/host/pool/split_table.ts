@@ -4,6 +4,7 @@ import { gpt2SplitKernels } from "../../../gpt2/host/index.ts";
 import { gpuSplitKernels } from "../kernels/index.ts";
 import { simfluenceSplitKernels } from "../../../simfluence/math/host/index.ts";
 import type { HostSplitKernel, HostSplitTable } from "./split.ts";
+import { mergeTables } from "../merge_tables.ts";
 
 const TABLES: readonly HostSplitTable[] = [
   gpuSplitKernels,
@@ -15,14 +16,6 @@ let merged: Map<string, HostSplitKernel> | null = null;
 
 /** The split form of the port `name`, or undefined when it runs whole only. */
 export function hostSplitKernel(name: string): HostSplitKernel | undefined {
-  if (!merged) {
-    merged = new Map();
-    for (const table of TABLES) {
-      for (const [key, kernel] of Object.entries(table)) {
-        if (merged.has(key)) throw new Error(`two split CPU ports are named ${key}`);
-        merged.set(key, kernel);
-      }
-    }
-  }
+  merged ??= mergeTables(TABLES, "split CPU ports");
   return merged.get(name);
 }

@@ -8,6 +8,7 @@
 // ../kernels/gelu.ts instead.
 import { gelu, geluGrad } from "../kernels/gelu.ts";
 import { GELU_WASM_BASE64 } from "./gelu_wasm.ts";
+import { instantiateWasm } from "./instantiate.ts";
 
 /** The GELU ports call these functions from this many elements on (their scalar loops below). */
 export const GELU_WASM_MIN = 1024;
@@ -22,19 +23,7 @@ interface GeluExports {
   gelu_backward(px: number, pdy: number, n: number): void;
 }
 
-function instantiate(): GeluExports | null {
-  try {
-    const binary = atob(GELU_WASM_BASE64);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    return instance.exports as unknown as GeluExports;
-  } catch {
-    return null;
-  }
-}
-
-const wasm = instantiate();
+const wasm = instantiateWasm<GeluExports>(GELU_WASM_BASE64);
 let heap: Float32Array<ArrayBufferLike> = new Float32Array(0);
 
 /** Whether the WebAssembly module runs (false: the scalar fallback). */

@@ -12,6 +12,7 @@
 // the ports run their scalar loops.
 import type { HostBuffer } from "../../../../gpu/host/host_buffer.ts";
 import { SOLVER_WASM_BASE64 } from "./solver_wasm.ts";
+import { instantiateWasm } from "../../../../gpu/host/wasm/instantiate.ts";
 
 /** The ports use the module from this many lane·entry products on (nnz·mP). */
 export const SOLVER_WASM_MIN = 1 << 14;
@@ -60,19 +61,7 @@ interface SolverExports {
   ): void;
 }
 
-function instantiate(): SolverExports | null {
-  try {
-    const binary = atob(SOLVER_WASM_BASE64);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    return instance.exports as unknown as SolverExports;
-  } catch {
-    return null;
-  }
-}
-
-const wasm = instantiate();
+const wasm = instantiateWasm<SolverExports>(SOLVER_WASM_BASE64);
 
 /** Whether the WebAssembly module runs (false: the scalar ports). */
 export const solverWasmAvailable = wasm !== null;
