@@ -5,8 +5,9 @@
 // wgpu. Readback of several tensors uses one staging buffer and one `mapAsync`.
 //
 // On the CPU backend (backend.ts) tensors live in host memory and each dispatch runs at once, as
-// its shader's CPU port (host/); launchers are the same on both backends. The device is still
-// held there, for its limits and its description.
+// its shader's CPU port (host/), split over every core where the port has parts (host/pool/);
+// launchers are the same on both backends. Its device is the adapter's when `auto` chose the CPU
+// on a software adapter, else a stand-in with the same limits (host/host_device.ts).
 
 import {
   DeviceLostError,

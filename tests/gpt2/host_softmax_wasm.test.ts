@@ -3,6 +3,7 @@
 // row with no visible key, and scores far apart (exponentials that underflow to 0).
 import assert from "node:assert/strict";
 import { headSoftmax } from "../../src/gpt2/host/wasm/softmax.ts";
+import { softmaxRows } from "../../src/gpt2/host/attention.ts";
 import { SOFTMAX_WASM_BASE64 } from "../../src/gpt2/host/wasm/softmax_wasm.ts";
 import { assertGeneratedWasmCurrent } from "../helpers/wasm.ts";
 import { seededUniform } from "../../src/random.ts";
@@ -41,6 +42,30 @@ Deno.test("the WebAssembly causal softmax matches the float64 formula on odd sha
     }
     // Row 2 has every key (0 .. 2) masked: no visible key, all zeros.
     if (T >= 3) { for (let s = 0; s < T; s++) assert.equal(simd.probs[2 * T + s], 0); }
+  }
+});
+
+Deno.test("the JavaScript fallback computes what the module computes", () => {
+  const next = seededUniform(8);
+  const [T, Tp, scale] = [11, 12, 0.29];
+  const visible = (s: number) => s !== 3 && s !== 4;
+  const scores = Float64Array.from({ length: Tp * Tp }, () => (next() - 0.5) * 30);
+  const simd = headSoftmax(T, Tp)!;
+  simd.scores.set(scores);
+  // The port's WebAssembly route: masked keys enter as -∞.
+  for (let t = 0; t < T; t++) {
+    for (let s = 0; s <= t; s++) if (!visible(s)) simd.scores[t * Tp + s] = -Infinity;
+  }
+  simd.run(scale);
+  const P = Float64Array.from(scores);
+  const probs = new Float32Array(T * T).fill(7);
+  softmaxRows(P, T, Tp, scale, visible, false, probs, 0, T);
+  for (let i = 0; i < T * Tp; i++) {
+    assert.ok(Math.abs(P[i] - simd.scores[i]) <= 1e-15, `P[${i}]: ${P[i]} vs ${simd.scores[i]}`);
+  }
+  for (let i = 0; i < T * T; i++) {
+    // Within one float32 ulp: the two float64 values may round either side of a tie.
+    assert.ok(Math.abs(probs[i] - simd.probs[i]) <= 1.2e-7 * Math.abs(probs[i]), `probs[${i}]`);
   }
 });
 

@@ -147,9 +147,10 @@ function shapeOf(call: HostCall) {
 
 /**
  * The causal softmax of one head's rows in JavaScript (where the WebAssembly module is missing):
- * P [Tp, Tp] holds q·kᵀ in, probabilities out; rows t < tEnd are also written to probs.
+ * P [Tp, Tp] holds q·kᵀ in, probabilities out; rows t < tEnd are also written to probs. Exported
+ * for its test against the module.
  */
-function softmaxRows(
+export function softmaxRows(
   P: Float64Array,
   T: number,
   Tp: number,
