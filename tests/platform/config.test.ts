@@ -28,6 +28,7 @@ Deno.test("config", async (t) => {
       corsOrigins: ["*"],
       autotune: true,
       backend: "auto",
+      cpuThreads: Math.min(16, navigator.hardwareConcurrency),
       runLimits: { maxBatchSize: 65_536, maxTrainIdsPerStudy: 1_000_000 },
       blobs: { location: { kind: "local" }, graceSeconds: 3600 },
       databaseUrl: null,
