@@ -9,7 +9,7 @@
 import { Worker } from "node:worker_threads";
 import { withOneBlasThread } from "../../../linalg/blas_threads.ts";
 import type { HostCall } from "../host_kernel.ts";
-import type { HostPart, HostSplitKernel } from "./split.ts";
+import { type HostPart, type HostSplitKernel, WHOLE } from "./split.ts";
 import { createSignal, readSignalError, SIGNAL_FAILED, SIGNAL_PENDING } from "./signal.ts";
 
 /** What a worker is sent for one part. */
@@ -44,7 +44,11 @@ export class HostPool {
         entry.ready = true;
         worker.unref();
       });
+      // A worker that failed or ended takes no more parts; its dispatching thread runs them.
       worker.on("error", () => {
+        entry.ready = false;
+      });
+      worker.on("exit", () => {
         entry.ready = false;
       });
       this.workers.push(entry);
@@ -63,7 +67,7 @@ export class HostPool {
   run(name: string, call: HostCall, kernel: HostSplitKernel): void {
     const ready = this.workers.filter((w) => w.ready);
     if (ready.length === 0 || !call.buffers.every((b) => b.shared)) {
-      withOneBlasThread(() => kernel(call, { index: 0, count: 1 }));
+      withOneBlasThread(() => kernel(call, WHOLE));
       return;
     }
     const count = ready.length + 1;
