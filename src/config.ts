@@ -1,6 +1,11 @@
 // Service configuration, read once from environment variables and validated in one place so a bad
 // value stops start-up with a message naming the variable instead of failing later.
-import { BACKEND_SETTINGS, type BackendSetting } from "./gpu/backend.ts";
+import {
+  BACKEND_SETTINGS,
+  type BackendSetting,
+  defaultCpuThreads,
+  MAX_CPU_THREADS,
+} from "./gpu/backend.ts";
 import { z } from "zod";
 import { DEFAULT_RUN_LIMITS, type RunLimits } from "./runs/run_limits.ts";
 import { BLOB_ENV_VARS, type BlobSettings, parseBlobSettings } from "./store/blobs/select.ts";
@@ -223,7 +228,7 @@ const envSchema = z.object({
     z.enum(BACKEND_SETTINGS, { message: `expected one of ${BACKEND_SETTINGS.join("|")}` })
       .default("auto"),
   ),
-  SIMFLUENCE_CPU_THREADS: integerString(1, 16, Math.min(16, navigator.hardwareConcurrency || 1)),
+  SIMFLUENCE_CPU_THREADS: integerString(1, MAX_CPU_THREADS, defaultCpuThreads()),
   SIMFLUENCE_NODE_ID: z.preprocess(
     blankToUndefined,
     z.string().trim().regex(/^[\w.:-]{1,64}$/, "expected 1-64 letters, digits or . _ : -")

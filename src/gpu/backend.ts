@@ -8,6 +8,14 @@ export type BackendSetting = "auto" | ComputeBackend;
 
 export const BACKEND_SETTINGS: readonly BackendSetting[] = ["auto", "webgpu", "cpu"];
 
+/** The most threads the CPU backend splits a kernel over (host/pool/). */
+export const MAX_CPU_THREADS = 16;
+
+/** Its default: every core the runtime reports, at most MAX_CPU_THREADS. */
+export function defaultCpuThreads(): number {
+  return Math.min(MAX_CPU_THREADS, navigator.hardwareConcurrency || 1);
+}
+
 export interface BackendChoice {
   backend: ComputeBackend;
   /** One line on why, for the start-up log and /v1/device. */

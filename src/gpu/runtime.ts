@@ -16,7 +16,13 @@ import {
   GpuUnavailableError,
 } from "./device.ts";
 import type { DispatchProfiler } from "./profiler.ts";
-import { type BackendSetting, chooseBackend, type ComputeBackend } from "./backend.ts";
+import {
+  type BackendSetting,
+  chooseBackend,
+  type ComputeBackend,
+  defaultCpuThreads,
+  MAX_CPU_THREADS,
+} from "./backend.ts";
 import { linearAlgebraStatus } from "../linalg/select.ts";
 import { HostBuffer } from "./host/host_buffer.ts";
 import { hostPipelineKey, HostPipelines } from "./host/host_pipelines.ts";
@@ -106,11 +112,11 @@ export interface RuntimeOptions extends GpuDeviceOptions {
 }
 
 function cpuThreadsOf(options: RuntimeOptions): number {
-  const wanted = options.cpuThreads ?? navigator.hardwareConcurrency ?? 1;
+  const wanted = options.cpuThreads ?? defaultCpuThreads();
   if (!Number.isInteger(wanted) || wanted < 1) {
     throw new RangeError(`cpuThreads = ${wanted} must be a positive integer`);
   }
-  return Math.min(16, wanted);
+  return Math.min(MAX_CPU_THREADS, wanted);
 }
 
 export class GpuRuntime implements TensorOwner {

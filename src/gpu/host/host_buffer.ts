@@ -8,37 +8,27 @@ export class HostBuffer {
   readonly i32: Int32Array<ArrayBuffer>;
   private destroyed = false;
 
+  /** The memory; a worker thread is handed it when it is shared. */
+  readonly storage: ArrayBuffer | SharedArrayBuffer;
+
   /**
    * `bytes` is rounded up to whole 4-byte words, at least one. `shared` memory (a
    * SharedArrayBuffer) can be handed to the CPU worker threads (pool/host_pool.ts); the views keep
-   * the ArrayBuffer type, since no port cares which kind backs them.
+   * the ArrayBuffer type, since no port cares which kind backs them. Given a SharedArrayBuffer,
+   * the buffer is a view of that memory (a worker thread's side).
    */
-  constructor(bytes: number, shared = false) {
-    const words = Math.max(1, Math.ceil(bytes / 4));
-    const storage =
-      (shared ? new SharedArrayBuffer(words * 4) : new ArrayBuffer(words * 4)) as ArrayBuffer;
-    this.storage = storage;
-    this.f32 = new Float32Array(storage);
-    this.u32 = new Uint32Array(storage);
-    this.i32 = new Int32Array(storage);
+  constructor(bytes: number | SharedArrayBuffer, shared = false) {
+    if (typeof bytes === "number") {
+      const words = Math.max(1, Math.ceil(bytes / 4));
+      this.storage = shared ? new SharedArrayBuffer(words * 4) : new ArrayBuffer(words * 4);
+    } else {
+      this.storage = bytes;
+    }
+    const views = this.storage as ArrayBuffer;
+    this.f32 = new Float32Array(views);
+    this.u32 = new Uint32Array(views);
+    this.i32 = new Int32Array(views);
   }
-
-  /** A worker thread's view of a buffer it was handed. */
-  static over(storage: SharedArrayBuffer): HostBuffer {
-    const buffer = Object.create(HostBuffer.prototype) as HostBuffer;
-    const views = storage as unknown as ArrayBuffer;
-    Object.assign(buffer, {
-      storage,
-      destroyed: false,
-      f32: new Float32Array(views),
-      u32: new Uint32Array(views),
-      i32: new Int32Array(views),
-    });
-    return buffer;
-  }
-
-  /** The memory, for a worker thread when it is shared. */
-  readonly storage: ArrayBuffer | SharedArrayBuffer;
 
   get shared(): boolean {
     return this.storage instanceof SharedArrayBuffer;

@@ -15,7 +15,7 @@ port.on("message", (message: PartMessage) => {
     const kernel = hostSplitKernel(message.name);
     if (!kernel) throw new Error(`no split CPU port named ${message.name}`);
     kernel(
-      { ...message.call, buffers: message.buffers.map((b) => HostBuffer.over(b)) },
+      { ...message.call, buffers: message.buffers.map((b) => new HostBuffer(b)) },
       message.part,
     );
     Atomics.store(state, 0, SIGNAL_DONE);
